@@ -1,0 +1,226 @@
+//! Collectives for data parallelism: a single rank, in-process CPU ranks (threads), and NCCL
+//! across processes (one per GPU, `nccl` feature).
+//!
+//! Every all-reduce averages one flat f32 buffer (all gradients in parameter-name order, then
+//! the local loss and a stop flag), so ranks always exchange buffers of the same size and agree
+//! on when to stop after a SIGTERM.
+
+use candle_core::{Result, Tensor};
+use std::sync::{Arc, Barrier, Mutex};
+
+/// A group of data-parallel ranks.
+pub trait Collective {
+    fn rank(&self) -> usize;
+    fn world_size(&self) -> usize;
+    /// Replaces `buffer` by the mean of all ranks' buffers (same on every rank).
+    fn all_reduce_mean_host(&self, buffer: &mut [f32]) -> Result<()>;
+    /// Mean of a flat device tensor over all ranks.
+    fn all_reduce_mean_device(&self, flat: &Tensor) -> Result<Tensor> {
+        let mut host = flat.to_vec1::<f32>()?;
+        self.all_reduce_mean_host(&mut host)?;
+        Tensor::from_vec(host, flat.shape(), flat.device())
+    }
+    /// Replaces `buffer` by rank 0's copy.
+    fn broadcast_host(&self, buffer: &mut [f32]) -> Result<()>;
+}
+
+/// World size 1: every collective is the identity.
+pub struct SingleRank;
+
+impl Collective for SingleRank {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn world_size(&self) -> usize {
+        1
+    }
+    fn all_reduce_mean_host(&self, _buffer: &mut [f32]) -> Result<()> {
+        Ok(())
+    }
+    fn all_reduce_mean_device(&self, flat: &Tensor) -> Result<Tensor> {
+        Ok(flat.clone())
+    }
+    fn broadcast_host(&self, _buffer: &mut [f32]) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Shared mailbox of an in-process group.
+struct Mailbox {
+    slots: Mutex<Vec<Vec<f32>>>,
+    barrier: Barrier,
+}
+
+/// One rank of an in-process CPU group (ranks are threads).
+pub struct LocalRank {
+    rank: usize,
+    world: usize,
+    mailbox: Arc<Mailbox>,
+}
+
+/// Creates the `world` ranks of one in-process group.
+pub fn local_group(world: usize) -> Vec<LocalRank> {
+    let mailbox = Arc::new(Mailbox {
+        slots: Mutex::new(vec![Vec::new(); world]),
+        barrier: Barrier::new(world),
+    });
+    (0..world)
+        .map(|rank| LocalRank {
+            rank,
+            world,
+            mailbox: mailbox.clone(),
+        })
+        .collect()
+}
+
+impl LocalRank {
+    fn slots(&self) -> Result<std::sync::MutexGuard<'_, Vec<Vec<f32>>>> {
+        self.mailbox
+            .slots
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("a data-parallel rank panicked".into()))
+    }
+
+    /// Deposits `buffer`, waits for every rank, then lets `combine` read all deposits.
+    fn exchange(
+        &self,
+        buffer: &mut [f32],
+        combine: impl Fn(&[Vec<f32>], &mut [f32]),
+    ) -> Result<()> {
+        self.slots()?[self.rank] = buffer.to_vec();
+        self.mailbox.barrier.wait();
+        {
+            let slots = self.slots()?;
+            if slots.iter().any(|s| s.len() != buffer.len()) {
+                candle_core::bail!("ranks exchanged buffers of different sizes");
+            }
+            combine(&slots, buffer);
+        }
+        // Nobody may overwrite its slot before every rank has read all of them.
+        self.mailbox.barrier.wait();
+        Ok(())
+    }
+}
+
+impl Collective for LocalRank {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn world_size(&self) -> usize {
+        self.world
+    }
+    fn all_reduce_mean_host(&self, buffer: &mut [f32]) -> Result<()> {
+        let scale = 1.0 / self.world as f32;
+        self.exchange(buffer, |slots, out| {
+            // Summing in rank order makes the result bit-identical on every rank.
+            for (i, value) in out.iter_mut().enumerate() {
+                *value = slots.iter().map(|s| s[i]).sum::<f32>() * scale;
+            }
+        })
+    }
+    fn broadcast_host(&self, buffer: &mut [f32]) -> Result<()> {
+        self.exchange(buffer, |slots, out| out.copy_from_slice(&slots[0]))
+    }
+}
+
+/// Rank layout of a distributed run, from the env a Kubernetes Indexed Job (or torchrun) sets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DistEnv {
+    pub rank: usize,
+    pub world_size: usize,
+    pub local_rank: usize,
+    pub master_addr: String,
+    pub master_port: u16,
+}
+
+impl DistEnv {
+    /// Reads RANK (or JOB_COMPLETION_INDEX), WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT.
+    pub fn from_env() -> std::result::Result<Option<DistEnv>, String> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> std::result::Result<Option<DistEnv>, String> {
+        let Some(world) = get("WORLD_SIZE") else {
+            return Ok(None);
+        };
+        let number = |key: &str, text: String| {
+            text.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("env {key}={text:?} is not a non-negative integer"))
+        };
+        let world_size = number("WORLD_SIZE", world)?;
+        let rank_text = get("RANK")
+            .or_else(|| get("JOB_COMPLETION_INDEX"))
+            .ok_or("WORLD_SIZE is set but RANK (or JOB_COMPLETION_INDEX) is not")?;
+        let rank = number("RANK", rank_text)?;
+        let local_rank = match get("LOCAL_RANK") {
+            Some(text) => number("LOCAL_RANK", text)?,
+            None => 0,
+        };
+        if world_size == 0 || rank >= world_size {
+            return Err(format!("RANK {rank} must be below WORLD_SIZE {world_size}"));
+        }
+        let master_addr = get("MASTER_ADDR").unwrap_or_else(|| "127.0.0.1".to_string());
+        let port_text = get("MASTER_PORT").unwrap_or_else(|| "29500".to_string());
+        let master_port = port_text
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| format!("env MASTER_PORT={port_text:?} is not a port number"))?;
+        Ok(Some(DistEnv {
+            rank,
+            world_size,
+            local_rank,
+            master_addr,
+            master_port,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_group_averages_and_broadcasts() {
+        let handles: Vec<_> = local_group(3)
+            .into_iter()
+            .map(|rank| {
+                std::thread::spawn(move || {
+                    let r = rank.rank() as f32;
+                    let mut buf = vec![r, 10.0 * r];
+                    rank.all_reduce_mean_host(&mut buf).unwrap();
+                    let mut b = vec![r + 5.0];
+                    rank.broadcast_host(&mut b).unwrap();
+                    (buf, b)
+                })
+            })
+            .collect();
+        for h in handles {
+            let (mean, bcast) = h.join().unwrap();
+            assert_eq!(mean, vec![1.0, 10.0]);
+            assert_eq!(bcast, vec![5.0]);
+        }
+    }
+
+    #[test]
+    fn env_parsing() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(DistEnv::from_lookup(env(&[])).unwrap(), None);
+        let d = DistEnv::from_lookup(env(&[("WORLD_SIZE", "4"), ("JOB_COMPLETION_INDEX", "2")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!((d.rank, d.world_size, d.master_port), (2, 4, 29500));
+        assert!(DistEnv::from_lookup(env(&[("WORLD_SIZE", "2"), ("RANK", "2")])).is_err());
+        assert!(DistEnv::from_lookup(env(&[("WORLD_SIZE", "x"), ("RANK", "0")])).is_err());
+        assert!(DistEnv::from_lookup(env(&[("WORLD_SIZE", "2")])).is_err());
+    }
+}
