@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod dist;
+pub mod fast_mlp;
 pub mod metrics;
 pub mod model;
 #[cfg(feature = "nccl")]

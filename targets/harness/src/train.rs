@@ -2,7 +2,7 @@
 //! metrics, checkpoints) and the launcher that picks devices and ranks from the config and env.
 
 use crate::checkpoint::{self, TrainState, CHECKPOINT_VERSION};
-use crate::config::{block_count, Config, DeviceKind, Parallelism, Precision, Sharding};
+use crate::config::{block_count, Config, DeviceKind, ModelConfig, Parallelism, Precision, Sharding};
 use crate::data::DataStream;
 use crate::dist::{Collective, DistEnv, SingleRank};
 use crate::metrics::{resident_memory_mb, MetricsSink, StepMetrics};
@@ -414,9 +414,8 @@ fn step_gradients(
     for a in 0..accum {
         let first = sample_position(ctx, step, a);
         let (x, y) = ctx.data.batch(first, ctx.per_rank)?;
-        let (loss_value, store) = forward_backward(ctx, &x, &y, scale)?;
+        let (loss_value, grads) = forward_backward(ctx, &x, &y, scale)?;
         loss_sum += loss_value;
-        let grads = param_grads(&ctx.model, &store)?;
         summed = Some(match summed {
             None => grads,
             Some(acc) => acc
@@ -467,27 +466,32 @@ fn all_reduce_device(ctx: &RankContext, grads: Vec<Tensor>) -> Result<Vec<Tensor
     Ok(out)
 }
 
-/// Loss value (scaled) and gradients of one chunk.
+/// Loss value (scaled) and per-parameter gradients of one chunk.
 fn forward_backward(
     ctx: &RankContext,
     x: &Tensor,
     y: &Tensor,
     scale: f64,
-) -> Result<(f32, GradStore)> {
+) -> Result<(f32, Vec<Tensor>)> {
     match &ctx.engine {
         Engine::Plain(device) => {
             let x = x.to_device(device)?;
             let y = y.to_device(device)?;
+            if let (ModelConfig::Mlp { hidden, .. }, DType::F32) = (&ctx.config.model, ctx.dtype) {
+                let params = &ctx.model.params;
+                return Ok(crate::fast_mlp::forward_backward(params, hidden.len(), &x, &y, scale)?);
+            }
             let logits = ctx.model.forward(&x, ctx.dtype)?;
             let l = (loss(ctx.model.task, &logits, &y)? * scale)?;
-            Ok((l.to_scalar::<f32>()?, l.backward()?))
+            let store = l.backward()?;
+            Ok((l.to_scalar::<f32>()?, param_grads(&ctx.model, &store)?))
         }
         Engine::Staged {
             plan,
             micro_batches,
         } => {
             let out = gpipe_step(&ctx.model, plan, x, y, *micro_batches, ctx.dtype, scale)?;
-            Ok((out.loss, out.grads))
+            Ok((out.loss, param_grads(&ctx.model, &out.grads)?))
         }
     }
 }
@@ -517,7 +521,7 @@ fn step_metrics(
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
     let samples = ctx.config.batch.size as f64;
     let tokens_per_s = match (&ctx.config.model, ctx.model.task) {
-        (crate::config::ModelConfig::Transformer { seq_len, .. }, Task::LanguageModel) => {
+        (ModelConfig::Transformer { seq_len, .. }, Task::LanguageModel) => {
             Some(samples * *seq_len as f64 / seconds)
         }
         _ => None,

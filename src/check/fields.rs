@@ -1,0 +1,205 @@
+//! Checking the statements of a body (a declaration, a nested block or a constructor)
+//! against its attribute schema.
+
+use super::schema::{Attr, BlockSchema};
+use super::suggest::{closest, did_you_mean};
+use super::units::{Dim, Exact};
+use super::value::ValueChecker;
+use super::{Fields, NamedBlock, Symbols, Val};
+use crate::diag::{codes, Diagnostic};
+use crate::source::{FileId, Span};
+use crate::syntax::ast::{Body, Stmt};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Checks `body` against `attrs` and `blocks`. Alerts and rules are left to the caller
+/// (see `statements_allowed`), which reports them when they are out of place.
+pub fn check_body(
+    symbols: &Symbols,
+    diagnostics: &mut Vec<Diagnostic>,
+    attrs: &'static [Attr],
+    blocks: &'static [BlockSchema],
+    body: &Body,
+    what: &str,
+    header: Span,
+) -> Option<Fields> {
+    let mut fields = Fields {
+        span: body.span,
+        ..Fields::default()
+    };
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for stmt in &body.stmts {
+        match stmt {
+            Stmt::Attr(attr) => {
+                let Some(schema) = attrs.iter().find(|a| a.name == attr.key.text) else {
+                    unknown_attribute(diagnostics, attrs, blocks, &attr.key.text, attr.key.span, what);
+                    continue;
+                };
+                if let Some(first) = seen.insert(schema.name, attr.key.span) {
+                    diagnostics.push(
+                        Diagnostic::new(codes::DUPLICATE_ATTRIBUTE, attr.key.span, format!("`{}` is set twice", schema.name))
+                            .label("set again here")
+                            .secondary(first, "first set here")
+                            .help("remove one of them"),
+                    );
+                    continue;
+                }
+                let mut checker = ValueChecker { symbols, diagnostics };
+                if let Some(val) = checker.check(&schema.ty, &attr.value) {
+                    fields.values.insert(schema.name, (val, attr.value.span));
+                }
+            }
+            Stmt::Block(block) => {
+                let Some(schema) = blocks.iter().find(|b| b.name == block.kind.text) else {
+                    unknown_block(diagnostics, attrs, blocks, &block.kind.text, block.kind.span, what);
+                    continue;
+                };
+                if schema.named != block.name.is_some() {
+                    let message = if schema.named {
+                        format!("`{}` block needs a name", schema.name)
+                    } else {
+                        format!("`{}` block takes no name", schema.name)
+                    };
+                    diagnostics.push(Diagnostic::new(codes::NAME_RULE, block.kind.span, message).label("here"));
+                    continue;
+                }
+                let key = block.name.as_ref().map_or(schema.name.to_string(), |n| format!("{} {}", schema.name, n.text));
+                if let Some(first) = fields.blocks.iter().find(|b| b.key() == key) {
+                    diagnostics.push(
+                        Diagnostic::new(codes::DUPLICATE_ATTRIBUTE, block.kind.span, format!("block `{key}` appears twice"))
+                            .label("again here")
+                            .secondary(first.span, "first here"),
+                    );
+                    continue;
+                }
+                let inner_what = format!("`{}` block", schema.name);
+                if let Some(inner) = check_body(symbols, diagnostics, schema.attrs, &[], &block.body, &inner_what, block.kind.span) {
+                    fields.blocks.push(NamedBlock {
+                        kind: schema.name,
+                        name: block.name.as_ref().map(|n| n.text.clone()),
+                        span: block.span,
+                        fields: inner,
+                    });
+                }
+            }
+            Stmt::Alert(_) | Stmt::Require(_) => {}
+        }
+    }
+    let present: Vec<&str> = seen.keys().copied().collect();
+    missing_and_defaults(diagnostics, attrs, &mut fields, &present, what, header);
+    Some(fields)
+}
+
+/// A constructor written without a body (`access = rbac`): defaults only.
+pub fn check_missing_only(diagnostics: &mut Vec<Diagnostic>, attrs: &'static [Attr], what: &str, header: Span) -> Option<Fields> {
+    let mut fields = Fields {
+        span: header,
+        ..Fields::default()
+    };
+    missing_and_defaults(diagnostics, attrs, &mut fields, &[], what, header);
+    Some(fields)
+}
+
+/// Reports required attributes that were not written (an attribute that was written
+/// but failed its check has been reported already) and fills in defaults.
+fn missing_and_defaults(diagnostics: &mut Vec<Diagnostic>, attrs: &'static [Attr], fields: &mut Fields, present: &[&str], what: &str, header: Span) {
+    for attr in attrs {
+        if fields.values.contains_key(attr.name) || present.contains(&attr.name) {
+            continue;
+        }
+        if attr.required {
+            diagnostics.push(
+                Diagnostic::new(codes::MISSING_ATTRIBUTE, header, format!("{what} is missing required attribute `{}`", attr.name))
+                    .label(format!("needs `{}`", attr.name))
+                    .help(format!("add `{} = ...` ({}): {}", attr.name, attr.ty.describe(), attr.doc)),
+            );
+        } else if let Some(val) = default_value(attr) {
+            fields.values.insert(attr.name, (val, header));
+        }
+    }
+}
+
+fn unknown_attribute(diagnostics: &mut Vec<Diagnostic>, attrs: &[Attr], blocks: &[BlockSchema], name: &str, span: Span, what: &str) {
+    let mut d = Diagnostic::new(codes::UNKNOWN_ATTRIBUTE, span, format!("unknown attribute `{name}` in {what}")).label("unknown attribute");
+    if let Some(block) = blocks.iter().find(|b| b.name == name) {
+        d = d.help(format!("`{}` is a block: write `{} {{ ... }}` without `=`", block.name, block.name));
+    } else if let Some(s) = did_you_mean(name, attrs.iter().map(|a| a.name)) {
+        d = d.help(s);
+    } else {
+        let names: Vec<&str> = attrs.iter().map(|a| a.name).collect();
+        d = d.help(format!("known attributes: {}", names.join(", ")));
+    }
+    diagnostics.push(d);
+}
+
+fn unknown_block(diagnostics: &mut Vec<Diagnostic>, attrs: &[Attr], blocks: &[BlockSchema], name: &str, span: Span, what: &str) {
+    let mut d = Diagnostic::new(codes::UNKNOWN_BLOCK, span, format!("unknown block `{name}` in {what}")).label("unknown block");
+    if attrs.iter().any(|a| a.name == name) {
+        d = d.help(format!("`{name}` is an attribute: write `{name} = ...`"));
+    } else if let Some(s) = closest(name, blocks.iter().map(|b| b.name)) {
+        d = d.help(format!("did you mean `{s}`?"));
+    } else if blocks.is_empty() {
+        d = d.help(format!("{what} takes no nested blocks"));
+    } else {
+        let names: Vec<&str> = blocks.iter().map(|b| b.name).collect();
+        d = d.help(format!("known blocks: {}", names.join(", ")));
+    }
+    diagnostics.push(d);
+}
+
+/// The checked value of an attribute's default, parsed once from the schema's text.
+fn default_value(attr: &'static Attr) -> Option<Val> {
+    static CACHE: OnceLock<std::sync::Mutex<HashMap<usize, Option<Val>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = attr as *const Attr as usize;
+    if let Ok(guard) = cache.lock() {
+        if let Some(v) = guard.get(&key) {
+            return v.clone();
+        }
+    }
+    let computed = compute_default(attr);
+    if let Ok(mut guard) = cache.lock() {
+        guard.insert(key, computed.clone());
+    }
+    computed
+}
+
+fn compute_default(attr: &'static Attr) -> Option<Val> {
+    let text = format!("d {{ x = {} }}", attr.default?);
+    let (file, diagnostics) = crate::syntax::parse(FileId(u32::MAX), &text);
+    if !diagnostics.is_empty() {
+        return None;
+    }
+    let crate::syntax::ast::Item::Decl(decl) = file.items.first()? else {
+        return None;
+    };
+    let Stmt::Attr(a) = decl.body.stmts.first()? else {
+        return None;
+    };
+    let symbols = Symbols::default();
+    let mut sink = Vec::new();
+    let val = ValueChecker {
+        symbols: &symbols,
+        diagnostics: &mut sink,
+    }
+    .check(&attr.ty, &a.value);
+    if sink.is_empty() {
+        val
+    } else {
+        None
+    }
+}
+
+/// Percent thresholds as exact numbers, for `alert at [...]`.
+pub fn percent_list(val: &Val) -> Vec<Exact> {
+    match val {
+        Val::List(items) => items
+            .iter()
+            .filter_map(|(v, _)| match v {
+                Val::Qty(q) if q.dim == Dim::Percent => Some(q.value),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}

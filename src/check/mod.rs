@@ -1,0 +1,448 @@
+//! Stage 2, check: load a spec with its imports and the embedded standard library,
+//! resolve names, check every attribute's type, unit and domain, and build the typed
+//! [`Model`]. All errors of all files are reported in one run.
+
+mod domain;
+pub mod fields;
+pub mod model;
+pub mod schema;
+pub mod suggest;
+pub mod units;
+mod value;
+
+use crate::diag::{self, codes, Diagnostic};
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::{self, ast};
+pub use model::Model;
+use schema::NameRule;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use units::{Exact, Quantity};
+
+/// A checked value with units normalised.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Str(String),
+    Int(i128),
+    Num(Exact),
+    Bool(bool),
+    Qty(Quantity),
+    Word(String),
+    /// `(kind, name)` for declarations, `(cloud, region)` for regions.
+    Ref(String, String),
+    List(Vec<(Val, Span)>),
+    Map(BTreeMap<String, String>),
+    Range(Box<Val>, Box<Val>),
+    Accel(String, u64),
+    Ctor(String, Fields),
+    Via(String, Option<String>),
+    Fallback(String, Option<String>),
+    Every(Quantity),
+}
+
+impl Val {
+    pub fn as_exact(&self) -> Option<Exact> {
+        match self {
+            Val::Int(n) => Some(Exact::int(*n)),
+            Val::Num(n) => Some(*n),
+            Val::Qty(q) => Some(q.value),
+            _ => None,
+        }
+    }
+}
+
+/// The checked attributes, blocks, alerts and rules of one body.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Fields {
+    pub values: BTreeMap<&'static str, (Val, Span)>,
+    pub blocks: Vec<NamedBlock>,
+    pub alerts: Vec<AlertRule>,
+    pub rules: Vec<RequireRule>,
+    pub span: Span,
+}
+
+impl Fields {
+    pub fn get(&self, name: &str) -> Option<&Val> {
+        self.values.get(name).map(|(v, _)| v)
+    }
+
+    pub fn span_of(&self, name: &str) -> Span {
+        self.values.get(name).map_or(self.span, |(_, s)| *s)
+    }
+
+    pub fn block(&self, kind: &str) -> Option<&Fields> {
+        self.blocks.iter().find(|b| b.kind == kind).map(|b| &b.fields)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedBlock {
+    pub kind: &'static str,
+    pub name: Option<String>,
+    pub span: Span,
+    pub fields: Fields,
+}
+
+impl NamedBlock {
+    fn key(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{} {}", self.kind, n),
+            None => self.kind.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRule {
+    pub thresholds: Vec<Exact>,
+    pub notify: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequireRule {
+    pub conditions: Vec<(String, Option<Val>)>,
+    pub fields: Fields,
+    pub span: Span,
+}
+
+/// Every declared name, for reference resolution.
+#[derive(Debug, Default)]
+pub struct Symbols {
+    decls: HashMap<(String, String), Span>,
+    regions: BTreeMap<(String, String), Span>,
+}
+
+impl Symbols {
+    pub fn has(&self, kind: &str, name: &str) -> bool {
+        self.decls.contains_key(&(kind.to_string(), name.to_string()))
+    }
+
+    pub fn has_region(&self, cloud: &str, region: &str) -> bool {
+        self.regions.contains_key(&(cloud.to_string(), region.to_string()))
+    }
+
+    pub fn names<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.decls.keys().filter(move |(k, _)| k == kind).map(|(_, n)| n.as_str())
+    }
+
+    pub fn region_names<'a>(&'a self, cloud: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.regions.keys().filter(move |(c, _)| c == cloud).map(|(_, r)| r.as_str())
+    }
+}
+
+/// A declaration after checking.
+#[derive(Debug, Clone)]
+pub struct CheckedDecl {
+    pub kind: &'static str,
+    pub name: Option<String>,
+    pub span: Span,
+    pub header: Span,
+    pub fields: Fields,
+    pub in_stdlib: bool,
+}
+
+/// File access, so that tests need no disk.
+pub trait World {
+    /// The bytes of a file, or a message saying why it cannot be read.
+    fn read(&self, path: &Path) -> Result<Vec<u8>, String>;
+}
+
+/// The real file system.
+pub struct FsWorld;
+
+impl World for FsWorld {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, String> {
+        std::fs::read(path).map_err(|e| e.to_string())
+    }
+}
+
+/// Everything the check stage produces.
+pub struct Checked {
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Present when there were no errors (warnings allowed).
+    pub model: Option<Model>,
+}
+
+/// Checks the spec rooted at `path`. Fails only when the root file cannot be read.
+pub fn check(world: &dyn World, path: &Path) -> Result<Checked, String> {
+    let bytes = world.read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut loader = Loader {
+        world,
+        sources: SourceMap::default(),
+        diagnostics: Vec::new(),
+        files: Vec::new(),
+        loaded: HashMap::new(),
+        stack: Vec::new(),
+    };
+    loader.load_stdlib();
+    let stdlib_count = loader.files.len();
+    loader.load(path, bytes);
+    Ok(loader.finish(stdlib_count))
+}
+
+/// Checks source text given directly (tests, docs snippets); imports are read from disk.
+pub fn check_text(name: &str, text: &str) -> Checked {
+    struct OneFile<'a>(&'a str, &'a str);
+    impl World for OneFile<'_> {
+        fn read(&self, path: &Path) -> Result<Vec<u8>, String> {
+            if path == Path::new(self.0) {
+                Ok(self.1.as_bytes().to_vec())
+            } else {
+                FsWorld.read(path)
+            }
+        }
+    }
+    match check(&OneFile(name, text), Path::new(name)) {
+        Ok(checked) => checked,
+        Err(_) => unreachable_world(),
+    }
+}
+
+fn unreachable_world() -> Checked {
+    Checked {
+        sources: SourceMap::default(),
+        diagnostics: Vec::new(),
+        model: None,
+    }
+}
+
+struct Loader<'w> {
+    world: &'w dyn World,
+    sources: SourceMap,
+    diagnostics: Vec<Diagnostic>,
+    files: Vec<(FileId, ast::File, bool)>,
+    loaded: HashMap<PathBuf, FileId>,
+    stack: Vec<PathBuf>,
+}
+
+impl Loader<'_> {
+    fn load_stdlib(&mut self) {
+        for (name, text) in crate::stdlib::FILES {
+            let id = self.sources.add(*name, *text);
+            let (file, diagnostics) = syntax::parse(id, text);
+            self.diagnostics.extend(diagnostics);
+            self.files.push((id, file, true));
+        }
+    }
+
+    fn load(&mut self, path: &Path, bytes: Vec<u8>) -> Option<FileId> {
+        let key = normalise(path);
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let id = self.sources.add(path.display().to_string(), lossy);
+                self.diagnostics.push(
+                    Diagnostic::new(codes::NOT_UTF8, Span::new(id, offset, offset), format!("file is not valid UTF-8 (invalid byte at offset {offset})"))
+                        .help("save the file as UTF-8 text"),
+                );
+                self.loaded.insert(key, id);
+                return Some(id);
+            }
+        };
+        let id = self.sources.add(path.display().to_string(), text);
+        self.loaded.insert(key.clone(), id);
+        let text = self.sources.get(id).text.clone();
+        let (file, diagnostics) = syntax::parse(id, &text);
+        self.diagnostics.extend(diagnostics);
+        self.stack.push(key);
+        let imports: Vec<ast::Import> = file
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                ast::Item::Import(import) => Some(import.clone()),
+                _ => None,
+            })
+            .collect();
+        self.files.push((id, file, false));
+        for import in imports {
+            self.import(path, &import);
+        }
+        self.stack.pop();
+        Some(id)
+    }
+
+    fn import(&mut self, from: &Path, import: &ast::Import) {
+        let target = from.parent().unwrap_or(Path::new("")).join(&import.path);
+        let key = normalise(&target);
+        if self.stack.contains(&key) {
+            self.diagnostics.push(
+                Diagnostic::new(codes::IMPORT_CYCLE, import.span, format!("import cycle: `{}` imports itself", import.path))
+                    .label("closes the cycle")
+                    .help(cycle_help(&self.stack, &key)),
+            );
+            return;
+        }
+        if self.loaded.contains_key(&key) {
+            return;
+        }
+        match self.world.read(&target) {
+            Ok(bytes) => {
+                self.load(&target, bytes);
+            }
+            Err(e) => self.diagnostics.push(
+                Diagnostic::new(codes::IMPORT_NOT_FOUND, import.path_span, format!("cannot import `{}`: {e}", import.path))
+                    .label("cannot read this file")
+                    .help(format!("paths are relative to the importing file; looked for {}", target.display())),
+            ),
+        }
+    }
+
+    fn finish(mut self, stdlib_count: usize) -> Checked {
+        let _ = stdlib_count;
+        let symbols = collect(&self.files, &mut self.diagnostics);
+        let mut decls = Vec::new();
+        for (_, file, in_stdlib) in &self.files {
+            for item in &file.items {
+                if let ast::Item::Decl(decl) = item {
+                    if let Some(checked) = check_decl(&symbols, &mut self.diagnostics, decl, *in_stdlib) {
+                        decls.push(checked);
+                    }
+                }
+            }
+        }
+        let model = model::build(&decls, &mut self.diagnostics);
+        diag::sort(&mut self.diagnostics);
+        let model = (!diag::has_errors(&self.diagnostics)).then_some(model);
+        Checked {
+            sources: self.sources,
+            diagnostics: self.diagnostics,
+            model,
+        }
+    }
+}
+
+/// Lexically normalised absolute-ish path, so `a/../b.mlc` and `b.mlc` are one file.
+fn normalise(path: &Path) -> PathBuf {
+    let base = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for part in base.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn cycle_help(stack: &[PathBuf], target: &Path) -> String {
+    let start = stack.iter().position(|p| p == target).unwrap_or(0);
+    let chain: Vec<String> = stack[start..]
+        .iter()
+        .chain(std::iter::once(&target.to_path_buf()))
+        .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |f| f.to_string_lossy().into_owned()))
+        .collect();
+    format!("the chain is {}; move shared declarations into a file both import", chain.join(" -> "))
+}
+
+/// Builds the symbol table and reports unknown kinds, name rules and duplicates.
+fn collect(files: &[(FileId, ast::File, bool)], diagnostics: &mut Vec<Diagnostic>) -> Symbols {
+    let mut symbols = Symbols::default();
+    for (_, file, _) in files {
+        for item in &file.items {
+            let ast::Item::Decl(decl) = item else { continue };
+            let Some(schema) = schema::kind(&decl.kind.text) else {
+                let mut d = Diagnostic::new(codes::UNKNOWN_KIND, decl.kind.span, format!("unknown declaration kind `{}`", decl.kind.text)).label("unknown kind");
+                let names = schema::KINDS.iter().map(|k| k.kind);
+                d = d.help(suggest::did_you_mean(&decl.kind.text, names).unwrap_or_else(|| {
+                    "expected one of: project, budget, clouds, compliance, security, onprem, dataset, train, service, function, placement".to_string()
+                }));
+                diagnostics.push(d);
+                continue;
+            };
+            let name = match (schema.name, &decl.name) {
+                (NameRule::Required | NameRule::NamedSingleton, Some(n)) => n.text.clone(),
+                (NameRule::Singleton, None) => String::new(),
+                (NameRule::Required | NameRule::NamedSingleton, None) => {
+                    diagnostics.push(
+                        Diagnostic::new(codes::NAME_RULE, decl.kind.span, format!("`{}` needs a name", schema.kind))
+                            .label("name missing")
+                            .help(format!("write `{} my_name {{ ... }}`", schema.kind)),
+                    );
+                    continue;
+                }
+                (NameRule::Singleton, Some(n)) => {
+                    diagnostics.push(
+                        Diagnostic::new(codes::NAME_RULE, n.span, format!("`{}` takes no name", schema.kind))
+                            .label("remove this name")
+                            .help(format!("write `{} {{ ... }}`; there is one per spec", schema.kind)),
+                    );
+                    continue;
+                }
+            };
+            let singleton = matches!(schema.name, NameRule::Singleton | NameRule::NamedSingleton);
+            let key = (schema.kind.to_string(), if singleton { String::new() } else { name.clone() });
+            if let Some(first) = symbols.decls.get(&key) {
+                let (code, message) = if singleton {
+                    (codes::DUPLICATE_SINGLETON, format!("`{}` is declared more than once", schema.kind))
+                } else {
+                    (codes::DUPLICATE_DECL, format!("{} `{}` is declared twice", schema.kind, name))
+                };
+                diagnostics.push(Diagnostic::new(code, decl.kind.span.join(decl.name.as_ref().map_or(decl.kind.span, |n| n.span)), message).label("declared again here").secondary(*first, "first declared here"));
+                continue;
+            }
+            let header = decl.name.as_ref().map_or(decl.kind.span, |n| decl.kind.span.join(n.span));
+            symbols.decls.insert(key, header);
+            if singleton && !name.is_empty() {
+                symbols.decls.insert((schema.kind.to_string(), name.clone()), header);
+            }
+            for stmt in &decl.body.stmts {
+                if let ast::Stmt::Block(block) = stmt {
+                    if let (true, Some(region)) = (block.kind.text == "region", &block.name) {
+                        symbols.regions.entry((name.clone(), region.text.clone())).or_insert(region.span);
+                    }
+                }
+            }
+        }
+    }
+    symbols
+}
+
+fn check_decl(symbols: &Symbols, diagnostics: &mut Vec<Diagnostic>, decl: &ast::Decl, in_stdlib: bool) -> Option<CheckedDecl> {
+    let schema = schema::kind(&decl.kind.text)?;
+    let header = decl.name.as_ref().map_or(decl.kind.span, |n| decl.kind.span.join(n.span));
+    let what = match &decl.name {
+        Some(n) => format!("{} `{}`", schema.kind, n.text),
+        None => format!("`{}`", schema.kind),
+    };
+    let mut fields = fields::check_body(symbols, diagnostics, schema.attrs, schema.blocks, &decl.body, &what, header)?;
+    for stmt in &decl.body.stmts {
+        match stmt {
+            ast::Stmt::Alert(alert) if schema.allows_alert => {
+                if let Some(rule) = domain::alert(symbols, diagnostics, alert) {
+                    fields.alerts.push(rule);
+                }
+            }
+            ast::Stmt::Require(require) if schema.allows_require => {
+                if let Some(rule) = domain::require(symbols, diagnostics, require) {
+                    fields.rules.push(rule);
+                }
+            }
+            ast::Stmt::Alert(a) => misplaced(diagnostics, a.span, "alert", "budget", &what),
+            ast::Stmt::Require(r) => misplaced(diagnostics, r.span, "require", "framework", &what),
+            _ => {}
+        }
+    }
+    Some(CheckedDecl {
+        kind: schema.kind,
+        name: decl.name.as_ref().map(|n| n.text.clone()),
+        span: decl.span,
+        header,
+        fields,
+        in_stdlib,
+    })
+}
+
+fn misplaced(diagnostics: &mut Vec<Diagnostic>, span: Span, what: &str, home: &str, here: &str) {
+    diagnostics.push(
+        Diagnostic::new(codes::STATEMENT_NOT_ALLOWED, span, format!("`{what}` is not allowed in {here}"))
+            .label("misplaced statement")
+            .help(format!("`{what}` statements belong in `{home}`")),
+    );
+}

@@ -1,0 +1,94 @@
+//! The command line: argument parsing and one module per subcommand. Only this layer
+//! touches the terminal and the file system for output.
+
+mod check;
+mod explain;
+mod fmt;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes shared by all subcommands.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_SPEC_ERRORS: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "mlc", version, about = "Compile .mlc ML-infrastructure specs: check, plan, build", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check specs and print diagnostics (exit 0: clean or warnings, 1: errors, 2: usage/I-O)
+    Check {
+        /// Spec files; each is checked as its own spec with its imports
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format of the diagnostics
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Print the span-free syntax tree of each file instead of diagnostics
+        #[arg(long)]
+        dump_ast: bool,
+    },
+    /// Format specs in place (comments kept); with --check, only report
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Do not write; exit 1 and name the files that are not formatted
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the long explanation of a diagnostic code, e.g. `mlc explain E0203`
+    Explain {
+        /// A code such as E0203 or mlc::E0203; `all` lists every code
+        code: String,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Whether to colour output: only on a terminal, and never when NO_COLOR is set.
+pub fn use_color() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Writes to stdout, ignoring a closed pipe (`mlc explain all | head`).
+pub fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// Writes to stderr, ignoring failures.
+pub fn print_err(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Check { files, format, dump_ast } => check::run(&files, format, dump_ast),
+        Command::Fmt { files, check } => fmt::run(&files, check),
+        Command::Explain { code } => explain::run(&code),
+    };
+    ExitCode::from(code)
+}

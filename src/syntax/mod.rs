@@ -1,0 +1,78 @@
+//! Stage 1, syntax: source text to AST. Never fails: syntax errors are diagnostics and
+//! the items that did parse are kept, so that later stages can still report their errors.
+
+pub mod ast;
+mod parse;
+pub mod scan;
+pub mod sexpr;
+
+use crate::diag::{codes, Diagnostic};
+use crate::source::{FileId, Span};
+pub use ast::File;
+
+/// The largest spec file accepted, so that a runaway generator cannot exhaust memory.
+pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Parses one file. Syntax errors are recovered per top-level declaration.
+pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    let whole = Span::new(file, 0, text.len());
+    let empty = File {
+        items: Vec::new(),
+        span: whole,
+    };
+    if text.len() > MAX_FILE_BYTES {
+        let d = Diagnostic::new(codes::TOO_LARGE, Span::new(file, 0, 0), format!(
+            "file is {} bytes, more than the {} MiB limit",
+            text.len(),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ))
+        .help("split the spec into several files with `import`");
+        return (empty, vec![d]);
+    }
+    let scanned = scan::scan(text);
+    if let Some(at) = scanned.too_deep_at {
+        let d = Diagnostic::new(codes::TOO_DEEP, Span::new(file, at, at + 1), format!(
+            "brackets nest more than {} levels deep",
+            scan::MAX_DEPTH
+        ))
+        .label("too deep")
+        .help("flatten the value; no spec needs this much nesting");
+        return (empty, vec![d]);
+    }
+    match parse::parse_items(file, text, 0) {
+        Ok((items, diagnostics)) => (File { items, span: whole }, diagnostics),
+        Err(_) => recover(file, text, &scanned.chunks, whole),
+    }
+}
+
+/// Parses each top-level chunk on its own, so one broken declaration does not hide the
+/// errors (or the valid declarations) after it.
+fn recover(file: FileId, text: &str, chunks: &[(usize, usize)], whole: Span) -> (File, Vec<Diagnostic>) {
+    let mut items = Vec::new();
+    let mut diagnostics = Vec::new();
+    for &(start, end) in chunks {
+        match parse::parse_items(file, &text[start..end], start) {
+            Ok((chunk_items, chunk_diagnostics)) => {
+                items.extend(chunk_items);
+                diagnostics.extend(chunk_diagnostics);
+            }
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    if diagnostics.is_empty() {
+        // The chunks parsed although the whole did not: report the whole file's error.
+        if let Err(d) = parse::parse_items(file, text, 0) {
+            diagnostics.push(d);
+        }
+    }
+    (File { items, span: whole }, diagnostics)
+}
+
+/// The S-expression dump of the file named `path` in `sources`, for `--dump-ast`.
+pub fn dump(sources: &crate::source::SourceMap, path: &std::path::Path) -> String {
+    let Some(id) = sources.find(&path.display().to_string()) else {
+        return String::new();
+    };
+    let (file, _) = parse(id, &sources.get(id).text);
+    sexpr::file(&file)
+}
