@@ -2,8 +2,9 @@
 //!
 //! The pipeline is one module per stage; see ARCHITECTURE.md.
 
-pub mod diag;
-pub mod source;
-pub mod syntax;
 pub mod check;
+pub mod diag;
+pub mod fmt;
+pub mod source;
 pub mod stdlib;
+pub mod syntax;

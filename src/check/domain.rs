@@ -12,8 +12,15 @@ use crate::source::Span;
 use crate::syntax::ast::{Alert, ConditionTest, Require};
 
 /// `alert at [50%, 80%] notify "..."`: percentages, ascending, and a notify address.
-pub fn alert(symbols: &Symbols, diagnostics: &mut Vec<Diagnostic>, alert: &Alert) -> Option<AlertRule> {
-    let mut checker = ValueChecker { symbols, diagnostics };
+pub fn alert(
+    symbols: &Symbols,
+    diagnostics: &mut Vec<Diagnostic>,
+    alert: &Alert,
+) -> Option<AlertRule> {
+    let mut checker = ValueChecker {
+        symbols,
+        diagnostics,
+    };
     let at = checker.check(&Ty::List(&Ty::Qty(Dim::Percent)), &alert.at)?;
     let notify = match checker.check(&Ty::Str, &alert.notify)? {
         Val::Str(s) => s,
@@ -24,31 +31,57 @@ pub fn alert(symbols: &Symbols, diagnostics: &mut Vec<Diagnostic>, alert: &Alert
         for (value, span) in items {
             let pct = value.as_exact().unwrap_or(Exact::ZERO);
             if !pct.is_positive() || pct > Exact::int(1000) {
-                out_of_range(diagnostics, *span, format!("alert threshold {pct}% is outside 1%..1000%"), "thresholds are percentages of the monthly budget");
+                out_of_range(
+                    diagnostics,
+                    *span,
+                    format!("alert threshold {pct}% is outside 1%..1000%"),
+                    "thresholds are percentages of the monthly budget",
+                );
             }
         }
         for pair in items.windows(2) {
             if pair[1].0.as_exact() <= pair[0].0.as_exact() {
                 diagnostics.push(
-                    Diagnostic::new(codes::ALERTS_NOT_ASCENDING, pair[1].1, "alert thresholds must increase")
-                        .label("not above the previous threshold")
-                        .secondary(pair[0].1, "previous threshold")
-                        .help("list thresholds from lowest to highest, e.g. `[50%, 80%, 100%]`"),
+                    Diagnostic::new(
+                        codes::ALERTS_NOT_ASCENDING,
+                        pair[1].1,
+                        "alert thresholds must increase",
+                    )
+                    .label("not above the previous threshold")
+                    .secondary(pair[0].1, "previous threshold")
+                    .help("list thresholds from lowest to highest, e.g. `[50%, 80%, 100%]`"),
                 );
             }
         }
     }
-    Some(AlertRule { thresholds, notify, span: alert.span })
+    Some(AlertRule {
+        thresholds,
+        notify,
+        span: alert.span,
+    })
 }
 
 /// A framework's `require` rule: known subjects, and an id, title and help.
-pub fn require(symbols: &Symbols, diagnostics: &mut Vec<Diagnostic>, require: &Require) -> Option<RequireRule> {
+pub fn require(
+    symbols: &Symbols,
+    diagnostics: &mut Vec<Diagnostic>,
+    require: &Require,
+) -> Option<RequireRule> {
     let mut conditions = Vec::new();
     for condition in &require.conditions {
         let subject = &condition.subject.text;
         if !REQUIREMENTS.contains(&subject.as_str()) {
-            let help = super::suggest::did_you_mean(subject, REQUIREMENTS.iter().copied()).unwrap_or_else(|| format!("known requirements: {}", REQUIREMENTS.join(", ")));
-            diagnostics.push(Diagnostic::new(codes::UNKNOWN_VALUE, condition.subject.span, format!("unknown requirement `{subject}`")).label("not a requirement").help(help));
+            let help = super::suggest::did_you_mean(subject, REQUIREMENTS.iter().copied())
+                .unwrap_or_else(|| format!("known requirements: {}", REQUIREMENTS.join(", ")));
+            diagnostics.push(
+                Diagnostic::new(
+                    codes::UNKNOWN_VALUE,
+                    condition.subject.span,
+                    format!("unknown requirement `{subject}`"),
+                )
+                .label("not a requirement")
+                .help(help),
+            );
             continue;
         }
         let test = match &condition.test {
@@ -58,32 +91,56 @@ pub fn require(symbols: &Symbols, diagnostics: &mut Vec<Diagnostic>, require: &R
         conditions.push((subject.clone(), test));
     }
     let fields = match &require.body {
-        Some(body) => fields::check_body(symbols, diagnostics, RULE_ATTRS, &[], body, "`require` rule", require.span)?,
-        None => fields::check_missing_only(diagnostics, RULE_ATTRS, "`require` rule", require.span)?,
+        Some(body) => fields::check_body(
+            symbols,
+            diagnostics,
+            RULE_ATTRS,
+            &[],
+            body,
+            "`require` rule",
+            require.span,
+        )?,
+        None => {
+            fields::check_missing_only(diagnostics, RULE_ATTRS, "`require` rule", require.span)?
+        }
     };
-    Some(RequireRule { conditions, fields, span: require.span })
+    Some(RequireRule {
+        conditions,
+        fields,
+        span: require.span,
+    })
 }
 
 /// Condition values are words or lists of words (`[us]`, `rbac`, `private`).
 fn condition_value(v: &crate::syntax::ast::Value) -> Val {
     use crate::syntax::ast::ValueKind;
     match &v.kind {
-        ValueKind::List(items) => Val::List(items.iter().map(|i| (condition_value(i), i.span)).collect()),
+        ValueKind::List(items) => {
+            Val::List(items.iter().map(|i| (condition_value(i), i.span)).collect())
+        }
         ValueKind::String(s) => Val::Str(s.clone()),
         _ => Val::Word(v.path_text().unwrap_or_default()),
     }
 }
 
 fn out_of_range(diagnostics: &mut Vec<Diagnostic>, span: Span, message: String, help: &str) {
-    diagnostics.push(Diagnostic::new(codes::VALUE_OUT_OF_RANGE, span, message).label("out of range").help(help.to_string()));
+    diagnostics.push(
+        Diagnostic::new(codes::VALUE_OUT_OF_RANGE, span, message)
+            .label("out of range")
+            .help(help.to_string()),
+    );
 }
 
 fn not_positive(diagnostics: &mut Vec<Diagnostic>, f: &Fields, name: &str) {
     if let Some(v) = opt_exact(f.get(name)) {
         if !v.is_positive() {
             diagnostics.push(
-                Diagnostic::new(codes::NOT_POSITIVE, f.span_of(name), format!("`{name}` must be greater than zero, found {v}"))
-                    .label("not positive"),
+                Diagnostic::new(
+                    codes::NOT_POSITIVE,
+                    f.span_of(name),
+                    format!("`{name}` must be greater than zero, found {v}"),
+                )
+                .label("not positive"),
             );
         }
     }
@@ -110,14 +167,27 @@ fn budget(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     not_positive(diagnostics, f, "monthly");
     if let Some(x) = opt_exact(f.get("anomaly_threshold")) {
         if x <= Exact::ONE {
-            out_of_range(diagnostics, f.span_of("anomaly_threshold"), format!("anomaly threshold {x}x must be above 1.0x"), "the threshold is a multiple of normal spend, e.g. `2.0x`");
+            out_of_range(
+                diagnostics,
+                f.span_of("anomaly_threshold"),
+                format!("anomaly threshold {x}x must be above 1.0x"),
+                "the threshold is a multiple of normal spend, e.g. `2.0x`",
+            );
         }
     }
 }
 
 fn train(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
     let f = &decl.fields;
-    for name in ["batch_size", "epochs", "max_steps", "grad_accumulation", "max_runtime", "runs", "grad_clip"] {
+    for name in [
+        "batch_size",
+        "epochs",
+        "max_steps",
+        "grad_accumulation",
+        "max_runtime",
+        "runs",
+        "grad_clip",
+    ] {
         not_positive(diagnostics, f, name);
     }
     let model = match f.get("model") {
@@ -133,18 +203,33 @@ fn train(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
         if let Some(Val::List(items)) = m.get("hidden").or(m.get("channels")) {
             for (v, span) in items {
                 if !v.as_exact().is_some_and(|e| e.is_positive()) {
-                    diagnostics.push(Diagnostic::new(codes::NOT_POSITIVE, *span, "layer widths must be greater than zero").label("not positive"));
+                    diagnostics.push(
+                        Diagnostic::new(
+                            codes::NOT_POSITIVE,
+                            *span,
+                            "layer widths must be greater than zero",
+                        )
+                        .label("not positive"),
+                    );
                 }
             }
         }
-        if let (Some(hidden), Some(heads)) = (opt_exact(m.get("hidden")), opt_exact(m.get("heads"))) {
-            let (h, n) = (hidden.as_integer().unwrap_or(0), heads.as_integer().unwrap_or(0));
+        if let (Some(hidden), Some(heads)) = (opt_exact(m.get("hidden")), opt_exact(m.get("heads")))
+        {
+            let (h, n) = (
+                hidden.as_integer().unwrap_or(0),
+                heads.as_integer().unwrap_or(0),
+            );
             if n > 0 && h % n != 0 {
                 diagnostics.push(
-                    Diagnostic::new(codes::HEADS_NOT_DIVIDING, m.span_of("hidden"), format!("hidden size {h} is not a multiple of {n} heads"))
-                        .label("not divisible by `heads`")
-                        .secondary(m.span_of("heads"), "heads")
-                        .help(format!("use a hidden size such as {}", (h / n + 1) * n)),
+                    Diagnostic::new(
+                        codes::HEADS_NOT_DIVIDING,
+                        m.span_of("hidden"),
+                        format!("hidden size {h} is not a multiple of {n} heads"),
+                    )
+                    .label("not divisible by `heads`")
+                    .secondary(m.span_of("heads"), "heads")
+                    .help(format!("use a hidden size such as {}", (h / n + 1) * n)),
                 );
             }
         }
@@ -152,7 +237,9 @@ fn train(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
     if let Some(Val::Ctor(_, p)) = f.get("optimizer") {
         not_positive(diagnostics, p, "lr");
     }
-    let Some(Val::Ctor(kind, p)) = f.get("parallelism") else { return };
+    let Some(Val::Ctor(kind, p)) = f.get("parallelism") else {
+        return;
+    };
     for (name, _) in p.values.iter() {
         not_positive(diagnostics, p, name);
     }
@@ -160,25 +247,48 @@ fn train(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
     let total = train_model.1;
     if let Some(Val::Accel(name, per_node)) = f.get("accelerator") {
         if *per_node == 0 {
-            diagnostics.push(Diagnostic::new(codes::NOT_POSITIVE, f.span_of("accelerator"), "accelerator count must be greater than zero").label("not positive"));
+            diagnostics.push(
+                Diagnostic::new(
+                    codes::NOT_POSITIVE,
+                    f.span_of("accelerator"),
+                    "accelerator count must be greater than zero",
+                )
+                .label("not positive"),
+            );
         } else if total > 0 && total % per_node != 0 {
             diagnostics.push(
-                Diagnostic::new(codes::GPUS_NOT_DIVISIBLE, f.span_of("parallelism"), format!("{total} GPUs do not fill whole nodes of {per_node} x {name}"))
-                    .label(format!("{total} GPUs in total"))
-                    .secondary(f.span_of("accelerator"), format!("{per_node} per node"))
-                    .help(format!("use a multiple of {per_node} GPUs, such as {}", total.div_ceil(*per_node) * per_node)),
+                Diagnostic::new(
+                    codes::GPUS_NOT_DIVISIBLE,
+                    f.span_of("parallelism"),
+                    format!("{total} GPUs do not fill whole nodes of {per_node} x {name}"),
+                )
+                .label(format!("{total} GPUs in total"))
+                .secondary(f.span_of("accelerator"), format!("{per_node} per node"))
+                .help(format!(
+                    "use a multiple of {per_node} GPUs, such as {}",
+                    total.div_ceil(*per_node) * per_node
+                )),
             );
         }
     }
     if let (Some(arch), "pipeline" | "model") = (train_model.0, kind.as_str()) {
-        let splits = opt_exact(p.get("stages")).or(opt_exact(p.get("shards"))).and_then(|e| e.as_integer()).unwrap_or(0);
+        let splits = opt_exact(p.get("stages"))
+            .or(opt_exact(p.get("shards")))
+            .and_then(|e| e.as_integer())
+            .unwrap_or(0);
         let layers = arch.splittable_layers() as i128;
         if splits > layers {
             diagnostics.push(
-                Diagnostic::new(codes::INCOMPATIBLE_SETTINGS, f.span_of("parallelism"), format!("{splits} {kind} stages but the model has only {layers} layers to split"))
-                    .label("more stages than layers")
-                    .secondary(f.span_of("model"), format!("{layers} layers"))
-                    .help("use at most one stage per layer"),
+                Diagnostic::new(
+                    codes::INCOMPATIBLE_SETTINGS,
+                    f.span_of("parallelism"),
+                    format!(
+                        "{splits} {kind} stages but the model has only {layers} layers to split"
+                    ),
+                )
+                .label("more stages than layers")
+                .secondary(f.span_of("model"), format!("{layers} layers"))
+                .help("use at most one stage per layer"),
             );
         }
     }
@@ -197,7 +307,14 @@ fn train(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
 fn service(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     if let Some(Val::Range(_, hi)) = f.get("replicas") {
         if !hi.as_exact().is_some_and(|e| e.is_positive()) {
-            diagnostics.push(Diagnostic::new(codes::NOT_POSITIVE, f.span_of("replicas"), "a service needs at least one replica at its maximum").label("no replicas"));
+            diagnostics.push(
+                Diagnostic::new(
+                    codes::NOT_POSITIVE,
+                    f.span_of("replicas"),
+                    "a service needs at least one replica at its maximum",
+                )
+                .label("no replicas"),
+            );
         }
     }
     not_positive(diagnostics, f, "latency_p99");
@@ -205,7 +322,12 @@ fn service(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
         for name in ["cpu", "memory"] {
             if let Some(p) = opt_exact(a.get(name)) {
                 if !p.is_positive() || p > Exact::int(100) {
-                    out_of_range(diagnostics, a.span_of(name), format!("autoscale target {p}% is outside 1%..100%"), "utilisation targets are percentages between 1% and 100%");
+                    out_of_range(
+                        diagnostics,
+                        a.span_of(name),
+                        format!("autoscale target {p}% is outside 1%..100%"),
+                        "utilisation targets are percentages between 1% and 100%",
+                    );
                 }
             }
         }
@@ -214,7 +336,14 @@ fn service(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
         for name in ["cpu", "memory"] {
             if let Some(Val::Range(lo, _)) = r.get(name) {
                 if !lo.as_exact().is_some_and(|e| e.is_positive()) {
-                    diagnostics.push(Diagnostic::new(codes::NOT_POSITIVE, r.span_of(name), format!("`{name}` must be greater than zero")).label("not positive"));
+                    diagnostics.push(
+                        Diagnostic::new(
+                            codes::NOT_POSITIVE,
+                            r.span_of(name),
+                            format!("`{name}` must be greater than zero"),
+                        )
+                        .label("not positive"),
+                    );
                 }
             }
         }
@@ -242,26 +371,45 @@ fn function(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     if let Some((min_mb, max_mb, max_timeout, title)) = platform_limits(platform) {
         if let Some(memory) = opt_exact(f.get("memory")) {
             let mb = Exact::int(1_000_000);
-            let (lo, hi) = (Exact::int(min_mb * 1_000_000), Exact::int(max_mb * 1_000_000));
+            let (lo, hi) = (
+                Exact::int(min_mb * 1_000_000),
+                Exact::int(max_mb * 1_000_000),
+            );
             if memory < lo || memory > hi {
                 let shown = memory.checked_div(mb).unwrap_or(memory);
-                out_of_range(diagnostics, f.span_of("memory"), format!("{title} memory must be {min_mb} MB..{max_mb} MB, found {shown} MB"), "choose a memory size within the platform's limits");
+                out_of_range(
+                    diagnostics,
+                    f.span_of("memory"),
+                    format!("{title} memory must be {min_mb} MB..{max_mb} MB, found {shown} MB"),
+                    "choose a memory size within the platform's limits",
+                );
             }
         }
         if let Some(timeout) = opt_exact(f.get("timeout")) {
             if timeout > Exact::int(max_timeout) {
-                out_of_range(diagnostics, f.span_of("timeout"), format!("{title} timeout must be at most {max_timeout} s, found {timeout} s"), "long jobs belong in a `train` or `service`, not a function");
+                out_of_range(
+                    diagnostics,
+                    f.span_of("timeout"),
+                    format!("{title} timeout must be at most {max_timeout} s, found {timeout} s"),
+                    "long jobs belong in a `train` or `service`, not a function",
+                );
             }
         }
         if let Some(Val::Accel(name, _)) = f.get("accelerator") {
             diagnostics.push(
-                Diagnostic::new(codes::INCOMPATIBLE_SETTINGS, f.span_of("accelerator"), format!("{title} has no GPUs, so `{name}` cannot be attached"))
-                    .label("no accelerators on this platform")
-                    .help("use `platform = knative` on a GPU cluster, or a `service`"),
+                Diagnostic::new(
+                    codes::INCOMPATIBLE_SETTINGS,
+                    f.span_of("accelerator"),
+                    format!("{title} has no GPUs, so `{name}` cannot be attached"),
+                )
+                .label("no accelerators on this platform")
+                .help("use `platform = knative` on a GPU cluster, or a `service`"),
             );
         }
     }
-    if platform != "aws_lambda" && opt_exact(f.get("provisioned_concurrency")).is_some_and(|c| c.is_positive()) {
+    if platform != "aws_lambda"
+        && opt_exact(f.get("provisioned_concurrency")).is_some_and(|c| c.is_positive())
+    {
         diagnostics.push(
             Diagnostic::new(codes::INCOMPATIBLE_SETTINGS, f.span_of("provisioned_concurrency"), format!("`provisioned_concurrency` is an AWS Lambda setting, but the platform is `{platform}`"))
                 .label("only for aws_lambda")
@@ -274,10 +422,14 @@ fn placement(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     if let (Some(Val::Ref(_, a)), Some(Val::Ref(_, b))) = (f.get("primary"), f.get("secondary")) {
         if a == b {
             diagnostics.push(
-                Diagnostic::new(codes::INCOMPATIBLE_SETTINGS, f.span_of("secondary"), format!("failover secondary is the same cloud as the primary (`{a}`)"))
-                    .label("same as primary")
-                    .secondary(f.span_of("primary"), "primary")
-                    .help("a failover secondary must be another cloud"),
+                Diagnostic::new(
+                    codes::INCOMPATIBLE_SETTINGS,
+                    f.span_of("secondary"),
+                    format!("failover secondary is the same cloud as the primary (`{a}`)"),
+                )
+                .label("same as primary")
+                .secondary(f.span_of("primary"), "primary")
+                .help("a failover secondary must be another cloud"),
             );
         }
     }
@@ -288,9 +440,15 @@ fn unused_datasets(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
         let name = decl.name.as_deref().unwrap_or_default();
         if !model.trains.iter().any(|t| t.data.as_deref() == Some(name)) {
             diagnostics.push(
-                Diagnostic::new(codes::UNUSED_DATASET, decl.header, format!("dataset `{name}` is never used"))
-                    .label("no training job reads it")
-                    .help(format!("reference it with `data = dataset.{name}`, or remove it")),
+                Diagnostic::new(
+                    codes::UNUSED_DATASET,
+                    decl.header,
+                    format!("dataset `{name}` is never used"),
+                )
+                .label("no training job reads it")
+                .help(format!(
+                    "reference it with `data = dataset.{name}`, or remove it"
+                )),
             );
         }
     }

@@ -32,26 +32,47 @@ pub fn check_body(
         match stmt {
             Stmt::Attr(attr) => {
                 let Some(schema) = attrs.iter().find(|a| a.name == attr.key.text) else {
-                    unknown_attribute(diagnostics, attrs, blocks, &attr.key.text, attr.key.span, what);
+                    unknown_attribute(
+                        diagnostics,
+                        attrs,
+                        blocks,
+                        &attr.key.text,
+                        attr.key.span,
+                        what,
+                    );
                     continue;
                 };
                 if let Some(first) = seen.insert(schema.name, attr.key.span) {
                     diagnostics.push(
-                        Diagnostic::new(codes::DUPLICATE_ATTRIBUTE, attr.key.span, format!("`{}` is set twice", schema.name))
-                            .label("set again here")
-                            .secondary(first, "first set here")
-                            .help("remove one of them"),
+                        Diagnostic::new(
+                            codes::DUPLICATE_ATTRIBUTE,
+                            attr.key.span,
+                            format!("`{}` is set twice", schema.name),
+                        )
+                        .label("set again here")
+                        .secondary(first, "first set here")
+                        .help("remove one of them"),
                     );
                     continue;
                 }
-                let mut checker = ValueChecker { symbols, diagnostics };
+                let mut checker = ValueChecker {
+                    symbols,
+                    diagnostics,
+                };
                 if let Some(val) = checker.check(&schema.ty, &attr.value) {
                     fields.values.insert(schema.name, (val, attr.value.span));
                 }
             }
             Stmt::Block(block) => {
                 let Some(schema) = blocks.iter().find(|b| b.name == block.kind.text) else {
-                    unknown_block(diagnostics, attrs, blocks, &block.kind.text, block.kind.span, what);
+                    unknown_block(
+                        diagnostics,
+                        attrs,
+                        blocks,
+                        &block.kind.text,
+                        block.kind.span,
+                        what,
+                    );
                     continue;
                 };
                 if schema.named != block.name.is_some() {
@@ -60,20 +81,36 @@ pub fn check_body(
                     } else {
                         format!("`{}` block takes no name", schema.name)
                     };
-                    diagnostics.push(Diagnostic::new(codes::NAME_RULE, block.kind.span, message).label("here"));
+                    diagnostics.push(
+                        Diagnostic::new(codes::NAME_RULE, block.kind.span, message).label("here"),
+                    );
                     continue;
                 }
-                let key = block.name.as_ref().map_or(schema.name.to_string(), |n| format!("{} {}", schema.name, n.text));
+                let key = block.name.as_ref().map_or(schema.name.to_string(), |n| {
+                    format!("{} {}", schema.name, n.text)
+                });
                 if let Some(first) = fields.blocks.iter().find(|b| b.key() == key) {
                     diagnostics.push(
-                        Diagnostic::new(codes::DUPLICATE_ATTRIBUTE, block.kind.span, format!("block `{key}` appears twice"))
-                            .label("again here")
-                            .secondary(first.span, "first here"),
+                        Diagnostic::new(
+                            codes::DUPLICATE_ATTRIBUTE,
+                            block.kind.span,
+                            format!("block `{key}` appears twice"),
+                        )
+                        .label("again here")
+                        .secondary(first.span, "first here"),
                     );
                     continue;
                 }
                 let inner_what = format!("`{}` block", schema.name);
-                if let Some(inner) = check_body(symbols, diagnostics, schema.attrs, &[], &block.body, &inner_what, block.kind.span) {
+                if let Some(inner) = check_body(
+                    symbols,
+                    diagnostics,
+                    schema.attrs,
+                    &[],
+                    &block.body,
+                    &inner_what,
+                    block.kind.span,
+                ) {
                     fields.blocks.push(NamedBlock {
                         kind: schema.name,
                         name: block.name.as_ref().map(|n| n.text.clone()),
@@ -91,7 +128,12 @@ pub fn check_body(
 }
 
 /// A constructor written without a body (`access = rbac`): defaults only.
-pub fn check_missing_only(diagnostics: &mut Vec<Diagnostic>, attrs: &'static [Attr], what: &str, header: Span) -> Option<Fields> {
+pub fn check_missing_only(
+    diagnostics: &mut Vec<Diagnostic>,
+    attrs: &'static [Attr],
+    what: &str,
+    header: Span,
+) -> Option<Fields> {
     let mut fields = Fields {
         span: header,
         ..Fields::default()
@@ -102,16 +144,32 @@ pub fn check_missing_only(diagnostics: &mut Vec<Diagnostic>, attrs: &'static [At
 
 /// Reports required attributes that were not written (an attribute that was written
 /// but failed its check has been reported already) and fills in defaults.
-fn missing_and_defaults(diagnostics: &mut Vec<Diagnostic>, attrs: &'static [Attr], fields: &mut Fields, present: &[&str], what: &str, header: Span) {
+fn missing_and_defaults(
+    diagnostics: &mut Vec<Diagnostic>,
+    attrs: &'static [Attr],
+    fields: &mut Fields,
+    present: &[&str],
+    what: &str,
+    header: Span,
+) {
     for attr in attrs {
         if fields.values.contains_key(attr.name) || present.contains(&attr.name) {
             continue;
         }
         if attr.required {
             diagnostics.push(
-                Diagnostic::new(codes::MISSING_ATTRIBUTE, header, format!("{what} is missing required attribute `{}`", attr.name))
-                    .label(format!("needs `{}`", attr.name))
-                    .help(format!("add `{} = ...` ({}): {}", attr.name, attr.ty.describe(), attr.doc)),
+                Diagnostic::new(
+                    codes::MISSING_ATTRIBUTE,
+                    header,
+                    format!("{what} is missing required attribute `{}`", attr.name),
+                )
+                .label(format!("needs `{}`", attr.name))
+                .help(format!(
+                    "add `{} = ...` ({}): {}",
+                    attr.name,
+                    attr.ty.describe(),
+                    attr.doc
+                )),
             );
         } else if let Some(val) = default_value(attr) {
             fields.values.insert(attr.name, (val, header));
@@ -119,10 +177,25 @@ fn missing_and_defaults(diagnostics: &mut Vec<Diagnostic>, attrs: &'static [Attr
     }
 }
 
-fn unknown_attribute(diagnostics: &mut Vec<Diagnostic>, attrs: &[Attr], blocks: &[BlockSchema], name: &str, span: Span, what: &str) {
-    let mut d = Diagnostic::new(codes::UNKNOWN_ATTRIBUTE, span, format!("unknown attribute `{name}` in {what}")).label("unknown attribute");
+fn unknown_attribute(
+    diagnostics: &mut Vec<Diagnostic>,
+    attrs: &[Attr],
+    blocks: &[BlockSchema],
+    name: &str,
+    span: Span,
+    what: &str,
+) {
+    let mut d = Diagnostic::new(
+        codes::UNKNOWN_ATTRIBUTE,
+        span,
+        format!("unknown attribute `{name}` in {what}"),
+    )
+    .label("unknown attribute");
     if let Some(block) = blocks.iter().find(|b| b.name == name) {
-        d = d.help(format!("`{}` is a block: write `{} {{ ... }}` without `=`", block.name, block.name));
+        d = d.help(format!(
+            "`{}` is a block: write `{} {{ ... }}` without `=`",
+            block.name, block.name
+        ));
     } else if let Some(s) = did_you_mean(name, attrs.iter().map(|a| a.name)) {
         d = d.help(s);
     } else {
@@ -132,8 +205,20 @@ fn unknown_attribute(diagnostics: &mut Vec<Diagnostic>, attrs: &[Attr], blocks: 
     diagnostics.push(d);
 }
 
-fn unknown_block(diagnostics: &mut Vec<Diagnostic>, attrs: &[Attr], blocks: &[BlockSchema], name: &str, span: Span, what: &str) {
-    let mut d = Diagnostic::new(codes::UNKNOWN_BLOCK, span, format!("unknown block `{name}` in {what}")).label("unknown block");
+fn unknown_block(
+    diagnostics: &mut Vec<Diagnostic>,
+    attrs: &[Attr],
+    blocks: &[BlockSchema],
+    name: &str,
+    span: Span,
+    what: &str,
+) {
+    let mut d = Diagnostic::new(
+        codes::UNKNOWN_BLOCK,
+        span,
+        format!("unknown block `{name}` in {what}"),
+    )
+    .label("unknown block");
     if attrs.iter().any(|a| a.name == name) {
         d = d.help(format!("`{name}` is an attribute: write `{name} = ...`"));
     } else if let Some(s) = closest(name, blocks.iter().map(|b| b.name)) {

@@ -71,7 +71,10 @@ impl Fields {
     }
 
     pub fn block(&self, kind: &str) -> Option<&Fields> {
-        self.blocks.iter().find(|b| b.kind == kind).map(|b| &b.fields)
+        self.blocks
+            .iter()
+            .find(|b| b.kind == kind)
+            .map(|b| &b.fields)
     }
 }
 
@@ -115,19 +118,27 @@ pub struct Symbols {
 
 impl Symbols {
     pub fn has(&self, kind: &str, name: &str) -> bool {
-        self.decls.contains_key(&(kind.to_string(), name.to_string()))
+        self.decls
+            .contains_key(&(kind.to_string(), name.to_string()))
     }
 
     pub fn has_region(&self, cloud: &str, region: &str) -> bool {
-        self.regions.contains_key(&(cloud.to_string(), region.to_string()))
+        self.regions
+            .contains_key(&(cloud.to_string(), region.to_string()))
     }
 
     pub fn names<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.decls.keys().filter(move |(k, _)| k == kind).map(|(_, n)| n.as_str())
+        self.decls
+            .keys()
+            .filter(move |(k, _)| k == kind)
+            .map(|(_, n)| n.as_str())
     }
 
     pub fn region_names<'a>(&'a self, cloud: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.regions.keys().filter(move |(c, _)| c == cloud).map(|(_, r)| r.as_str())
+        self.regions
+            .keys()
+            .filter(move |(c, _)| c == cloud)
+            .map(|(_, r)| r.as_str())
     }
 }
 
@@ -167,7 +178,9 @@ pub struct Checked {
 
 /// Checks the spec rooted at `path`. Fails only when the root file cannot be read.
 pub fn check(world: &dyn World, path: &Path) -> Result<Checked, String> {
-    let bytes = world.read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = world
+        .read(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut loader = Loader {
         world,
         sources: SourceMap::default(),
@@ -236,8 +249,12 @@ impl Loader<'_> {
                 let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 let id = self.sources.add(path.display().to_string(), lossy);
                 self.diagnostics.push(
-                    Diagnostic::new(codes::NOT_UTF8, Span::new(id, offset, offset), format!("file is not valid UTF-8 (invalid byte at offset {offset})"))
-                        .help("save the file as UTF-8 text"),
+                    Diagnostic::new(
+                        codes::NOT_UTF8,
+                        Span::new(id, offset, offset),
+                        format!("file is not valid UTF-8 (invalid byte at offset {offset})"),
+                    )
+                    .help("save the file as UTF-8 text"),
                 );
                 self.loaded.insert(key, id);
                 return Some(id);
@@ -270,9 +287,13 @@ impl Loader<'_> {
         let key = normalise(&target);
         if self.stack.contains(&key) {
             self.diagnostics.push(
-                Diagnostic::new(codes::IMPORT_CYCLE, import.span, format!("import cycle: `{}` imports itself", import.path))
-                    .label("closes the cycle")
-                    .help(cycle_help(&self.stack, &key)),
+                Diagnostic::new(
+                    codes::IMPORT_CYCLE,
+                    import.span,
+                    format!("import cycle: `{}` imports itself", import.path),
+                )
+                .label("closes the cycle")
+                .help(cycle_help(&self.stack, &key)),
             );
             return;
         }
@@ -284,9 +305,16 @@ impl Loader<'_> {
                 self.load(&target, bytes);
             }
             Err(e) => self.diagnostics.push(
-                Diagnostic::new(codes::IMPORT_NOT_FOUND, import.path_span, format!("cannot import `{}`: {e}", import.path))
-                    .label("cannot read this file")
-                    .help(format!("paths are relative to the importing file; looked for {}", target.display())),
+                Diagnostic::new(
+                    codes::IMPORT_NOT_FOUND,
+                    import.path_span,
+                    format!("cannot import `{}`: {e}", import.path),
+                )
+                .label("cannot read this file")
+                .help(format!(
+                    "paths are relative to the importing file; looked for {}",
+                    target.display()
+                )),
             ),
         }
     }
@@ -298,7 +326,9 @@ impl Loader<'_> {
         for (_, file, in_stdlib) in &self.files {
             for item in &file.items {
                 if let ast::Item::Decl(decl) = item {
-                    if let Some(checked) = check_decl(&symbols, &mut self.diagnostics, decl, *in_stdlib) {
+                    if let Some(checked) =
+                        check_decl(&symbols, &mut self.diagnostics, decl, *in_stdlib)
+                    {
                         decls.push(checked);
                     }
                 }
@@ -336,9 +366,17 @@ fn cycle_help(stack: &[PathBuf], target: &Path) -> String {
     let chain: Vec<String> = stack[start..]
         .iter()
         .chain(std::iter::once(&target.to_path_buf()))
-        .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |f| f.to_string_lossy().into_owned()))
+        .map(|p| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |f| f.to_string_lossy().into_owned(),
+            )
+        })
         .collect();
-    format!("the chain is {}; move shared declarations into a file both import", chain.join(" -> "))
+    format!(
+        "the chain is {}; move shared declarations into a file both import",
+        chain.join(" -> ")
+    )
 }
 
 /// Builds the symbol table and reports unknown kinds, name rules and duplicates.
@@ -346,9 +384,16 @@ fn collect(files: &[(FileId, ast::File, bool)], diagnostics: &mut Vec<Diagnostic
     let mut symbols = Symbols::default();
     for (_, file, _) in files {
         for item in &file.items {
-            let ast::Item::Decl(decl) = item else { continue };
+            let ast::Item::Decl(decl) = item else {
+                continue;
+            };
             let Some(schema) = schema::kind(&decl.kind.text) else {
-                let mut d = Diagnostic::new(codes::UNKNOWN_KIND, decl.kind.span, format!("unknown declaration kind `{}`", decl.kind.text)).label("unknown kind");
+                let mut d = Diagnostic::new(
+                    codes::UNKNOWN_KIND,
+                    decl.kind.span,
+                    format!("unknown declaration kind `{}`", decl.kind.text),
+                )
+                .label("unknown kind");
                 let names = schema::KINDS.iter().map(|k| k.kind);
                 d = d.help(suggest::did_you_mean(&decl.kind.text, names).unwrap_or_else(|| {
                     "expected one of: project, budget, clouds, compliance, security, onprem, dataset, train, service, function, placement".to_string()
@@ -361,41 +406,83 @@ fn collect(files: &[(FileId, ast::File, bool)], diagnostics: &mut Vec<Diagnostic
                 (NameRule::Singleton, None) => String::new(),
                 (NameRule::Required | NameRule::NamedSingleton, None) => {
                     diagnostics.push(
-                        Diagnostic::new(codes::NAME_RULE, decl.kind.span, format!("`{}` needs a name", schema.kind))
-                            .label("name missing")
-                            .help(format!("write `{} my_name {{ ... }}`", schema.kind)),
+                        Diagnostic::new(
+                            codes::NAME_RULE,
+                            decl.kind.span,
+                            format!("`{}` needs a name", schema.kind),
+                        )
+                        .label("name missing")
+                        .help(format!("write `{} my_name {{ ... }}`", schema.kind)),
                     );
                     continue;
                 }
                 (NameRule::Singleton, Some(n)) => {
                     diagnostics.push(
-                        Diagnostic::new(codes::NAME_RULE, n.span, format!("`{}` takes no name", schema.kind))
-                            .label("remove this name")
-                            .help(format!("write `{} {{ ... }}`; there is one per spec", schema.kind)),
+                        Diagnostic::new(
+                            codes::NAME_RULE,
+                            n.span,
+                            format!("`{}` takes no name", schema.kind),
+                        )
+                        .label("remove this name")
+                        .help(format!(
+                            "write `{} {{ ... }}`; there is one per spec",
+                            schema.kind
+                        )),
                     );
                     continue;
                 }
             };
             let singleton = matches!(schema.name, NameRule::Singleton | NameRule::NamedSingleton);
-            let key = (schema.kind.to_string(), if singleton { String::new() } else { name.clone() });
+            let key = (
+                schema.kind.to_string(),
+                if singleton {
+                    String::new()
+                } else {
+                    name.clone()
+                },
+            );
             if let Some(first) = symbols.decls.get(&key) {
                 let (code, message) = if singleton {
-                    (codes::DUPLICATE_SINGLETON, format!("`{}` is declared more than once", schema.kind))
+                    (
+                        codes::DUPLICATE_SINGLETON,
+                        format!("`{}` is declared more than once", schema.kind),
+                    )
                 } else {
-                    (codes::DUPLICATE_DECL, format!("{} `{}` is declared twice", schema.kind, name))
+                    (
+                        codes::DUPLICATE_DECL,
+                        format!("{} `{}` is declared twice", schema.kind, name),
+                    )
                 };
-                diagnostics.push(Diagnostic::new(code, decl.kind.span.join(decl.name.as_ref().map_or(decl.kind.span, |n| n.span)), message).label("declared again here").secondary(*first, "first declared here"));
+                diagnostics.push(
+                    Diagnostic::new(
+                        code,
+                        decl.kind
+                            .span
+                            .join(decl.name.as_ref().map_or(decl.kind.span, |n| n.span)),
+                        message,
+                    )
+                    .label("declared again here")
+                    .secondary(*first, "first declared here"),
+                );
                 continue;
             }
-            let header = decl.name.as_ref().map_or(decl.kind.span, |n| decl.kind.span.join(n.span));
+            let header = decl
+                .name
+                .as_ref()
+                .map_or(decl.kind.span, |n| decl.kind.span.join(n.span));
             symbols.decls.insert(key, header);
             if singleton && !name.is_empty() {
-                symbols.decls.insert((schema.kind.to_string(), name.clone()), header);
+                symbols
+                    .decls
+                    .insert((schema.kind.to_string(), name.clone()), header);
             }
             for stmt in &decl.body.stmts {
                 if let ast::Stmt::Block(block) = stmt {
                     if let (true, Some(region)) = (block.kind.text == "region", &block.name) {
-                        symbols.regions.entry((name.clone(), region.text.clone())).or_insert(region.span);
+                        symbols
+                            .regions
+                            .entry((name.clone(), region.text.clone()))
+                            .or_insert(region.span);
                     }
                 }
             }
@@ -404,14 +491,30 @@ fn collect(files: &[(FileId, ast::File, bool)], diagnostics: &mut Vec<Diagnostic
     symbols
 }
 
-fn check_decl(symbols: &Symbols, diagnostics: &mut Vec<Diagnostic>, decl: &ast::Decl, in_stdlib: bool) -> Option<CheckedDecl> {
+fn check_decl(
+    symbols: &Symbols,
+    diagnostics: &mut Vec<Diagnostic>,
+    decl: &ast::Decl,
+    in_stdlib: bool,
+) -> Option<CheckedDecl> {
     let schema = schema::kind(&decl.kind.text)?;
-    let header = decl.name.as_ref().map_or(decl.kind.span, |n| decl.kind.span.join(n.span));
+    let header = decl
+        .name
+        .as_ref()
+        .map_or(decl.kind.span, |n| decl.kind.span.join(n.span));
     let what = match &decl.name {
         Some(n) => format!("{} `{}`", schema.kind, n.text),
         None => format!("`{}`", schema.kind),
     };
-    let mut fields = fields::check_body(symbols, diagnostics, schema.attrs, schema.blocks, &decl.body, &what, header)?;
+    let mut fields = fields::check_body(
+        symbols,
+        diagnostics,
+        schema.attrs,
+        schema.blocks,
+        &decl.body,
+        &what,
+        header,
+    )?;
     for stmt in &decl.body.stmts {
         match stmt {
             ast::Stmt::Alert(alert) if schema.allows_alert => {
@@ -441,8 +544,12 @@ fn check_decl(symbols: &Symbols, diagnostics: &mut Vec<Diagnostic>, decl: &ast::
 
 fn misplaced(diagnostics: &mut Vec<Diagnostic>, span: Span, what: &str, home: &str, here: &str) {
     diagnostics.push(
-        Diagnostic::new(codes::STATEMENT_NOT_ALLOWED, span, format!("`{what}` is not allowed in {here}"))
-            .label("misplaced statement")
-            .help(format!("`{what}` statements belong in `{home}`")),
+        Diagnostic::new(
+            codes::STATEMENT_NOT_ALLOWED,
+            span,
+            format!("`{what}` is not allowed in {here}"),
+        )
+        .label("misplaced statement")
+        .help(format!("`{what}` statements belong in `{home}`")),
     );
 }

@@ -119,9 +119,24 @@ pub struct Dataset {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Architecture {
-    Mlp { input: u64, hidden: Vec<u64>, output: u64 },
-    Transformer { layers: u64, hidden: u64, heads: u64, vocab: u64, seq_len: u64 },
-    Cnn { channels: Vec<u64>, image_size: u64, classes: u64, in_channels: u64 },
+    Mlp {
+        input: u64,
+        hidden: Vec<u64>,
+        output: u64,
+    },
+    Transformer {
+        layers: u64,
+        hidden: u64,
+        heads: u64,
+        vocab: u64,
+        seq_len: u64,
+    },
+    Cnn {
+        channels: Vec<u64>,
+        image_size: u64,
+        classes: u64,
+        in_channels: u64,
+    },
 }
 
 impl Architecture {
@@ -138,9 +153,17 @@ impl Architecture {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Parallelism {
-    Data { gpus: u64 },
-    Model { shards: u64 },
-    Pipeline { stages: u64, micro_batches: u64, replicas: u64 },
+    Data {
+        gpus: u64,
+    },
+    Model {
+        shards: u64,
+    },
+    Pipeline {
+        stages: u64,
+        micro_batches: u64,
+        replicas: u64,
+    },
 }
 
 impl Parallelism {
@@ -148,7 +171,9 @@ impl Parallelism {
         match self {
             Parallelism::Data { gpus } => *gpus,
             Parallelism::Model { shards } => *shards,
-            Parallelism::Pipeline { stages, replicas, .. } => stages * replicas,
+            Parallelism::Pipeline {
+                stages, replicas, ..
+            } => stages * replicas,
         }
     }
 }
@@ -156,8 +181,19 @@ impl Parallelism {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Optimizer {
-    Adamw { lr: Exact, weight_decay: Exact, beta1: Exact, beta2: Exact, eps: Exact, warmup_steps: u64 },
-    Sgd { lr: Exact, momentum: Exact, warmup_steps: u64 },
+    Adamw {
+        lr: Exact,
+        weight_decay: Exact,
+        beta1: Exact,
+        beta2: Exact,
+        eps: Exact,
+        warmup_steps: u64,
+    },
+    Sgd {
+        lr: Exact,
+        momentum: Exact,
+        warmup_steps: u64,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -318,8 +354,18 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
         match decl.kind {
             "project" => model.project = Some(project(name, f)),
             "budget" => model.budget = Some(budget(f)),
-            "clouds" => model.clouds = Some(CloudPolicy { allow: refs(f.get("allow")), prefer: ref_name(f.get("prefer")) }),
-            "compliance" => model.compliance = Some(Compliance { frameworks: refs(f.get("frameworks")), residency: words(f.get("residency")) }),
+            "clouds" => {
+                model.clouds = Some(CloudPolicy {
+                    allow: refs(f.get("allow")),
+                    prefer: ref_name(f.get("prefer")),
+                })
+            }
+            "compliance" => {
+                model.compliance = Some(Compliance {
+                    frameworks: refs(f.get("frameworks")),
+                    residency: words(f.get("residency")),
+                })
+            }
             "security" => model.security = Some(security(f)),
             "placement" => model.placement = Some(placement(f)),
             "onprem" => model.onprem.push(onprem(name, f, decl.span)),
@@ -388,7 +434,10 @@ fn opt_word(v: Option<&Val>) -> Option<String> {
 }
 
 fn words(v: Option<&Val>) -> Vec<String> {
-    list(v).into_iter().filter_map(|x| opt_word(Some(x))).collect()
+    list(v)
+        .into_iter()
+        .filter_map(|x| opt_word(Some(x)))
+        .collect()
 }
 
 fn list(v: Option<&Val>) -> Vec<&Val> {
@@ -413,7 +462,10 @@ fn ref_pair(v: Option<&Val>) -> Option<(String, String)> {
 }
 
 fn refs(v: Option<&Val>) -> Vec<String> {
-    list(v).into_iter().filter_map(|x| ref_name(Some(x))).collect()
+    list(v)
+        .into_iter()
+        .filter_map(|x| ref_name(Some(x)))
+        .collect()
 }
 
 pub(super) fn exact(v: Option<&Val>) -> Exact {
@@ -433,7 +485,9 @@ fn count(v: Option<&Val>) -> u64 {
 }
 
 fn opt_count(v: Option<&Val>) -> Option<u64> {
-    opt_exact(v).and_then(|e| e.as_integer()).and_then(|n| u64::try_from(n).ok())
+    opt_exact(v)
+        .and_then(|e| e.as_integer())
+        .and_then(|n| u64::try_from(n).ok())
 }
 
 fn per_month(v: Option<&Val>) -> Option<Exact> {
@@ -452,7 +506,10 @@ fn bool_(v: Option<&Val>) -> Option<bool> {
 
 fn accel(v: Option<&Val>) -> Option<AccelCount> {
     match v {
-        Some(Val::Accel(name, count)) => Some(AccelCount { name: name.clone(), count: *count }),
+        Some(Val::Accel(name, count)) => Some(AccelCount {
+            name: name.clone(),
+            count: *count,
+        }),
         _ => None,
     }
 }
@@ -473,8 +530,14 @@ fn ctor(v: Option<&Val>) -> Option<(&str, &Fields)> {
 
 fn capacity(v: Option<&Val>) -> Capacity {
     match v {
-        Some(Val::Fallback(primary, fallback)) => Capacity { primary: primary.clone(), fallback: fallback.clone() },
-        _ => Capacity { primary: "on_demand".into(), fallback: None },
+        Some(Val::Fallback(primary, fallback)) => Capacity {
+            primary: primary.clone(),
+            fallback: fallback.clone(),
+        },
+        _ => Capacity {
+            primary: "on_demand".into(),
+            fallback: None,
+        },
     }
 }
 
@@ -491,14 +554,26 @@ fn project(name: String, f: &Fields) -> Project {
         Some(Val::Map(m)) => m.clone(),
         _ => BTreeMap::new(),
     };
-    Project { name, owner: string(f.get("owner")), description: opt_string(f.get("description")), labels }
+    Project {
+        name,
+        owner: string(f.get("owner")),
+        description: opt_string(f.get("description")),
+        labels,
+    }
 }
 
 fn budget(f: &Fields) -> Budget {
     Budget {
         monthly_usd: exact(f.get("monthly")),
         anomaly_threshold: exact(f.get("anomaly_threshold")),
-        alerts: f.alerts.iter().map(|a| BudgetAlert { thresholds_percent: a.thresholds.clone(), notify: a.notify.clone() }).collect(),
+        alerts: f
+            .alerts
+            .iter()
+            .map(|a| BudgetAlert {
+                thresholds_percent: a.thresholds.clone(),
+                notify: a.notify.clone(),
+            })
+            .collect(),
         span: f.span,
     }
 }
@@ -511,7 +586,10 @@ fn security(f: &Fields) -> Security {
         },
         encryption_in_transit: opt_word(f.get("encryption_in_transit")),
         network: opt_word(f.get("network")),
-        access: ctor(f.get("access")).map(|(name, inner)| Access { model: name.to_string(), mfa_required: word(inner.get("mfa")) == "required" }),
+        access: ctor(f.get("access")).map(|(name, inner)| Access {
+            model: name.to_string(),
+            mfa_required: word(inner.get("mfa")) == "required",
+        }),
         audit_logging: bool_(f.get("audit_logging")),
         key_rotation_seconds: opt_exact(f.get("key_rotation")),
         log_retention_seconds: opt_exact(f.get("log_retention")),
@@ -521,7 +599,10 @@ fn security(f: &Fields) -> Security {
 fn placement(f: &Fields) -> Placement {
     Placement {
         strategy: word(f.get("strategy")),
-        hybrid: ctor(f.get("hybrid")).map(|(mode, inner)| Hybrid { mode: mode.to_string(), base: ref_name(inner.get("base")).unwrap_or_default() }),
+        hybrid: ctor(f.get("hybrid")).map(|(mode, inner)| Hybrid {
+            mode: mode.to_string(),
+            base: ref_name(inner.get("base")).unwrap_or_default(),
+        }),
         primary: ref_name(f.get("primary")),
         secondary: ref_name(f.get("secondary")),
     }
@@ -532,7 +613,10 @@ fn onprem(name: String, f: &Fields, span: Span) -> Onprem {
         name,
         geography: ref_name(f.get("region")).unwrap_or_default(),
         jurisdiction: opt_word(f.get("jurisdiction")),
-        gpus: accel(f.get("gpus")).unwrap_or(AccelCount { name: String::new(), count: 0 }),
+        gpus: accel(f.get("gpus")).unwrap_or(AccelCount {
+            name: String::new(),
+            count: 0,
+        }),
         cpus: opt_exact(f.get("cpus")).and_then(|e| e.as_integer()),
         memory_bytes: opt_exact(f.get("memory")),
         storage_bytes: opt_exact(f.get("storage")),
@@ -544,8 +628,13 @@ fn onprem(name: String, f: &Fields, span: Span) -> Onprem {
 fn dataset(name: String, f: &Fields, span: Span) -> Dataset {
     let location = match f.get("location") {
         Some(Val::Ref(kind, site)) if kind == "onprem" => Location::Onprem { site: site.clone() },
-        Some(Val::Ref(cloud, region)) => Location::Region { cloud: cloud.clone(), region: region.clone() },
-        _ => Location::Onprem { site: String::new() },
+        Some(Val::Ref(cloud, region)) => Location::Region {
+            cloud: cloud.clone(),
+            region: region.clone(),
+        },
+        _ => Location::Onprem {
+            site: String::new(),
+        },
     };
     Dataset {
         name,
@@ -561,7 +650,10 @@ fn dataset(name: String, f: &Fields, span: Span) -> Dataset {
 }
 
 fn counts(v: Option<&Val>) -> Vec<u64> {
-    list(v).into_iter().filter_map(|x| opt_count(Some(x))).collect()
+    list(v)
+        .into_iter()
+        .filter_map(|x| opt_count(Some(x)))
+        .collect()
 }
 
 fn architecture(v: Option<&Val>) -> Architecture {
@@ -579,20 +671,32 @@ fn architecture(v: Option<&Val>) -> Architecture {
             classes: count(m.get("classes")),
             in_channels: count(m.get("in_channels")),
         },
-        Some((_, m)) => Architecture::Mlp { input: count(m.get("input")), hidden: counts(m.get("hidden")), output: count(m.get("output")) },
-        None => Architecture::Mlp { input: 0, hidden: Vec::new(), output: 0 },
+        Some((_, m)) => Architecture::Mlp {
+            input: count(m.get("input")),
+            hidden: counts(m.get("hidden")),
+            output: count(m.get("output")),
+        },
+        None => Architecture::Mlp {
+            input: 0,
+            hidden: Vec::new(),
+            output: 0,
+        },
     }
 }
 
 fn parallelism(v: Option<&Val>) -> Parallelism {
     match ctor(v) {
-        Some(("model", p)) => Parallelism::Model { shards: count(p.get("shards")) },
+        Some(("model", p)) => Parallelism::Model {
+            shards: count(p.get("shards")),
+        },
         Some(("pipeline", p)) => Parallelism::Pipeline {
             stages: count(p.get("stages")),
             micro_batches: count(p.get("micro_batches")),
             replicas: count(p.get("replicas")),
         },
-        Some((_, p)) => Parallelism::Data { gpus: count(p.get("gpus")) },
+        Some((_, p)) => Parallelism::Data {
+            gpus: count(p.get("gpus")),
+        },
         None => Parallelism::Data { gpus: 0 },
     }
 }
@@ -607,8 +711,16 @@ fn optimizer(v: Option<&Val>) -> Optimizer {
             eps: exact(o.get("eps")),
             warmup_steps: count(o.get("warmup_steps")),
         },
-        Some((_, o)) => Optimizer::Sgd { lr: exact(o.get("lr")), momentum: exact(o.get("momentum")), warmup_steps: count(o.get("warmup_steps")) },
-        None => Optimizer::Sgd { lr: Exact::ZERO, momentum: Exact::ZERO, warmup_steps: 0 },
+        Some((_, o)) => Optimizer::Sgd {
+            lr: exact(o.get("lr")),
+            momentum: exact(o.get("momentum")),
+            warmup_steps: count(o.get("warmup_steps")),
+        },
+        None => Optimizer::Sgd {
+            lr: Exact::ZERO,
+            momentum: Exact::ZERO,
+            warmup_steps: 0,
+        },
     }
 }
 
@@ -620,8 +732,15 @@ pub(super) fn build_train_preview(f: &Fields) -> (Option<Architecture>, u64) {
 
 fn train(name: String, f: &Fields, span: Span) -> Train {
     let parallelism = parallelism(f.get("parallelism"));
-    let accelerator = accel(f.get("accelerator")).unwrap_or(AccelCount { name: String::new(), count: 0 });
-    let nodes = if accelerator.count == 0 { 0 } else { parallelism.total_gpus().div_ceil(accelerator.count) };
+    let accelerator = accel(f.get("accelerator")).unwrap_or(AccelCount {
+        name: String::new(),
+        count: 0,
+    });
+    let nodes = if accelerator.count == 0 {
+        0
+    } else {
+        parallelism.total_gpus().div_ceil(accelerator.count)
+    };
     Train {
         name,
         data: ref_name(f.get("data")),
@@ -649,7 +768,11 @@ fn train(name: String, f: &Fields, span: Span) -> Train {
 
 fn service(name: String, f: &Fields, span: Span) -> Service {
     let (min, max) = range(f.get("replicas")).unwrap_or((Exact::ONE, Exact::ONE));
-    let as_count = |e: Exact| e.as_integer().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+    let as_count = |e: Exact| {
+        e.as_integer()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0)
+    };
     let autoscale = f.block("autoscale");
     let resources = f.block("resources");
     Service {
@@ -716,7 +839,9 @@ fn cloud(name: String, f: &Fields) -> CloudInfo {
 
 /// USD per byte to USD per (decimal) GB.
 fn per_gb(per_byte: Exact) -> Exact {
-    per_byte.checked_mul(Exact::int(1_000_000_000)).unwrap_or(per_byte)
+    per_byte
+        .checked_mul(Exact::int(1_000_000_000))
+        .unwrap_or(per_byte)
 }
 
 fn framework(name: String, f: &Fields) -> Framework {
@@ -727,15 +852,27 @@ fn framework(name: String, f: &Fields) -> Framework {
             id: string(r.fields.get("id")),
             title: string(r.fields.get("title")),
             help: string(r.fields.get("help")),
-            conditions: r.conditions.iter().map(|(subject, test)| (subject.clone(), condition_words(test.as_ref()))).collect(),
+            conditions: r
+                .conditions
+                .iter()
+                .map(|(subject, test)| (subject.clone(), condition_words(test.as_ref())))
+                .collect(),
         })
         .collect();
-    Framework { name, title: string(f.get("title")), applies_to: words(f.get("applies_to")), rules }
+    Framework {
+        name,
+        title: string(f.get("title")),
+        applies_to: words(f.get("applies_to")),
+        rules,
+    }
 }
 
 fn condition_words(v: Option<&Val>) -> Vec<String> {
     match v {
-        Some(Val::List(items)) => items.iter().filter_map(|(x, _)| condition_words(Some(x)).into_iter().next()).collect(),
+        Some(Val::List(items)) => items
+            .iter()
+            .filter_map(|(x, _)| condition_words(Some(x)).into_iter().next())
+            .collect(),
         Some(Val::Word(w)) => vec![w.clone()],
         Some(Val::Str(s)) => vec![s.clone()],
         Some(Val::Qty(q)) => vec![q.value.to_string()],

@@ -84,7 +84,11 @@ impl Ty {
             Ty::Map => "map of strings".into(),
             Ty::Range(inner) => format!("range of {} (`a..b` or one value)", inner.describe()),
             Ty::Accel => "accelerator count (`A100 x 8`)".into(),
-            Ty::Ctor(ctors) => ctors.iter().map(|c| format!("{} {{ ... }}", c.name)).collect::<Vec<_>>().join(" | "),
+            Ty::Ctor(ctors) => ctors
+                .iter()
+                .map(|c| format!("{} {{ ... }}", c.name))
+                .collect::<Vec<_>>()
+                .join(" | "),
             Ty::Via(l, r) => format!("{} [via {}]", l.join(" | "), r.join(" | ")),
             Ty::Fallback(w) => format!("{} [fallback {}]", w.join(" | "), w.join(" | ")),
             Ty::Every(d) => format!("every <{}>", d.describe()),
@@ -151,29 +155,79 @@ pub fn kind(name: &str) -> Option<&'static KindSchema> {
 }
 
 const fn req(name: &'static str, ty: Ty, doc: &'static str) -> Attr {
-    Attr { name, ty, required: true, default: None, doc }
+    Attr {
+        name,
+        ty,
+        required: true,
+        default: None,
+        doc,
+    }
 }
 
 const fn opt(name: &'static str, ty: Ty, doc: &'static str) -> Attr {
-    Attr { name, ty, required: false, default: None, doc }
+    Attr {
+        name,
+        ty,
+        required: false,
+        default: None,
+        doc,
+    }
 }
 
 const fn def(name: &'static str, ty: Ty, default: &'static str, doc: &'static str) -> Attr {
-    Attr { name, ty, required: false, default: Some(default), doc }
+    Attr {
+        name,
+        ty,
+        required: false,
+        default: Some(default),
+        doc,
+    }
 }
 
-pub const CLASSIFICATIONS: &[&str] = &["personal_data", "health_data", "financial_data", "cardholder_data", "internal", "public"];
+pub const CLASSIFICATIONS: &[&str] = &[
+    "personal_data",
+    "health_data",
+    "financial_data",
+    "cardholder_data",
+    "internal",
+    "public",
+];
 pub const JURISDICTIONS: &[&str] = &[
-    "us", "eu", "uk", "ch", "no", "jp", "kr", "sg", "in", "id", "br", "ca", "au", "cl", "mx", "za", "ae", "qa", "il", "tw", "hk", "cn", "nz", "sa", "other",
+    "us", "eu", "uk", "ch", "no", "jp", "kr", "sg", "in", "id", "br", "ca", "au", "cl", "mx", "za",
+    "ae", "qa", "il", "tw", "hk", "cn", "nz", "sa", "other",
 ];
 pub const CAPACITIES: &[&str] = &["on_demand", "spot", "reserved"];
-pub const PLATFORMS: &[&str] = &["aws_lambda", "gcp_cloud_functions", "azure_functions", "knative"];
+pub const PLATFORMS: &[&str] = &[
+    "aws_lambda",
+    "gcp_cloud_functions",
+    "azure_functions",
+    "knative",
+];
 pub const RUNTIMES: &[&str] = &[
-    "python3.10", "python3.11", "python3.12", "python3.13", "nodejs20", "nodejs22", "java21", "go1", "provided",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "nodejs20",
+    "nodejs22",
+    "java21",
+    "go1",
+    "provided",
 ];
 pub const REQUIREMENTS: &[&str] = &[
-    "residency", "encryption_at_rest", "encryption_in_transit", "audit_logging", "access", "mfa", "network",
-    "key_rotation", "retention", "consent", "log_retention", "baa_eligible", "change_control",
+    "residency",
+    "encryption_at_rest",
+    "encryption_in_transit",
+    "audit_logging",
+    "access",
+    "mfa",
+    "network",
+    "key_rotation",
+    "retention",
+    "consent",
+    "log_retention",
+    "baa_eligible",
+    "change_control",
 ];
 
 const INT_LIST: Ty = Ty::List(&Ty::Int);
@@ -184,7 +238,11 @@ pub static MODELS: &[Ctor] = &[
         doc: "A multi-layer perceptron for tabular or feature data.",
         attrs: &[
             req("input", Ty::Int, "number of input features"),
-            req("hidden", INT_LIST, "widths of the hidden layers, e.g. `[1024, 512]`"),
+            req(
+                "hidden",
+                INT_LIST,
+                "widths of the hidden layers, e.g. `[1024, 512]`",
+            ),
             req("output", Ty::Int, "number of output classes"),
         ],
     },
@@ -203,8 +261,16 @@ pub static MODELS: &[Ctor] = &[
         name: "cnn",
         doc: "A small convolutional network for images.",
         attrs: &[
-            req("channels", INT_LIST, "output channels of each conv stage, e.g. `[32, 64]`"),
-            req("image_size", Ty::Int, "input images are image_size x image_size pixels"),
+            req(
+                "channels",
+                INT_LIST,
+                "output channels of each conv stage, e.g. `[32, 64]`",
+            ),
+            req(
+                "image_size",
+                Ty::Int,
+                "input images are image_size x image_size pixels",
+            ),
             req("classes", Ty::Int, "number of output classes"),
             def("in_channels", Ty::Int, "3", "colour channels of the input"),
         ],
@@ -220,7 +286,11 @@ pub static PARALLELISMS: &[Ctor] = &[
     Ctor {
         name: "model",
         doc: "Model parallelism: contiguous layer ranges on different GPUs, no micro-batches.",
-        attrs: &[req("shards", Ty::Int, "number of GPUs the layers are split over")],
+        attrs: &[req(
+            "shards",
+            Ty::Int,
+            "number of GPUs the layers are split over",
+        )],
     },
     Ctor {
         name: "pipeline",
@@ -228,7 +298,12 @@ pub static PARALLELISMS: &[Ctor] = &[
         attrs: &[
             req("stages", Ty::Int, "pipeline stages, one GPU each"),
             req("micro_batches", Ty::Int, "micro-batches per step"),
-            def("replicas", Ty::Int, "1", "data-parallel copies of the whole pipeline"),
+            def(
+                "replicas",
+                Ty::Int,
+                "1",
+                "data-parallel copies of the whole pipeline",
+            ),
         ],
     },
 ];
@@ -243,7 +318,12 @@ pub static OPTIMIZERS: &[Ctor] = &[
             def("beta1", Ty::Number, "0.9", "first-moment decay"),
             def("beta2", Ty::Number, "0.999", "second-moment decay"),
             def("eps", Ty::Number, "1e-8", "denominator epsilon"),
-            def("warmup_steps", Ty::Int, "0", "linear warm-up steps before cosine decay"),
+            def(
+                "warmup_steps",
+                Ty::Int,
+                "0",
+                "linear warm-up steps before cosine decay",
+            ),
         ],
     },
     Ctor {
@@ -252,7 +332,12 @@ pub static OPTIMIZERS: &[Ctor] = &[
         attrs: &[
             req("lr", Ty::Number, "learning rate"),
             def("momentum", Ty::Number, "0", "momentum factor"),
-            def("warmup_steps", Ty::Int, "0", "linear warm-up steps before cosine decay"),
+            def(
+                "warmup_steps",
+                Ty::Int,
+                "0",
+                "linear warm-up steps before cosine decay",
+            ),
         ],
     },
 ];
@@ -260,7 +345,12 @@ pub static OPTIMIZERS: &[Ctor] = &[
 pub static ACCESS: &[Ctor] = &[Ctor {
     name: "rbac",
     doc: "Role-based access control with least-privilege roles.",
-    attrs: &[def("mfa", Ty::Word(&["required", "optional"]), "required", "multi-factor authentication")],
+    attrs: &[def(
+        "mfa",
+        Ty::Word(&["required", "optional"]),
+        "required",
+        "multi-factor authentication",
+    )],
 }];
 
 pub static HYBRID: &[Ctor] = &[

@@ -88,7 +88,13 @@ impl Exact {
         if o.num == 0 {
             return None;
         }
-        self.checked_mul(Exact { num: o.den, den: o.num }.normalised()?)
+        self.checked_mul(
+            Exact {
+                num: o.den,
+                den: o.num,
+            }
+            .normalised()?,
+        )
     }
 
     fn normalised(self) -> Option<Exact> {
@@ -121,7 +127,10 @@ impl PartialOrd for Exact {
 impl Ord for Exact {
     fn cmp(&self, other: &Exact) -> Ordering {
         // Cross-multiplication can overflow for huge values; fall back to f64 then.
-        match (self.num.checked_mul(other.den), other.num.checked_mul(self.den)) {
+        match (
+            self.num.checked_mul(other.den),
+            other.num.checked_mul(self.den),
+        ) {
             (Some(a), Some(b)) => a.cmp(&b),
             _ => self.to_f64().total_cmp(&other.to_f64()),
         }
@@ -164,24 +173,61 @@ pub enum Dim {
 }
 
 impl Dim {
-    pub const NUMBER: Dim = Dim::Base { bytes: 0, secs: 0, usd: 0 };
-    pub const SIZE: Dim = Dim::Base { bytes: 1, secs: 0, usd: 0 };
-    pub const DURATION: Dim = Dim::Base { bytes: 0, secs: 1, usd: 0 };
-    pub const MONEY: Dim = Dim::Base { bytes: 0, secs: 0, usd: 1 };
+    pub const NUMBER: Dim = Dim::Base {
+        bytes: 0,
+        secs: 0,
+        usd: 0,
+    };
+    pub const SIZE: Dim = Dim::Base {
+        bytes: 1,
+        secs: 0,
+        usd: 0,
+    };
+    pub const DURATION: Dim = Dim::Base {
+        bytes: 0,
+        secs: 1,
+        usd: 0,
+    };
+    pub const MONEY: Dim = Dim::Base {
+        bytes: 0,
+        secs: 0,
+        usd: 1,
+    };
     /// Events per unit of time, such as `2M / month`.
-    pub const RATE: Dim = Dim::Base { bytes: 0, secs: -1, usd: 0 };
-    pub const PRICE_PER_SIZE: Dim = Dim::Base { bytes: -1, secs: 0, usd: 1 };
-    pub const PRICE_PER_TIME: Dim = Dim::Base { bytes: 0, secs: -1, usd: 1 };
+    pub const RATE: Dim = Dim::Base {
+        bytes: 0,
+        secs: -1,
+        usd: 0,
+    };
+    pub const PRICE_PER_SIZE: Dim = Dim::Base {
+        bytes: -1,
+        secs: 0,
+        usd: 1,
+    };
+    pub const PRICE_PER_TIME: Dim = Dim::Base {
+        bytes: 0,
+        secs: -1,
+        usd: 1,
+    };
 
     fn divide(self, other: Dim) -> Option<Dim> {
         match (self, other) {
-            (Dim::Base { bytes: b1, secs: s1, usd: u1 }, Dim::Base { bytes: b2, secs: s2, usd: u2 }) => {
-                Some(Dim::Base {
-                    bytes: b1 - b2,
-                    secs: s1 - s2,
-                    usd: u1 - u2,
-                })
-            }
+            (
+                Dim::Base {
+                    bytes: b1,
+                    secs: s1,
+                    usd: u1,
+                },
+                Dim::Base {
+                    bytes: b2,
+                    secs: s2,
+                    usd: u2,
+                },
+            ) => Some(Dim::Base {
+                bytes: b1 - b2,
+                secs: s1 - s2,
+                usd: u1 - u2,
+            }),
             _ => None,
         }
     }
@@ -300,7 +346,11 @@ pub enum Which {
 }
 
 /// Builds a normalised quantity from a literal and its unit words.
-pub fn quantity(number: &str, numer: Option<&str>, denom: Option<&str>) -> Result<Quantity, UnitError> {
+pub fn quantity(
+    number: &str,
+    numer: Option<&str>,
+    denom: Option<&str>,
+) -> Result<Quantity, UnitError> {
     let mut value = Exact::parse(number).ok_or(UnitError::Overflow)?;
     let mut dim = Dim::NUMBER;
     if let Some(name) = numer {
@@ -340,7 +390,10 @@ mod tests {
         let tb = quantity("4", Some("TB"), None).unwrap();
         let gib = quantity("512", Some("GiB"), None).unwrap();
         let sum = tb.value.checked_add(gib.value).unwrap();
-        assert_eq!(sum.as_integer(), Some(4_000_000_000_000 + 512 * 1024 * 1024 * 1024));
+        assert_eq!(
+            sum.as_integer(),
+            Some(4_000_000_000_000 + 512 * 1024 * 1024 * 1024)
+        );
     }
 
     #[test]
@@ -348,16 +401,25 @@ mod tests {
         assert_eq!(Exact::parse("3e-4"), Exact::new(3, 10_000));
         assert_eq!(Exact::parse("0.09"), Exact::new(9, 100));
         assert_eq!(Exact::parse("-2.50"), Exact::new(-5, 2));
-        assert_eq!(Exact::parse("99999999999999999999999999999999999999999"), None);
+        assert_eq!(
+            Exact::parse("99999999999999999999999999999999999999999"),
+            None
+        );
     }
 
     #[test]
     fn rates_and_prices_have_compound_dimensions() {
         let rate = quantity("2", Some("M"), Some("month")).unwrap();
         assert_eq!(rate.dim, Dim::RATE);
-        assert_eq!(rate.value, Exact::new(2_000_000, SECONDS_PER_MONTH).unwrap());
+        assert_eq!(
+            rate.value,
+            Exact::new(2_000_000, SECONDS_PER_MONTH).unwrap()
+        );
         let price = quantity("0.09", Some("USD"), Some("GB")).unwrap();
         assert_eq!(price.dim, Dim::PRICE_PER_SIZE);
-        assert!(matches!(quantity("1", Some("%"), Some("h")), Err(UnitError::BadDenominator)));
+        assert!(matches!(
+            quantity("1", Some("%"), Some("h")),
+            Err(UnitError::BadDenominator)
+        ));
     }
 }

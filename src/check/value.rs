@@ -27,7 +27,8 @@ impl ValueChecker<'_> {
             Ty::Int => self.int(value),
             Ty::Number => {
                 let q = self.quantity(value)?;
-                self.expect_dim(q, Dim::NUMBER, value).map(|q| Val::Num(q.value))
+                self.expect_dim(q, Dim::NUMBER, value)
+                    .map(|q| Val::Num(q.value))
             }
             Ty::Bool => match value.path_text().as_deref() {
                 Some("on" | "true" | "yes" | "enabled") => Some(Val::Bool(true)),
@@ -43,9 +44,15 @@ impl ValueChecker<'_> {
             Ty::Ref(kind) => self.reference(*kind, value),
             Ty::List(inner) => match &value.kind {
                 ValueKind::List(items) => {
-                    let checked: Vec<_> = items.iter().map(|v| self.check(inner, v).map(|c| (c, v.span))).collect();
+                    let checked: Vec<_> = items
+                        .iter()
+                        .map(|v| self.check(inner, v).map(|c| (c, v.span)))
+                        .collect();
                     self.warn_duplicates(items, inner);
-                    checked.into_iter().collect::<Option<Vec<_>>>().map(Val::List)
+                    checked
+                        .into_iter()
+                        .collect::<Option<Vec<_>>>()
+                        .map(Val::List)
                 }
                 _ => self.mismatch(ty, value),
             },
@@ -55,13 +62,20 @@ impl ValueChecker<'_> {
                     for entry in entries {
                         if map.contains_key(&entry.key.text) {
                             self.diagnostics.push(
-                                Diagnostic::new(codes::DUPLICATE_ATTRIBUTE, entry.key.span, format!("key `{}` set twice", entry.key.text))
-                                    .label("repeated key"),
+                                Diagnostic::new(
+                                    codes::DUPLICATE_ATTRIBUTE,
+                                    entry.key.span,
+                                    format!("key `{}` set twice", entry.key.text),
+                                )
+                                .label("repeated key"),
                             );
                         }
                         let text = match &entry.value.kind {
                             ValueKind::String(s) => s.clone(),
-                            _ => entry.value.path_text().or_else(|| self.mismatch::<String>(&Ty::Str, &entry.value))?,
+                            _ => entry
+                                .value
+                                .path_text()
+                                .or_else(|| self.mismatch::<String>(&Ty::Str, &entry.value))?,
                         };
                         map.insert(entry.key.text.clone(), text);
                     }
@@ -76,9 +90,13 @@ impl ValueChecker<'_> {
                     if let (Some(a), Some(b)) = (lo_v.as_exact(), hi_v.as_exact()) {
                         if a > b {
                             self.diagnostics.push(
-                                Diagnostic::new(codes::INVERTED_RANGE, value.span, "range minimum is larger than its maximum")
-                                    .label("minimum exceeds maximum")
-                                    .help("write the range as `min..max`"),
+                                Diagnostic::new(
+                                    codes::INVERTED_RANGE,
+                                    value.span,
+                                    "range minimum is larger than its maximum",
+                                )
+                                .label("minimum exceeds maximum")
+                                .help("write the range as `min..max`"),
                             );
                             return None;
                         }
@@ -152,8 +170,12 @@ impl ValueChecker<'_> {
             Some(n) => Some(Val::Int(n)),
             None => {
                 self.diagnostics.push(
-                    Diagnostic::new(codes::NOT_INTEGER, value.span, format!("expected a whole number, found `{}`", q.value))
-                        .label("not a whole number"),
+                    Diagnostic::new(
+                        codes::NOT_INTEGER,
+                        value.span,
+                        format!("expected a whole number, found `{}`", q.value),
+                    )
+                    .label("not a whole number"),
                 );
                 None
             }
@@ -173,8 +195,12 @@ impl ValueChecker<'_> {
                             Which::Numerator => unit.numer.as_ref(),
                             Which::Denominator => unit.denom.as_ref(),
                         }?;
-                        let mut d = Diagnostic::new(codes::UNKNOWN_UNIT, ident.span, format!("unknown unit `{}`", ident.text))
-                            .label("not a unit");
+                        let mut d = Diagnostic::new(
+                            codes::UNKNOWN_UNIT,
+                            ident.span,
+                            format!("unknown unit `{}`", ident.text),
+                        )
+                        .label("not a unit");
                         d = d.help(match units::suggest_unit(&ident.text) {
                             Some(s) => format!("did you mean `{s}`?"),
                             None => "units: B KB MB GB TB PB KiB MiB GiB TiB PiB, ms s min h d week month year, USD, %, x, K, M".to_string(),
@@ -185,8 +211,12 @@ impl ValueChecker<'_> {
                     Err(UnitError::Overflow) => self.overflow(value.span),
                     Err(UnitError::BadDenominator) => {
                         self.diagnostics.push(
-                            Diagnostic::new(codes::UNKNOWN_UNIT, value.span, "this unit cannot be divided")
-                                .label("percentages and multipliers take no `/`"),
+                            Diagnostic::new(
+                                codes::UNKNOWN_UNIT,
+                                value.span,
+                                "this unit cannot be divided",
+                            )
+                            .label("percentages and multipliers take no `/`"),
                         );
                         None
                     }
@@ -202,7 +232,15 @@ impl ValueChecker<'_> {
         }
     }
 
-    fn arithmetic(&mut self, op: BinOp, l: Quantity, r: Quantity, lhs: &Value, rhs: &Value, span: Span) -> Option<Quantity> {
+    fn arithmetic(
+        &mut self,
+        op: BinOp,
+        l: Quantity,
+        r: Quantity,
+        lhs: &Value,
+        rhs: &Value,
+        span: Span,
+    ) -> Option<Quantity> {
         let result = match op {
             BinOp::Add | BinOp::Sub => {
                 if l.dim != r.dim {
@@ -210,7 +248,12 @@ impl ValueChecker<'_> {
                         Diagnostic::new(
                             codes::INCOMPATIBLE_UNITS,
                             span,
-                            format!("cannot {} a {} and a {}", if op == BinOp::Add { "add" } else { "subtract" }, l.dim.describe(), r.dim.describe()),
+                            format!(
+                                "cannot {} a {} and a {}",
+                                if op == BinOp::Add { "add" } else { "subtract" },
+                                l.dim.describe(),
+                                r.dim.describe()
+                            ),
                         )
                         .label("incompatible units")
                         .secondary(lhs.span, l.dim.describe())
@@ -218,8 +261,17 @@ impl ValueChecker<'_> {
                     );
                     return None;
                 }
-                let r_value = if op == BinOp::Sub { r.value.checked_neg() } else { Some(r.value) };
-                r_value.and_then(|rv| l.value.checked_add(rv)).map(|v| Quantity { value: v, dim: l.dim })
+                let r_value = if op == BinOp::Sub {
+                    r.value.checked_neg()
+                } else {
+                    Some(r.value)
+                };
+                r_value
+                    .and_then(|rv| l.value.checked_add(rv))
+                    .map(|v| Quantity {
+                        value: v,
+                        dim: l.dim,
+                    })
             }
             BinOp::Mul => {
                 let dim = if l.dim == Dim::NUMBER {
@@ -228,12 +280,22 @@ impl ValueChecker<'_> {
                     l.dim
                 } else {
                     self.diagnostics.push(
-                        Diagnostic::new(codes::INCOMPATIBLE_UNITS, span, format!("cannot multiply a {} by a {}", l.dim.describe(), r.dim.describe()))
-                            .label("one side must be a plain number"),
+                        Diagnostic::new(
+                            codes::INCOMPATIBLE_UNITS,
+                            span,
+                            format!(
+                                "cannot multiply a {} by a {}",
+                                l.dim.describe(),
+                                r.dim.describe()
+                            ),
+                        )
+                        .label("one side must be a plain number"),
                     );
                     return None;
                 };
-                l.value.checked_mul(r.value).map(|v| Quantity { value: v, dim })
+                l.value
+                    .checked_mul(r.value)
+                    .map(|v| Quantity { value: v, dim })
             }
         };
         result.or_else(|| self.overflow(span))
@@ -241,9 +303,13 @@ impl ValueChecker<'_> {
 
     fn overflow<T>(&mut self, span: Span) -> Option<T> {
         self.diagnostics.push(
-            Diagnostic::new(codes::OUT_OF_RANGE_NUMBER, span, "number is too large to represent exactly")
-                .label("out of range")
-                .help("use a larger unit or fewer digits"),
+            Diagnostic::new(
+                codes::OUT_OF_RANGE_NUMBER,
+                span,
+                "number is too large to represent exactly",
+            )
+            .label("out of range")
+            .help("use a larger unit or fewer digits"),
         );
         None
     }
@@ -252,14 +318,26 @@ impl ValueChecker<'_> {
         if q.dim == dim {
             return Some(q);
         }
-        let found = if q.dim == Dim::NUMBER { "a plain number".to_string() } else { format!("a {}", q.dim.describe()) };
+        let found = if q.dim == Dim::NUMBER {
+            "a plain number".to_string()
+        } else {
+            format!("a {}", q.dim.describe())
+        };
         let message = if dim == Dim::NUMBER {
             format!("expected a plain number, found {found}")
         } else {
             format!("expected a {}, found {found}", dim.describe())
         };
-        let help = if dim == Dim::NUMBER { "remove the unit".to_string() } else { format!("write it with a unit, e.g. `{}`", dim.example()) };
-        self.diagnostics.push(Diagnostic::new(codes::WRONG_DIMENSION, value.span, message).label("wrong unit").help(help));
+        let help = if dim == Dim::NUMBER {
+            "remove the unit".to_string()
+        } else {
+            format!("write it with a unit, e.g. `{}`", dim.example())
+        };
+        self.diagnostics.push(
+            Diagnostic::new(codes::WRONG_DIMENSION, value.span, message)
+                .label("wrong unit")
+                .help(help),
+        );
         None
     }
 
@@ -267,7 +345,10 @@ impl ValueChecker<'_> {
         if value.is_positive() {
             return Some(());
         }
-        self.diagnostics.push(Diagnostic::new(codes::NOT_POSITIVE, span, "value must be greater than zero").label("not positive"));
+        self.diagnostics.push(
+            Diagnostic::new(codes::NOT_POSITIVE, span, "value must be greater than zero")
+                .label("not positive"),
+        );
         None
     }
 
@@ -291,7 +372,15 @@ impl ValueChecker<'_> {
             Some(s) => format!("{s} expected one of: {}", words.join(", ")),
             None => format!("expected one of: {}", words.join(", ")),
         };
-        self.diagnostics.push(Diagnostic::new(codes::UNKNOWN_VALUE, span, format!("unknown value `{text}`")).label("not allowed here").help(help));
+        self.diagnostics.push(
+            Diagnostic::new(
+                codes::UNKNOWN_VALUE,
+                span,
+                format!("unknown value `{text}`"),
+            )
+            .label("not allowed here")
+            .help(help),
+        );
         None
     }
 
@@ -307,12 +396,33 @@ impl ValueChecker<'_> {
                 Some(s) => format!("{s} expected one of: {}", names.join(", ")),
                 None => format!("expected one of: {}", names.join(", ")),
             };
-            self.diagnostics.push(Diagnostic::new(codes::UNKNOWN_BLOCK, name.span, format!("unknown kind `{}`", name.text)).label("not allowed here").help(help));
+            self.diagnostics.push(
+                Diagnostic::new(
+                    codes::UNKNOWN_BLOCK,
+                    name.span,
+                    format!("unknown kind `{}`", name.text),
+                )
+                .label("not allowed here")
+                .help(help),
+            );
             return None;
         };
         let fields = match body {
-            Some(body) => super::fields::check_body(self.symbols, self.diagnostics, ctor.attrs, &[], body, &format!("`{}`", ctor.name), name.span)?,
-            None => super::fields::check_missing_only(self.diagnostics, ctor.attrs, &format!("`{}`", ctor.name), value.span)?,
+            Some(body) => super::fields::check_body(
+                self.symbols,
+                self.diagnostics,
+                ctor.attrs,
+                &[],
+                body,
+                &format!("`{}`", ctor.name),
+                name.span,
+            )?,
+            None => super::fields::check_missing_only(
+                self.diagnostics,
+                ctor.attrs,
+                &format!("`{}`", ctor.name),
+                value.span,
+            )?,
         };
         Some(Val::Ctor(ctor.name.to_string(), fields))
     }
@@ -336,14 +446,19 @@ impl ValueChecker<'_> {
                     if self.symbols.has(want, name) {
                         return Some(Val::Ref(want.to_string(), name.to_string()));
                     }
-                    let help = super::suggest::closest(name, self.symbols.names(want)).map(|n| format!("did you mean `{want}.{n}`?"));
+                    let help = super::suggest::closest(name, self.symbols.names(want))
+                        .map(|n| format!("did you mean `{want}.{n}`?"));
                     return self.unknown_ref(&joined, kind, span, help);
                 }
                 if self.symbols.has(prefix, name) || super::schema::kind(prefix).is_some() {
                     self.diagnostics.push(
-                        Diagnostic::new(codes::WRONG_REFERENCE_KIND, span, format!("`{joined}` is not {}", kind.describe()))
-                            .label(format!("this is a `{prefix}`"))
-                            .help(format!("this attribute needs {}", kind.describe())),
+                        Diagnostic::new(
+                            codes::WRONG_REFERENCE_KIND,
+                            span,
+                            format!("`{joined}` is not {}", kind.describe()),
+                        )
+                        .label(format!("this is a `{prefix}`"))
+                        .help(format!("this attribute needs {}", kind.describe())),
                     );
                     return None;
                 }
@@ -358,7 +473,8 @@ impl ValueChecker<'_> {
                 if self.symbols.has_region(cloud, region) {
                     return Some(Val::Ref(cloud.to_string(), region.to_string()));
                 }
-                let help = super::suggest::closest(region, self.symbols.region_names(cloud)).map(|r| format!("did you mean `{cloud}.{r}`?"));
+                let help = super::suggest::closest(region, self.symbols.region_names(cloud))
+                    .map(|r| format!("did you mean `{cloud}.{r}`?"));
                 self.unknown_ref(&joined, kind, span, help)
             }
             (Cloud | Geography | Framework | Accelerator, [name]) => {
@@ -371,15 +487,31 @@ impl ValueChecker<'_> {
             }
             _ => {
                 self.diagnostics.push(
-                    Diagnostic::new(codes::TYPE_MISMATCH, span, format!("expected {}, found `{joined}`", kind.describe())).label("wrong form of reference"),
+                    Diagnostic::new(
+                        codes::TYPE_MISMATCH,
+                        span,
+                        format!("expected {}, found `{joined}`", kind.describe()),
+                    )
+                    .label("wrong form of reference"),
                 );
                 None
             }
         }
     }
 
-    fn unknown_ref<T>(&mut self, text: &str, kind: RefKind, span: Span, help: Option<String>) -> Option<T> {
-        let mut d = Diagnostic::new(codes::UNKNOWN_REFERENCE, span, format!("unknown reference `{text}`")).label(format!("expected {}", kind.describe()));
+    fn unknown_ref<T>(
+        &mut self,
+        text: &str,
+        kind: RefKind,
+        span: Span,
+        help: Option<String>,
+    ) -> Option<T> {
+        let mut d = Diagnostic::new(
+            codes::UNKNOWN_REFERENCE,
+            span,
+            format!("unknown reference `{text}`"),
+        )
+        .label(format!("expected {}", kind.describe()));
         if let Some(h) = help {
             d = d.help(h);
         }
@@ -396,7 +528,13 @@ impl ValueChecker<'_> {
             if let Some(text) = item.path_text() {
                 if !seen.insert(text.clone()) {
                     self.diagnostics.push(
-                        Diagnostic::new(codes::DUPLICATE_ENTRY, item.span, format!("`{text}` is listed twice")).label("repeated entry").help("remove the repeat"),
+                        Diagnostic::new(
+                            codes::DUPLICATE_ENTRY,
+                            item.span,
+                            format!("`{text}` is listed twice"),
+                        )
+                        .label("repeated entry")
+                        .help("remove the repeat"),
                     );
                 }
             }
@@ -409,7 +547,12 @@ impl ValueChecker<'_> {
             other => other.describe(),
         };
         self.diagnostics.push(
-            Diagnostic::new(codes::TYPE_MISMATCH, value.span, format!("expected {expected}, found {}", describe_value(value))).label(format!("expected {expected}")),
+            Diagnostic::new(
+                codes::TYPE_MISMATCH,
+                value.span,
+                format!("expected {expected}, found {}", describe_value(value)),
+            )
+            .label(format!("expected {expected}")),
         );
         None
     }
@@ -438,7 +581,9 @@ fn shape_fits(ty: &Ty, value: &Value) -> bool {
 pub fn describe_value(value: &Value) -> String {
     match &value.kind {
         ValueKind::String(_) => "a string".into(),
-        ValueKind::Quantity { unit, .. } if unit.numer.is_none() && unit.denom.is_none() => "a number".into(),
+        ValueKind::Quantity { unit, .. } if unit.numer.is_none() && unit.denom.is_none() => {
+            "a number".into()
+        }
         ValueKind::Quantity { .. } | ValueKind::Binary { .. } => "a quantity".into(),
         ValueKind::List(_) => "a list".into(),
         ValueKind::Map(_) => "a map".into(),

@@ -6,7 +6,11 @@ use mlc::diag::{self, render};
 use std::path::PathBuf;
 
 pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
-    let style = if use_color() { render::Style::Color } else { render::Style::Plain };
+    let style = if use_color() {
+        render::Style::Color
+    } else {
+        render::Style::Plain
+    };
     let mut worst = EXIT_OK;
     let mut json_rows = Vec::new();
     for path in files {
@@ -25,13 +29,20 @@ pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
             worst = worst.max(EXIT_SPEC_ERRORS);
         }
         match format {
-            Format::Text => print_err(&render::to_text(&checked.diagnostics, &checked.sources, style)),
+            Format::Text => print_err(&render::to_text(
+                &checked.diagnostics,
+                &checked.sources,
+                style,
+            )),
             Format::Json => json_rows.push(render::to_json(&checked.diagnostics, &checked.sources)),
         }
         if format == Format::Text && !dump_ast {
             let (errors, warnings) = count(&checked.diagnostics);
             let status = if errors == 0 { "ok" } else { "failed" };
-            print_err(&format!("{}: {status} ({errors} errors, {warnings} warnings)\n", path.display()));
+            print_err(&format!(
+                "{}: {status} ({errors} errors, {warnings} warnings)\n",
+                path.display()
+            ));
         }
     }
     if format == Format::Json {
@@ -41,7 +52,10 @@ pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
 }
 
 fn count(diagnostics: &[diag::Diagnostic]) -> (usize, usize) {
-    let errors = diagnostics.iter().filter(|d| d.severity() == diag::Severity::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity() == diag::Severity::Error)
+        .count();
     (errors, diagnostics.len() - errors)
 }
 

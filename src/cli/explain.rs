@@ -16,7 +16,9 @@ pub fn run(code: &str) -> u8 {
             EXIT_OK
         }
         None => {
-            print_err(&format!("error: unknown diagnostic code `{code}`; run `mlc explain all` for the list\n"));
+            print_err(&format!(
+                "error: unknown diagnostic code `{code}`; run `mlc explain all` for the list\n"
+            ));
             EXIT_USAGE
         }
     }

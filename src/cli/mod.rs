@@ -86,7 +86,11 @@ pub fn run() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Check { files, format, dump_ast } => check::run(&files, format, dump_ast),
+        Command::Check {
+            files,
+            format,
+            dump_ast,
+        } => check::run(&files, format, dump_ast),
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Explain { code } => explain::run(&code),
     };

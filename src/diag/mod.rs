@@ -93,7 +93,12 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
 
 /// The long form printed by `mlc explain`.
 pub fn explain_text(info: &codes::CodeInfo) -> String {
-    let mut out = format!("mlc::{}: {}\n\n{}\n", info.code, info.title, wrap(info.explanation, 88));
+    let mut out = format!(
+        "mlc::{}: {}\n\n{}\n",
+        info.code,
+        info.title,
+        wrap(info.explanation, 88)
+    );
     if let Some(example) = info.example {
         out.push_str("\nExample that triggers it:\n\n");
         for line in example.lines() {

@@ -92,7 +92,10 @@ impl Report {
             } else {
                 let other = sources.get(label.span.file);
                 let (line, column) = other.line_col(label.span.start as usize);
-                notes.push(format!("{} at {}:{}:{}", label.text, other.name, line, column));
+                notes.push(format!(
+                    "{} at {}:{}:{}",
+                    label.text, other.name, line, column
+                ));
             }
         }
         let help = match (&diagnostic.help, notes.is_empty()) {

@@ -21,20 +21,25 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         span: whole,
     };
     if text.len() > MAX_FILE_BYTES {
-        let d = Diagnostic::new(codes::TOO_LARGE, Span::new(file, 0, 0), format!(
-            "file is {} bytes, more than the {} MiB limit",
-            text.len(),
-            MAX_FILE_BYTES / (1024 * 1024)
-        ))
+        let d = Diagnostic::new(
+            codes::TOO_LARGE,
+            Span::new(file, 0, 0),
+            format!(
+                "file is {} bytes, more than the {} MiB limit",
+                text.len(),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        )
         .help("split the spec into several files with `import`");
         return (empty, vec![d]);
     }
     let scanned = scan::scan(text);
     if let Some(at) = scanned.too_deep_at {
-        let d = Diagnostic::new(codes::TOO_DEEP, Span::new(file, at, at + 1), format!(
-            "brackets nest more than {} levels deep",
-            scan::MAX_DEPTH
-        ))
+        let d = Diagnostic::new(
+            codes::TOO_DEEP,
+            Span::new(file, at, at + 1),
+            format!("brackets nest more than {} levels deep", scan::MAX_DEPTH),
+        )
         .label("too deep")
         .help("flatten the value; no spec needs this much nesting");
         return (empty, vec![d]);
@@ -47,7 +52,12 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 
 /// Parses each top-level chunk on its own, so one broken declaration does not hide the
 /// errors (or the valid declarations) after it.
-fn recover(file: FileId, text: &str, chunks: &[(usize, usize)], whole: Span) -> (File, Vec<Diagnostic>) {
+fn recover(
+    file: FileId,
+    text: &str,
+    chunks: &[(usize, usize)],
+    whole: Span,
+) -> (File, Vec<Diagnostic>) {
     let mut items = Vec::new();
     let mut diagnostics = Vec::new();
     for &(start, end) in chunks {

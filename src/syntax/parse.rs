@@ -11,8 +11,13 @@ use pest::Parser;
 struct MlcParser;
 
 /// Parses `text` (which starts at byte `base` of file `file`) into items.
-pub fn parse_items(file: FileId, text: &str, base: usize) -> Result<(Vec<Item>, Vec<Diagnostic>), Diagnostic> {
-    let mut pairs = MlcParser::parse(Rule::file, text).map_err(|e| syntax_error(file, text, base, e))?;
+pub fn parse_items(
+    file: FileId,
+    text: &str,
+    base: usize,
+) -> Result<(Vec<Item>, Vec<Diagnostic>), Diagnostic> {
+    let mut pairs =
+        MlcParser::parse(Rule::file, text).map_err(|e| syntax_error(file, text, base, e))?;
     let mut lower = Lower {
         file,
         base,
@@ -39,7 +44,11 @@ struct Lower {
 
 impl Lower {
     fn span(&self, pair: &Pair<Rule>) -> Span {
-        Span::new(self.file, self.base + pair.as_span().start(), self.base + trimmed_end(pair))
+        Span::new(
+            self.file,
+            self.base + pair.as_span().start(),
+            self.base + trimmed_end(pair),
+        )
     }
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {
@@ -210,7 +219,10 @@ impl Lower {
 
     fn range_or_sum(&mut self, pair: Pair<Rule>) -> Value {
         let span = self.span(&pair);
-        let sums: Vec<Pair<Rule>> = pair.into_inner().filter(|p| p.as_rule() == Rule::sum).collect();
+        let sums: Vec<Pair<Rule>> = pair
+            .into_inner()
+            .filter(|p| p.as_rule() == Rule::sum)
+            .collect();
         let mut sums = sums.into_iter();
         let Some(lo) = sums.next() else {
             return self.empty(span);
@@ -259,11 +271,7 @@ impl Lower {
         let kind = match pair.as_rule() {
             Rule::string => ValueKind::String(self.string(pair)),
             Rule::quantity => self.quantity(pair),
-            Rule::list => ValueKind::List(
-                pair.into_inner()
-                    .map(|p| self.value(p))
-                    .collect(),
-            ),
+            Rule::list => ValueKind::List(pair.into_inner().map(|p| self.value(p)).collect()),
             Rule::map => ValueKind::Map(
                 pair.into_inner()
                     .filter_map(|entry| {
@@ -292,8 +300,12 @@ impl Lower {
                         let parsed = count.as_str().parse::<u64>();
                         let count = parsed.unwrap_or_else(|_| {
                             self.diagnostics.push(
-                                Diagnostic::new(codes::OUT_OF_RANGE_NUMBER, count_span, "accelerator count is too large")
-                                    .label("not representable"),
+                                Diagnostic::new(
+                                    codes::OUT_OF_RANGE_NUMBER,
+                                    count_span,
+                                    "accelerator count is too large",
+                                )
+                                .label("not representable"),
                             );
                             0
                         });
@@ -358,11 +370,16 @@ impl Lower {
                 Some((_, 't')) => out.push('\t'),
                 Some((j, other)) => {
                     let start = span.start as usize + 1 + i;
-                    let at = Span::new(span.file, start, start + 1 + (j - i - 1) + other.len_utf8());
+                    let at =
+                        Span::new(span.file, start, start + 1 + (j - i - 1) + other.len_utf8());
                     self.diagnostics.push(
-                        Diagnostic::new(codes::BAD_ESCAPE, at, format!("invalid escape `\\{other}` in string"))
-                            .label("unknown escape")
-                            .help("use `\\\"`, `\\\\`, `\\n` or `\\t`"),
+                        Diagnostic::new(
+                            codes::BAD_ESCAPE,
+                            at,
+                            format!("invalid escape `\\{other}` in string"),
+                        )
+                        .label("unknown escape")
+                        .help("use `\\\"`, `\\\\`, `\\n` or `\\t`"),
                     );
                 }
                 None => {}
@@ -387,13 +404,22 @@ fn trimmed_end(pair: &Pair<Rule>) -> usize {
         | Rule::simple_value
         | Rule::require
         | Rule::alert
-        | Rule::import => pair.clone().into_inner().last().map_or(pair.as_span().end(), |p| trimmed_end(&p)),
+        | Rule::import => pair
+            .clone()
+            .into_inner()
+            .last()
+            .map_or(pair.as_span().end(), |p| trimmed_end(&p)),
         _ => pair.as_span().end(),
     }
 }
 
 /// Turns pest's error into an E0001 diagnostic with friendly rule names.
-fn syntax_error(file: FileId, text: &str, base: usize, error: pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(
+    file: FileId,
+    text: &str,
+    base: usize,
+    error: pest::error::Error<Rule>,
+) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
     let pos = match error.location {
         InputLocation::Pos(p) => p,
@@ -424,9 +450,13 @@ fn syntax_error(file: FileId, text: &str, base: usize, error: pest::error::Error
     } else {
         format!("`{found}`")
     };
-    Diagnostic::new(codes::SYNTAX, span, format!("expected {expected_text}, found {found_text}"))
-        .label(format!("expected {expected_text}"))
-        .help(syntax_help(&expected, found))
+    Diagnostic::new(
+        codes::SYNTAX,
+        span,
+        format!("expected {expected_text}, found {found_text}"),
+    )
+    .label(format!("expected {expected_text}"))
+    .help(syntax_help(&expected, found))
 }
 
 fn syntax_help(expected: &[&str], found: &str) -> String {
@@ -449,7 +479,8 @@ fn found_token(text: &str, pos: usize) -> &str {
         None => return "",
     };
     let len = if first.is_alphanumeric() || first == '_' {
-        rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len())
+        rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len())
     } else {
         first.len_utf8()
     };
@@ -470,7 +501,12 @@ fn friendly(rule: Rule) -> Option<&'static str> {
         Rule::require | Rule::kw_require => "`require`",
         Rule::condition => "a condition",
         Rule::kw_in => "`in`",
-        Rule::value | Rule::range_or_sum | Rule::sum | Rule::simple_value | Rule::every | Rule::kw_every => "a value",
+        Rule::value
+        | Rule::range_or_sum
+        | Rule::sum
+        | Rule::simple_value
+        | Rule::every
+        | Rule::kw_every => "a value",
         Rule::connector => "`via` or `fallback`",
         Rule::range_op => "`..`",
         Rule::add_op => "an operator",

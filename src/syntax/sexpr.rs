@@ -106,9 +106,15 @@ pub fn value(v: &Value) -> String {
             s.replace('\n', " ")
         }
         ValueKind::Path(_) => v.path_text().unwrap_or_default(),
-        ValueKind::Binary { op, lhs, rhs } => format!("({} {} {})", op.symbol(), value(lhs), value(rhs)),
+        ValueKind::Binary { op, lhs, rhs } => {
+            format!("({} {} {})", op.symbol(), value(lhs), value(rhs))
+        }
         ValueKind::Range { lo, hi } => format!("(.. {} {})", value(lo), value(hi)),
-        ValueKind::Connected { lhs, connector, rhs } => {
+        ValueKind::Connected {
+            lhs,
+            connector,
+            rhs,
+        } => {
             format!("({} {} {})", connector.word(), value(lhs), value(rhs))
         }
         ValueKind::Every(inner) => format!("(every {})", value(inner)),
