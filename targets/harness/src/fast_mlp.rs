@@ -89,7 +89,9 @@ pub fn forward_backward(
         let z = previous.matmul(&layer.weight)?.broadcast_add(&layer.bias)?;
         activations.push(if i + 1 < layers.len() { z.relu()? } else { z });
     }
-    let logits = activations.pop().ok_or_else(|| candle_core::Error::Msg("no layers".into()))?;
+    let logits = activations
+        .pop()
+        .ok_or_else(|| candle_core::Error::Msg("no layers".into()))?;
     let (loss, mut upstream) = cross_entropy_with_grad(&logits, targets, scale)?;
     let mut grads: Vec<Option<Tensor>> = vec![None; params.params.len()];
     for (i, layer) in layers.iter().enumerate().rev() {
@@ -125,12 +127,15 @@ mod tests {
         };
         let model = Model::build(&config, 8, &[Device::Cpu]).unwrap();
         let (x, y) = crate::data::synthetic_batch(&config, 2, 0, 24).unwrap();
-        let auto_loss = (loss(model.task, &model.forward(&x, DType::F32).unwrap(), &y).unwrap() * 0.5)
-            .unwrap();
+        let auto_loss =
+            (loss(model.task, &model.forward(&x, DType::F32).unwrap(), &y).unwrap() * 0.5).unwrap();
         let auto = auto_loss.backward().unwrap();
         let (fast_loss, fast) = forward_backward(&model.params, 2, &x, &y, 0.5).unwrap();
         let expected = auto_loss.to_scalar::<f32>().unwrap();
-        assert!((fast_loss - expected).abs() < 1e-6, "{fast_loss} vs {expected}");
+        assert!(
+            (fast_loss - expected).abs() < 1e-6,
+            "{fast_loss} vs {expected}"
+        );
         for (p, g) in model.params.params.iter().zip(&fast) {
             let a = auto.get(p.var.as_tensor()).unwrap();
             let diff = (a - g).unwrap().abs().unwrap().flatten_all().unwrap();

@@ -2,7 +2,9 @@
 //! metrics, checkpoints) and the launcher that picks devices and ranks from the config and env.
 
 use crate::checkpoint::{self, TrainState, CHECKPOINT_VERSION};
-use crate::config::{block_count, Config, DeviceKind, ModelConfig, Parallelism, Precision, Sharding};
+use crate::config::{
+    block_count, Config, DeviceKind, ModelConfig, Parallelism, Precision, Sharding,
+};
 use crate::data::DataStream;
 use crate::dist::{Collective, DistEnv, SingleRank};
 use crate::metrics::{resident_memory_mb, MetricsSink, StepMetrics};
@@ -479,7 +481,13 @@ fn forward_backward(
             let y = y.to_device(device)?;
             if let (ModelConfig::Mlp { hidden, .. }, DType::F32) = (&ctx.config.model, ctx.dtype) {
                 let params = &ctx.model.params;
-                return Ok(crate::fast_mlp::forward_backward(params, hidden.len(), &x, &y, scale)?);
+                return Ok(crate::fast_mlp::forward_backward(
+                    params,
+                    hidden.len(),
+                    &x,
+                    &y,
+                    scale,
+                )?);
             }
             let logits = ctx.model.forward(&x, ctx.dtype)?;
             let l = (loss(ctx.model.task, &logits, &y)? * scale)?;

@@ -46,12 +46,22 @@ fn parse_curve(lines: &[String]) -> Vec<(u64, f64)> {
 
 fn run_to_end(config: &Path, checkpoints: &Path, extra: &[&str]) -> Vec<(u64, f64)> {
     let out = Command::new(HARNESS)
-        .args(["--config", config.to_str().unwrap(), "--synthetic", "--max-steps", "300"])
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--synthetic",
+            "--max-steps",
+            "300",
+        ])
         .args(["--checkpoint-dir", checkpoints.to_str().unwrap()])
         .args(extra)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     parse_curve(&text.lines().map(str::to_string).collect::<Vec<_>>())
 }
@@ -65,7 +75,13 @@ fn sigterm_checkpoints_exits_zero_and_resume_matches() {
 
     let checkpoints = dir.join("preempted");
     let mut child = Command::new(HARNESS)
-        .args(["--config", config.to_str().unwrap(), "--synthetic", "--max-steps", "300"])
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--synthetic",
+            "--max-steps",
+            "300",
+        ])
         .args(["--checkpoint-dir", checkpoints.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -76,7 +92,10 @@ fn sigterm_checkpoints_exits_zero_and_resume_matches() {
     // Stop reading after a few steps: the pipe fills, so the run cannot finish before SIGTERM.
     while lines.len() < 5 {
         let mut line = String::new();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "harness ended early");
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "harness ended early"
+        );
         lines.push(line.trim().to_string());
     }
     let killed = Command::new("kill")

@@ -196,28 +196,41 @@ fn trains_from_npy_tokens_and_csv_rows() {
     let mut csv = String::from("a,b,c,label\n");
     for i in 0..200 {
         let class = i % 3;
-        csv.push_str(&format!("{},{},{},{class}\n", class as f32 + (i % 7) as f32 * 0.1, -(class as f32), (i % 5) as f32 * 0.2));
+        csv.push_str(&format!(
+            "{},{},{},{class}\n",
+            class as f32 + (i % 7) as f32 * 0.1,
+            -(class as f32),
+            (i % 5) as f32 * 0.2
+        ));
     }
     std::fs::write(dir.join("rows.csv"), csv).unwrap();
 
     let lm = tiny_lm();
-    let lm_files = Config::parse(&serde_json::to_string(&serde_json::json!({
-        "schema_version": 1, "seed": 3,
-        "model": serde_json::to_value(&lm.model).unwrap(),
-        "data": {"source": "files", "format": "npy", "path": dir, "sharding": "files"},
-        "optimizer": {"kind": "adamw", "lr": 0.01},
-        "batch": {"size": 8},
-        "parallelism": {"kind": "data", "world_size": 2},
-        "training": {"max_epochs": 2}
-    })).unwrap()).unwrap();
-    let mlp_csv = Config::parse(&serde_json::to_string(&serde_json::json!({
-        "schema_version": 1,
-        "model": {"kind": "mlp", "input_dim": 3, "hidden": [16], "num_classes": 3},
-        "data": {"source": "files", "format": "csv", "path": dir.join("rows.csv")},
-        "optimizer": {"kind": "sgd", "lr": 0.1, "momentum": 0.9},
-        "batch": {"size": 20},
-        "training": {"max_epochs": 6}
-    })).unwrap()).unwrap();
+    let lm_files = Config::parse(
+        &serde_json::to_string(&serde_json::json!({
+            "schema_version": 1, "seed": 3,
+            "model": serde_json::to_value(&lm.model).unwrap(),
+            "data": {"source": "files", "format": "npy", "path": dir, "sharding": "files"},
+            "optimizer": {"kind": "adamw", "lr": 0.01},
+            "batch": {"size": 8},
+            "parallelism": {"kind": "data", "world_size": 2},
+            "training": {"max_epochs": 2}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let mlp_csv = Config::parse(
+        &serde_json::to_string(&serde_json::json!({
+            "schema_version": 1,
+            "model": {"kind": "mlp", "input_dim": 3, "hidden": [16], "num_classes": 3},
+            "data": {"source": "files", "format": "csv", "path": dir.join("rows.csv")},
+            "optimizer": {"kind": "sgd", "lr": 0.1, "momentum": 0.9},
+            "batch": {"size": 20},
+            "training": {"max_epochs": 6}
+        }))
+        .unwrap(),
+    )
+    .unwrap();
     for (config, steps) in [(lm_files, 125), (mlp_csv, 60)] {
         let mut opts = options(1, &dir.join("ckpt"));
         opts.max_steps = None;
