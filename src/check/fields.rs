@@ -28,6 +28,7 @@ pub fn check_body(
         ..Fields::default()
     };
     let mut seen: HashMap<&str, Span> = HashMap::new();
+    let mut misspelt: Vec<&'static str> = Vec::new();
     for stmt in &body.stmts {
         match stmt {
             Stmt::Attr(attr) => {
@@ -40,6 +41,10 @@ pub fn check_body(
                         attr.key.span,
                         what,
                     );
+                    // A misspelt required attribute is not also "missing".
+                    if let Some(meant) = closest(&attr.key.text, attrs.iter().map(|a| a.name)) {
+                        misspelt.push(meant);
+                    }
                     continue;
                 };
                 if let Some(first) = seen.insert(schema.name, attr.key.span) {
@@ -122,7 +127,7 @@ pub fn check_body(
             Stmt::Alert(_) | Stmt::Require(_) => {}
         }
     }
-    let present: Vec<&str> = seen.keys().copied().collect();
+    let present: Vec<&str> = seen.keys().copied().chain(misspelt).collect();
     missing_and_defaults(diagnostics, attrs, &mut fields, &present, what, header);
     Some(fields)
 }

@@ -321,11 +321,14 @@ impl Loader<'_> {
 
     fn finish(mut self, stdlib_count: usize) -> Checked {
         let _ = stdlib_count;
-        let symbols = collect(&self.files, &mut self.diagnostics);
+        let (symbols, accepted) = collect(&self.files, &mut self.diagnostics);
         let mut decls = Vec::new();
         for (_, file, in_stdlib) in &self.files {
             for item in &file.items {
                 if let ast::Item::Decl(decl) = item {
+                    if !accepted.contains(&decl.span) {
+                        continue;
+                    }
                     if let Some(checked) =
                         check_decl(&symbols, &mut self.diagnostics, decl, *in_stdlib)
                     {
@@ -379,9 +382,11 @@ fn cycle_help(stack: &[PathBuf], target: &Path) -> String {
     )
 }
 
-/// Builds the symbol table and reports unknown kinds, name rules and duplicates.
-fn collect(files: &[(FileId, ast::File, bool)], diagnostics: &mut Vec<Diagnostic>) -> Symbols {
+/// Builds the symbol table and reports unknown kinds, name rules and duplicates. Returns
+/// the spans of the declarations worth checking further (not duplicates or unknown).
+fn collect(files: &[(FileId, ast::File, bool)], diagnostics: &mut Vec<Diagnostic>) -> (Symbols, std::collections::HashSet<Span>) {
     let mut symbols = Symbols::default();
+    let mut accepted = std::collections::HashSet::new();
     for (_, file, _) in files {
         for item in &file.items {
             let ast::Item::Decl(decl) = item else {
@@ -471,6 +476,7 @@ fn collect(files: &[(FileId, ast::File, bool)], diagnostics: &mut Vec<Diagnostic
                 .as_ref()
                 .map_or(decl.kind.span, |n| decl.kind.span.join(n.span));
             symbols.decls.insert(key, header);
+            accepted.insert(decl.span);
             if singleton && !name.is_empty() {
                 symbols
                     .decls
@@ -488,7 +494,7 @@ fn collect(files: &[(FileId, ast::File, bool)], diagnostics: &mut Vec<Diagnostic
             }
         }
     }
-    symbols
+    (symbols, accepted)
 }
 
 fn check_decl(

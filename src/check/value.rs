@@ -14,6 +14,8 @@ pub struct ValueChecker<'a> {
     pub diagnostics: &'a mut Vec<Diagnostic>,
 }
 
+
+
 impl ValueChecker<'_> {
     pub fn check(&mut self, ty: &Ty, value: &Value) -> Option<Val> {
         if let ValueKind::Paren(inner) = &value.kind {
@@ -26,7 +28,7 @@ impl ValueChecker<'_> {
             },
             Ty::Int => self.int(value),
             Ty::Number => {
-                let q = self.quantity(value)?;
+                let q = self.quantity(value, ty)?;
                 self.expect_dim(q, Dim::NUMBER, value)
                     .map(|q| Val::Num(q.value))
             }
@@ -37,7 +39,7 @@ impl ValueChecker<'_> {
                 None => self.mismatch(ty, value),
             },
             Ty::Qty(dim) => {
-                let q = self.quantity(value)?;
+                let q = self.quantity(value, ty)?;
                 self.expect_dim(q, *dim, value).map(Val::Qty)
             }
             Ty::Word(words) => self.word(words, value),
@@ -144,7 +146,7 @@ impl ValueChecker<'_> {
             },
             Ty::Every(dim) => match &value.kind {
                 ValueKind::Every(inner) => {
-                    let q = self.quantity(inner)?;
+                    let q = self.quantity(inner, ty)?;
                     let q = self.expect_dim(q, *dim, inner)?;
                     self.positive(q.value, inner.span)?;
                     Some(Val::Every(q))
@@ -164,7 +166,7 @@ impl ValueChecker<'_> {
     }
 
     fn int(&mut self, value: &Value) -> Option<Val> {
-        let q = self.quantity(value)?;
+        let q = self.quantity(value, &Ty::Int)?;
         let q = self.expect_dim(q, Dim::NUMBER, value)?;
         match q.value.as_integer() {
             Some(n) => Some(Val::Int(n)),
@@ -183,7 +185,7 @@ impl ValueChecker<'_> {
     }
 
     /// Evaluates a numeric expression to a normalised quantity.
-    pub fn quantity(&mut self, value: &Value) -> Option<Quantity> {
+    pub fn quantity(&mut self, value: &Value, expected: &Ty) -> Option<Quantity> {
         match &value.kind {
             ValueKind::Quantity { number, unit } => {
                 let numer = unit.numer.as_ref().map(|i| i.text.as_str());
@@ -223,12 +225,12 @@ impl ValueChecker<'_> {
                 }
             }
             ValueKind::Binary { op, lhs, rhs } => {
-                let (l, r) = (self.quantity(lhs), self.quantity(rhs));
+                let (l, r) = (self.quantity(lhs, expected), self.quantity(rhs, expected));
                 let (l, r) = (l?, r?);
                 self.arithmetic(*op, l, r, lhs, rhs, value.span)
             }
-            ValueKind::Paren(inner) => self.quantity(inner),
-            _ => self.mismatch(&Ty::Number, value),
+            ValueKind::Paren(inner) => self.quantity(inner, expected),
+            _ => self.mismatch(expected, value),
         }
     }
 
@@ -318,16 +320,8 @@ impl ValueChecker<'_> {
         if q.dim == dim {
             return Some(q);
         }
-        let found = if q.dim == Dim::NUMBER {
-            "a plain number".to_string()
-        } else {
-            format!("a {}", q.dim.describe())
-        };
-        let message = if dim == Dim::NUMBER {
-            format!("expected a plain number, found {found}")
-        } else {
-            format!("expected a {}, found {found}", dim.describe())
-        };
+        let found = article(q.dim.describe());
+        let message = format!("expected {}, found {found}", article(dim.describe()));
         let help = if dim == Dim::NUMBER {
             "remove the unit".to_string()
         } else {
@@ -576,6 +570,12 @@ fn shape_fits(ty: &Ty, value: &Value) -> bool {
         (Ty::Ref(_), ValueKind::Path(_)) => true,
         _ => false,
     }
+}
+
+/// "a size", "an amount of money".
+fn article(noun: &str) -> String {
+    let vowel = noun.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {noun}", if vowel { "an" } else { "a" })
 }
 
 pub fn describe_value(value: &Value) -> String {

@@ -46,7 +46,28 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     }
     match parse::parse_items(file, text, 0) {
         Ok((items, diagnostics)) => (File { items, span: whole }, diagnostics),
-        Err(_) => recover(file, text, &scanned.chunks, whole),
+        Err(_) => {
+            let (file_ast, mut diagnostics) = recover(file, text, &scanned.chunks, whole);
+            if let Some(at) = scanned.unclosed_at {
+                // The parser only notices at the end of the file; point at the opener.
+                let opener = &text[at..at + 1];
+                diagnostics.retain(|d| d.span().start as usize != text.len());
+                diagnostics.push(
+                    Diagnostic::new(codes::SYNTAX, Span::new(file, at, at + 1), format!("this `{opener}` is never closed"))
+                        .label("unclosed")
+                        .help(format!("add the matching `{}`", closer(opener))),
+                );
+            }
+            (file_ast, diagnostics)
+        }
+    }
+}
+
+fn closer(opener: &str) -> &'static str {
+    match opener {
+        "{" => "}",
+        "[" => "]",
+        _ => ")",
     }
 }
 

@@ -431,7 +431,7 @@ fn syntax_error(
             let mut names: Vec<&str> = positives.iter().filter_map(|r| friendly(*r)).collect();
             names.sort_unstable();
             names.dedup();
-            names
+            collapse_value_forms(names)
         }
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
@@ -457,6 +457,19 @@ fn syntax_error(
     )
     .label(format!("expected {expected_text}"))
     .help(syntax_help(&expected, found))
+}
+
+/// "a list, a map entry, a name, a number or a string" says less than "a value".
+fn collapse_value_forms(names: Vec<&'static str>) -> Vec<&'static str> {
+    const FORMS: &[&str] = &["`(`", "a list", "a map entry", "a name", "a number", "a string", "a block value", "an accelerator count"];
+    if names.iter().filter(|n| FORMS.contains(n)).count() < 3 {
+        return names;
+    }
+    let mut rest: Vec<&str> = names.into_iter().filter(|n| !FORMS.contains(n)).collect();
+    rest.push("a value");
+    rest.sort_unstable();
+    rest.dedup();
+    rest
 }
 
 fn syntax_help(expected: &[&str], found: &str) -> String {

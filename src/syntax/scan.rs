@@ -18,6 +18,8 @@ pub struct Scan {
     pub too_deep_at: Option<usize>,
     /// Byte ranges of top-level items, split after each `}` that returns to depth 0.
     pub chunks: Vec<(usize, usize)>,
+    /// Offset of the first `{`, `[` or `(` that is never closed.
+    pub unclosed_at: Option<usize>,
 }
 
 pub const MAX_DEPTH: usize = 64;
@@ -26,6 +28,7 @@ pub fn scan(text: &str) -> Scan {
     let bytes = text.as_bytes();
     let mut out = Scan::default();
     let mut depth = 0usize;
+    let mut openers: Vec<usize> = Vec::new();
     let mut chunk_start = 0usize;
     let mut i = 0usize;
     while i < bytes.len() {
@@ -35,6 +38,7 @@ pub fn scan(text: &str) -> Scan {
             b'/' if bytes.get(i + 1) == Some(&b'/') => i = take_comment(text, i, &mut out.comments),
             b'{' | b'[' | b'(' => {
                 depth += 1;
+                openers.push(i);
                 if depth > MAX_DEPTH && out.too_deep_at.is_none() {
                     out.too_deep_at = Some(i);
                 }
@@ -42,6 +46,7 @@ pub fn scan(text: &str) -> Scan {
             }
             b'}' | b']' | b')' => {
                 depth = depth.saturating_sub(1);
+                openers.pop();
                 i += 1;
                 if depth == 0 && bytes[i - 1] == b'}' {
                     out.chunks.push((chunk_start, i));
@@ -51,7 +56,8 @@ pub fn scan(text: &str) -> Scan {
             _ => i += 1,
         }
     }
-    if text[chunk_start..].trim().len() > 0 {
+    out.unclosed_at = openers.first().copied();
+    if !text[chunk_start..].trim().is_empty() {
         out.chunks.push((chunk_start, text.len()));
     }
     out

@@ -1,0 +1,94 @@
+//! The command line as users drive it: exit codes, output formats and colour rules.
+
+use std::process::Command;
+
+fn mlc() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlc"));
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+const CLEAN: &str = "project p {\n  owner = \"team@example.com\"\n}\n";
+const BROKEN: &str = "project p {\n  onwer = \"x\"\n}\n";
+
+#[test]
+fn check_exit_codes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let clean = write(&dir, "clean.mlc", CLEAN);
+    let broken = write(&dir, "broken.mlc", BROKEN);
+    let warn = write(&dir, "warn.mlc", "clouds {\n  allow = [aws, aws]\n}\n");
+    assert_eq!(mlc().arg("check").arg(&clean).status().expect("run").code(), Some(0));
+    assert_eq!(mlc().arg("check").arg(&warn).status().expect("run").code(), Some(0));
+    assert_eq!(mlc().arg("check").arg(&broken).status().expect("run").code(), Some(1));
+    assert_eq!(mlc().arg("check").arg(&clean).arg(&broken).status().expect("run").code(), Some(1));
+    assert_eq!(mlc().arg("check").arg(dir.path().join("nope.mlc")).status().expect("run").code(), Some(2));
+    assert_eq!(mlc().arg("frobnicate").status().expect("run").code(), Some(2));
+}
+
+#[test]
+fn json_diagnostics_have_the_documented_fields() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let broken = write(&dir, "broken.mlc", BROKEN);
+    let out = mlc().args(["check", "--format", "json"]).arg(&broken).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let first = rows.as_array().expect("array").iter().find(|r| r["code"] == "mlc::E0202").expect("E0202 reported");
+    for field in ["code", "severity", "message", "file", "line", "column", "help"] {
+        assert!(first.get(field).is_some(), "missing {field} in {first}");
+    }
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["line"], 2);
+    assert_eq!(first["column"], 3);
+}
+
+#[test]
+fn no_colour_when_not_a_terminal() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let broken = write(&dir, "broken.mlc", BROKEN);
+    let out = Command::new(env!("CARGO_BIN_EXE_mlc")).arg("check").arg(&broken).env_remove("NO_COLOR").output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains('\u{1b}'), "escape codes in piped output: {stderr}");
+    assert!(stderr.contains("mlc::E0202"));
+}
+
+#[test]
+fn fmt_check_names_unformatted_files_and_fmt_fixes_them() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let messy = write(&dir, "messy.mlc", "project p { owner=\"x\" }\n");
+    let tidy = write(&dir, "tidy.mlc", CLEAN);
+    let out = mlc().args(["fmt", "--check"]).arg(&messy).arg(&tidy).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("messy.mlc") && !stdout.contains("tidy.mlc"), "{stdout}");
+    assert_eq!(mlc().arg("fmt").arg(&messy).status().expect("run").code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&messy).expect("read"), "project p {\n  owner = \"x\"\n}\n");
+    assert_eq!(mlc().args(["fmt", "--check"]).arg(&messy).status().expect("run").code(), Some(0));
+}
+
+#[test]
+fn fmt_leaves_a_file_with_syntax_errors_untouched() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = "project p { owner = = }\n";
+    let bad = write(&dir, "bad.mlc", text);
+    let out = mlc().arg("fmt").arg(&bad).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mlc::E0001"));
+    assert_eq!(std::fs::read_to_string(&bad).expect("read"), text);
+}
+
+#[test]
+fn explain_prints_the_long_form() {
+    let out = mlc().args(["explain", "E0403"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("mlc::E0403: GPU count does not fill whole nodes"), "{text}");
+    assert!(text.contains("Example that triggers it"));
+    assert_eq!(mlc().args(["explain", "mlc::e0403"]).status().expect("run").code(), Some(0));
+    assert_eq!(mlc().args(["explain", "E9999"]).status().expect("run").code(), Some(2));
+}

@@ -1,0 +1,82 @@
+//! UI tests: every `tests/ui/*.mlc` is checked and its source plus rendered diagnostics
+//! are compared with the snapshot in `tests/ui/snapshots/`. New cases: add a file and
+//! run `INSTA_UPDATE=always cargo test --test ui`, then review the snapshot.
+
+use mlc::check::{self, FsWorld};
+use mlc::diag::{codes, render};
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn cases() -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = fs::read_dir("tests/ui")
+        .expect("tests/ui exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "mlc"))
+        .collect();
+    cases.sort();
+    cases
+}
+
+fn render_case(path: &Path) -> String {
+    let checked = check::check(&FsWorld, path).expect("case is readable");
+    let source = String::from_utf8_lossy(&fs::read(path).expect("readable")).into_owned();
+    let diagnostics = render::to_text(&checked.diagnostics, &checked.sources, render::Style::Plain);
+    format!("{source}\n----- diagnostics -----\n{diagnostics}")
+}
+
+#[test]
+fn ui_cases_match_snapshots() {
+    for path in cases() {
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let rendered = render_case(&path);
+        insta::with_settings!({
+            snapshot_path => "ui/snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(name, rendered);
+        });
+    }
+}
+
+#[test]
+fn every_case_named_after_a_code_reports_that_code() {
+    for path in cases() {
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let Some(code) = name.split('_').next().filter(|c| codes::lookup(c).is_some()) else { continue };
+        let checked = check::check(&FsWorld, &path).expect("readable");
+        let wanted = code.to_ascii_uppercase();
+        assert!(
+            checked.diagnostics.iter().any(|d| d.code.0 == wanted),
+            "{} should report {wanted}, got {:?}",
+            path.display(),
+            checked.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn every_code_has_a_ui_case() {
+    let mut seen = BTreeSet::new();
+    for path in cases() {
+        let checked = check::check(&FsWorld, &path).expect("readable");
+        seen.extend(checked.diagnostics.iter().map(|d| d.code.0));
+    }
+    // E0004 needs a file over 32 MiB; tests/never_panic.rs generates one instead.
+    let missing: Vec<&str> = codes::REGISTRY.iter().map(|c| c.code).filter(|c| !seen.contains(c) && *c != "E0004" && !c.starts_with("E05") && !c.starts_with("W05")).collect();
+    assert!(missing.is_empty(), "codes without a ui case: {missing:?}");
+    assert!(cases().len() >= 40, "the ui corpus needs at least 40 cases");
+}
+
+#[test]
+fn no_snapshot_without_a_case() {
+    let names: BTreeSet<String> = cases().iter().filter_map(|p| p.file_stem()?.to_str().map(String::from)).collect();
+    for entry in fs::read_dir("tests/ui/snapshots").expect("snapshots exist").flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = file.strip_suffix(".snap") else {
+            panic!("stray file in tests/ui/snapshots: {file} (review or delete pending .snap.new files)");
+        };
+        assert!(names.contains(stem), "snapshot {file} has no case in tests/ui/");
+    }
+}
