@@ -2,9 +2,12 @@
 //!
 //! The pipeline is one module per stage; see ARCHITECTURE.md.
 
+pub mod catalog;
 pub mod check;
 pub mod diag;
 pub mod fmt;
+pub mod graph;
+pub mod policy;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;

@@ -194,8 +194,10 @@ pub const CLASSIFICATIONS: &[&str] = &[
 ];
 pub const JURISDICTIONS: &[&str] = &[
     "us", "eu", "uk", "ch", "no", "jp", "kr", "sg", "in", "id", "br", "ca", "au", "cl", "mx", "za",
-    "ae", "qa", "il", "tw", "hk", "cn", "nz", "sa", "other",
+    "ae", "qa", "il", "tw", "hk", "cn", "nz", "sa", "bh", "my", "th", "other",
 ];
+/// Storage tiers a dataset may ask for; a cloud's `storage` blocks say which product serves each.
+pub const STORAGE_TIERS: &[&str] = &["standard", "infrequent", "intelligent", "archive"];
 pub const CAPACITIES: &[&str] = &["on_demand", "spot", "reserved"];
 pub const PLATFORMS: &[&str] = &[
     "aws_lambda",
@@ -467,7 +469,7 @@ pub static KINDS: &[KindSchema] = &[
             req("size", Ty::Qty(Dim::SIZE), "stored size"),
             req("location", Ty::Ref(RefKind::Location), "where the data lives now"),
             def("classification", Ty::Word(CLASSIFICATIONS), "internal", "data class; drives compliance rules"),
-            def("tier", Ty::Word(&["standard", "infrequent", "intelligent", "archive"]), "standard", "storage tier"),
+            def("tier", Ty::Word(STORAGE_TIERS), "standard", "storage tier"),
             opt("retention", Ty::Qty(Dim::DURATION), "delete data older than this (lifecycle policy)"),
             opt("consent", Ty::Bool, "personal data was collected with consent (GDPR)"),
             opt("path", Ty::Str, "where the harness finds the shards, e.g. `s3://bucket/prefix`"),
@@ -590,18 +592,60 @@ pub static KINDS: &[KindSchema] = &[
             req("title", Ty::Str, "display name"),
             opt("egress_internet", Ty::Qty(Dim::PRICE_PER_SIZE), "price of data leaving to the internet or another cloud"),
             opt("egress_inter_region", Ty::Qty(Dim::PRICE_PER_SIZE), "price of data moving between regions of this cloud"),
+            opt("egress_same_region", Ty::Qty(Dim::PRICE_PER_SIZE), "price of data moving between zones of one region"),
+            opt("egress_inter_continent", Ty::Qty(Dim::PRICE_PER_SIZE), "price of data moving between regions on different continents"),
+            opt("reserved_1y", Ty::Qty(Dim::Multiplier), "price of 1-year reserved or committed capacity as a multiple of on-demand"),
+            opt("reserved_3y", Ty::Qty(Dim::Multiplier), "price of 3-year reserved or committed capacity as a multiple of on-demand"),
         ],
-        blocks: &[BlockSchema {
-            name: "region",
-            named: true,
-            doc: "A region of the cloud.",
-            attrs: &[
-                req("code", Ty::Str, "the provider's region name, e.g. `eu-west-1`"),
-                req("geo", Ty::Ref(RefKind::Geography), "geography, for `near` and residency"),
-                req("jurisdiction", Ty::Word(JURISDICTIONS), "legal jurisdiction"),
-                opt("egress_internet", Ty::Qty(Dim::PRICE_PER_SIZE), "overrides the cloud's price"),
-            ],
-        }],
+        blocks: &[
+            BlockSchema {
+                name: "region",
+                named: true,
+                doc: "A region of the cloud.",
+                attrs: &[
+                    req("code", Ty::Str, "the provider's region name, e.g. `eu-west-1`"),
+                    req("geo", Ty::Ref(RefKind::Geography), "geography, for `near` and residency"),
+                    req("jurisdiction", Ty::Word(JURISDICTIONS), "legal jurisdiction"),
+                    opt("egress_internet", Ty::Qty(Dim::PRICE_PER_SIZE), "overrides the cloud's price"),
+                ],
+            },
+            BlockSchema {
+                name: "egress_tier",
+                named: true,
+                doc: "A volume tier of internet egress: the price per GB once a month's transfer exceeds `above`.",
+                attrs: &[
+                    req("above", Ty::Qty(Dim::SIZE), "monthly volume at which the tier starts"),
+                    req("price", Ty::Qty(Dim::PRICE_PER_SIZE), "price per GB inside the tier"),
+                ],
+            },
+            BlockSchema {
+                name: "storage",
+                named: true,
+                doc: "An object-storage class with its list price.",
+                attrs: &[
+                    req("product", Ty::Str, "the provider's product name, e.g. `S3 Standard`"),
+                    opt("tier", Ty::Word(STORAGE_TIERS), "the dataset `tier` this class serves"),
+                    req("price_per_month", Ty::Qty(Dim::PRICE_PER_SIZE), "USD per GB stored for one month"),
+                    def("retrieval", Ty::Qty(Dim::PRICE_PER_SIZE), "0 USD/GB", "USD per GB read back"),
+                    def("min_duration", Ty::Qty(Dim::DURATION), "0 d", "minimum billed storage duration"),
+                ],
+            },
+            BlockSchema {
+                name: "serverless",
+                named: true,
+                doc: "A serverless platform's list prices; the block name is the `platform` word.",
+                attrs: &[
+                    req("product", Ty::Str, "the provider's product name"),
+                    req("memory_per_gb", Ty::Qty(Dim::PRICE_PER_TIME), "USD per second for each GB of configured memory"),
+                    opt("cpu_per_vcpu", Ty::Qty(Dim::PRICE_PER_TIME), "USD per second for each vCPU, where billed separately"),
+                    req("request_price", Ty::Qty(Dim::MONEY), "USD per invocation, e.g. `0.20 USD/M`"),
+                    opt("provisioned_per_gb", Ty::Qty(Dim::PRICE_PER_TIME), "USD per second for each GB kept warm (provisioned concurrency)"),
+                    opt("provisioned_memory_per_gb", Ty::Qty(Dim::PRICE_PER_TIME), "USD per second for each GB while a provisioned instance runs"),
+                    opt("free_requests", Ty::Qty(Dim::RATE), "invocations free each month"),
+                    opt("free_gb_seconds", Ty::Number, "GB-seconds free each month"),
+                ],
+            },
+        ],
         allows_alert: false,
         allows_require: false,
         stdlib: true,

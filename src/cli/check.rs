@@ -14,7 +14,7 @@ pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
     let mut worst = EXIT_OK;
     let mut json_rows = Vec::new();
     for path in files {
-        let checked = match check::check(&FsWorld, path) {
+        let mut checked = match check::check(&FsWorld, path) {
             Ok(c) => c,
             Err(message) => {
                 print_err(&format!("error: {message}\n"));
@@ -22,6 +22,8 @@ pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
                 continue;
             }
         };
+        // Compliance and the security baseline, over the resource graph.
+        mlc::policy::apply(&mut checked);
         if dump_ast {
             print_out(&mlc::syntax::dump(&checked.sources, path));
         }

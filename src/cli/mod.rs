@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one module per subcommand. Only this layer
 //! touches the terminal and the file system for output.
 
+mod catalog;
 mod check;
 mod explain;
 mod fmt;
@@ -48,6 +49,8 @@ pub enum Command {
         /// A code such as E0203 or mlc::E0203; `all` lists every code
         code: String,
     },
+    /// List real instance offerings with hourly prices, cheapest first
+    Catalog(catalog::CatalogArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +96,7 @@ pub fn run() -> ExitCode {
         } => check::run(&files, format, dump_ast),
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Explain { code } => explain::run(&code),
+        Command::Catalog(args) => catalog::run(args),
     };
     ExitCode::from(code)
 }

@@ -165,7 +165,7 @@ codes! {
          900 s, and so on. The message gives the allowed range.",
         Some("function f {\n  platform = aws_lambda\n  runtime = python3.12\n  memory = 20000 MB\n  timeout = 60 s\n  invocations = 1M / month\n}\n");
     INVERTED_RANGE = "E0402", "range minimum exceeds maximum",
-        "A range `a..b` needs a <= b.",
+        "A range `a..b` needs a <= b: a replica range `10..2` or a memory range `8 GiB..4 GB` is backwards. Swap the ends.",
         Some("service s {\n  model = \"img\"\n  replicas = 10..2\n}\n");
     GPUS_NOT_DIVISIBLE = "E0403", "GPU count does not fill whole nodes",
         "The total GPU count of a training job must be a multiple of the accelerators per \
@@ -200,4 +200,25 @@ codes! {
         "The same value appears twice in a list where order and repetition mean nothing, \
          such as `allow = [aws, aws]`.",
         Some("clouds {\n  allow = [aws, gcp, aws]\n}\n");
+    COMPLIANCE_RULE_VIOLATED = "E0501", "compliance rule violated",
+        "A framework listed in `compliance { frameworks = [...] }` has a `require` rule that \
+         the spec does not meet. Frameworks apply to every dataset of their data classes \
+         and to everything that data flows into (a model trained on health data carries \
+         the class to the services and functions that serve it). The message names the \
+         rule's id and title, and the help says how to comply; docs/stdlib.md lists every \
+         rule.",
+        Some("compliance {\n  frameworks = [hipaa]\n}\ndataset records {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = health_data\n}\n");
+    RESIDENCY_VIOLATED = "E0502", "data residency violated",
+        "Data of a class that a framework restricts (GDPR: EU/EEA or an adequate country; \
+         HIPAA: the US), or any data when `compliance { residency = [...] }` is set, is \
+         stored in or pinned to a region of another jurisdiction. Residency is checked for \
+         dataset locations, on-prem sites and workloads pinned with `region = ...`; the \
+         optimizer keeps unpinned workloads inside the allowed jurisdictions.",
+        Some("compliance {\n  frameworks = [gdpr]\n}\ndataset users {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = personal_data\n}\n");
+    BASELINE_NOT_MET = "W0501", "security baseline not met",
+        "The spec has a `security` block that falls short of mlc's security baseline: \
+         AES-256 at rest with KMS keys rotated at least yearly, TLS 1.3 in transit, \
+         least-privilege RBAC with MFA, private networking and audit logs. Add `baseline` \
+         to `compliance { frameworks = [...] }` to make these errors.",
+        Some("security {\n  audit_logging = on\n}\ndataset d {\n  size = 1 GB\n  location = aws.us_east_1\n}\n");
 }

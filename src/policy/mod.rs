@@ -1,0 +1,167 @@
+//! Stage 4, policy: compliance frameworks and the security baseline, checked over the
+//! [`ResourceGraph`]. A framework listed in `compliance { frameworks = [...] }` applies
+//! to every node that data of one of its classes reaches; each violated `require` rule
+//! becomes a diagnostic carrying the rule's id, title and help.
+//!
+//! Residency is checked where a location is known before placement: dataset locations,
+//! on-prem sites and workloads pinned with `region = ...`. The optimizer must treat
+//! residency as a placement constraint for everything else (see `docs/stdlib.md`).
+
+mod rules;
+
+use crate::check::model::{Framework, FrameworkRule, Model};
+use crate::diag::{codes, Code, Diagnostic};
+use crate::graph::{Node, ResourceGraph};
+use crate::source::Span;
+use rules::{Scope, Violation};
+use std::collections::BTreeSet;
+
+/// The framework that holds the security baseline (`stdlib/baseline.mlc`).
+pub const BASELINE: &str = "baseline";
+
+/// All policy findings, in a stable order: frameworks by name, rules as written.
+pub fn check(model: &Model, graph: &ResourceGraph) -> Vec<Diagnostic> {
+    let enabled: Vec<&str> = model
+        .compliance
+        .as_ref()
+        .map(|c| c.frameworks.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for framework in &model.knowledge.frameworks {
+        if enabled.contains(&framework.name.as_str()) {
+            check_framework(
+                model,
+                graph,
+                framework,
+                Enforcement::Required,
+                &mut seen,
+                &mut out,
+            );
+        }
+    }
+    // A spec that states its security but does not require the baseline gets it as
+    // advice, minus the gaps a required framework has already reported.
+    let baseline = model
+        .knowledge
+        .frameworks
+        .iter()
+        .find(|f| f.name == BASELINE);
+    if let (Some(framework), Some(_), false) =
+        (baseline, &model.security, enabled.contains(&BASELINE))
+    {
+        check_framework(
+            model,
+            graph,
+            framework,
+            Enforcement::Advised,
+            &mut seen,
+            &mut out,
+        );
+    }
+    out.extend(rules::spec_residency(model, graph));
+    out
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Enforcement {
+    Required,
+    Advised,
+}
+
+fn check_framework(
+    model: &Model,
+    graph: &ResourceGraph,
+    framework: &Framework,
+    enforcement: Enforcement,
+    seen: &mut BTreeSet<(Span, String)>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let applies = |node: &&Node| {
+        framework
+            .applies_to
+            .iter()
+            .any(|c| node.classes.contains(c))
+    };
+    let reached: Vec<&Node> = graph.nodes().filter(applies).collect();
+    if reached.is_empty() {
+        return;
+    }
+    let scope = Scope {
+        model,
+        classes: &framework.applies_to,
+        reached: &reached,
+    };
+    for rule in &framework.rules {
+        for violation in rules::evaluate(&scope, rule) {
+            let key = (violation.node.span, violation.detail.clone());
+            match enforcement {
+                Enforcement::Required => {
+                    seen.insert(key);
+                }
+                Enforcement::Advised if seen.contains(&key) => continue,
+                Enforcement::Advised => {}
+            }
+            out.push(diagnostic(framework, rule, &violation, enforcement));
+        }
+    }
+}
+
+fn diagnostic(
+    framework: &Framework,
+    rule: &FrameworkRule,
+    violation: &Violation,
+    enforcement: Enforcement,
+) -> Diagnostic {
+    let code: Code = match (enforcement, violation.residency) {
+        (Enforcement::Advised, _) => codes::BASELINE_NOT_MET,
+        (Enforcement::Required, true) => codes::RESIDENCY_VIOLATED,
+        (Enforcement::Required, false) => codes::COMPLIANCE_RULE_VIOLATED,
+    };
+    let what = if violation.residency {
+        "residency rule"
+    } else {
+        "rule"
+    };
+    let class = framework
+        .applies_to
+        .iter()
+        .find(|c| violation.node.classes.contains(*c))
+        .map_or("", String::as_str);
+    Diagnostic::new(
+        code,
+        violation.node.span,
+        format!("{what} {} violated: {}", rule.id, rule.title),
+    )
+    .label(format!(
+        "{} holds {class}: {}",
+        describe(violation.node),
+        violation.detail
+    ))
+    .help(format!(
+        "{} [{} `{}`, rule {}]",
+        rule.help, framework.title, framework.name, rule.id
+    ))
+}
+
+/// `dataset `records``, for labels.
+fn describe(node: &Node) -> String {
+    format!("{} `{}`", node.kind.keyword(), node.name)
+}
+
+/// Runs the graph and policy stages over a spec that checked without errors and merges
+/// their findings into its diagnostics, in source order. The model is kept: policy
+/// findings are verdicts about a valid spec, which the plan reports.
+pub fn apply(checked: &mut crate::check::Checked) {
+    let Some(model) = &checked.model else { return };
+    let graph = crate::graph::build(model);
+    checked.diagnostics.extend(check(model, &graph));
+    crate::diag::sort(&mut checked.diagnostics);
+}
+
+/// [`crate::check::check_text`] followed by [`apply`]: what `mlc check` reports.
+pub fn check_text(name: &str, text: &str) -> crate::check::Checked {
+    let mut checked = crate::check::check_text(name, text);
+    apply(&mut checked);
+    checked
+}

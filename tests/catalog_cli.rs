@@ -1,0 +1,95 @@
+//! `mlc catalog` end to end: the binary's output for typical queries, as snapshots.
+
+use std::process::Command;
+
+fn mlc(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mlc"))
+        .args(args)
+        .output()
+        .expect("mlc runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a100_eight_gpus_gcp_eu_spot_table() {
+    let (code, stdout, _) = mlc(&[
+        "catalog",
+        "--gpu",
+        "A100",
+        "--min-gpus",
+        "8",
+        "--cloud",
+        "gcp",
+        "--jurisdiction",
+        "eu",
+        "--spot",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn h100_json_lists_all_three_clouds() {
+    let (code, stdout, stderr) = mlc(&["catalog", "--gpu", "H100", "--format", "json"]);
+    assert_eq!(code, 0);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).expect("a JSON array");
+    for cloud in ["aws", "gcp", "azure"] {
+        assert!(rows.iter().any(|r| r["cloud"] == cloud), "no {cloud} row");
+    }
+    for field in [
+        "cloud",
+        "region",
+        "instance_type",
+        "accelerator",
+        "accelerator_count",
+        "vcpus",
+        "memory_gib",
+        "price_usd_per_hour",
+        "spot_price_usd_per_hour",
+    ] {
+        assert!(
+            rows.iter().all(|r| r.get(field).is_some()),
+            "missing {field}"
+        );
+    }
+    assert!(stderr.contains("catalog date 2026-05-20"), "{stderr}");
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn cheapest_l4_in_us_east_as_json() {
+    let (code, stdout, _) = mlc(&[
+        "catalog", "--gpu", "l4", "--geo", "us_east", "--limit", "3", "--format", "json",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn unknown_accelerator_is_a_usage_error() {
+    let (code, stdout, stderr) = mlc(&["catalog", "--gpu", "Z9000"]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn bad_max_price_is_a_usage_error() {
+    let (code, _, stderr) = mlc(&["catalog", "--max-price", "cheap"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: --max-price expects a positive number of USD per hour, found `cheap`\n"
+    );
+}
+
+#[test]
+fn max_price_and_region_filter_the_table() {
+    let (code, stdout, _) = mlc(&["catalog", "--region", "eu_west_1", "--max-price", "1.2"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(stdout);
+}

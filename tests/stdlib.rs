@@ -1,0 +1,108 @@
+//! The standard library on its own: it checks cleanly, and its knowledge has the shape
+//! the later stages rely on (every catalog cloud and its regions, accelerators, rules).
+
+use std::collections::BTreeSet;
+
+fn knowledge() -> mlc::check::model::Knowledge {
+    let checked = mlc::check::check_text("empty.mlc", "");
+    assert!(
+        checked.diagnostics.is_empty(),
+        "stdlib diagnostics: {:?}",
+        checked.diagnostics
+    );
+    checked.model.expect("an empty spec has a model").knowledge
+}
+
+#[test]
+fn empty_spec_checks_without_diagnostics_and_policy_findings() {
+    let checked = mlc::policy::check_text("empty.mlc", "");
+    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+}
+
+#[test]
+fn clouds_have_every_source_catalog_region() {
+    let k = knowledge();
+    let counts: Vec<(String, usize)> = k
+        .clouds
+        .iter()
+        .map(|c| (c.name.clone(), c.regions.len()))
+        .collect();
+    // Regions in ../shared/catalogs: AWS 23, Azure 58, GCP 44.
+    assert_eq!(
+        counts,
+        [
+            ("aws".to_string(), 23),
+            ("azure".to_string(), 58),
+            ("gcp".to_string(), 44)
+        ]
+    );
+    let geographies: BTreeSet<&str> = k.geographies.iter().map(|g| g.name.as_str()).collect();
+    for cloud in &k.clouds {
+        assert!(
+            cloud.egress_internet_usd_per_gb.is_some()
+                && cloud.egress_inter_region_usd_per_gb.is_some()
+        );
+        let codes: BTreeSet<&str> = cloud.regions.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(
+            codes.len(),
+            cloud.regions.len(),
+            "duplicate region code in {}",
+            cloud.name
+        );
+        for r in &cloud.regions {
+            assert_eq!(
+                r.name,
+                r.code.replace('-', "_"),
+                "region names follow their codes"
+            );
+            assert!(geographies.contains(r.geography.as_str()));
+        }
+    }
+}
+
+#[test]
+fn every_catalog_accelerator_is_a_stdlib_accelerator() {
+    let k = knowledge();
+    let declared: BTreeSet<String> = k
+        .accelerators
+        .iter()
+        .map(|a| mlc::catalog::normalise_accelerator(&a.name))
+        .collect();
+    let catalog = mlc::catalog::Catalog::embedded().expect("catalog parses");
+    let missing: Vec<String> = catalog
+        .accelerators()
+        .into_iter()
+        .filter(|a| {
+            !a.starts_with("tpu-") && !declared.contains(&mlc::catalog::normalise_accelerator(a))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "catalog accelerators without a stdlib declaration: {missing:?}"
+    );
+    let own: Vec<(&str, &str)> = k
+        .accelerators
+        .iter()
+        .filter_map(|a| Some((a.name.as_str(), a.cloud.as_deref()?)))
+        .collect();
+    assert!(own.contains(&("TPU_V5P", "gcp")) && own.contains(&("TRAINIUM2", "aws")));
+}
+
+#[test]
+fn framework_rules_have_unique_ids_and_text() {
+    let k = knowledge();
+    let names: Vec<&str> = k.frameworks.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["baseline", "gdpr", "hipaa", "pci_dss", "sox"]);
+    let mut ids = BTreeSet::new();
+    for framework in &k.frameworks {
+        for rule in &framework.rules {
+            assert!(ids.insert(rule.id.clone()), "duplicate rule id {}", rule.id);
+            assert!(
+                !rule.title.is_empty() && !rule.help.is_empty() && !rule.conditions.is_empty(),
+                "{}",
+                rule.id
+            );
+        }
+    }
+    assert_eq!(ids.len(), 25);
+}
