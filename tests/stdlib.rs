@@ -106,3 +106,47 @@ fn framework_rules_have_unique_ids_and_text() {
     }
     assert_eq!(ids.len(), 25);
 }
+
+#[test]
+fn docs_name_every_rule_code_and_the_catalog_date() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/stdlib.md"))
+        .expect("docs/stdlib.md");
+    for framework in &knowledge().frameworks {
+        for rule in &framework.rules {
+            let row = format!("| `{}` |", rule.id);
+            assert!(
+                docs.contains(&row) && docs.contains(&rule.title) && docs.contains(&rule.help),
+                "docs/stdlib.md lacks rule {}",
+                rule.id
+            );
+        }
+    }
+    for code in ["E0501", "E0502", "W0501"] {
+        assert!(
+            docs.contains(&format!("mlc::{code}")),
+            "docs/stdlib.md lacks {code}"
+        );
+    }
+    assert!(docs.contains(&format!("**Catalog date: {}**", mlc::catalog::CATALOG_DATE)));
+}
+
+#[test]
+fn docs_examples_check_cleanly_including_policy() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/stdlib.md"))
+        .expect("docs/stdlib.md");
+    let blocks: Vec<&str> = docs
+        .split("```mlc\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .collect();
+    assert_eq!(blocks.len(), 2);
+    for block in blocks {
+        let checked = mlc::policy::check_text("docs/stdlib.md", block);
+        let errors: Vec<_> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity() == mlc::diag::Severity::Error)
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\n{block}");
+    }
+}
