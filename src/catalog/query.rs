@@ -67,7 +67,7 @@ pub struct Query {
 pub enum QueryError {
     UnknownCloud(String),
     UnknownJurisdiction(String),
-    UnknownGeography(String),
+    UnknownGeography { name: String, known: Vec<String> },
     UnknownAccelerator { name: String, known: Vec<String> },
 }
 
@@ -88,7 +88,9 @@ impl fmt::Display for QueryError {
                     JURISDICTIONS.join(", ")
                 )
             }
-            QueryError::UnknownGeography(g) => write!(f, "unknown geography `{g}`"),
+            QueryError::UnknownGeography { name, known } => {
+                write!(f, "unknown geography `{name}`; known: {}", known.join(", "))
+            }
             QueryError::UnknownAccelerator { name, known } => write!(
                 f,
                 "no catalog offers accelerator `{name}`; known: {}",
@@ -148,8 +150,13 @@ impl Catalog {
             }
         }
         if let Some(g) = &query.geography {
-            if !places.regions.values().any(|p| &p.geography == g) {
-                return Err(QueryError::UnknownGeography(g.clone()));
+            let known: BTreeSet<&String> = places.regions.values().map(|p| &p.geography).collect();
+            if !known.contains(g) {
+                let known = known.into_iter().cloned().collect();
+                return Err(QueryError::UnknownGeography {
+                    name: g.clone(),
+                    known,
+                });
             }
         }
         if let Some(name) = &query.accelerator {

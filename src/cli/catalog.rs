@@ -97,7 +97,7 @@ fn stdlib_places() -> Result<Places, String> {
 fn parse_price(text: &str) -> Result<Exact, String> {
     let number = text.trim().trim_end_matches("USD/h").trim();
     Exact::parse(number)
-        .filter(|p| !p.is_zero() && p.is_positive())
+        .filter(|p| p.is_positive())
         .ok_or_else(|| {
             format!("--max-price expects a positive number of USD per hour, found `{text}`")
         })

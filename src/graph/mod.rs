@@ -73,11 +73,6 @@ impl ResourceGraph {
         self.graph.node_indices().map(|i| &self.graph[i])
     }
 
-    /// Nodes that data of `class` reaches, in model order.
-    pub fn reached_by<'g>(&'g self, class: &'g str) -> impl Iterator<Item = &'g Node> + 'g {
-        self.nodes().filter(move |n| n.classes.contains(class))
-    }
-
     /// `(source, target, kind)` for every edge, in insertion order.
     pub fn edges(&self) -> Vec<(&Node, &Node, EdgeKind)> {
         self.graph
