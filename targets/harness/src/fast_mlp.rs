@@ -72,6 +72,13 @@ fn cross_entropy_with_grad(logits: &Tensor, targets: &Tensor, scale: f64) -> Res
     Ok((loss, grad))
 }
 
+/// Sums over the batch dimension as a (1, rows) x (rows, cols) matmul: candle's `sum(0)` on
+/// the CPU walks the strided dimension and was as slow as the layer's whole weight gradient.
+fn column_sums(matrix: &Tensor, ones: &Tensor) -> Result<Tensor> {
+    let cols = matrix.dim(1)?;
+    ones.matmul(matrix)?.reshape(cols)
+}
+
 /// Scaled loss and gradients for every parameter of `params` (store order; parameters not in
 /// the MLP get zeros).
 pub fn forward_backward(
@@ -93,11 +100,13 @@ pub fn forward_backward(
         .pop()
         .ok_or_else(|| candle_core::Error::Msg("no layers".into()))?;
     let (loss, mut upstream) = cross_entropy_with_grad(&logits, targets, scale)?;
+
     let mut grads: Vec<Option<Tensor>> = vec![None; params.params.len()];
+    let ones = Tensor::ones((1, inputs.dim(0)?), DType::F32, inputs.device())?;
     for (i, layer) in layers.iter().enumerate().rev() {
         let input = &activations[i];
         grads[layer.weight_index] = Some(input.t()?.matmul(&upstream)?);
-        grads[layer.bias_index] = Some(upstream.sum(0)?);
+        grads[layer.bias_index] = Some(column_sums(&upstream, &ones)?);
         if i > 0 {
             // ReLU'(z) = 1 where the activation is positive: sign(a) is exactly that mask.
             upstream = upstream.matmul(&layer.weight.t()?)?.mul(&input.sign()?)?;

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod model;
 #[cfg(feature = "nccl")]
 pub mod nccl;
+pub mod ops;
 pub mod optim;
 pub mod params;
 pub mod pipeline;

@@ -105,12 +105,26 @@ impl Model {
 pub fn loss(task: Task, logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     let logits = logits.to_dtype(DType::F32)?;
     match task {
-        Task::Classify => candle_nn::loss::cross_entropy(&logits, targets),
+        Task::Classify => cross_entropy(&logits, targets),
         Task::LanguageModel => {
             let (b, t, v) = logits.dims3()?;
-            candle_nn::loss::cross_entropy(&logits.reshape((b * t, v))?, &targets.reshape(b * t)?)
+            cross_entropy(&logits.reshape((b * t, v))?, &targets.reshape(b * t)?)
         }
     }
+}
+
+/// Subtracts the row max as a constant: softmax is shift-invariant, so the gradient is the
+/// same, and the backward skips candle's costly max-gradient (a broadcast compare).
+fn shifted_by_row_max(x: &Tensor) -> Result<Tensor> {
+    x.broadcast_sub(&x.max_keepdim(D::Minus1)?.detach())
+}
+
+/// Mean cross-entropy of logits (N, C) against class ids (N).
+fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let shifted = shifted_by_row_max(logits)?;
+    let log_probs = shifted.broadcast_sub(&shifted.exp()?.sum_keepdim(D::Minus1)?.log()?)?;
+    let picked = log_probs.gather(&targets.unsqueeze(1)?, 1)?;
+    picked.mean_all()?.neg()
 }
 
 fn device_for(devices: &[Device], block: usize) -> Device {
@@ -149,17 +163,35 @@ impl Linear {
         })
     }
 
+    /// `x` (..., in) -> (..., out) as one 2-D matmul: a broadcast (batched) matmul would make
+    /// the weight gradient a per-batch tensor summed over a strided dimension, which is slow
+    /// in candle on the CPU.
     fn forward(&self, x: &Tensor, dtype: DType) -> Result<Tensor> {
-        let w = cast(&self.weight, dtype)?;
-        let y = match x.rank() {
-            2 => x.matmul(&w)?,
-            _ => x.broadcast_matmul(&w)?,
-        };
-        y.broadcast_add(&cast(&self.bias, dtype)?)
+        let mut dims = x.dims().to_vec();
+        let input = dims.pop().unwrap_or(1);
+        let rows = x.elem_count() / input.max(1);
+        let output = self.weight.dim(1)?;
+        let y = x
+            .reshape((rows, input))?
+            .matmul(&cast(&self.weight, dtype)?)?;
+        let y = (y + expand_rows(&cast(&self.bias, dtype)?, rows)?)?;
+        dims.push(output);
+        y.reshape(dims)
     }
 }
 
-/// LayerNorm from primitive ops (differentiable; computed in f32).
+/// Repeats a vector `v` (n) into (rows, n) as the rank-1 product ones(rows, 1) x v(1, n).
+///
+/// Adding or multiplying with this instead of `broadcast_add`/`broadcast_mul` makes the
+/// vector's gradient a (1, rows) x (rows, n) matmul; candle's backward for a broadcast sums over
+/// the strided rows dimension, which was as slow as a full weight gradient.
+fn expand_rows(v: &Tensor, rows: usize) -> Result<Tensor> {
+    let n = v.elem_count();
+    Tensor::ones((rows, 1), v.dtype(), v.device())?.matmul(&v.reshape((1, n))?)
+}
+
+/// LayerNorm (differentiable: fused normalisation with a backward, affine via `expand_rows`;
+/// computed in f32).
 struct LayerNorm {
     gain: Tensor,
     shift: Tensor,
@@ -175,13 +207,14 @@ impl LayerNorm {
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dtype = x.dtype();
-        let x = x.to_dtype(DType::F32)?;
-        let centered = x.broadcast_sub(&x.mean_keepdim(D::Minus1)?)?;
-        let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
-        let normed = centered.broadcast_div(&(var + 1e-5)?.sqrt()?)?;
-        normed
-            .broadcast_mul(&self.gain)?
-            .broadcast_add(&self.shift)?
+        let dims = x.dims().to_vec();
+        let width = x.dim(D::Minus1)?;
+        let rows = x.elem_count() / width.max(1);
+        let x = x.to_dtype(DType::F32)?.reshape((rows, width))?;
+        let normed = crate::ops::normalize_last_dim(&x, 1e-5)?;
+        let scaled = (normed * expand_rows(&self.gain, rows)?)?;
+        (scaled + expand_rows(&self.shift, rows)?)?
+            .reshape(dims)?
             .to_dtype(dtype)
     }
 }
@@ -250,9 +283,12 @@ impl Block for Embedding {
         let (b, t) = ids.dims2()?;
         let hidden = self.tokens.dim(1)?;
         let tok = self.tokens.index_select(&ids.flatten_all()?, 0)?;
-        let tok = tok.reshape((b, t, hidden))?;
-        let pos = self.positions.narrow(0, 0, t)?;
-        cast(&tok.broadcast_add(&pos)?, dtype)
+        // Positions gathered per token (index_select's backward is an index_add), not
+        // broadcast over the batch (whose backward is a slow strided sum).
+        let position_ids: Vec<u32> = (0..b * t).map(|i| (i % t) as u32).collect();
+        let position_ids = Tensor::from_vec(position_ids, b * t, ids.device())?;
+        let pos = self.positions.index_select(&position_ids, 0)?;
+        cast(&(tok + pos)?.reshape((b, t, hidden))?, dtype)
     }
 }
 
@@ -265,8 +301,6 @@ struct DecoderLayer {
     fc: Linear,
     out: Linear,
     heads: usize,
-    /// (T, T) additive causal mask: 0 on and below the diagonal, -1e9 above.
-    causal_mask: Tensor,
 }
 
 impl DecoderLayer {
@@ -281,9 +315,8 @@ impl DecoderLayer {
                 .contiguous()
         };
         let (q, k, v) = (split(0)?, split(1)?, split(2)?);
-        let scores = (q.matmul(&k.t()?.contiguous()?)? / (head_dim as f64).sqrt())?;
-        let mask = cast(&self.causal_mask.narrow(0, 0, t)?.narrow(1, 0, t)?, dtype)?;
-        let weights = candle_nn::ops::softmax(&scores.broadcast_add(&mask)?, D::Minus1)?;
+        let scores = q.matmul(&k.t()?.contiguous()?)?;
+        let weights = crate::ops::causal_softmax(&scores, 1.0 / (head_dim as f64).sqrt())?;
         let y = weights
             .matmul(&v)?
             .transpose(1, 2)?
@@ -295,7 +328,8 @@ impl DecoderLayer {
 impl Block for DecoderLayer {
     fn forward(&self, x: &Tensor, dtype: DType) -> Result<Tensor> {
         let x = (x + self.attention(&self.norm1.forward(x)?, dtype)?)?;
-        let h = self.fc.forward(&self.norm2.forward(&x)?, dtype)?.gelu()?;
+        let h = self.fc.forward(&self.norm2.forward(&x)?, dtype)?;
+        let h = crate::ops::gelu(&h)?;
         x + self.out.forward(&h, dtype)?
     }
 }
@@ -310,13 +344,6 @@ impl Block for LmHead {
     fn forward(&self, x: &Tensor, dtype: DType) -> Result<Tensor> {
         self.linear.forward(&self.norm.forward(x)?, dtype)
     }
-}
-
-fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
-    let values: Vec<f32> = (0..t * t)
-        .map(|i| if i % t > i / t { -1e9 } else { 0.0 })
-        .collect();
-    Tensor::from_vec(values, (t, t), device)
 }
 
 fn transformer_blocks(
@@ -347,7 +374,6 @@ fn transformer_blocks(
             fc: Linear::new(pb, &name("fc"), s.hidden, inner)?,
             out: Linear::new(pb, &name("out"), inner, s.hidden)?,
             heads: s.heads,
-            causal_mask: causal_mask(s.seq_len, &device)?,
         }));
     }
     pb.set_device(device_for(devices, s.layers + 1));
