@@ -20,7 +20,7 @@ pub trait Block: Send + Sync {
 pub enum Task {
     /// Logits (N, C) against class ids (N).
     Classify,
-    /// Logits (B, T, V) against next-token ids (B, T).
+    /// Logits (B * T, V) against next-token ids (B, T).
     LanguageModel,
 }
 
@@ -107,8 +107,10 @@ pub fn loss(task: Task, logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     match task {
         Task::Classify => cross_entropy(&logits, targets),
         Task::LanguageModel => {
-            let (b, t, v) = logits.dims3()?;
-            cross_entropy(&logits.reshape((b * t, v))?, &targets.reshape(b * t)?)
+            // Logits are (batch * seq_len, vocab); targets (batch, seq_len).
+            let v = logits.dim(D::Minus1)?;
+            let rows = logits.elem_count() / v;
+            cross_entropy(&logits.reshape((rows, v))?, &targets.flatten_all()?)
         }
     }
 }
@@ -165,33 +167,24 @@ impl Linear {
 
     /// `x` (..., in) -> (..., out) as one 2-D matmul: a broadcast (batched) matmul would make
     /// the weight gradient a per-batch tensor summed over a strided dimension, which is slow
-    /// in candle on the CPU.
+    /// in candle on the CPU. Activations are kept 2-D (rows, features) so no reshape is needed.
     fn forward(&self, x: &Tensor, dtype: DType) -> Result<Tensor> {
+        let w = cast(&self.weight, dtype)?;
+        let b = cast(&self.bias, dtype)?;
+        if x.rank() == 2 {
+            return crate::ops::add_bias(&x.matmul(&w)?, &b);
+        }
         let mut dims = x.dims().to_vec();
         let input = dims.pop().unwrap_or(1);
         let rows = x.elem_count() / input.max(1);
-        let output = self.weight.dim(1)?;
-        let y = x
-            .reshape((rows, input))?
-            .matmul(&cast(&self.weight, dtype)?)?;
-        let y = (y + expand_rows(&cast(&self.bias, dtype)?, rows)?)?;
-        dims.push(output);
+        let y = crate::ops::add_bias(&x.reshape((rows, input))?.matmul(&w)?, &b)?;
+        dims.push(w.dim(1)?);
         y.reshape(dims)
     }
 }
 
-/// Repeats a vector `v` (n) into (rows, n) as the rank-1 product ones(rows, 1) x v(1, n).
-///
-/// Adding or multiplying with this instead of `broadcast_add`/`broadcast_mul` makes the
-/// vector's gradient a (1, rows) x (rows, n) matmul; candle's backward for a broadcast sums over
-/// the strided rows dimension, which was as slow as a full weight gradient.
-fn expand_rows(v: &Tensor, rows: usize) -> Result<Tensor> {
-    let n = v.elem_count();
-    Tensor::ones((rows, 1), v.dtype(), v.device())?.matmul(&v.reshape((1, n))?)
-}
-
-/// LayerNorm (differentiable: fused normalisation with a backward, affine via `expand_rows`;
-/// computed in f32).
+/// LayerNorm (differentiable: one fused op with a hand-written backward on the CPU, composed
+/// ops elsewhere; computed in f32).
 struct LayerNorm {
     gain: Tensor,
     shift: Tensor,
@@ -205,17 +198,10 @@ impl LayerNorm {
         })
     }
 
+    /// Normalises the last dim of `x` (rows, features) in f32.
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let dtype = x.dtype();
-        let dims = x.dims().to_vec();
-        let width = x.dim(D::Minus1)?;
-        let rows = x.elem_count() / width.max(1);
-        let x = x.to_dtype(DType::F32)?.reshape((rows, width))?;
-        let normed = crate::ops::normalize_last_dim(&x, 1e-5)?;
-        let scaled = (normed * expand_rows(&self.gain, rows)?)?;
-        (scaled + expand_rows(&self.shift, rows)?)?
-            .reshape(dims)?
-            .to_dtype(dtype)
+        let y = crate::ops::layer_norm(&x.to_dtype(DType::F32)?, &self.gain, &self.shift, 1e-5)?;
+        y.to_dtype(x.dtype())
     }
 }
 
@@ -281,14 +267,14 @@ struct Embedding {
 impl Block for Embedding {
     fn forward(&self, ids: &Tensor, dtype: DType) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
-        let hidden = self.tokens.dim(1)?;
         let tok = self.tokens.index_select(&ids.flatten_all()?, 0)?;
         // Positions gathered per token (index_select's backward is an index_add), not
         // broadcast over the batch (whose backward is a slow strided sum).
         let position_ids: Vec<u32> = (0..b * t).map(|i| (i % t) as u32).collect();
         let position_ids = Tensor::from_vec(position_ids, b * t, ids.device())?;
         let pos = self.positions.index_select(&position_ids, 0)?;
-        cast(&(tok + pos)?.reshape((b, t, hidden))?, dtype)
+        // Activations stay (batch * seq, hidden) through the layers.
+        cast(&(tok + pos)?, dtype)
     }
 }
 
@@ -301,11 +287,18 @@ struct DecoderLayer {
     fc: Linear,
     out: Linear,
     heads: usize,
+    seq_len: usize,
 }
 
 impl DecoderLayer {
+    /// `x` is (batch * seq_len, hidden).
     fn attention(&self, x: &Tensor, dtype: DType) -> Result<Tensor> {
-        let (b, t, hidden) = x.dims3()?;
+        let (rows, hidden) = x.dims2()?;
+        let t = self.seq_len;
+        if rows % t != 0 {
+            candle_core::bail!("attention: {rows} rows are not whole sequences of {t}");
+        }
+        let b = rows / t;
         let head_dim = hidden / self.heads;
         let qkv = self.qkv.forward(x, dtype)?;
         let split = |i: usize| -> Result<Tensor> {
@@ -320,7 +313,7 @@ impl DecoderLayer {
         let y = weights
             .matmul(&v)?
             .transpose(1, 2)?
-            .reshape((b, t, hidden))?;
+            .reshape((rows, hidden))?;
         self.proj.forward(&y, dtype)
     }
 }
@@ -374,6 +367,7 @@ fn transformer_blocks(
             fc: Linear::new(pb, &name("fc"), s.hidden, inner)?,
             out: Linear::new(pb, &name("out"), inner, s.hidden)?,
             heads: s.heads,
+            seq_len: s.seq_len,
         }));
     }
     pb.set_device(device_for(devices, s.layers + 1));
@@ -504,7 +498,7 @@ mod tests {
         let changed = Tensor::new(&[[1u32, 2, 3, 9, 9]], &Device::Cpu).unwrap();
         let a = model.forward(&ids, DType::F32).unwrap();
         let b = model.forward(&changed, DType::F32).unwrap();
-        let prefix = |t: &Tensor| t.narrow(1, 0, 3).unwrap().flatten_all().unwrap();
+        let prefix = |t: &Tensor| t.narrow(0, 0, 3).unwrap().flatten_all().unwrap();
         let diff = (prefix(&a) - prefix(&b)).unwrap().abs().unwrap();
         assert_eq!(diff.max(0).unwrap().to_scalar::<f32>().unwrap(), 0.0);
     }

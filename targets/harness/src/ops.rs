@@ -6,7 +6,9 @@
 //! all. Here each is one pass forward and one pass backward, as candle custom ops with a `bwd`.
 //! On other devices or dtypes the composed (differentiable) formulations are used instead.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor, D};
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, D,
+};
 
 fn cpu_f32(x: &Tensor) -> bool {
     x.device().is_cpu() && x.dtype() == DType::F32
@@ -314,6 +316,154 @@ impl CustomOp2 for NormalizeGrad {
     }
 }
 
+/// Column sums of a row-major (rows, n) slice.
+fn column_sums(values: &[f32], n: usize) -> Vec<f32> {
+    let mut sums = vec![0f32; n];
+    for row in values.chunks_exact(n) {
+        sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+    }
+    sums
+}
+
+fn host_values(t: &Tensor) -> Result<Vec<f32>> {
+    t.flatten_all()?.to_vec1::<f32>()
+}
+
+/// `x` (rows, n) + `bias` (n) per row. One graph node whose backward sums the bias gradient
+/// over rows in a contiguous loop (candle's broadcast backward walks the strided dimension).
+pub fn add_bias(x: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    if cpu_f32(x) && cpu_f32(bias) && x.rank() == 2 {
+        return x.contiguous()?.apply_op2(&bias.contiguous()?, AddBias);
+    }
+    x.broadcast_add(bias)
+}
+
+struct AddBias;
+
+impl CustomOp2 for AddBias {
+    fn name(&self) -> &'static str {
+        "add-bias"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (x, b) = (as_f32(s1, l1)?, as_f32(s2, l2)?);
+        let n = last_dim(l1)?;
+        if b.len() != n {
+            candle_core::bail!("add_bias: bias has {} values for rows of {n}", b.len());
+        }
+        let mut y = Vec::with_capacity(x.len());
+        for row in x.chunks_exact(n) {
+            y.extend(row.iter().zip(b).map(|(v, b)| v + b));
+        }
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let sums = column_sums(&host_values(grad)?, bias.elem_count());
+        let grad_bias = Tensor::from_vec(sums, bias.shape(), bias.device())?;
+        Ok((Some(grad.clone()), Some(grad_bias)))
+    }
+}
+
+/// Layer norm over the last dim of `x` (rows, n) with `gain` and `shift` (n), as one graph
+/// node with a hand-written backward.
+pub fn layer_norm(x: &Tensor, gain: &Tensor, shift: &Tensor, eps: f32) -> Result<Tensor> {
+    if cpu_f32(x) && cpu_f32(gain) && x.rank() == 2 {
+        let op = LayerNorm { eps };
+        return x
+            .contiguous()?
+            .apply_op3(&gain.contiguous()?, &shift.contiguous()?, op);
+    }
+    normalize_last_dim(x, eps)?
+        .broadcast_mul(gain)?
+        .broadcast_add(shift)
+}
+
+struct LayerNorm {
+    eps: f32,
+}
+
+impl CustomOp3 for LayerNorm {
+    fn name(&self) -> &'static str {
+        "layer-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (x, gain, shift) = (as_f32(s1, l1)?, as_f32(s2, l2)?, as_f32(s3, l3)?);
+        let n = last_dim(l1)?;
+        if gain.len() != n || shift.len() != n {
+            candle_core::bail!("layer_norm: gain/shift do not match rows of {n}");
+        }
+        let mut y = Vec::with_capacity(x.len());
+        for row in x.chunks_exact(n) {
+            let (mean, inv_std) = row_stats(row, self.eps);
+            y.extend(
+                row.iter()
+                    .zip(gain.iter().zip(shift))
+                    .map(|(v, (g, s))| (v - mean) * inv_std * g + s),
+            );
+        }
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        gain: &Tensor,
+        shift: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (xs, gains, gs) = (host_values(x)?, host_values(gain)?, host_values(grad)?);
+        let n = gains.len();
+        let mut dx = Vec::with_capacity(xs.len());
+        let (mut dgain, mut dshift) = (vec![0f32; n], vec![0f32; n]);
+        for (row, g) in xs.chunks_exact(n).zip(gs.chunks_exact(n)) {
+            let (mean, inv_std) = row_stats(row, self.eps);
+            let (mut mean_gg, mut mean_ggx) = (0f32, 0f32);
+            for i in 0..n {
+                let normed = (row[i] - mean) * inv_std;
+                dgain[i] += g[i] * normed;
+                dshift[i] += g[i];
+                let gg = g[i] * gains[i];
+                mean_gg += gg;
+                mean_ggx += gg * normed;
+            }
+            mean_gg /= n as f32;
+            mean_ggx /= n as f32;
+            dx.extend((0..n).map(|i| {
+                let normed = (row[i] - mean) * inv_std;
+                (g[i] * gains[i] - mean_gg - normed * mean_ggx) * inv_std
+            }));
+        }
+        Ok((
+            Some(Tensor::from_vec(dx, x.shape(), x.device())?),
+            Some(Tensor::from_vec(dgain, gain.shape(), gain.device())?),
+            Some(Tensor::from_vec(dshift, shift.shape(), shift.device())?),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,6 +503,48 @@ mod tests {
         let (ry, rg) = run(&reference);
         for (a, b) in fy.iter().zip(&ry).chain(fg.iter().zip(&rg)) {
             assert!((a - b).abs() < 2e-5, "{a} vs {b}");
+        }
+    }
+
+    /// Gradients of the per-feature parameters of `add_bias` and `layer_norm`.
+    #[test]
+    fn parameter_gradients_match_composed() {
+        let x = Tensor::from_vec(
+            (0..24).map(|i| (i as f32 * 0.7).sin()).collect::<Vec<_>>(),
+            (4, 6),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let w = Tensor::from_vec(
+            (0..24).map(|i| (i as f32 * 0.3).cos()).collect::<Vec<_>>(),
+            (4, 6),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let grads = |fused: bool| {
+            let gain =
+                Var::from_vec(vec![0.5f32, 1.0, 1.5, 2.0, 2.5, 3.0], 6, &Device::Cpu).unwrap();
+            let shift =
+                Var::from_vec(vec![0.1f32, 0.2, 0.3, 0.4, 0.5, 0.6], 6, &Device::Cpu).unwrap();
+            let (g, s) = (gain.as_tensor(), shift.as_tensor());
+            let y = if fused {
+                add_bias(&layer_norm(&x, g, s, 1e-5).unwrap(), s).unwrap()
+            } else {
+                normalize_last_dim(&x, 1e-5)
+                    .unwrap()
+                    .broadcast_mul(g)
+                    .unwrap()
+                    .broadcast_add(s)
+                    .unwrap()
+                    .broadcast_add(s)
+                    .unwrap()
+            };
+            let store = (&y * &w).unwrap().sum_all().unwrap().backward().unwrap();
+            [g, s].map(|v| store.get(v).unwrap().to_vec1::<f32>().unwrap())
+        };
+        let (a, b) = (grads(true), grads(false));
+        for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
         }
     }
 
