@@ -436,9 +436,14 @@ fn placement(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
 }
 
 fn unused_datasets(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) {
+    let used: std::collections::HashSet<&str> = model
+        .trains
+        .iter()
+        .filter_map(|t| t.data.as_deref())
+        .collect();
     for decl in decls.iter().filter(|d| d.kind == "dataset" && !d.in_stdlib) {
         let name = decl.name.as_deref().unwrap_or_default();
-        if !model.trains.iter().any(|t| t.data.as_deref() == Some(name)) {
+        if !used.contains(name) {
             diagnostics.push(
                 Diagnostic::new(
                     codes::UNUSED_DATASET,

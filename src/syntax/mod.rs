@@ -44,18 +44,24 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         .help("flatten the value; no spec needs this much nesting");
         return (empty, vec![d]);
     }
-    match parse::parse_items(file, text, 0) {
+    let comments: parse::CommentEnds = scanned.comments.iter().map(|c| (c.end, c.start)).collect();
+    match parse::parse_items(file, text, 0, &comments) {
         Ok((items, diagnostics)) => (File { items, span: whole }, diagnostics),
         Err(_) => {
-            let (file_ast, mut diagnostics) = recover(file, text, &scanned.chunks, whole);
+            let (file_ast, mut diagnostics) =
+                recover(file, text, &scanned.chunks, whole, &comments);
             if let Some(at) = scanned.unclosed_at {
                 // The parser only notices at the end of the file; point at the opener.
                 let opener = &text[at..at + 1];
                 diagnostics.retain(|d| d.span().start as usize != text.len());
                 diagnostics.push(
-                    Diagnostic::new(codes::SYNTAX, Span::new(file, at, at + 1), format!("this `{opener}` is never closed"))
-                        .label("unclosed")
-                        .help(format!("add the matching `{}`", closer(opener))),
+                    Diagnostic::new(
+                        codes::SYNTAX,
+                        Span::new(file, at, at + 1),
+                        format!("this `{opener}` is never closed"),
+                    )
+                    .label("unclosed")
+                    .help(format!("add the matching `{}`", closer(opener))),
                 );
             }
             (file_ast, diagnostics)
@@ -78,11 +84,12 @@ fn recover(
     text: &str,
     chunks: &[(usize, usize)],
     whole: Span,
+    comments: &parse::CommentEnds,
 ) -> (File, Vec<Diagnostic>) {
     let mut items = Vec::new();
     let mut diagnostics = Vec::new();
     for &(start, end) in chunks {
-        match parse::parse_items(file, &text[start..end], start) {
+        match parse::parse_items(file, &text[start..end], start, comments) {
             Ok((chunk_items, chunk_diagnostics)) => {
                 items.extend(chunk_items);
                 diagnostics.extend(chunk_diagnostics);
@@ -92,7 +99,7 @@ fn recover(
     }
     if diagnostics.is_empty() {
         // The chunks parsed although the whole did not: report the whole file's error.
-        if let Err(d) = parse::parse_items(file, text, 0) {
+        if let Err(d) = parse::parse_items(file, text, 0, comments) {
             diagnostics.push(d);
         }
     }

@@ -5,22 +5,29 @@ use crate::diag::{codes, Diagnostic};
 use crate::source::{FileId, Span};
 use pest::iterators::Pair;
 use pest::Parser;
+use std::collections::HashMap;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/mlc.pest"]
 struct MlcParser;
+
+/// Start offsets of comments keyed by their end offset (both absolute in the file).
+pub type CommentEnds = HashMap<usize, usize>;
 
 /// Parses `text` (which starts at byte `base` of file `file`) into items.
 pub fn parse_items(
     file: FileId,
     text: &str,
     base: usize,
+    comments: &CommentEnds,
 ) -> Result<(Vec<Item>, Vec<Diagnostic>), Diagnostic> {
     let mut pairs =
         MlcParser::parse(Rule::file, text).map_err(|e| syntax_error(file, text, base, e))?;
     let mut lower = Lower {
         file,
         base,
+        text,
+        comments,
         diagnostics: Vec::new(),
     };
     let mut items = Vec::new();
@@ -36,19 +43,40 @@ pub fn parse_items(
     Ok((items, lower.diagnostics))
 }
 
-struct Lower {
+struct Lower<'a> {
     file: FileId,
     base: usize,
+    text: &'a str,
+    comments: &'a CommentEnds,
     diagnostics: Vec<Diagnostic>,
 }
 
-impl Lower {
+impl Lower<'_> {
     fn span(&self, pair: &Pair<Rule>) -> Span {
-        Span::new(
-            self.file,
-            self.base + pair.as_span().start(),
-            self.base + trimmed_end(pair),
-        )
+        let span = pair.as_span();
+        let end = if ends_with_optional_part(pair.as_rule()) {
+            self.trim_end(span.start(), span.end())
+        } else {
+            span.end()
+        };
+        Span::new(self.file, self.base + span.start(), self.base + end)
+    }
+
+    /// Moves `end` back over the whitespace and comments pest skips before an optional
+    /// trailing part (`a ~ b?` consumes the whitespace even when `b` is absent).
+    fn trim_end(&self, start: usize, mut end: usize) -> usize {
+        let bytes = self.text.as_bytes();
+        loop {
+            while end > start && bytes[end - 1].is_ascii_whitespace() {
+                end -= 1;
+            }
+            match self.comments.get(&(self.base + end)) {
+                Some(&comment_start) if comment_start >= self.base + start => {
+                    end = comment_start - self.base
+                }
+                _ => return end,
+            }
+        }
     }
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {
@@ -170,43 +198,51 @@ impl Lower {
         Some(self.term(inner))
     }
 
+    /// A value's children are flat (the grammar's `range_or_sum` and `sum` are silent,
+    /// which keeps parsing fast): terms, operators, `..` and at most one connector.
     fn value(&mut self, pair: Pair<Rule>) -> Value {
         let span = self.span(&pair);
-        let mut parts: Vec<Pair<Rule>> = pair.into_inner().collect();
-        if parts.len() == 1 && parts[0].as_rule() == Rule::every {
-            let every = parts.remove(0);
-            let inner = every.into_inner().find(|p| p.as_rule() == Rule::sum);
-            let Some(sum) = inner else {
+        let parts: Vec<Pair<Rule>> = pair.into_inner().collect();
+        if let Some(every) = parts.first().filter(|p| p.as_rule() == Rule::every) {
+            let inner: Vec<Pair<Rule>> = every
+                .clone()
+                .into_inner()
+                .filter(|p| p.as_rule() != Rule::kw_every)
+                .collect();
+            let Some(sum) = self.sum(&inner) else {
                 return self.empty(span);
             };
-            let sum = self.sum(sum);
             return Value {
                 kind: ValueKind::Every(Box::new(sum)),
                 span,
             };
         }
-        let mut iter = parts.into_iter();
-        let Some(first) = iter.next() else {
+        let split = parts.iter().position(|p| p.as_rule() == Rule::connector);
+        let (left, right) = match split {
+            Some(i) => (&parts[..i], Some((&parts[i], &parts[i + 1..]))),
+            None => (&parts[..], None),
+        };
+        let Some(lhs) = self.range_or_sum(left) else {
             return self.empty(span);
         };
-        let lhs = self.range_or_sum(first);
-        match (iter.next(), iter.next()) {
-            (Some(connector), Some(rhs)) => {
-                let connector = if connector.as_str().starts_with("via") {
-                    Connector::Via
-                } else {
-                    Connector::Fallback
-                };
-                Value {
-                    kind: ValueKind::Connected {
-                        lhs: Box::new(lhs),
-                        connector,
-                        rhs: Box::new(self.range_or_sum(rhs)),
-                    },
-                    span,
-                }
-            }
-            _ => lhs,
+        let Some((connector, right)) = right else {
+            return lhs;
+        };
+        let connector = if connector.as_str().starts_with("via") {
+            Connector::Via
+        } else {
+            Connector::Fallback
+        };
+        let Some(rhs) = self.range_or_sum(right) else {
+            return self.empty(span);
+        };
+        Value {
+            kind: ValueKind::Connected {
+                lhs: Box::new(lhs),
+                connector,
+                rhs: Box::new(rhs),
+            },
+            span,
         }
     }
 
@@ -217,42 +253,36 @@ impl Lower {
         }
     }
 
-    fn range_or_sum(&mut self, pair: Pair<Rule>) -> Value {
-        let span = self.span(&pair);
-        let sums: Vec<Pair<Rule>> = pair
-            .into_inner()
-            .filter(|p| p.as_rule() == Rule::sum)
-            .collect();
-        let mut sums = sums.into_iter();
-        let Some(lo) = sums.next() else {
-            return self.empty(span);
-        };
-        let lo = self.sum(lo);
-        match sums.next() {
-            Some(hi) => Value {
-                kind: ValueKind::Range {
-                    lo: Box::new(lo),
-                    hi: Box::new(self.sum(hi)),
-                },
-                span,
-            },
-            None => lo,
+    fn range_or_sum(&mut self, parts: &[Pair<Rule>]) -> Option<Value> {
+        match parts.iter().position(|p| p.as_rule() == Rule::range_op) {
+            Some(i) => {
+                let lo = self.sum(&parts[..i])?;
+                let hi = self.sum(&parts[i + 1..])?;
+                let span = lo.span.join(hi.span);
+                Some(Value {
+                    kind: ValueKind::Range {
+                        lo: Box::new(lo),
+                        hi: Box::new(hi),
+                    },
+                    span,
+                })
+            }
+            None => self.sum(parts),
         }
     }
 
-    fn sum(&mut self, pair: Pair<Rule>) -> Value {
-        let mut inner = pair.into_inner();
-        let Some(first) = inner.next() else {
-            return self.empty(Span::default());
-        };
-        let mut acc = self.term(first);
-        while let (Some(op), Some(rhs)) = (inner.next(), inner.next()) {
+    /// `term (op term)*`, folded to the left.
+    fn sum(&mut self, parts: &[Pair<Rule>]) -> Option<Value> {
+        let (first, rest) = parts.split_first()?;
+        let mut acc = self.term(first.clone());
+        for chunk in rest.chunks(2) {
+            let [op, rhs] = chunk else { break };
             let op = match op.as_str() {
                 "+" => BinOp::Add,
                 "-" => BinOp::Sub,
                 _ => BinOp::Mul,
             };
-            let rhs = self.term(rhs);
+            let rhs = self.term(rhs.clone());
             let span = acc.span.join(rhs.span);
             acc = Value {
                 kind: ValueKind::Binary {
@@ -263,7 +293,7 @@ impl Lower {
                 span,
             };
         }
-        acc
+        Some(acc)
     }
 
     fn term(&mut self, pair: Pair<Rule>) -> Value {
@@ -389,28 +419,21 @@ impl Lower {
     }
 }
 
-/// End of a pair without the whitespace and comments pest skips before an optional
-/// trailing part (`a ~ b?` consumes the whitespace even when `b` is absent).
-fn trimmed_end(pair: &Pair<Rule>) -> usize {
-    match pair.as_rule() {
+/// Rules whose pest span can end in skipped whitespace or comments.
+fn ends_with_optional_part(rule: Rule) -> bool {
+    matches!(
+        rule,
         Rule::value
-        | Rule::range_or_sum
-        | Rule::sum
-        | Rule::every
-        | Rule::attribute
-        | Rule::condition
-        | Rule::condition_in
-        | Rule::condition_eq
-        | Rule::simple_value
-        | Rule::require
-        | Rule::alert
-        | Rule::import => pair
-            .clone()
-            .into_inner()
-            .last()
-            .map_or(pair.as_span().end(), |p| trimmed_end(&p)),
-        _ => pair.as_span().end(),
-    }
+            | Rule::every
+            | Rule::attribute
+            | Rule::condition
+            | Rule::condition_in
+            | Rule::condition_eq
+            | Rule::simple_value
+            | Rule::require
+            | Rule::alert
+            | Rule::import
+    )
 }
 
 /// Turns pest's error into an E0001 diagnostic with friendly rule names.
@@ -461,7 +484,16 @@ fn syntax_error(
 
 /// "a list, a map entry, a name, a number or a string" says less than "a value".
 fn collapse_value_forms(names: Vec<&'static str>) -> Vec<&'static str> {
-    const FORMS: &[&str] = &["`(`", "a list", "a map entry", "a name", "a number", "a string", "a block value", "an accelerator count"];
+    const FORMS: &[&str] = &[
+        "`(`",
+        "a list",
+        "a map entry",
+        "a name",
+        "a number",
+        "a string",
+        "a block value",
+        "an accelerator count",
+    ];
     if names.iter().filter(|n| FORMS.contains(n)).count() < 3 {
         return names;
     }
