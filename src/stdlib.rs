@@ -38,5 +38,8 @@ pub static FILES: &[(&str, &str)] = &[
         "<stdlib>/compliance/pci_dss.mlc",
         include_str!("../stdlib/compliance/pci_dss.mlc"),
     ),
-    ("<stdlib>/baseline.mlc", include_str!("../stdlib/baseline.mlc")),
+    (
+        "<stdlib>/baseline.mlc",
+        include_str!("../stdlib/baseline.mlc"),
+    ),
 ];

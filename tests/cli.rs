@@ -23,23 +23,68 @@ fn check_exit_codes() {
     let clean = write(&dir, "clean.mlc", CLEAN);
     let broken = write(&dir, "broken.mlc", BROKEN);
     let warn = write(&dir, "warn.mlc", "clouds {\n  allow = [aws, aws]\n}\n");
-    assert_eq!(mlc().arg("check").arg(&clean).status().expect("run").code(), Some(0));
-    assert_eq!(mlc().arg("check").arg(&warn).status().expect("run").code(), Some(0));
-    assert_eq!(mlc().arg("check").arg(&broken).status().expect("run").code(), Some(1));
-    assert_eq!(mlc().arg("check").arg(&clean).arg(&broken).status().expect("run").code(), Some(1));
-    assert_eq!(mlc().arg("check").arg(dir.path().join("nope.mlc")).status().expect("run").code(), Some(2));
-    assert_eq!(mlc().arg("frobnicate").status().expect("run").code(), Some(2));
+    assert_eq!(
+        mlc().arg("check").arg(&clean).status().expect("run").code(),
+        Some(0)
+    );
+    assert_eq!(
+        mlc().arg("check").arg(&warn).status().expect("run").code(),
+        Some(0)
+    );
+    assert_eq!(
+        mlc()
+            .arg("check")
+            .arg(&broken)
+            .status()
+            .expect("run")
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        mlc()
+            .arg("check")
+            .arg(&clean)
+            .arg(&broken)
+            .status()
+            .expect("run")
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        mlc()
+            .arg("check")
+            .arg(dir.path().join("nope.mlc"))
+            .status()
+            .expect("run")
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        mlc().arg("frobnicate").status().expect("run").code(),
+        Some(2)
+    );
 }
 
 #[test]
 fn json_diagnostics_have_the_documented_fields() {
     let dir = tempfile::tempdir().expect("tmp");
     let broken = write(&dir, "broken.mlc", BROKEN);
-    let out = mlc().args(["check", "--format", "json"]).arg(&broken).output().expect("run");
+    let out = mlc()
+        .args(["check", "--format", "json"])
+        .arg(&broken)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
-    let first = rows.as_array().expect("array").iter().find(|r| r["code"] == "mlc::E0202").expect("E0202 reported");
-    for field in ["code", "severity", "message", "file", "line", "column", "help"] {
+    let first = rows
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|r| r["code"] == "mlc::E0202")
+        .expect("E0202 reported");
+    for field in [
+        "code", "severity", "message", "file", "line", "column", "help",
+    ] {
         assert!(first.get(field).is_some(), "missing {field} in {first}");
     }
     assert_eq!(first["severity"], "error");
@@ -51,9 +96,17 @@ fn json_diagnostics_have_the_documented_fields() {
 fn no_colour_when_not_a_terminal() {
     let dir = tempfile::tempdir().expect("tmp");
     let broken = write(&dir, "broken.mlc", BROKEN);
-    let out = Command::new(env!("CARGO_BIN_EXE_mlc")).arg("check").arg(&broken).env_remove("NO_COLOR").output().expect("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_mlc"))
+        .arg("check")
+        .arg(&broken)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains('\u{1b}'), "escape codes in piped output: {stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "escape codes in piped output: {stderr}"
+    );
     assert!(stderr.contains("mlc::E0202"));
 }
 
@@ -62,13 +115,35 @@ fn fmt_check_names_unformatted_files_and_fmt_fixes_them() {
     let dir = tempfile::tempdir().expect("tmp");
     let messy = write(&dir, "messy.mlc", "project p { owner=\"x\" }\n");
     let tidy = write(&dir, "tidy.mlc", CLEAN);
-    let out = mlc().args(["fmt", "--check"]).arg(&messy).arg(&tidy).output().expect("run");
+    let out = mlc()
+        .args(["fmt", "--check"])
+        .arg(&messy)
+        .arg(&tidy)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("messy.mlc") && !stdout.contains("tidy.mlc"), "{stdout}");
-    assert_eq!(mlc().arg("fmt").arg(&messy).status().expect("run").code(), Some(0));
-    assert_eq!(std::fs::read_to_string(&messy).expect("read"), "project p {\n  owner = \"x\"\n}\n");
-    assert_eq!(mlc().args(["fmt", "--check"]).arg(&messy).status().expect("run").code(), Some(0));
+    assert!(
+        stdout.contains("messy.mlc") && !stdout.contains("tidy.mlc"),
+        "{stdout}"
+    );
+    assert_eq!(
+        mlc().arg("fmt").arg(&messy).status().expect("run").code(),
+        Some(0)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&messy).expect("read"),
+        "project p {\n  owner = \"x\"\n}\n"
+    );
+    assert_eq!(
+        mlc()
+            .args(["fmt", "--check"])
+            .arg(&messy)
+            .status()
+            .expect("run")
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -87,8 +162,25 @@ fn explain_prints_the_long_form() {
     let out = mlc().args(["explain", "E0403"]).output().expect("run");
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("mlc::E0403: GPU count does not fill whole nodes"), "{text}");
+    assert!(
+        text.starts_with("mlc::E0403: GPU count does not fill whole nodes"),
+        "{text}"
+    );
     assert!(text.contains("Example that triggers it"));
-    assert_eq!(mlc().args(["explain", "mlc::e0403"]).status().expect("run").code(), Some(0));
-    assert_eq!(mlc().args(["explain", "E9999"]).status().expect("run").code(), Some(2));
+    assert_eq!(
+        mlc()
+            .args(["explain", "mlc::e0403"])
+            .status()
+            .expect("run")
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        mlc()
+            .args(["explain", "E9999"])
+            .status()
+            .expect("run")
+            .code(),
+        Some(2)
+    );
 }

@@ -9,19 +9,33 @@ fn codes_are_unique_and_well_formed() {
     let mut seen = BTreeSet::new();
     for info in REGISTRY {
         assert!(seen.insert(info.code), "duplicate code {}", info.code);
-        assert!(info.code.len() == 5 && (info.code.starts_with('E') || info.code.starts_with('W')), "bad code {}", info.code);
-        assert!(!info.title.is_empty() && info.explanation.len() > 40, "{} is not explained", info.code);
+        assert!(
+            info.code.len() == 5 && (info.code.starts_with('E') || info.code.starts_with('W')),
+            "bad code {}",
+            info.code
+        );
+        assert!(
+            !info.title.is_empty() && info.explanation.len() > 40,
+            "{} is not explained",
+            info.code
+        );
         let first_word = info.title.split_whitespace().next().unwrap_or_default();
         let acronym = first_word.chars().all(|c| c.is_ascii_uppercase());
-        assert!(acronym || first_word.chars().all(|c| !c.is_uppercase()), "{}: titles are lowercase", info.code);
+        assert!(
+            acronym || first_word.chars().all(|c| !c.is_uppercase()),
+            "{}: titles are lowercase",
+            info.code
+        );
     }
 }
 
 #[test]
 fn every_example_triggers_its_code() {
     for info in REGISTRY {
-        let Some(example) = info.example else { continue };
-        let checked = mlc::check::check_text("example.mlc", example);
+        let Some(example) = info.example else {
+            continue;
+        };
+        let checked = mlc::policy::check_text("example.mlc", example);
         let all = checked.diagnostics;
         assert!(
             all.iter().any(|d| d.code.0 == info.code),

@@ -384,7 +384,10 @@ fn cycle_help(stack: &[PathBuf], target: &Path) -> String {
 
 /// Builds the symbol table and reports unknown kinds, name rules and duplicates. Returns
 /// the spans of the declarations worth checking further (not duplicates or unknown).
-fn collect(files: &[(FileId, ast::File, bool)], diagnostics: &mut Vec<Diagnostic>) -> (Symbols, std::collections::HashSet<Span>) {
+fn collect(
+    files: &[(FileId, ast::File, bool)],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Symbols, std::collections::HashSet<Span>) {
     let mut symbols = Symbols::default();
     let mut accepted = std::collections::HashSet::new();
     for (_, file, _) in files {

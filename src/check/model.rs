@@ -300,7 +300,50 @@ pub struct CloudInfo {
     pub title: String,
     pub egress_internet_usd_per_gb: Option<Exact>,
     pub egress_inter_region_usd_per_gb: Option<Exact>,
+    pub egress_same_region_usd_per_gb: Option<Exact>,
+    pub egress_inter_continent_usd_per_gb: Option<Exact>,
+    /// Internet egress volume tiers above the first, sorted by where they start.
+    pub egress_tiers: Vec<EgressTier>,
+    /// Reserved / committed-use price as a multiple of on-demand.
+    pub reserved_1y: Option<Exact>,
+    pub reserved_3y: Option<Exact>,
+    /// Object-storage classes, sorted by name.
+    pub storage: Vec<StorageClass>,
+    /// Serverless platforms' prices, sorted by platform.
+    pub serverless: Vec<ServerlessPrice>,
     pub regions: Vec<RegionInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EgressTier {
+    pub name: String,
+    pub above_bytes: Exact,
+    pub usd_per_gb: Exact,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StorageClass {
+    pub name: String,
+    pub product: String,
+    /// The dataset `tier` this class serves, if any.
+    pub tier: Option<String>,
+    pub usd_per_gb_month: Exact,
+    pub retrieval_usd_per_gb: Exact,
+    pub min_duration_seconds: Exact,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerlessPrice {
+    /// The `platform` word, e.g. `aws_lambda`.
+    pub platform: String,
+    pub product: String,
+    pub usd_per_gb_second: Exact,
+    pub usd_per_vcpu_second: Option<Exact>,
+    pub usd_per_request: Exact,
+    pub provisioned_usd_per_gb_second: Option<Exact>,
+    pub provisioned_memory_usd_per_gb_second: Option<Exact>,
+    pub free_requests_per_month: Option<Exact>,
+    pub free_gb_seconds_per_month: Option<Exact>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -833,8 +876,61 @@ fn cloud(name: String, f: &Fields) -> CloudInfo {
         title: string(f.get("title")),
         egress_internet_usd_per_gb: opt_exact(f.get("egress_internet")).map(per_gb),
         egress_inter_region_usd_per_gb: opt_exact(f.get("egress_inter_region")).map(per_gb),
+        egress_same_region_usd_per_gb: opt_exact(f.get("egress_same_region")).map(per_gb),
+        egress_inter_continent_usd_per_gb: opt_exact(f.get("egress_inter_continent")).map(per_gb),
+        egress_tiers: egress_tiers(f),
+        reserved_1y: opt_exact(f.get("reserved_1y")),
+        reserved_3y: opt_exact(f.get("reserved_3y")),
+        storage: storage_classes(f),
+        serverless: serverless_prices(f),
         regions,
     }
+}
+
+fn named_blocks<'f>(f: &'f Fields, kind: &'f str) -> impl Iterator<Item = (String, &'f Fields)> + 'f {
+    f.blocks.iter().filter(move |b| b.kind == kind).map(|b| (b.name.clone().unwrap_or_default(), &b.fields))
+}
+
+fn egress_tiers(f: &Fields) -> Vec<EgressTier> {
+    let mut tiers: Vec<EgressTier> = named_blocks(f, "egress_tier")
+        .map(|(name, b)| EgressTier { name, above_bytes: exact(b.get("above")), usd_per_gb: per_gb(exact(b.get("price"))) })
+        .collect();
+    tiers.sort_by(|a, b| a.above_bytes.cmp(&b.above_bytes).then_with(|| a.name.cmp(&b.name)));
+    tiers
+}
+
+fn storage_classes(f: &Fields) -> Vec<StorageClass> {
+    let mut classes: Vec<StorageClass> = named_blocks(f, "storage")
+        .map(|(name, b)| StorageClass {
+            name,
+            product: string(b.get("product")),
+            tier: opt_word(b.get("tier")),
+            usd_per_gb_month: per_gb(exact(b.get("price_per_month"))),
+            retrieval_usd_per_gb: per_gb(exact(b.get("retrieval"))),
+            min_duration_seconds: exact(b.get("min_duration")),
+        })
+        .collect();
+    classes.sort_by(|a, b| a.name.cmp(&b.name));
+    classes
+}
+
+/// Serverless prices: `memory_per_gb = 0.0000166667 USD/s` is already USD per GB-second.
+fn serverless_prices(f: &Fields) -> Vec<ServerlessPrice> {
+    let mut prices: Vec<ServerlessPrice> = named_blocks(f, "serverless")
+        .map(|(platform, b)| ServerlessPrice {
+            platform,
+            product: string(b.get("product")),
+            usd_per_gb_second: exact(b.get("memory_per_gb")),
+            usd_per_vcpu_second: opt_exact(b.get("cpu_per_vcpu")),
+            usd_per_request: exact(b.get("request_price")),
+            provisioned_usd_per_gb_second: opt_exact(b.get("provisioned_per_gb")),
+            provisioned_memory_usd_per_gb_second: opt_exact(b.get("provisioned_memory_per_gb")),
+            free_requests_per_month: per_month(b.get("free_requests")),
+            free_gb_seconds_per_month: opt_exact(b.get("free_gb_seconds")),
+        })
+        .collect();
+    prices.sort_by(|a, b| a.platform.cmp(&b.platform));
+    prices
 }
 
 /// USD per byte to USD per (decimal) GB.

@@ -14,8 +14,6 @@ pub struct ValueChecker<'a> {
     pub diagnostics: &'a mut Vec<Diagnostic>,
 }
 
-
-
 impl ValueChecker<'_> {
     pub fn check(&mut self, ty: &Ty, value: &Value) -> Option<Val> {
         if let ValueKind::Paren(inner) = &value.kind {
