@@ -18,19 +18,29 @@ fn check_bytes(bytes: &[u8]) -> (i32, String) {
     let path = dir.path().join("input.mlc");
     std::fs::write(&path, bytes).expect("write input");
     let out = mlc().arg("check").arg(&path).output().expect("run mlc");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn assert_diagnosed(bytes: &[u8], code: &str) {
     let (status, stderr) = check_bytes(bytes);
-    assert!(status == 1 || status == 2, "exit {status}, stderr: {stderr}");
+    assert!(
+        status == 1 || status == 2,
+        "exit {status}, stderr: {stderr}"
+    );
     assert!(stderr.contains(code), "expected {code} in: {stderr}");
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
 }
 
 #[test]
 fn hundred_thousand_nested_brackets() {
-    let deep = format!("project p {{ labels = {}{} }}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep = format!(
+        "project p {{ labels = {}{} }}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     assert_diagnosed(deep.as_bytes(), "mlc::E0003");
     let braces = format!("project p {}{}", "{".repeat(100_000), "}".repeat(100_000));
     assert_diagnosed(braces.as_bytes(), "mlc::E0003");
@@ -59,15 +69,24 @@ fn empty_and_whitespace_files_are_fine() {
 
 #[test]
 fn missing_file_is_a_usage_error() {
-    let out = mlc().args(["check", "/nonexistent/spec.mlc"]).output().expect("run mlc");
+    let out = mlc()
+        .args(["check", "/nonexistent/spec.mlc"])
+        .output()
+        .expect("run mlc");
     assert_eq!(out.status.code(), Some(2));
 }
 
 fn examples() -> Vec<String> {
     let mut texts = Vec::new();
     for dir in ["examples", "tests/ui"] {
-        let Ok(entries) = std::fs::read_dir(dir) else { continue };
-        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "mlc")).collect();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "mlc"))
+            .collect();
         paths.sort();
         texts.extend(paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()));
     }
@@ -77,7 +96,11 @@ fn examples() -> Vec<String> {
 /// In-process: parse + check + format must return, whatever the input.
 fn survives(text: &str) {
     let checked = mlc::check::check_text("fuzz.mlc", text);
-    let _ = mlc::diag::render::to_text(&checked.diagnostics, &checked.sources, mlc::diag::render::Style::Plain);
+    let _ = mlc::diag::render::to_text(
+        &checked.diagnostics,
+        &checked.sources,
+        mlc::diag::render::Style::Plain,
+    );
     let _ = mlc::diag::render::to_json(&checked.diagnostics, &checked.sources);
     let _ = mlc::fmt::format(text);
 }

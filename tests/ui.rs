@@ -28,7 +28,11 @@ fn render_case(path: &Path) -> String {
 #[test]
 fn ui_cases_match_snapshots() {
     for path in cases() {
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
         let rendered = render_case(&path);
         insta::with_settings!({
             snapshot_path => "ui/snapshots",
@@ -43,15 +47,28 @@ fn ui_cases_match_snapshots() {
 #[test]
 fn every_case_named_after_a_code_reports_that_code() {
     for path in cases() {
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-        let Some(code) = name.split('_').next().filter(|c| codes::lookup(c).is_some()) else { continue };
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let Some(code) = name
+            .split('_')
+            .next()
+            .filter(|c| codes::lookup(c).is_some())
+        else {
+            continue;
+        };
         let checked = check::check(&FsWorld, &path).expect("readable");
         let wanted = code.to_ascii_uppercase();
         assert!(
             checked.diagnostics.iter().any(|d| d.code.0 == wanted),
             "{} should report {wanted}, got {:?}",
             path.display(),
-            checked.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>()
+            checked
+                .diagnostics
+                .iter()
+                .map(|d| d.code)
+                .collect::<Vec<_>>()
         );
     }
 }
@@ -64,19 +81,34 @@ fn every_code_has_a_ui_case() {
         seen.extend(checked.diagnostics.iter().map(|d| d.code.0));
     }
     // E0004 needs a file over 32 MiB; tests/never_panic.rs generates one instead.
-    let missing: Vec<&str> = codes::REGISTRY.iter().map(|c| c.code).filter(|c| !seen.contains(c) && *c != "E0004" && !c.starts_with("E05") && !c.starts_with("W05")).collect();
+    let missing: Vec<&str> = codes::REGISTRY
+        .iter()
+        .map(|c| c.code)
+        .filter(|c| {
+            !seen.contains(c) && *c != "E0004" && !c.starts_with("E05") && !c.starts_with("W05")
+        })
+        .collect();
     assert!(missing.is_empty(), "codes without a ui case: {missing:?}");
     assert!(cases().len() >= 40, "the ui corpus needs at least 40 cases");
 }
 
 #[test]
 fn no_snapshot_without_a_case() {
-    let names: BTreeSet<String> = cases().iter().filter_map(|p| p.file_stem()?.to_str().map(String::from)).collect();
-    for entry in fs::read_dir("tests/ui/snapshots").expect("snapshots exist").flatten() {
+    let names: BTreeSet<String> = cases()
+        .iter()
+        .filter_map(|p| p.file_stem()?.to_str().map(String::from))
+        .collect();
+    for entry in fs::read_dir("tests/ui/snapshots")
+        .expect("snapshots exist")
+        .flatten()
+    {
         let file = entry.file_name().to_string_lossy().into_owned();
         let Some(stem) = file.strip_suffix(".snap") else {
             panic!("stray file in tests/ui/snapshots: {file} (review or delete pending .snap.new files)");
         };
-        assert!(names.contains(stem), "snapshot {file} has no case in tests/ui/");
+        assert!(
+            names.contains(stem),
+            "snapshot {file} has no case in tests/ui/"
+        );
     }
 }

@@ -159,8 +159,60 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
             "placement" => placement(f, diagnostics),
             _ => {}
         }
+        if matches!(decl.kind, "train" | "service" | "function") {
+            pins(f, model, diagnostics);
+        }
     }
-    unused_datasets(model, decls, diagnostics);
+    // After a syntax error, a declaration that uses a dataset may be the one missing.
+    if !diagnostics.iter().any(|d| d.code == codes::SYNTAX) {
+        unused_datasets(model, decls, diagnostics);
+    }
+}
+
+/// A workload's cloud pin, region pin and cloud-only accelerators must agree.
+fn pins(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
+    let cloud = match f.get("cloud") {
+        Some(Val::Ref(_, c)) => Some(c.as_str()),
+        _ => None,
+    };
+    let region_cloud = match f.get("region") {
+        Some(Val::Ref(c, _)) => Some(c.as_str()),
+        _ => None,
+    };
+    if let (Some(c), Some(rc)) = (cloud, region_cloud) {
+        if c != rc {
+            diagnostics.push(
+                Diagnostic::new(codes::INCOMPATIBLE_SETTINGS, f.span_of("region"), format!("the region is in `{rc}`, but the workload is pinned to cloud `{c}`"))
+                    .label(format!("a `{rc}` region"))
+                    .secondary(f.span_of("cloud"), format!("pinned to `{c}`"))
+                    .help("pin a region of the same cloud, or drop one of the pins"),
+            );
+        }
+    }
+    let (accel, accel_span) = match (f.get("accelerator"), f.block("resources")) {
+        (Some(a), _) => (Some(a), f.span_of("accelerator")),
+        (None, Some(r)) => (r.get("accelerator"), r.span_of("accelerator")),
+        _ => (None, f.span),
+    };
+    let Some(Val::Accel(name, _)) = accel else { return };
+    let Some(own) = model.knowledge.accelerators.iter().find(|a| &a.name == name).and_then(|a| a.cloud.as_deref()) else {
+        return;
+    };
+    if let Some(pinned) = cloud.or(region_cloud).filter(|p| *p != own) {
+        diagnostics.push(
+            Diagnostic::new(codes::INCOMPATIBLE_SETTINGS, accel_span, format!("`{name}` exists only on `{own}`, but the workload is pinned to `{pinned}`"))
+                .label(format!("a `{own}` accelerator"))
+                .help(format!("choose an accelerator available on `{pinned}`, or pin the workload to `{own}`")),
+        );
+    } else if let Some(policy) = &model.clouds {
+        if !policy.allow.iter().any(|c| c == own) {
+            diagnostics.push(
+                Diagnostic::new(codes::INCOMPATIBLE_SETTINGS, accel_span, format!("`{name}` exists only on `{own}`, which `clouds {{ allow = [...] }}` does not allow"))
+                    .label(format!("a `{own}` accelerator"))
+                    .help(format!("add `{own}` to the allowed clouds, or choose another accelerator")),
+            );
+        }
+    }
 }
 
 fn budget(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
@@ -369,19 +421,17 @@ fn function(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     not_positive(diagnostics, f, "timeout");
     not_positive(diagnostics, f, "avg_duration");
     if let Some((min_mb, max_mb, max_timeout, title)) = platform_limits(platform) {
+        // The platforms' "MB" are binary megabytes (MiB): Lambda's 10240 MB is 10 GiB.
         if let Some(memory) = opt_exact(f.get("memory")) {
-            let mb = Exact::int(1_000_000);
-            let (lo, hi) = (
-                Exact::int(min_mb * 1_000_000),
-                Exact::int(max_mb * 1_000_000),
-            );
+            let mib = Exact::int(1 << 20);
+            let (lo, hi) = (Exact::int(min_mb << 20), Exact::int(max_mb << 20));
             if memory < lo || memory > hi {
-                let shown = memory.checked_div(mb).unwrap_or(memory);
+                let shown = memory.checked_div(mib).unwrap_or(memory);
                 out_of_range(
                     diagnostics,
                     f.span_of("memory"),
-                    format!("{title} memory must be {min_mb} MB..{max_mb} MB, found {shown} MB"),
-                    "choose a memory size within the platform's limits",
+                    format!("{title} memory must be {min_mb} MiB..{max_mb} MiB, found {shown} MiB"),
+                    "choose a memory size within the platform's limits (the platform's \"MB\" are MiB)",
                 );
             }
         }

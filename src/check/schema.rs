@@ -556,7 +556,7 @@ pub static KINDS: &[KindSchema] = &[
             opt("model", Ty::Either(&Ty::Ref(RefKind::Train), &Ty::Str), "`train.name`, or a model artifact path"),
             req("platform", Ty::Word(PLATFORMS), "serverless platform"),
             req("runtime", Ty::Word(RUNTIMES), "language runtime"),
-            req("memory", Ty::Qty(Dim::SIZE), "memory per instance (Lambda: 128 MB..10240 MB)"),
+            req("memory", Ty::Qty(Dim::SIZE), "memory per instance (Lambda: 128 MiB..10240 MiB, which AWS calls MB)"),
             req("timeout", Ty::Qty(Dim::DURATION), "maximum duration of one call (Lambda: at most 900 s)"),
             def("provisioned_concurrency", Ty::Int, "0", "pre-warmed instances (AWS Lambda only)"),
             req("invocations", Ty::Qty(Dim::RATE), "expected calls, e.g. `2M / month`"),

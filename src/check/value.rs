@@ -344,18 +344,15 @@ impl ValueChecker<'_> {
         None
     }
 
-    fn word(&mut self, words: &[&str], value: &Value) -> Option<Val> {
+    fn word(&mut self, words: &'static [&'static str], value: &Value) -> Option<Val> {
         self.word_text(words, value).map(Val::Word)
     }
 
-    fn word_text(&mut self, words: &[&str], value: &Value) -> Option<String> {
+    fn word_text(&mut self, words: &'static [&'static str], value: &Value) -> Option<String> {
         match value.path_text() {
             Some(text) if words.contains(&text.as_str()) => Some(text),
             Some(text) => self.unknown_word(&text, words, value.span),
-            None => self.mismatch(&Ty::Word(&[]), value).or_else(|| {
-                // `mismatch` always reports; say which words were expected as well.
-                None
-            }),
+            None => self.mismatch(&Ty::Word(words), value),
         }
     }
 
@@ -538,15 +535,33 @@ impl ValueChecker<'_> {
             Ty::Word(w) if w.is_empty() => "a word".to_string(),
             other => other.describe(),
         };
-        self.diagnostics.push(
-            Diagnostic::new(
-                codes::TYPE_MISMATCH,
-                value.span,
-                format!("expected {expected}, found {}", describe_value(value)),
-            )
-            .label(format!("expected {expected}")),
-        );
+        let mut d = Diagnostic::new(
+            codes::TYPE_MISMATCH,
+            value.span,
+            format!("expected {expected}, found {}", describe_value(value)),
+        )
+        .label(format!("expected {expected}"));
+        if let Some(help) = mismatch_help(ty, value) {
+            d = d.help(help);
+        }
+        self.diagnostics.push(d);
         None
+    }
+}
+
+/// A hint for the common shape mistakes: a single value for a list, quotes around a
+/// word, a bare word for a string.
+fn mismatch_help(ty: &Ty, value: &Value) -> Option<String> {
+    match (ty, &value.kind) {
+        (Ty::List(_), kind) if !matches!(kind, ValueKind::List(_)) => {
+            let text = value.path_text().unwrap_or_else(|| "...".to_string());
+            Some(format!("write a list, even of one item: `[{text}]`"))
+        }
+        (Ty::Word(_) | Ty::Fallback(_) | Ty::Via(..) | Ty::Ref(_), ValueKind::String(text)) => {
+            Some(format!("names are written without quotes: `{text}`"))
+        }
+        (Ty::Str, ValueKind::Path(_)) => value.path_text().map(|t| format!("strings are quoted: `\"{t}\"`")),
+        _ => None,
     }
 }
 

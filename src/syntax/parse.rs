@@ -271,27 +271,27 @@ impl Lower<'_> {
         }
     }
 
-    /// `term (op term)*`, folded to the left.
+    /// `term (op term)*` with the usual precedence: `*` binds tighter than `+` and `-`;
+    /// operators of equal precedence group to the left.
     fn sum(&mut self, parts: &[Pair<Rule>]) -> Option<Value> {
         let (first, rest) = parts.split_first()?;
-        let mut acc = self.term(first.clone());
+        let mut addends: Vec<(BinOp, Value)> = vec![(BinOp::Add, self.term(first.clone()))];
         for chunk in rest.chunks(2) {
             let [op, rhs] = chunk else { break };
-            let op = match op.as_str() {
-                "+" => BinOp::Add,
-                "-" => BinOp::Sub,
-                _ => BinOp::Mul,
-            };
             let rhs = self.term(rhs.clone());
-            let span = acc.span.join(rhs.span);
-            acc = Value {
-                kind: ValueKind::Binary {
-                    op,
-                    lhs: Box::new(acc),
-                    rhs: Box::new(rhs),
-                },
-                span,
-            };
+            match op.as_str() {
+                "*" => {
+                    let (sign, lhs) = addends.pop()?;
+                    addends.push((sign, binary(BinOp::Mul, lhs, rhs)));
+                }
+                "-" => addends.push((BinOp::Sub, rhs)),
+                _ => addends.push((BinOp::Add, rhs)),
+            }
+        }
+        let mut addends = addends.into_iter();
+        let (_, mut acc) = addends.next()?;
+        for (op, rhs) in addends {
+            acc = binary(op, acc, rhs);
         }
         Some(acc)
     }
@@ -416,6 +416,18 @@ impl Lower<'_> {
             }
         }
         out
+    }
+}
+
+fn binary(op: BinOp, lhs: Value, rhs: Value) -> Value {
+    let span = lhs.span.join(rhs.span);
+    Value {
+        kind: ValueKind::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        },
+        span,
     }
 }
 
