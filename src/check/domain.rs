@@ -97,11 +97,11 @@ pub fn require(
             RULE_ATTRS,
             &[],
             body,
-            "`require` rule",
+            &"`require` rule",
             require.span,
         )?,
         None => {
-            fields::check_missing_only(diagnostics, RULE_ATTRS, "`require` rule", require.span)?
+            fields::check_missing_only(diagnostics, RULE_ATTRS, &"`require` rule", require.span)?
         }
     };
     Some(RequireRule {
@@ -182,10 +182,14 @@ fn pins(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
     if let (Some(c), Some(rc)) = (cloud, region_cloud) {
         if c != rc {
             diagnostics.push(
-                Diagnostic::new(codes::INCOMPATIBLE_SETTINGS, f.span_of("region"), format!("the region is in `{rc}`, but the workload is pinned to cloud `{c}`"))
-                    .label(format!("a `{rc}` region"))
-                    .secondary(f.span_of("cloud"), format!("pinned to `{c}`"))
-                    .help("pin a region of the same cloud, or drop one of the pins"),
+                Diagnostic::new(
+                    codes::INCOMPATIBLE_SETTINGS,
+                    f.span_of("region"),
+                    format!("the region is in `{rc}`, but the workload is pinned to cloud `{c}`"),
+                )
+                .label(format!("a `{rc}` region"))
+                .secondary(f.span_of("cloud"), format!("pinned to `{c}`"))
+                .help("pin a region of the same cloud, or drop one of the pins"),
             );
         }
     }
@@ -194,15 +198,31 @@ fn pins(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
         (None, Some(r)) => (r.get("accelerator"), r.span_of("accelerator")),
         _ => (None, f.span),
     };
-    let Some(Val::Accel(name, _)) = accel else { return };
-    let Some(own) = model.knowledge.accelerators.iter().find(|a| &a.name == name).and_then(|a| a.cloud.as_deref()) else {
+    let Some(Val::Accel(name, _)) = accel else {
+        return;
+    };
+    let Some(own) = model
+        .knowledge
+        .accelerators
+        .iter()
+        .find(|a| &a.name == name)
+        .and_then(|a| a.cloud.as_deref())
+    else {
         return;
     };
     if let Some(pinned) = cloud.or(region_cloud).filter(|p| *p != own) {
         diagnostics.push(
-            Diagnostic::new(codes::INCOMPATIBLE_SETTINGS, accel_span, format!("`{name}` exists only on `{own}`, but the workload is pinned to `{pinned}`"))
-                .label(format!("a `{own}` accelerator"))
-                .help(format!("choose an accelerator available on `{pinned}`, or pin the workload to `{own}`")),
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                accel_span,
+                format!(
+                    "`{name}` exists only on `{own}`, but the workload is pinned to `{pinned}`"
+                ),
+            )
+            .label(format!("a `{own}` accelerator"))
+            .help(format!(
+                "choose an accelerator available on `{pinned}`, or pin the workload to `{own}`"
+            )),
         );
     } else if let Some(policy) = &model.clouds {
         if !policy.allow.iter().any(|c| c == own) {

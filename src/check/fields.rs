@@ -20,14 +20,15 @@ pub fn check_body(
     attrs: &'static [Attr],
     blocks: &'static [BlockSchema],
     body: &Body,
-    what: &str,
+    what: &dyn std::fmt::Display,
     header: Span,
 ) -> Option<Fields> {
     let mut fields = Fields {
         span: body.span,
         ..Fields::default()
     };
-    let mut seen: HashMap<&str, Span> = HashMap::new();
+    // Bodies are small: a vector beats hashing here.
+    let mut seen: Vec<(&'static str, Span)> = Vec::new();
     let mut misspelt: Vec<&'static str> = Vec::new();
     for stmt in &body.stmts {
         match stmt {
@@ -47,7 +48,7 @@ pub fn check_body(
                     }
                     continue;
                 };
-                if let Some(first) = seen.insert(schema.name, attr.key.span) {
+                if let Some(&(_, first)) = seen.iter().find(|(name, _)| *name == schema.name) {
                     diagnostics.push(
                         Diagnostic::new(
                             codes::DUPLICATE_ATTRIBUTE,
@@ -60,6 +61,7 @@ pub fn check_body(
                     );
                     continue;
                 }
+                seen.push((schema.name, attr.key.span));
                 let mut checker = ValueChecker {
                     symbols,
                     diagnostics,
@@ -106,14 +108,14 @@ pub fn check_body(
                     );
                     continue;
                 }
-                let inner_what = format!("`{}` block", schema.name);
+                let inner_what = format_args!("`{}` block", schema.name);
                 if let Some(inner) = check_body(
                     symbols,
                     diagnostics,
                     schema.attrs,
                     &[],
                     &block.body,
-                    &inner_what,
+                    &inner_what as &dyn std::fmt::Display,
                     block.kind.span,
                 ) {
                     fields.blocks.push(NamedBlock {
@@ -127,7 +129,7 @@ pub fn check_body(
             Stmt::Alert(_) | Stmt::Require(_) => {}
         }
     }
-    let present: Vec<&str> = seen.keys().copied().chain(misspelt).collect();
+    let present: Vec<&str> = seen.iter().map(|(name, _)| *name).chain(misspelt).collect();
     missing_and_defaults(diagnostics, attrs, &mut fields, &present, what, header);
     Some(fields)
 }
@@ -136,7 +138,7 @@ pub fn check_body(
 pub fn check_missing_only(
     diagnostics: &mut Vec<Diagnostic>,
     attrs: &'static [Attr],
-    what: &str,
+    what: &dyn std::fmt::Display,
     header: Span,
 ) -> Option<Fields> {
     let mut fields = Fields {
@@ -154,7 +156,7 @@ fn missing_and_defaults(
     attrs: &'static [Attr],
     fields: &mut Fields,
     present: &[&str],
-    what: &str,
+    what: &dyn std::fmt::Display,
     header: Span,
 ) {
     for attr in attrs {
@@ -188,7 +190,7 @@ fn unknown_attribute(
     blocks: &[BlockSchema],
     name: &str,
     span: Span,
-    what: &str,
+    what: &dyn std::fmt::Display,
 ) {
     let mut d = Diagnostic::new(
         codes::UNKNOWN_ATTRIBUTE,
@@ -216,7 +218,7 @@ fn unknown_block(
     blocks: &[BlockSchema],
     name: &str,
     span: Span,
-    what: &str,
+    what: &dyn std::fmt::Display,
 ) {
     let mut d = Diagnostic::new(
         codes::UNKNOWN_BLOCK,

@@ -109,36 +109,54 @@ pub struct RequireRule {
     pub span: Span,
 }
 
-/// Every declared name, for reference resolution.
+/// Every declared name, for reference resolution. Nested maps so that lookups by
+/// `&str` allocate nothing.
 #[derive(Debug, Default)]
 pub struct Symbols {
-    decls: HashMap<(String, String), Span>,
-    regions: BTreeMap<(String, String), Span>,
+    /// kind -> name -> header span; singletons are stored under the name "".
+    decls: HashMap<String, HashMap<String, Span>>,
+    /// cloud -> region -> span
+    regions: HashMap<String, BTreeMap<String, Span>>,
 }
 
 impl Symbols {
     pub fn has(&self, kind: &str, name: &str) -> bool {
+        self.get(kind, name).is_some()
+    }
+
+    fn get(&self, kind: &str, name: &str) -> Option<Span> {
+        self.decls.get(kind)?.get(name).copied()
+    }
+
+    fn insert(&mut self, kind: &str, name: &str, span: Span) {
         self.decls
-            .contains_key(&(kind.to_string(), name.to_string()))
+            .entry(kind.to_string())
+            .or_default()
+            .insert(name.to_string(), span);
     }
 
     pub fn has_region(&self, cloud: &str, region: &str) -> bool {
         self.regions
-            .contains_key(&(cloud.to_string(), region.to_string()))
+            .get(cloud)
+            .is_some_and(|r| r.contains_key(region))
     }
 
+    /// Names of one kind, sorted (for suggestions that do not depend on hash order).
     pub fn names<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.decls
-            .keys()
-            .filter(move |(k, _)| k == kind)
-            .map(|(_, n)| n.as_str())
+        let mut names: Vec<&str> = self
+            .decls
+            .get(kind)
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        names.sort_unstable();
+        names.into_iter()
     }
 
     pub fn region_names<'a>(&'a self, cloud: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.regions
-            .keys()
-            .filter(move |(c, _)| c == cloud)
-            .map(|(_, r)| r.as_str())
+            .get(cloud)
+            .into_iter()
+            .flat_map(|r| r.keys().map(String::as_str))
     }
 }
 
@@ -441,15 +459,8 @@ fn collect(
                 }
             };
             let singleton = matches!(schema.name, NameRule::Singleton | NameRule::NamedSingleton);
-            let key = (
-                schema.kind.to_string(),
-                if singleton {
-                    String::new()
-                } else {
-                    name.clone()
-                },
-            );
-            if let Some(first) = symbols.decls.get(&key) {
+            let key_name = if singleton { "" } else { name.as_str() };
+            if let Some(first) = symbols.get(schema.kind, key_name) {
                 let (code, message) = if singleton {
                     (
                         codes::DUPLICATE_SINGLETON,
@@ -470,7 +481,7 @@ fn collect(
                         message,
                     )
                     .label("declared again here")
-                    .secondary(*first, "first declared here"),
+                    .secondary(first, "first declared here"),
                 );
                 continue;
             }
@@ -478,19 +489,19 @@ fn collect(
                 .name
                 .as_ref()
                 .map_or(decl.kind.span, |n| decl.kind.span.join(n.span));
-            symbols.decls.insert(key, header);
+            symbols.insert(schema.kind, key_name, header);
             accepted.insert(decl.span);
             if singleton && !name.is_empty() {
-                symbols
-                    .decls
-                    .insert((schema.kind.to_string(), name.clone()), header);
+                symbols.insert(schema.kind, &name, header);
             }
             for stmt in &decl.body.stmts {
                 if let ast::Stmt::Block(block) = stmt {
                     if let (true, Some(region)) = (block.kind.text == "region", &block.name) {
                         symbols
                             .regions
-                            .entry((name.clone(), region.text.clone()))
+                            .entry(name.clone())
+                            .or_default()
+                            .entry(region.text.clone())
                             .or_insert(region.span);
                     }
                 }

@@ -887,15 +887,29 @@ fn cloud(name: String, f: &Fields) -> CloudInfo {
     }
 }
 
-fn named_blocks<'f>(f: &'f Fields, kind: &'f str) -> impl Iterator<Item = (String, &'f Fields)> + 'f {
-    f.blocks.iter().filter(move |b| b.kind == kind).map(|b| (b.name.clone().unwrap_or_default(), &b.fields))
+fn named_blocks<'f>(
+    f: &'f Fields,
+    kind: &'f str,
+) -> impl Iterator<Item = (String, &'f Fields)> + 'f {
+    f.blocks
+        .iter()
+        .filter(move |b| b.kind == kind)
+        .map(|b| (b.name.clone().unwrap_or_default(), &b.fields))
 }
 
 fn egress_tiers(f: &Fields) -> Vec<EgressTier> {
     let mut tiers: Vec<EgressTier> = named_blocks(f, "egress_tier")
-        .map(|(name, b)| EgressTier { name, above_bytes: exact(b.get("above")), usd_per_gb: per_gb(exact(b.get("price"))) })
+        .map(|(name, b)| EgressTier {
+            name,
+            above_bytes: exact(b.get("above")),
+            usd_per_gb: per_gb(exact(b.get("price"))),
+        })
         .collect();
-    tiers.sort_by(|a, b| a.above_bytes.cmp(&b.above_bytes).then_with(|| a.name.cmp(&b.name)));
+    tiers.sort_by(|a, b| {
+        a.above_bytes
+            .cmp(&b.above_bytes)
+            .then_with(|| a.name.cmp(&b.name))
+    });
     tiers
 }
 

@@ -48,8 +48,18 @@ impl Exact {
             None => (text, 0),
         };
         let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-        let digits = format!("{int_part}{frac_part}");
-        let num: i128 = digits.parse().ok()?;
+        let (negative, int_part) = match int_part.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, int_part),
+        };
+        let mut num: i128 = 0;
+        for c in int_part.chars().chain(frac_part.chars()) {
+            let digit = c.to_digit(10)?;
+            num = num.checked_mul(10)?.checked_add(i128::from(digit))?;
+        }
+        if negative {
+            num = -num;
+        }
         let scale = exponent.checked_sub(frac_part.len() as i32)?;
         if scale >= 0 {
             Exact::new(num.checked_mul(10i128.checked_pow(scale as u32)?)?, 1)

@@ -403,13 +403,13 @@ impl ValueChecker<'_> {
                 ctor.attrs,
                 &[],
                 body,
-                &format!("`{}`", ctor.name),
+                &format_args!("`{}`", ctor.name),
                 name.span,
             )?,
             None => super::fields::check_missing_only(
                 self.diagnostics,
                 ctor.attrs,
-                &format!("`{}`", ctor.name),
+                &format_args!("`{}`", ctor.name),
                 value.span,
             )?,
         };
@@ -560,7 +560,9 @@ fn mismatch_help(ty: &Ty, value: &Value) -> Option<String> {
         (Ty::Word(_) | Ty::Fallback(_) | Ty::Via(..) | Ty::Ref(_), ValueKind::String(text)) => {
             Some(format!("names are written without quotes: `{text}`"))
         }
-        (Ty::Str, ValueKind::Path(_)) => value.path_text().map(|t| format!("strings are quoted: `\"{t}\"`")),
+        (Ty::Str, ValueKind::Path(_)) => value
+            .path_text()
+            .map(|t| format!("strings are quoted: `\"{t}\"`")),
         _ => None,
     }
 }
