@@ -163,8 +163,9 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
             pins(f, model, diagnostics);
         }
     }
-    // After a syntax error, a declaration that uses a dataset may be the one missing.
-    if !diagnostics.iter().any(|d| d.code == codes::SYNTAX) {
+    // "Never used" is noise while there are errors: after a syntax error or a misspelt
+    // reference, the declaration that uses a dataset may be the one that is broken.
+    if !crate::diag::has_errors(diagnostics) {
         unused_datasets(model, decls, diagnostics);
     }
 }
@@ -446,7 +447,7 @@ fn function(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
             let mib = Exact::int(1 << 20);
             let (lo, hi) = (Exact::int(min_mb << 20), Exact::int(max_mb << 20));
             if memory < lo || memory > hi {
-                let shown = memory.checked_div(mib).unwrap_or(memory);
+                let shown = memory.checked_div(mib).unwrap_or(memory).rounded();
                 out_of_range(
                     diagnostics,
                     f.span_of("memory"),

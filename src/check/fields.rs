@@ -198,7 +198,11 @@ fn unknown_attribute(
         format!("unknown attribute `{name}` in {what}"),
     )
     .label("unknown attribute");
-    if let Some(block) = blocks.iter().find(|b| b.name == name) {
+    if name.starts_with("alert") && attrs.iter().any(|a| a.name == "monthly") {
+        d = d.help(
+            "alerts are statements: `alert at [50%, 80%, 100%] notify \"finops@example.com\"`",
+        );
+    } else if let Some(block) = blocks.iter().find(|b| b.name == name) {
         d = d.help(format!(
             "`{}` is a block: write `{} {{ ... }}` without `=`",
             block.name, block.name

@@ -152,6 +152,17 @@ impl Symbols {
         names.into_iter()
     }
 
+    /// The cloud that has a region of this name, if exactly one does.
+    pub fn cloud_of_region(&self, region: &str) -> Option<&str> {
+        let mut clouds = self
+            .regions
+            .iter()
+            .filter(|(_, r)| r.contains_key(region))
+            .map(|(c, _)| c.as_str());
+        let first = clouds.next()?;
+        clouds.next().is_none().then_some(first)
+    }
+
     pub fn region_names<'a>(&'a self, cloud: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.regions
             .get(cloud)

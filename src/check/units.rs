@@ -111,6 +111,17 @@ impl Exact {
         Exact::new(self.num, self.den)
     }
 
+    /// At most two decimals, for messages (`19073.49`, not `19073.486328125`).
+    pub fn rounded(self) -> String {
+        match self.as_integer() {
+            Some(n) => n.to_string(),
+            None => {
+                let text = format!("{:.2}", self.to_f64());
+                text.trim_end_matches('0').trim_end_matches('.').to_string()
+            }
+        }
+    }
+
     pub fn to_f64(self) -> f64 {
         self.num as f64 / self.den as f64
     }
@@ -388,7 +399,32 @@ fn scale(value: Exact, (num, den): (i128, i128)) -> Result<Exact, UnitError> {
 
 /// The known unit closest to a misspelt one, for "did you mean".
 pub fn suggest_unit(name: &str) -> Option<&'static str> {
-    crate::check::suggest::closest(name, UNITS.iter().map(|u| u.name))
+    let alias = match name.to_ascii_lowercase().as_str() {
+        "hour" | "hours" | "hr" | "hrs" => Some("h"),
+        "minute" | "minutes" | "mins" => Some("min"),
+        "second" | "seconds" | "sec" | "secs" => Some("s"),
+        "day" | "days" => Some("d"),
+        "weeks" => Some("week"),
+        "months" => Some("month"),
+        "years" | "yr" => Some("year"),
+        "byte" | "bytes" => Some("B"),
+        "percent" => Some("%"),
+        "dollar" | "dollars" | "usd" | "$" => Some("USD"),
+        _ => None,
+    };
+    alias.or_else(|| crate::check::suggest::closest(name, UNITS.iter().map(|u| u.name)))
+}
+
+/// Help for an unknown unit: a suggestion, a note on currencies, or the unit list.
+pub fn unit_help(name: &str) -> String {
+    let currency = name.len() == 3 && name.chars().all(|c| c.is_ascii_uppercase()) && name != "USD";
+    if currency && suggest_unit(name).is_none_or(|s| s != "USD") {
+        return format!("prices are in USD only: convert `{name}` amounts to `USD`");
+    }
+    match suggest_unit(name) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => "units: B KB MB GB TB PB KiB MiB GiB TiB PiB, ms s min h d week month year, USD, %, x, K, M".to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -84,6 +84,22 @@ impl ValueChecker<'_> {
                 _ => self.mismatch(ty, value),
             },
             Ty::Range(inner) => match &value.kind {
+                ValueKind::Binary {
+                    op: BinOp::Sub,
+                    lhs,
+                    rhs,
+                } if is_plain_number(lhs) && is_plain_number(rhs) => {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            codes::TYPE_MISMATCH,
+                            value.span,
+                            "expected a range, found a subtraction",
+                        )
+                        .label("`-` subtracts")
+                        .help("ranges are written with `..`, e.g. `2..20`"),
+                    );
+                    None
+                }
                 ValueKind::Range { lo, hi } => {
                     let (lo_v, hi_v) = (self.check(inner, lo), self.check(inner, hi));
                     let (lo_v, hi_v) = (lo_v?, hi_v?);
@@ -201,10 +217,7 @@ impl ValueChecker<'_> {
                             format!("unknown unit `{}`", ident.text),
                         )
                         .label("not a unit");
-                        d = d.help(match units::suggest_unit(&ident.text) {
-                            Some(s) => format!("did you mean `{s}`?"),
-                            None => "units: B KB MB GB TB PB KiB MiB GiB TiB PiB, ms s min h d week month year, USD, %, x, K, M".to_string(),
-                        });
+                        d = d.help(units::unit_help(&ident.text));
                         self.diagnostics.push(d);
                         None
                     }
@@ -322,8 +335,10 @@ impl ValueChecker<'_> {
         let message = format!("expected {}, found {found}", article(dim.describe()));
         let help = if dim == Dim::NUMBER {
             "remove the unit".to_string()
-        } else {
+        } else if q.dim == Dim::NUMBER {
             format!("write it with a unit, e.g. `{}`", dim.example())
+        } else {
+            format!("use a unit of {}, e.g. `{}`", dim.describe(), dim.example())
         };
         self.diagnostics.push(
             Diagnostic::new(codes::WRONG_DIMENSION, value.span, message)
@@ -418,6 +433,21 @@ impl ValueChecker<'_> {
 
     fn reference(&mut self, kind: RefKind, value: &Value) -> Option<Val> {
         let ValueKind::Path(parts) = &value.kind else {
+            if let Some(text) = hyphenated(value) {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        codes::TYPE_MISMATCH,
+                        value.span,
+                        format!("expected {}, found `{text}`", kind.describe()),
+                    )
+                    .label("`-` is subtraction here")
+                    .help(format!(
+                        "names use underscores: `{}`",
+                        text.replace('-', "_")
+                    )),
+                );
+                return None;
+            }
             return self.mismatch(&Ty::Ref(kind), value);
         };
         let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
@@ -461,6 +491,12 @@ impl ValueChecker<'_> {
                 }
                 if self.symbols.has_region(cloud, region) {
                     return Some(Val::Ref(cloud.to_string(), region.to_string()));
+                }
+                if let Some(other) = self.symbols.cloud_of_region(region) {
+                    let help = Some(format!(
+                        "`{region}` is a region of `{other}`: `{other}.{region}`"
+                    ));
+                    return self.unknown_ref(&joined, kind, span, help);
                 }
                 let help = super::suggest::closest(region, self.symbols.region_names(cloud))
                     .map(|r| format!("did you mean `{cloud}.{r}`?"));
@@ -585,6 +621,28 @@ fn shape_fits(ty: &Ty, value: &Value) -> bool {
         (Ty::Ref(_), ValueKind::Path(_)) => true,
         _ => false,
     }
+}
+
+/// `eu-west-1` as written, when a name with hyphens was read as a subtraction.
+fn hyphenated(value: &Value) -> Option<String> {
+    match &value.kind {
+        ValueKind::Binary {
+            op: BinOp::Sub,
+            lhs,
+            rhs,
+        } => Some(format!("{}-{}", hyphenated(lhs)?, hyphenated(rhs)?)),
+        ValueKind::Path(_) => value.path_text(),
+        ValueKind::Quantity { number, unit } => match &unit.numer {
+            Some(u) if unit.denom.is_none() => Some(format!("{number}{}", u.text)),
+            None if unit.denom.is_none() => Some(number.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn is_plain_number(value: &Value) -> bool {
+    matches!(&value.kind, ValueKind::Quantity { unit, .. } if unit.numer.is_none() && unit.denom.is_none())
 }
 
 /// "a size", "an amount of money".

@@ -42,8 +42,10 @@ pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
             let (errors, warnings) = count(&checked.diagnostics);
             let status = if errors == 0 { "ok" } else { "failed" };
             print_err(&format!(
-                "{}: {status} ({errors} errors, {warnings} warnings)\n",
-                path.display()
+                "{}: {status} ({}, {})\n",
+                path.display(),
+                plural(errors, "error"),
+                plural(warnings, "warning")
             ));
         }
     }
@@ -51,6 +53,14 @@ pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
         print_out(&format!("{}\n", merge_json_arrays(&json_rows)));
     }
     worst
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn count(diagnostics: &[diag::Diagnostic]) -> (usize, usize) {

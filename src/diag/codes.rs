@@ -160,8 +160,8 @@ codes! {
         "The attribute counts things (GPUs, replicas, steps) and needs a whole number.",
         Some("train t {\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 1.5 }\n  accelerator = T4 x 1\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n}\n");
     VALUE_OUT_OF_RANGE = "E0401", "value outside the allowed range",
-        "The value is outside what the attribute or the target platform allows: percentages \
-         lie in 0..100, AWS Lambda memory in 128 MiB..10240 MiB (what AWS calls MB) and its timeout at most \
+        "The value is outside what the attribute or the target platform allows: autoscaling \
+         targets lie in 1%..100%, AWS Lambda memory in 128 MiB..10240 MiB (what AWS calls MB) and its timeout at most \
          900 s, and so on. The message gives the allowed range.",
         Some("function f {\n  platform = aws_lambda\n  runtime = python3.12\n  memory = 20000 MB\n  timeout = 60 s\n  invocations = 1M / month\n}\n");
     INVERTED_RANGE = "E0402", "range minimum exceeds maximum",

@@ -50,6 +50,19 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         Err(_) => {
             let (file_ast, mut diagnostics) =
                 recover(file, text, &scanned.chunks, whole, &comments);
+            if let Some(at) = scanned.unmatched_close_at {
+                let closer_text = &text[at..at + 1];
+                diagnostics.retain(|d| d.span().start as usize != at);
+                diagnostics.push(
+                    Diagnostic::new(
+                        codes::SYNTAX,
+                        Span::new(file, at, at + 1),
+                        format!("unmatched `{closer_text}`"),
+                    )
+                    .label("closes nothing")
+                    .help("remove it, or add the opening bracket it belongs to"),
+                );
+            }
             if let Some(at) = scanned.unclosed_at {
                 // The parser only notices at the end of the file; point at the opener.
                 let opener = &text[at..at + 1];

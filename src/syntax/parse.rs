@@ -519,6 +519,8 @@ fn collapse_value_forms(names: Vec<&'static str>) -> Vec<&'static str> {
 fn syntax_help(expected: &[&str], found: &str) -> String {
     if found.starts_with('\'') {
         "strings use double quotes: \"text\"".to_string()
+    } else if found == ";" {
+        "separate statements with a new line or a comma, not `;`".to_string()
     } else if expected.contains(&"`}`") && expected.len() <= 3 {
         "a block holds `key = value` lines, nested blocks, and closes with `}`".to_string()
     } else if expected.contains(&"a value") {

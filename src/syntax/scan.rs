@@ -20,6 +20,8 @@ pub struct Scan {
     pub chunks: Vec<(usize, usize)>,
     /// Offset of the first `{`, `[` or `(` that is never closed.
     pub unclosed_at: Option<usize>,
+    /// Offset of the first `}`, `]` or `)` that closes nothing.
+    pub unmatched_close_at: Option<usize>,
 }
 
 pub const MAX_DEPTH: usize = 64;
@@ -45,8 +47,10 @@ pub fn scan(text: &str) -> Scan {
                 i += 1;
             }
             b'}' | b']' | b')' => {
+                if openers.pop().is_none() && out.unmatched_close_at.is_none() {
+                    out.unmatched_close_at = Some(i);
+                }
                 depth = depth.saturating_sub(1);
-                openers.pop();
                 i += 1;
                 if depth == 0 && bytes[i - 1] == b'}' {
                     out.chunks.push((chunk_start, i));
