@@ -20,9 +20,10 @@ if command -v nvcc >/dev/null 2>&1; then
   CUDA_ROOT="$(dirname "$(dirname "$NVCC_BIN")")"
 else
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-  # The four wheels must share a minor version: an unpinned nvvm/crt made ptxas reject the PTX.
+  # The wheels must share a minor version: an unpinned nvvm/crt made ptxas reject the PTX.
+  # cccl provides <nv/target>, which cuda_fp16.h includes.
   "$VENV/bin/pip" install -q "nvidia-cuda-nvcc==$VERSION.*" "nvidia-nvvm==$VERSION.*" \
-    "nvidia-cuda-crt==$VERSION.*" "nvidia-cuda-runtime==$VERSION.*"
+    "nvidia-cuda-crt==$VERSION.*" "nvidia-cuda-runtime==$VERSION.*" "nvidia-cuda-cccl==$VERSION.*"
   CUDA_ROOT="$("$VENV/bin/python" -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13"))')"
   NVCC_BIN="$CUDA_ROOT/bin/nvcc"
 fi

@@ -6,7 +6,7 @@
 //! on when to stop after a SIGTERM.
 
 use candle_core::{Result, Tensor};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// A group of data-parallel ranks.
 pub trait Collective {
@@ -45,10 +45,23 @@ impl Collective for SingleRank {
     }
 }
 
+/// Message a rank gets when another rank of its in-process group failed.
+pub const PEER_FAILED: &str = "another data-parallel rank failed";
+
+/// Progress of the group barrier.
+#[derive(Default)]
+struct BarrierState {
+    arrived: usize,
+    generation: u64,
+    /// Set when a rank fails, so the others stop waiting instead of hanging.
+    failed: bool,
+}
+
 /// Shared mailbox of an in-process group.
 struct Mailbox {
     slots: Mutex<Vec<Vec<f32>>>,
-    barrier: Barrier,
+    barrier: Mutex<BarrierState>,
+    wake: Condvar,
 }
 
 /// One rank of an in-process CPU group (ranks are threads).
@@ -62,7 +75,8 @@ pub struct LocalRank {
 pub fn local_group(world: usize) -> Vec<LocalRank> {
     let mailbox = Arc::new(Mailbox {
         slots: Mutex::new(vec![Vec::new(); world]),
-        barrier: Barrier::new(world),
+        barrier: Mutex::new(BarrierState::default()),
+        wake: Condvar::new(),
     });
     (0..world)
         .map(|rank| LocalRank {
@@ -73,12 +87,44 @@ pub fn local_group(world: usize) -> Vec<LocalRank> {
         .collect()
 }
 
+fn poisoned() -> candle_core::Error {
+    candle_core::Error::Msg("a data-parallel rank panicked".into())
+}
+
 impl LocalRank {
     fn slots(&self) -> Result<std::sync::MutexGuard<'_, Vec<Vec<f32>>>> {
-        self.mailbox
-            .slots
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("a data-parallel rank panicked".into()))
+        self.mailbox.slots.lock().map_err(|_| poisoned())
+    }
+
+    /// Marks the group failed and wakes every waiting rank (they then return an error).
+    pub fn abort(&self) {
+        if let Ok(mut state) = self.mailbox.barrier.lock() {
+            state.failed = true;
+        }
+        self.mailbox.wake.notify_all();
+    }
+
+    /// Waits until every rank arrived, or fails if a rank aborted.
+    fn wait(&self) -> Result<()> {
+        let mut state = self.mailbox.barrier.lock().map_err(|_| poisoned())?;
+        if state.failed {
+            candle_core::bail!("{PEER_FAILED}");
+        }
+        let generation = state.generation;
+        state.arrived += 1;
+        if state.arrived == self.world {
+            state.arrived = 0;
+            state.generation += 1;
+            self.mailbox.wake.notify_all();
+            return Ok(());
+        }
+        while state.generation == generation && !state.failed {
+            state = self.mailbox.wake.wait(state).map_err(|_| poisoned())?;
+        }
+        if state.failed {
+            candle_core::bail!("{PEER_FAILED}");
+        }
+        Ok(())
     }
 
     /// Deposits `buffer`, waits for every rank, then lets `combine` read all deposits.
@@ -88,7 +134,7 @@ impl LocalRank {
         combine: impl Fn(&[Vec<f32>], &mut [f32]),
     ) -> Result<()> {
         self.slots()?[self.rank] = buffer.to_vec();
-        self.mailbox.barrier.wait();
+        self.wait()?;
         {
             let slots = self.slots()?;
             if slots.iter().any(|s| s.len() != buffer.len()) {
@@ -97,8 +143,7 @@ impl LocalRank {
             combine(&slots, buffer);
         }
         // Nobody may overwrite its slot before every rank has read all of them.
-        self.mailbox.barrier.wait();
-        Ok(())
+        self.wait()
     }
 }
 
@@ -201,6 +246,21 @@ mod tests {
             let (mean, bcast) = h.join().unwrap();
             assert_eq!(mean, vec![1.0, 10.0]);
             assert_eq!(bcast, vec![5.0]);
+        }
+    }
+
+    #[test]
+    fn a_failed_rank_releases_the_others() {
+        let mut ranks = local_group(3);
+        let failing = ranks.pop().unwrap();
+        let waiting: Vec<_> = ranks
+            .into_iter()
+            .map(|rank| std::thread::spawn(move || rank.all_reduce_mean_host(&mut [1.0])))
+            .collect();
+        failing.abort();
+        for h in waiting {
+            let err = h.join().unwrap().unwrap_err();
+            assert!(err.to_string().contains(PEER_FAILED));
         }
     }
 

@@ -149,12 +149,14 @@ pub fn causal_softmax(scores: &Tensor, scale: f64) -> Result<Tensor> {
             causal: true,
         });
     }
+    // In f32: -1e9 overflows f16, and bf16 sums of probabilities lose precision.
     let t = scores.dim(D::Minus1)?;
     let mask: Vec<f32> = (0..t * t)
         .map(|i| if i % t > i / t { -1e9 } else { 0.0 })
         .collect();
-    let mask = Tensor::from_vec(mask, (t, t), scores.device())?.to_dtype(scores.dtype())?;
-    composed_softmax(&(scores * scale)?.broadcast_add(&mask)?)
+    let mask = Tensor::from_vec(mask, (t, t), scores.device())?;
+    let scores32 = (scores.to_dtype(DType::F32)? * scale)?;
+    composed_softmax(&scores32.broadcast_add(&mask)?)?.to_dtype(scores.dtype())
 }
 
 struct Softmax {

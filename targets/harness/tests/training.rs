@@ -242,3 +242,26 @@ fn trains_from_npy_tokens_and_csv_rows() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A rank that fails (here: no shard file for rank 1) must fail the run, not hang the others.
+#[test]
+fn a_failing_rank_fails_the_run_instead_of_hanging() {
+    let dir = temp_dir("rankfail");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("only.csv"), "1,2,0\n3,4,1\n").unwrap();
+    let config = Config::parse(&serde_json::to_string(&serde_json::json!({
+        "schema_version": 1,
+        "model": {"kind": "mlp", "input_dim": 2, "hidden": [4], "num_classes": 2},
+        "data": {"source": "files", "format": "csv", "path": dir, "sharding": "files", "csv_header": false},
+        "optimizer": {"kind": "sgd", "lr": 0.1},
+        "batch": {"size": 2},
+        "parallelism": {"kind": "data", "world_size": 2},
+        "training": {"max_epochs": 1}
+    })).unwrap()).unwrap();
+    let mut opts = options(1, &dir.join("ckpt"));
+    opts.max_steps = None;
+    opts.synthetic = false;
+    let err = train(&config, &opts).unwrap_err().to_string();
+    assert!(err.contains("rank 1 of 2 has no shard"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
