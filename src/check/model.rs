@@ -8,6 +8,8 @@ use crate::source::Span;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Spans in the model point at declaration headers (`train fraud_model`), so that later
+/// stages label the name rather than a whole block.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Model {
     pub project: Option<Project>,
@@ -411,11 +413,11 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
             }
             "security" => model.security = Some(security(f)),
             "placement" => model.placement = Some(placement(f)),
-            "onprem" => model.onprem.push(onprem(name, f, decl.span)),
-            "dataset" => model.datasets.push(dataset(name, f, decl.span)),
-            "train" => model.trains.push(train(name, f, decl.span)),
-            "service" => model.services.push(service(name, f, decl.span)),
-            "function" => model.functions.push(function(name, f, decl.span)),
+            "onprem" => model.onprem.push(onprem(name, f, decl.header)),
+            "dataset" => model.datasets.push(dataset(name, f, decl.header)),
+            "train" => model.trains.push(train(name, f, decl.header)),
+            "service" => model.services.push(service(name, f, decl.header)),
+            "function" => model.functions.push(function(name, f, decl.header)),
             "cloud" => model.knowledge.clouds.push(cloud(name, f)),
             "geography" => model.knowledge.geographies.push(Geography {
                 name,
