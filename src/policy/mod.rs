@@ -74,7 +74,7 @@ fn check_framework(
     graph: &ResourceGraph,
     framework: &Framework,
     enforcement: Enforcement,
-    seen: &mut BTreeSet<(Span, String)>,
+    seen: &mut BTreeSet<(Option<Span>, String)>,
     out: &mut Vec<Diagnostic>,
 ) {
     let applies = |node: &&Node| {
@@ -94,12 +94,16 @@ fn check_framework(
     };
     for rule in &framework.rules {
         for violation in rules::evaluate(&scope, rule) {
-            let key = (violation.node.span, violation.detail.clone());
+            // Spec-wide gaps (a `security` setting) are keyed without a node, since
+            // frameworks attach them to the first node they reach.
+            let keys: Vec<(Option<Span>, String)> = if violation.gaps.is_empty() {
+                vec![(Some(violation.node.span), violation.detail.clone())]
+            } else {
+                violation.gaps.iter().map(|g| (None, g.clone())).collect()
+            };
             match enforcement {
-                Enforcement::Required => {
-                    seen.insert(key);
-                }
-                Enforcement::Advised if seen.contains(&key) => continue,
+                Enforcement::Required => seen.extend(keys),
+                Enforcement::Advised if keys.iter().all(|k| seen.contains(k)) => continue,
                 Enforcement::Advised => {}
             }
             out.push(diagnostic(framework, rule, &violation, enforcement));

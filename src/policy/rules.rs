@@ -20,6 +20,9 @@ pub(super) struct Violation<'a> {
     pub node: &'a Node,
     pub detail: String,
     pub residency: bool,
+    /// The separate spec-wide gaps joined in `detail` (empty for per-node violations),
+    /// so that a baseline gap already reported by a framework is not reported again.
+    pub gaps: Vec<String>,
 }
 
 pub(super) fn evaluate<'a>(scope: &Scope<'a>, rule: &FrameworkRule) -> Vec<Violation<'a>> {
@@ -45,6 +48,7 @@ pub(super) fn evaluate<'a>(scope: &Scope<'a>, rule: &FrameworkRule) -> Vec<Viola
                 node: first,
                 detail: spec_wide.join("; "),
                 residency: false,
+                gaps: spec_wide,
             },
         );
     }
@@ -132,6 +136,7 @@ fn residency<'a>(scope: &Scope<'a>, allowed: &[String]) -> Vec<Violation<'a>> {
                     allowed.join(", ")
                 ),
                 residency: true,
+                gaps: Vec::new(),
             })
         })
         .collect()
@@ -157,6 +162,7 @@ fn dataset_setting<'a>(
             node,
             detail: format!("`{attribute}` is not set on this dataset"),
             residency: false,
+            gaps: Vec::new(),
         })
         .collect()
 }
@@ -174,6 +180,7 @@ fn baa_eligible<'a>(scope: &Scope<'a>) -> Vec<Violation<'a>> {
                     "no `clouds { allow = [...] }` limits placement to clouds with a signed BAA"
                         .into(),
                 residency: false,
+                gaps: Vec::new(),
             })
             .into_iter()
             .collect();
@@ -187,6 +194,7 @@ fn baa_eligible<'a>(scope: &Scope<'a>) -> Vec<Violation<'a>> {
                 node,
                 detail: format!("uses `{cloud}`, which is not in `clouds.allow`"),
                 residency: false,
+                gaps: Vec::new(),
             })
         })
         .collect()
