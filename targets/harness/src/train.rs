@@ -152,8 +152,13 @@ fn train_in_process(
                     } else {
                         0
                     };
-                    let engine = make_engine(config, kind, ordinal)?;
-                    train_rank(config, opts, &rank, engine)
+                    let result = make_engine(config, kind, ordinal)
+                        .and_then(|engine| train_rank(config, opts, &rank, engine));
+                    if result.is_err() {
+                        // Release the ranks blocked in a collective instead of hanging.
+                        rank.abort();
+                    }
+                    result
                 })
             })
             .collect();
@@ -162,9 +167,18 @@ fn train_in_process(
             .map(|h| h.join().unwrap_or_else(|_| Err("a rank panicked".into())))
             .collect()
     });
+    // Report the failing rank's own error, not the "peer failed" of the ranks it released.
     let mut reports = Vec::new();
+    let mut peer_failed = None;
     for result in results {
-        reports.push(result?);
+        match result {
+            Ok(report) => reports.push(report),
+            Err(e) if e.to_string().contains(crate::dist::PEER_FAILED) => peer_failed = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(e) = peer_failed {
+        return Err(e);
     }
     reports
         .into_iter()
