@@ -546,7 +546,7 @@ fn validate_schedule(schedule: &ScheduleConfig) -> Result<(), ConfigError> {
 fn validate_batch(batch: &BatchConfig) -> Result<(), ConfigError> {
     nonzero("batch.size", batch.size)?;
     nonzero("batch.grad_accum_steps", batch.grad_accum_steps)?;
-    if batch.size % batch.grad_accum_steps != 0 {
+    if !batch.size.is_multiple_of(batch.grad_accum_steps) {
         return Err(invalid(
             "batch.grad_accum_steps",
             format!(
@@ -580,7 +580,7 @@ fn validate_parallelism(
                 return Ok(());
             };
             nonzero("parallelism.world_size", *world)?;
-            if chunk % world != 0 {
+            if !chunk.is_multiple_of(*world) {
                 return Err(invalid(
                     "parallelism.world_size",
                     format!("{world} does not divide the per-accumulation-step batch {chunk} (batch.size / batch.grad_accum_steps)"),
@@ -594,7 +594,7 @@ fn validate_parallelism(
             boundaries,
         } => {
             nonzero("parallelism.micro_batches", *micro_batches)?;
-            if chunk % micro_batches != 0 {
+            if !chunk.is_multiple_of(*micro_batches) {
                 return Err(invalid(
                     "parallelism.micro_batches",
                     format!(

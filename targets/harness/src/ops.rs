@@ -35,6 +35,8 @@ fn last_dim(layout: &Layout) -> Result<usize> {
 
 /// tanh as a clamped rational function (the approximation Eigen uses for float): a few ULP
 /// from `f32::tanh`, and no libm call, so the loops vectorise.
+// Coefficients as published (Eigen's float tanh); f32 rounds them.
+#[allow(clippy::excessive_precision)]
 #[inline]
 fn fast_tanh(x: f32) -> f32 {
     const CLAMP: f32 = 7.905_311;

@@ -267,7 +267,7 @@ fn train_rank(
         comm.world_size(),
     )?;
     let chunk = config.batch.size / config.batch.grad_accum_steps;
-    if chunk % comm.world_size() != 0 {
+    if !chunk.is_multiple_of(comm.world_size()) {
         return Err(format!(
             "batch.size / batch.grad_accum_steps = {chunk} is not divisible by the world size {}",
             comm.world_size()
