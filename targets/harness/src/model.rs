@@ -490,6 +490,44 @@ mod tests {
         }
     }
 
+    /// The half-precision compute path (CUDA's) runs on the CPU too: parameters stay f32,
+    /// activations are cast, the composed fallbacks of the fused ops are used, and every
+    /// parameter still gets an f32 gradient close to the f32 run's.
+    #[test]
+    fn half_precision_path_is_differentiable() {
+        for config in tiny_configs() {
+            let devices = vec![Device::Cpu; block_count(&config)];
+            let model = Model::build(&config, 3, &devices).unwrap();
+            let (x, y) = crate::data::synthetic_batch(&config, 9, 0, 4).unwrap();
+            let grads = |dtype| {
+                let logits = model.forward(&x, dtype).unwrap();
+                assert_eq!(logits.dtype(), dtype);
+                loss(model.task, &logits, &y).unwrap().backward().unwrap()
+            };
+            let full = grads(DType::F32);
+            // candle's CPU backend has no bf16 matmul; f16 walks the same graph as bf16 on CUDA.
+            for (dtype, tolerance) in [(DType::F16, 0.05)] {
+                let half = grads(dtype);
+                for p in &model.params.params {
+                    let h = half.get(p.var.as_tensor()).unwrap();
+                    assert_eq!(h.dtype(), DType::F32, "{}", p.name);
+                    let f = full.get(p.var.as_tensor()).unwrap();
+                    let largest = |t: &Tensor| {
+                        let t = t.abs().unwrap().flatten_all().unwrap();
+                        t.max(0).unwrap().to_scalar::<f32>().unwrap()
+                    };
+                    let scale = largest(f).max(1e-3);
+                    let diff = largest(&(h - f).unwrap());
+                    let name = &p.name;
+                    assert!(
+                        diff < tolerance * scale,
+                        "{dtype:?} {name}: {diff} vs {scale}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn causal_mask_blocks_the_future() {
         let config = &tiny_configs()[1];
