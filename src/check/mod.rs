@@ -210,6 +210,11 @@ pub fn check(world: &dyn World, path: &Path) -> Result<Checked, String> {
     let bytes = world
         .read(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(check_bytes(world, path, bytes))
+}
+
+/// Checks a root file whose bytes are already read.
+fn check_bytes(world: &dyn World, path: &Path, bytes: Vec<u8>) -> Checked {
     let mut loader = Loader {
         world,
         sources: SourceMap::default(),
@@ -219,35 +224,13 @@ pub fn check(world: &dyn World, path: &Path) -> Result<Checked, String> {
         stack: Vec::new(),
     };
     loader.load_stdlib();
-    let stdlib_count = loader.files.len();
     loader.load(path, bytes);
-    Ok(loader.finish(stdlib_count))
+    loader.finish()
 }
 
 /// Checks source text given directly (tests, docs snippets); imports are read from disk.
 pub fn check_text(name: &str, text: &str) -> Checked {
-    struct OneFile<'a>(&'a str, &'a str);
-    impl World for OneFile<'_> {
-        fn read(&self, path: &Path) -> Result<Vec<u8>, String> {
-            if path == Path::new(self.0) {
-                Ok(self.1.as_bytes().to_vec())
-            } else {
-                FsWorld.read(path)
-            }
-        }
-    }
-    match check(&OneFile(name, text), Path::new(name)) {
-        Ok(checked) => checked,
-        Err(_) => unreachable_world(),
-    }
-}
-
-fn unreachable_world() -> Checked {
-    Checked {
-        sources: SourceMap::default(),
-        diagnostics: Vec::new(),
-        model: None,
-    }
+    check_bytes(&FsWorld, Path::new(name), text.as_bytes().to_vec())
 }
 
 struct Loader<'w> {
@@ -348,8 +331,7 @@ impl Loader<'_> {
         }
     }
 
-    fn finish(mut self, stdlib_count: usize) -> Checked {
-        let _ = stdlib_count;
+    fn finish(mut self) -> Checked {
         let (symbols, accepted) = collect(&self.files, &mut self.diagnostics);
         let mut decls = Vec::new();
         for (_, file, in_stdlib) in &self.files {
