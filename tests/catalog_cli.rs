@@ -93,3 +93,25 @@ fn max_price_and_region_filter_the_table() {
     assert_eq!(code, 0);
     insta::assert_snapshot!(stdout);
 }
+
+/// A row of the table can be pasted into a spec: the GPU column uses spec names, and
+/// the pasted accelerator checks cleanly.
+#[test]
+fn table_gpu_names_are_spec_names() {
+    let (code, stdout, _) = mlc(&[
+        "catalog",
+        "--gpu",
+        "A100_80GB",
+        "--min-gpus",
+        "8",
+        "--cloud",
+        "aws",
+    ]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("A100_80GB x 8"), "{stdout}");
+    assert!(!stdout.contains("A100-80GB"), "{stdout}");
+    let spec = "train t {\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 8 }\n  accelerator = A100_80GB x 8\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n}\n";
+    assert!(mlc::check::check_text("pasted.mlc", spec)
+        .diagnostics
+        .is_empty());
+}

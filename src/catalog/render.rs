@@ -33,9 +33,20 @@ pub fn to_table(rows: &[&Offering]) -> String {
     out
 }
 
+/// The accelerator as a spec writes it, so a row can be pasted into `accelerator = ...`:
+/// GPU names differ only by `-` against `_` (`A100-80GB` is `A100_80GB`). TPU slice names
+/// (`tpu-v5litepod-8`) have no such spelling and are shown as the catalog has them.
+fn spec_name(catalog_name: &str) -> String {
+    if catalog_name.to_ascii_lowercase().starts_with("tpu") {
+        catalog_name.to_string()
+    } else {
+        catalog_name.replace('-', "_")
+    }
+}
+
 fn table_row(o: &Offering) -> [String; 9] {
     let gpus = match &o.accelerator {
-        Some(name) => format!("{name} x {}", o.accelerator_count),
+        Some(name) => format!("{} x {}", spec_name(name), o.accelerator_count),
         None => "-".to_string(),
     };
     let flags: Vec<&str> = o.flags.iter().map(|f| Flag::as_str(*f)).collect();
