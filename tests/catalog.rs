@@ -109,7 +109,7 @@ fn gcp_gpu_rows_are_vm_plus_accelerator() {
     let spot = vm
         .iter()
         .zip(&gpu)
-        .filter_map(|(v, g)| Some(v.1?.checked_add(g.1?)?))
+        .filter_map(|(v, g)| v.1?.checked_add(g.1?))
         .min();
     assert_eq!(offering.spot_price_usd_per_hour, spot);
     assert_eq!(offering.accelerator.as_deref(), Some("H100"));

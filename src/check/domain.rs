@@ -328,7 +328,7 @@ fn train(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
                 )
                 .label("not positive"),
             );
-        } else if total > 0 && total % per_node != 0 {
+        } else if total > 0 && !total.is_multiple_of(*per_node) {
             diagnostics.push(
                 Diagnostic::new(
                     codes::GPUS_NOT_DIVISIBLE,

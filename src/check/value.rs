@@ -568,7 +568,7 @@ impl ValueChecker<'_> {
 
     pub fn mismatch<T>(&mut self, ty: &Ty, value: &Value) -> Option<T> {
         let expected = match ty {
-            Ty::Word(w) if w.is_empty() => "a word".to_string(),
+            Ty::Word([]) => "a word".to_string(),
             other => other.describe(),
         };
         let mut d = Diagnostic::new(
@@ -616,11 +616,10 @@ fn decl_kind(kind: RefKind) -> &'static str {
 }
 
 fn shape_fits(ty: &Ty, value: &Value) -> bool {
-    match (ty, &value.kind) {
-        (Ty::Str, ValueKind::String(_)) => true,
-        (Ty::Ref(_), ValueKind::Path(_)) => true,
-        _ => false,
-    }
+    matches!(
+        (ty, &value.kind),
+        (Ty::Str, ValueKind::String(_)) | (Ty::Ref(_), ValueKind::Path(_))
+    )
 }
 
 /// `eu-west-1` as written, when a name with hyphens was read as a subtraction.
