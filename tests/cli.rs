@@ -90,6 +90,10 @@ fn json_diagnostics_have_the_documented_fields() {
     assert_eq!(first["severity"], "error");
     assert_eq!(first["line"], 2);
     assert_eq!(first["column"], 3);
+    assert_eq!(
+        (first["end_line"].as_u64(), first["end_column"].as_u64()),
+        (Some(2), Some(8))
+    );
 }
 
 #[test]

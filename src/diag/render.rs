@@ -38,10 +38,14 @@ struct JsonDiagnostic<'a> {
     file: &'a str,
     line: usize,
     column: usize,
+    /// Where the primary span ends (exclusive column), for editors that underline it.
+    end_line: usize,
+    end_column: usize,
     help: Option<&'a str>,
 }
 
-/// A JSON array of `{code, severity, message, file, line, column, help}` objects.
+/// A JSON array of `{code, severity, message, file, line, column, end_line, end_column,
+/// help}` objects.
 pub fn to_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
     let rows: Vec<JsonDiagnostic> = diagnostics
         .iter()
@@ -49,6 +53,7 @@ pub fn to_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
             let span = d.span();
             let file = sources.get(span.file);
             let (line, column) = file.line_col(span.start as usize);
+            let (end_line, end_column) = file.line_col(span.end as usize);
             JsonDiagnostic {
                 code: d.code.to_string(),
                 severity: d.severity(),
@@ -56,6 +61,8 @@ pub fn to_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
                 file: &file.name,
                 line,
                 column,
+                end_line,
+                end_column,
                 help: d.help.as_deref(),
             }
         })
