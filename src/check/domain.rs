@@ -2,7 +2,7 @@
 //! replica ranges, percentages, serverless limits, GPU counts that fill whole nodes,
 //! transformer shapes, budget alerts and framework rules.
 
-use super::model::{opt_exact, Model};
+use super::model::{opt_exact, Model, Optimizer, Parallelism};
 use super::schema::{Ty, REQUIREMENTS, RULE_ATTRS};
 use super::units::{Dim, Exact};
 use super::value::ValueChecker;
@@ -152,7 +152,10 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
         let f = &decl.fields;
         match decl.kind {
             "budget" => budget(f, diagnostics),
-            "train" => train(decl, diagnostics),
+            "train" => {
+                train(decl, diagnostics);
+                memory_fit(decl, model, diagnostics);
+            }
             "service" => service(f, diagnostics),
             "function" => function(f, diagnostics),
             "dataset" => not_positive(diagnostics, f, "size"),
@@ -168,6 +171,64 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
     if !crate::diag::has_errors(diagnostics) {
         unused_datasets(model, decls, diagnostics);
     }
+}
+
+/// Warns when weights, gradients and optimizer state cannot fit on one accelerator.
+fn memory_fit(decl: &CheckedDecl, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(train) = model
+        .trains
+        .iter()
+        .find(|t| Some(&t.name) == decl.name.as_ref())
+    else {
+        return;
+    };
+    let Some(device) = model
+        .knowledge
+        .accelerators
+        .iter()
+        .find(|a| a.name == train.accelerator.name)
+    else {
+        return;
+    };
+    let params = train.model.parameters() as f64;
+    let optimizer_bytes = match &train.optimizer {
+        Optimizer::Adamw { .. } => 8.0,
+        Optimizer::Sgd { momentum, .. } if momentum.is_positive() => 4.0,
+        Optimizer::Sgd { .. } => 0.0,
+    };
+    let half_copy = if train.precision == "fp32" { 0.0 } else { 2.0 };
+    let bytes_per_param = 8.0 + optimizer_bytes + half_copy;
+    let splits = match train.parallelism {
+        Parallelism::Pipeline { stages, .. } => stages,
+        Parallelism::Model { shards } => shards,
+        Parallelism::Data { .. } => 1,
+    }
+    .max(1) as f64;
+    let needed = params * bytes_per_param / splits;
+    let available = device.memory_bytes.to_f64();
+    if available <= 0.0 || needed <= available {
+        return;
+    }
+    let gb = |bytes: f64| format!("{:.0} GiB", bytes / f64::from(1u32 << 30));
+    let minimum_splits = (params * bytes_per_param / available).ceil();
+    diagnostics.push(
+        Diagnostic::new(
+            codes::MODEL_DOES_NOT_FIT,
+            decl.fields.span_of("model"),
+            format!(
+                "{:.1} B parameters need about {} per GPU for weights, gradients and optimizer state, but `{}` has {}",
+                params / 1e9,
+                gb(needed),
+                device.name,
+                gb(available)
+            ),
+        )
+        .label(format!("{bytes_per_param} bytes per parameter"))
+        .secondary(decl.fields.span_of("accelerator"), format!("{} per device", gb(available)))
+        .help(format!(
+            "split the model over at least {minimum_splits} GPUs with `pipeline {{ stages = {minimum_splits}, micro_batches = ... }}` or `model {{ shards = {minimum_splits} }}`, or choose an accelerator with more memory"
+        )),
+    );
 }
 
 /// A workload's cloud pin, region pin and cloud-only accelerators must agree.

@@ -142,6 +142,50 @@ pub enum Architecture {
 }
 
 impl Architecture {
+    /// Trainable parameters: weights and biases of every layer (the transformer counts
+    /// attention, a 4x MLP, two layer norms per block, token and position embeddings and
+    /// an untied output head, as the harness builds it).
+    pub fn parameters(&self) -> u64 {
+        match self {
+            Architecture::Mlp {
+                input,
+                hidden,
+                output,
+            } => {
+                let widths: Vec<u64> = std::iter::once(*input)
+                    .chain(hidden.iter().copied())
+                    .chain(std::iter::once(*output))
+                    .collect();
+                widths.windows(2).map(|w| w[0] * w[1] + w[1]).sum()
+            }
+            Architecture::Transformer {
+                layers,
+                hidden,
+                vocab,
+                seq_len,
+                ..
+            } => {
+                let h = *hidden;
+                let block = 4 * (h * h + h) + (h * 4 * h + 4 * h) + (4 * h * h + h) + 4 * h;
+                layers * block + vocab * h + seq_len * h + 2 * h + h * vocab + vocab
+            }
+            Architecture::Cnn {
+                channels,
+                classes,
+                in_channels,
+                ..
+            } => {
+                let mut previous = *in_channels;
+                let mut total = 0;
+                for &c in channels {
+                    total += previous * c * 9 + c;
+                    previous = c;
+                }
+                total + previous * classes + classes
+            }
+        }
+    }
+
     /// Layers that pipeline or model parallelism can split between devices.
     pub fn splittable_layers(&self) -> u64 {
         match self {
@@ -989,5 +1033,30 @@ fn condition_words(v: Option<&Val>) -> Vec<String> {
         Some(Val::Str(s)) => vec![s.clone()],
         Some(Val::Qty(q)) => vec![q.value.to_string()],
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Architecture;
+
+    #[test]
+    fn parameter_counts() {
+        let mlp = Architecture::Mlp {
+            input: 784,
+            hidden: vec![100],
+            output: 10,
+        };
+        assert_eq!(mlp.parameters(), 784 * 100 + 100 + 100 * 10 + 10);
+        // A LLaMA-7B-shaped stack: about 6.7 B parameters.
+        let lm = Architecture::Transformer {
+            layers: 32,
+            hidden: 4096,
+            heads: 32,
+            vocab: 32000,
+            seq_len: 4096,
+        };
+        let billions = lm.parameters() as f64 / 1e9;
+        assert!((6.6..6.8).contains(&billions), "{billions}");
     }
 }

@@ -200,6 +200,14 @@ codes! {
         "The same value appears twice in a list where order and repetition mean nothing, \
          such as `allow = [aws, aws]`.",
         Some("clouds {\n  allow = [aws, gcp, aws]\n}\n");
+    MODEL_DOES_NOT_FIT = "W0104", "model state does not fit in accelerator memory",
+        "The training job's weights, gradients and optimizer state alone need more memory per \
+         GPU than the accelerator has, before any activations. mlc counts 4 bytes per parameter \
+         for fp32 weights, 4 for gradients, 8 for AdamW's moments (4 for SGD momentum) and 2 \
+         more for the bf16/fp16 copy, divided over pipeline stages or model shards (data \
+         parallelism replicates everything). Split the model with `pipeline { ... }` or \
+         `model { shards = ... }`, or pick an accelerator with more memory.",
+        Some("train big {\n  model = transformer { layers = 32, hidden = 4096, heads = 32, vocab = 32000, seq_len = 4096 }\n  parallelism = data { gpus = 8 }\n  accelerator = A100_80GB x 8\n  batch_size = 64\n  optimizer = adamw { lr = 1e-4 }\n}\n");
     COMPLIANCE_RULE_VIOLATED = "E0501", "compliance rule violated",
         "A framework listed in `compliance { frameworks = [...] }` has a `require` rule that \
          the spec does not meet. Frameworks apply to every dataset of their data classes \
