@@ -71,6 +71,27 @@ pub struct LocalRank {
     mailbox: Arc<Mailbox>,
 }
 
+/// See [`LocalRank::abort_guard`].
+pub struct AbortGuard<'a> {
+    rank: &'a LocalRank,
+    armed: bool,
+}
+
+impl AbortGuard<'_> {
+    /// The rank finished cleanly: leave the group as it is.
+    pub fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for AbortGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.rank.abort();
+        }
+    }
+}
+
 /// Creates the `world` ranks of one in-process group.
 pub fn local_group(world: usize) -> Vec<LocalRank> {
     let mailbox = Arc::new(Mailbox {
@@ -102,6 +123,15 @@ impl LocalRank {
             state.failed = true;
         }
         self.mailbox.wake.notify_all();
+    }
+
+    /// A guard that aborts the group if the rank leaves without `disarm` — by an error
+    /// or by a panic unwinding through it — so the other ranks never wait forever.
+    pub fn abort_guard(&self) -> AbortGuard<'_> {
+        AbortGuard {
+            rank: self,
+            armed: true,
+        }
     }
 
     /// Waits until every rank arrived, or fails if a rank aborted.
@@ -261,6 +291,38 @@ mod tests {
         for h in waiting {
             let err = h.join().unwrap().unwrap_err();
             assert!(err.to_string().contains(PEER_FAILED));
+        }
+    }
+
+    #[test]
+    fn a_panicking_rank_releases_the_others() {
+        let mut ranks = local_group(2);
+        let panicking = ranks.pop().unwrap();
+        let waiting = ranks.pop().unwrap();
+        let waiter = std::thread::spawn(move || waiting.all_reduce_mean_host(&mut [1.0]));
+        let crashed = std::thread::spawn(move || {
+            let _guard = panicking.abort_guard();
+            panic!("simulated crash inside a training step");
+        });
+        assert!(crashed.join().is_err());
+        let err = waiter.join().unwrap().unwrap_err();
+        assert!(err.to_string().contains(PEER_FAILED));
+    }
+
+    #[test]
+    fn a_disarmed_guard_leaves_the_group_working() {
+        let ranks = local_group(2);
+        let handles: Vec<_> = ranks
+            .into_iter()
+            .map(|rank| {
+                std::thread::spawn(move || {
+                    rank.abort_guard().disarm();
+                    rank.all_reduce_mean_host(&mut [2.0])
+                })
+            })
+            .collect();
+        for h in handles {
+            assert!(h.join().unwrap().is_ok());
         }
     }
 

@@ -152,11 +152,13 @@ fn train_in_process(
                     } else {
                         0
                     };
+                    // On an error or a panic the guard releases the ranks blocked in a
+                    // collective instead of leaving them hanging.
+                    let guard = rank.abort_guard();
                     let result = make_engine(config, kind, ordinal)
                         .and_then(|engine| train_rank(config, opts, &rank, engine));
-                    if result.is_err() {
-                        // Release the ranks blocked in a collective instead of hanging.
-                        rank.abort();
+                    if result.is_ok() {
+                        guard.disarm();
                     }
                     result
                 })
