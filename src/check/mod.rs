@@ -17,6 +17,7 @@ pub use model::Model;
 use schema::NameRule;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use units::{Exact, Quantity};
 
 /// A checked value with units normalised.
@@ -243,10 +244,24 @@ struct Loader<'w> {
 }
 
 impl Loader<'_> {
+    /// The stdlib always takes the first file ids, so its syntax trees are parsed once per
+    /// process and cloned afterwards (`mlc check a.mlc b.mlc`, tests, fuzzing).
     fn load_stdlib(&mut self) {
-        for (name, text) in crate::stdlib::FILES {
+        static PARSED: OnceLock<Vec<(ast::File, Vec<Diagnostic>)>> = OnceLock::new();
+        let parsed = PARSED.get_or_init(|| {
+            crate::stdlib::FILES
+                .iter()
+                .enumerate()
+                .map(|(index, (_, text))| syntax::parse(FileId(index as u32), text))
+                .collect()
+        });
+        for ((name, text), (file, diagnostics)) in crate::stdlib::FILES.iter().zip(parsed) {
             let id = self.sources.add(*name, *text);
-            let (file, diagnostics) = syntax::parse(id, text);
+            let (file, diagnostics) = if file.span.file == id {
+                (file.clone(), diagnostics.clone())
+            } else {
+                syntax::parse(id, text)
+            };
             self.diagnostics.extend(diagnostics);
             self.files.push((id, file, true));
         }
