@@ -31,6 +31,7 @@ pub fn scan(text: &str) -> Scan {
     let mut out = Scan::default();
     let mut depth = 0usize;
     let mut openers: Vec<usize> = Vec::new();
+    let mut suspect: Option<usize> = None;
     let mut chunk_start = 0usize;
     let mut i = 0usize;
     while i < bytes.len() {
@@ -47,8 +48,14 @@ pub fn scan(text: &str) -> Scan {
                 i += 1;
             }
             b'}' | b']' | b')' => {
-                if openers.pop().is_none() && out.unmatched_close_at.is_none() {
-                    out.unmatched_close_at = Some(i);
+                match openers.pop() {
+                    None if out.unmatched_close_at.is_none() => out.unmatched_close_at = Some(i),
+                    // A closer that starts a line indented less than its opener's line most
+                    // likely belongs to an outer block: the opener is the one left open.
+                    Some(opener) if suspect.is_none() && closes_outer_block(text, opener, i) => {
+                        suspect = Some(opener);
+                    }
+                    _ => {}
                 }
                 depth = depth.saturating_sub(1);
                 i += 1;
@@ -60,11 +67,24 @@ pub fn scan(text: &str) -> Scan {
             _ => i += 1,
         }
     }
-    out.unclosed_at = openers.first().copied();
+    if !openers.is_empty() {
+        out.unclosed_at = suspect.or(openers.first().copied());
+    }
     if !text[chunk_start..].trim().is_empty() {
         out.chunks.push((chunk_start, text.len()));
     }
     out
+}
+
+/// Whether the closer at `close` starts its line with less indentation than the line of
+/// the opener at `open` (so the indentation says it closes something further out).
+fn closes_outer_block(text: &str, open: usize, close: usize) -> bool {
+    let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |n| n + 1);
+    let indent =
+        |start: usize| text[start..].len() - text[start..].trim_start_matches([' ', '\t']).len();
+    let close_line = line_start(close);
+    let starts_line = text[close_line..close].trim().is_empty();
+    starts_line && indent(close_line) < indent(line_start(open))
 }
 
 /// Index just past the closing quote (or the end of the line for an unterminated string).
@@ -108,6 +128,13 @@ mod tests {
         let deep = "[".repeat(100);
         assert_eq!(scan(&deep).too_deep_at, Some(MAX_DEPTH));
         assert_eq!(scan("[[1]]").too_deep_at, None);
+    }
+
+    #[test]
+    fn an_unclosed_inner_block_is_found_by_indentation() {
+        let text = "project p {\n  labels = { team = \"x\"\n}\n";
+        assert_eq!(scan(text).unclosed_at, text.find("{ team"));
+        assert_eq!(scan("a {\n  b {\n  }\n").unclosed_at, Some(2));
     }
 
     #[test]
