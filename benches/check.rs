@@ -38,11 +38,12 @@ fn median_time(text: &str, runs: usize) -> Duration {
 }
 
 fn main() {
-    // `BENCH_ONCE=parse` or `BENCH_ONCE=check` runs one pass over the 10,000-declaration
-    // spec, for instruction counts under callgrind that do not depend on machine load.
+    // `BENCH_ONCE=parse`, `check` or `check100k` runs one pass over the 10,000- (or 100,000-)
+    // declaration spec, for callgrind instruction counts or a perf profile.
     match std::env::var("BENCH_ONCE").as_deref() {
         Ok("parse") => return println!("parse: {:?}", parse_only(&generate(10_000))),
         Ok("check") => return println!("check: {:?}", median_time(&generate(10_000), 1)),
+        Ok("check100k") => return println!("check: {:?}", median_time(&generate(100_000), 1)),
         _ => {}
     }
     let small = generate(10_000);

@@ -2,7 +2,7 @@
 //! replica ranges, percentages, serverless limits, GPU counts that fill whole nodes,
 //! transformer shapes, budget alerts and framework rules.
 
-use super::model::{opt_exact, Model, Optimizer, Parallelism};
+use super::model::{opt_exact, Model, Optimizer, Parallelism, Train};
 use super::schema::{Ty, REQUIREMENTS, RULE_ATTRS};
 use super::units::{Dim, Exact};
 use super::value::ValueChecker;
@@ -10,6 +10,7 @@ use super::{fields, AlertRule, CheckedDecl, Fields, RequireRule, Symbols, Val};
 use crate::diag::{codes, Diagnostic};
 use crate::source::Span;
 use crate::syntax::ast::{Alert, ConditionTest, Require};
+use std::collections::HashMap;
 
 /// `alert at [50%, 80%] notify "..."`: percentages, ascending, and a notify address.
 pub fn alert(
@@ -148,13 +149,16 @@ fn not_positive(diagnostics: &mut Vec<Diagnostic>, f: &Fields, name: &str) {
 
 /// Rules over the whole model, with spans taken from the checked declarations.
 pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) {
+    let trains: HashMap<&str, &Train> = model.trains.iter().map(|t| (t.name.as_str(), t)).collect();
     for decl in decls {
         let f = &decl.fields;
         match decl.kind {
             "budget" => budget(f, diagnostics),
             "train" => {
-                train(decl, diagnostics);
-                memory_fit(decl, model, diagnostics);
+                if let Some(typed) = decl.name.as_deref().and_then(|n| trains.get(n)) {
+                    train(decl, typed, diagnostics);
+                    memory_fit(decl, typed, model, diagnostics);
+                }
             }
             "service" => service(f, diagnostics),
             "function" => function(f, diagnostics),
@@ -174,14 +178,7 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
 }
 
 /// Warns when weights, gradients and optimizer state cannot fit on one accelerator.
-fn memory_fit(decl: &CheckedDecl, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
-    let Some(train) = model
-        .trains
-        .iter()
-        .find(|t| Some(&t.name) == decl.name.as_ref())
-    else {
-        return;
-    };
+fn memory_fit(decl: &CheckedDecl, train: &Train, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
     let Some(device) = model
         .knowledge
         .accelerators
@@ -311,7 +308,7 @@ fn budget(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-fn train(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
+fn train(decl: &CheckedDecl, typed: &Train, diagnostics: &mut Vec<Diagnostic>) {
     let f = &decl.fields;
     for name in [
         "batch_size",
@@ -377,8 +374,7 @@ fn train(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
     for (name, _) in p.values.iter() {
         not_positive(diagnostics, p, name);
     }
-    let train_model = super::model::build_train_preview(f);
-    let total = train_model.1;
+    let total = typed.parallelism.total_gpus();
     if let Some(Val::Accel(name, per_node)) = f.get("accelerator") {
         if *per_node == 0 {
             diagnostics.push(
@@ -405,7 +401,9 @@ fn train(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
             );
         }
     }
-    if let (Some(arch), "pipeline" | "model") = (train_model.0, kind.as_str()) {
+    // Without a (valid) `model` the architecture is a placeholder; that is reported already.
+    let arch = f.get("model").map(|_| &typed.model);
+    if let (Some(arch), "pipeline" | "model") = (arch, kind.as_str()) {
         let splits = opt_exact(p.get("stages"))
             .or(opt_exact(p.get("shards")))
             .and_then(|e| e.as_integer())

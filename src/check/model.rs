@@ -813,12 +813,6 @@ fn optimizer(v: Option<&Val>) -> Optimizer {
     }
 }
 
-/// The architecture (if given) and total GPU count of a `train` body, for domain checks.
-pub(super) fn build_train_preview(f: &Fields) -> (Option<Architecture>, u64) {
-    let arch = f.get("model").map(|_| architecture(f.get("model")));
-    (arch, parallelism(f.get("parallelism")).total_gpus())
-}
-
 fn train(name: String, f: &Fields, span: Span) -> Train {
     let parallelism = parallelism(f.get("parallelism"));
     let accelerator = accel(f.get("accelerator")).unwrap_or(AccelCount {
