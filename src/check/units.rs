@@ -130,10 +130,6 @@ impl Exact {
         (self.den == 1).then_some(self.num)
     }
 
-    pub fn is_zero(self) -> bool {
-        self.num == 0
-    }
-
     pub fn is_positive(self) -> bool {
         self.num > 0
     }
