@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod check;
+pub mod compile;
 pub mod diag;
 pub mod fmt;
 pub mod graph;

@@ -164,12 +164,14 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
             "function" => function(f, diagnostics),
             "dataset" => not_positive(diagnostics, f, "size"),
             "placement" => placement(f, diagnostics),
+            "batch" => batch(decl, diagnostics),
             _ => {}
         }
-        if matches!(decl.kind, "train" | "service" | "function") {
+        if matches!(decl.kind, "train" | "service" | "function" | "batch") {
             pins(f, model, diagnostics);
         }
     }
+    super::lineage::check(model, decls, diagnostics);
     // "Never used" is noise while there are errors: after a syntax error or a misspelt
     // reference, the declaration that uses a dataset may be the one that is broken.
     if !crate::diag::has_errors(diagnostics) {
@@ -565,11 +567,40 @@ fn placement(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
+/// A batch job computes on accelerators or on CPU cores; one of them must be given.
+fn batch(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
+    let f = &decl.fields;
+    not_positive(diagnostics, f, "nodes");
+    not_positive(diagnostics, f, "max_runtime");
+    if f.get("accelerator").is_none() && f.get("cpu").is_none() {
+        diagnostics.push(
+            Diagnostic::new(
+                codes::MISSING_ATTRIBUTE,
+                decl.header,
+                "a batch job needs `accelerator` or `cpu`",
+            )
+            .label("no compute given")
+            .help("add `accelerator = T4 x 1` for GPU work, or `cpu = 8` and `memory = 32 GiB`"),
+        );
+    }
+    not_positive(diagnostics, f, "cpu");
+}
+
 fn unused_datasets(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) {
+    let read_by_batches = model.batches.iter().flat_map(|b| {
+        b.inputs.iter().filter_map(|i| match i {
+            super::model::Input::Dataset(d) => Some(d.as_str()),
+            super::model::Input::Train(_) => None,
+        })
+    });
+    // A produced dataset nobody reads is a pipeline's result, not waste.
+    let written = model.batches.iter().filter_map(|b| b.output.as_deref());
     let used: std::collections::HashSet<&str> = model
         .trains
         .iter()
-        .filter_map(|t| t.data.as_deref())
+        .flat_map(|t| t.data.iter().map(String::as_str))
+        .chain(read_by_batches)
+        .chain(written)
         .collect();
     for decl in decls.iter().filter(|d| d.kind == "dataset" && !d.in_stdlib) {
         let name = decl.name.as_deref().unwrap_or_default();
@@ -580,7 +611,7 @@ fn unused_datasets(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
                     decl.header,
                     format!("dataset `{name}` is never used"),
                 )
-                .label("no training job reads it")
+                .label("no job reads it")
                 .help(format!(
                     "reference it with `data = dataset.{name}`, or remove it"
                 )),

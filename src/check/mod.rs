@@ -4,6 +4,7 @@
 
 mod domain;
 pub mod fields;
+mod lineage;
 pub mod model;
 pub mod schema;
 pub mod suggest;

@@ -23,6 +23,7 @@ pub struct Model {
     pub trains: Vec<Train>,
     pub services: Vec<Service>,
     pub functions: Vec<Function>,
+    pub batches: Vec<Batch>,
     /// What the standard library (and the spec) says about the world.
     pub knowledge: Knowledge,
 }
@@ -109,13 +110,30 @@ pub enum Location {
 pub struct Dataset {
     pub name: String,
     pub size_bytes: Exact,
-    pub location: Location,
+    /// `None` for a dataset a workload produces: the plan places it with its producer.
+    pub location: Option<Location>,
     pub classification: String,
     pub tier: String,
     pub retention_seconds: Option<Exact>,
     pub consent: Option<bool>,
     pub path: Option<String>,
+    pub deidentified: Option<Deidentified>,
     pub span: Span,
+}
+
+/// Where classes of data stop: the method (for the audit trail) and the classes it
+/// removes; `classes` empty means every class that flows in.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deidentified {
+    pub method: String,
+    pub classes: Vec<String>,
+    pub span: Span,
+}
+
+impl Deidentified {
+    pub fn stops(&self, class: &str) -> bool {
+        self.classes.is_empty() || self.classes.iter().any(|c| c == class)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -251,7 +269,8 @@ pub struct Capacity {
 #[derive(Debug, Clone, Serialize)]
 pub struct Train {
     pub name: String,
-    pub data: Option<String>,
+    /// The datasets it reads, in the order written.
+    pub data: Vec<String>,
     pub model: Architecture,
     pub parallelism: Parallelism,
     pub accelerator: AccelCount,
@@ -268,6 +287,34 @@ pub struct Train {
     pub checkpoint_every_seconds: Option<Exact>,
     pub max_runtime_seconds: Exact,
     pub runs_per_month: Exact,
+    pub window: String,
+    pub cloud: Option<String>,
+    pub region: Option<(String, String)>,
+    pub deidentified: Option<Deidentified>,
+    pub span: Span,
+}
+
+/// What a batch job reads.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum Input {
+    Dataset(String),
+    Train(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Batch {
+    pub name: String,
+    pub inputs: Vec<Input>,
+    pub output: Option<String>,
+    pub image: Option<String>,
+    pub accelerator: Option<AccelCount>,
+    pub cpu: Option<Exact>,
+    pub memory_bytes: Option<Exact>,
+    pub nodes: u64,
+    pub max_runtime_seconds: Exact,
+    pub runs_per_month: Exact,
+    pub capacity: Capacity,
     pub window: String,
     pub cloud: Option<String>,
     pub region: Option<(String, String)>,
@@ -299,6 +346,7 @@ pub struct Service {
     pub port: u64,
     pub cloud: Option<String>,
     pub region: Option<(String, String)>,
+    pub lineage: Lineage,
     pub span: Span,
 }
 
@@ -315,7 +363,15 @@ pub struct Function {
     pub avg_duration_seconds: Exact,
     pub accelerator: Option<AccelCount>,
     pub region: Option<(String, String)>,
+    pub lineage: Lineage,
     pub span: Span,
+}
+
+/// What a served image or artifact says about the data its model was trained on.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Lineage {
+    pub holds: Vec<String>,
+    pub derived_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -462,6 +518,7 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
             "train" => model.trains.push(train(name, f, decl.header)),
             "service" => model.services.push(service(name, f, decl.header)),
             "function" => model.functions.push(function(name, f, decl.header)),
+            "batch" => model.batches.push(batch(name, f, decl.header)),
             "cloud" => model.knowledge.clouds.push(cloud(name, f)),
             "geography" => model.knowledge.geographies.push(Geography {
                 name,
@@ -490,6 +547,7 @@ fn sort_by_name(model: &mut Model) {
     model.trains.sort_by(|a, b| a.name.cmp(&b.name));
     model.services.sort_by(|a, b| a.name.cmp(&b.name));
     model.functions.sort_by(|a, b| a.name.cmp(&b.name));
+    model.batches.sort_by(|a, b| a.name.cmp(&b.name));
     let k = &mut model.knowledge;
     k.clouds.sort_by(|a, b| a.name.cmp(&b.name));
     k.geographies.sort_by(|a, b| a.name.cmp(&b.name));
@@ -716,14 +774,14 @@ fn onprem(name: String, f: &Fields, span: Span) -> Onprem {
 
 fn dataset(name: String, f: &Fields, span: Span) -> Dataset {
     let location = match f.get("location") {
-        Some(Val::Ref(kind, site)) if kind == "onprem" => Location::Onprem { site: site.clone() },
-        Some(Val::Ref(cloud, region)) => Location::Region {
+        Some(Val::Ref(kind, site)) if kind == "onprem" => {
+            Some(Location::Onprem { site: site.clone() })
+        }
+        Some(Val::Ref(cloud, region)) => Some(Location::Region {
             cloud: cloud.clone(),
             region: region.clone(),
-        },
-        _ => Location::Onprem {
-            site: String::new(),
-        },
+        }),
+        _ => None,
     };
     Dataset {
         name,
@@ -734,6 +792,59 @@ fn dataset(name: String, f: &Fields, span: Span) -> Dataset {
         retention_seconds: opt_exact(f.get("retention")),
         consent: bool_(f.get("consent")),
         path: opt_string(f.get("path")),
+        deidentified: deidentified(f),
+        span,
+    }
+}
+
+fn deidentified(f: &Fields) -> Option<Deidentified> {
+    let block = f.blocks.iter().find(|b| b.kind == "deidentified")?;
+    Some(Deidentified {
+        method: string(block.fields.get("method")),
+        classes: words(block.fields.get("classes")),
+        span: block.span,
+    })
+}
+
+fn lineage(f: &Fields) -> Lineage {
+    Lineage {
+        holds: words(f.get("holds")),
+        derived_from: ref_name(f.get("derived_from")),
+    }
+}
+
+/// A single reference or a list of them, as names.
+fn ref_names(v: Option<&Val>) -> Vec<String> {
+    match v {
+        Some(Val::List(_)) => refs(v),
+        other => ref_name(other).into_iter().collect(),
+    }
+}
+
+fn batch(name: String, f: &Fields, span: Span) -> Batch {
+    let inputs = list(f.get("inputs"))
+        .into_iter()
+        .filter_map(|v| match v {
+            Val::Ref(kind, name) if kind == "train" => Some(Input::Train(name.clone())),
+            Val::Ref(_, name) => Some(Input::Dataset(name.clone())),
+            _ => None,
+        })
+        .collect();
+    Batch {
+        name,
+        inputs,
+        output: ref_name(f.get("output")),
+        image: opt_string(f.get("image")),
+        accelerator: accel(f.get("accelerator")),
+        cpu: opt_exact(f.get("cpu")),
+        memory_bytes: opt_exact(f.get("memory")),
+        nodes: opt_count(f.get("nodes")).unwrap_or(1),
+        max_runtime_seconds: exact(f.get("max_runtime")),
+        runs_per_month: per_month(f.get("runs")).unwrap_or(Exact::ONE),
+        capacity: capacity(f.get("capacity")),
+        window: word(f.get("window")),
+        cloud: ref_name(f.get("cloud")),
+        region: ref_pair(f.get("region")),
         span,
     }
 }
@@ -826,7 +937,7 @@ fn train(name: String, f: &Fields, span: Span) -> Train {
     };
     Train {
         name,
-        data: ref_name(f.get("data")),
+        data: ref_names(f.get("data")),
         model: architecture(f.get("model")),
         parallelism,
         accelerator,
@@ -845,6 +956,7 @@ fn train(name: String, f: &Fields, span: Span) -> Train {
         window: word(f.get("window")),
         cloud: ref_name(f.get("cloud")),
         region: ref_pair(f.get("region")),
+        deidentified: deidentified(f),
         span,
     }
 }
@@ -875,6 +987,7 @@ fn service(name: String, f: &Fields, span: Span) -> Service {
         port: count(f.get("port")),
         cloud: ref_name(f.get("cloud")),
         region: ref_pair(f.get("region")),
+        lineage: lineage(f),
         span,
     }
 }
@@ -892,6 +1005,7 @@ fn function(name: String, f: &Fields, span: Span) -> Function {
         avg_duration_seconds: exact(f.get("avg_duration")),
         accelerator: accel(f.get("accelerator")),
         region: ref_pair(f.get("region")),
+        lineage: lineage(f),
         span,
     }
 }

@@ -15,6 +15,8 @@ pub enum RefKind {
     Region,
     /// A cloud region or an on-prem site: `aws.us_east_1`, `onprem.frankfurt_dc`.
     Location,
+    /// What a batch job reads: a dataset or a trained model (`dataset.x`, `train.y`).
+    Input,
     Geography,
     Framework,
     Accelerator,
@@ -29,6 +31,7 @@ impl RefKind {
             RefKind::Cloud => "a cloud (`aws`, `gcp`, `azure`)",
             RefKind::Region => "a cloud region (`aws.us_east_1`)",
             RefKind::Location => "a cloud region or on-prem site (`aws.us_east_1`, `onprem.dc`)",
+            RefKind::Input => "a dataset or a trained model (`dataset.name`, `train.name`)",
             RefKind::Geography => "a geography (`us_east`, `eu_west`, ...)",
             RefKind::Framework => "a compliance framework (`gdpr`, `hipaa`, `sox`, `pci_dss`)",
             RefKind::Accelerator => "an accelerator (`A100`, `H100`, `T4`, ...)",
@@ -369,6 +372,17 @@ pub static HYBRID: &[Ctor] = &[
 ];
 
 const CAPACITY: Ty = Ty::Fallback(CAPACITIES);
+
+/// Where a class of data stops: a trained model or produced dataset that was de-identified.
+const DEIDENTIFIED: BlockSchema = BlockSchema {
+    name: "deidentified",
+    named: false,
+    doc: "The data was de-identified / anonymised here: the listed classes (all incoming ones when `classes` is omitted) stop flowing at this node.",
+    attrs: &[
+        req("method", Ty::Str, "how, for the audit trail, e.g. `\"HIPAA Safe Harbor, 45 CFR 164.514(b)(2)\"`"),
+        opt("classes", Ty::List(&Ty::Word(CLASSIFICATIONS)), "the classes that stop here; default: every class that flows in"),
+    ],
+};
 const PERCENT: Ty = Ty::Qty(Dim::Percent);
 
 pub static KINDS: &[KindSchema] = &[
@@ -467,14 +481,14 @@ pub static KINDS: &[KindSchema] = &[
         doc: "A body of data: where it lives, how big it is and how it is classified.",
         attrs: &[
             req("size", Ty::Qty(Dim::SIZE), "stored size"),
-            req("location", Ty::Ref(RefKind::Location), "where the data lives now"),
+            opt("location", Ty::Ref(RefKind::Location), "where the data lives; omit for a dataset a workload produces (the plan places it with its producer)"),
             def("classification", Ty::Word(CLASSIFICATIONS), "internal", "data class; drives compliance rules"),
             def("tier", Ty::Word(STORAGE_TIERS), "standard", "storage tier"),
             opt("retention", Ty::Qty(Dim::DURATION), "delete data older than this (lifecycle policy)"),
             opt("consent", Ty::Bool, "personal data was collected with consent (GDPR)"),
             opt("path", Ty::Str, "where the harness finds the shards, e.g. `s3://bucket/prefix`"),
         ],
-        blocks: &[],
+        blocks: &[DEIDENTIFIED],
         allows_alert: false,
         allows_require: false,
         stdlib: false,
@@ -484,7 +498,7 @@ pub static KINDS: &[KindSchema] = &[
         name: NameRule::Required,
         doc: "A training job, run by the candle harness on the chosen GPUs.",
         attrs: &[
-            opt("data", Ty::Ref(RefKind::Dataset), "dataset the job reads; omit for synthetic data"),
+            opt("data", Ty::Either(&Ty::Ref(RefKind::Dataset), &Ty::List(&Ty::Ref(RefKind::Dataset))), "dataset (or list of datasets) the job reads; omit for synthetic data"),
             req("model", Ty::Ctor(MODELS), "the model to train"),
             req("parallelism", Ty::Ctor(PARALLELISMS), "how the job spreads over GPUs"),
             req("accelerator", Ty::Accel, "accelerators per node; node count follows from the GPU total"),
@@ -503,7 +517,7 @@ pub static KINDS: &[KindSchema] = &[
             opt("cloud", Ty::Ref(RefKind::Cloud), "pin the job to one cloud"),
             opt("region", Ty::Ref(RefKind::Region), "pin the job to one region"),
         ],
-        blocks: &[],
+        blocks: &[DEIDENTIFIED],
         allows_alert: false,
         allows_require: false,
         stdlib: false,
@@ -522,6 +536,8 @@ pub static KINDS: &[KindSchema] = &[
             def("port", Ty::Int, "8080", "container port"),
             opt("cloud", Ty::Ref(RefKind::Cloud), "pin the service to one cloud"),
             opt("region", Ty::Ref(RefKind::Region), "pin the service to one region"),
+            opt("holds", Ty::List(&Ty::Word(CLASSIFICATIONS)), "classes of the data an image `model` was trained on (its lineage)"),
+            opt("derived_from", Ty::Ref(RefKind::Train), "the training job an image `model` was built from (its lineage)"),
         ],
         blocks: &[
             BlockSchema {
@@ -563,6 +579,32 @@ pub static KINDS: &[KindSchema] = &[
             def("avg_duration", Ty::Qty(Dim::DURATION), "200 ms", "average duration of one call, for cost"),
             opt("accelerator", Ty::Accel, "GPUs per instance (Knative only)"),
             opt("region", Ty::Ref(RefKind::Region), "pin the function to one region"),
+            opt("holds", Ty::List(&Ty::Word(CLASSIFICATIONS)), "classes of the data an artifact `model` was trained on (its lineage)"),
+            opt("derived_from", Ty::Ref(RefKind::Train), "the training job an artifact `model` was built from (its lineage)"),
+        ],
+        blocks: &[],
+        allows_alert: false,
+        allows_require: false,
+        stdlib: false,
+    },
+    KindSchema {
+        kind: "batch",
+        name: NameRule::Required,
+        doc: "A batch job: batch inference or data processing that reads datasets and trained models and may write a dataset.",
+        attrs: &[
+            req("inputs", Ty::List(&Ty::Ref(RefKind::Input)), "datasets and trained models it reads, e.g. `[dataset.events, train.ranker]`"),
+            opt("output", Ty::Ref(RefKind::Dataset), "the dataset it writes (declared without `location`: it is placed with this job)"),
+            opt("image", Ty::Str, "container image that runs the job"),
+            opt("accelerator", Ty::Accel, "accelerators per node, e.g. `T4 x 1`"),
+            opt("cpu", Ty::Number, "CPU cores per node, for a job without accelerators"),
+            opt("memory", Ty::Qty(Dim::SIZE), "memory per node, for a job without accelerators"),
+            def("nodes", Ty::Int, "1", "nodes that run the job in parallel"),
+            req("max_runtime", Ty::Qty(Dim::DURATION), "expected (and maximum) wall time of one run"),
+            def("runs", Ty::Qty(Dim::RATE), "1 / month", "how often the job runs, e.g. `1 / day`"),
+            def("capacity", CAPACITY, "on_demand", "capacity type; `spot fallback on_demand` tries spot first"),
+            def("window", Ty::Word(&["any", "off_peak"]), "any", "when the job may run"),
+            opt("cloud", Ty::Ref(RefKind::Cloud), "pin the job to one cloud"),
+            opt("region", Ty::Ref(RefKind::Region), "pin the job to one region"),
         ],
         blocks: &[],
         allows_alert: false,

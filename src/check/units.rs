@@ -334,6 +334,7 @@ pub static UNITS: &[UnitInfo] = &[
     unit("min", Dim::DURATION, 60, 1),
     unit("h", Dim::DURATION, 3600, 1),
     unit("d", Dim::DURATION, 86_400, 1),
+    unit("day", Dim::DURATION, 86_400, 1),
     unit("week", Dim::DURATION, 604_800, 1),
     unit("month", Dim::DURATION, SECONDS_PER_MONTH, 1),
     unit("year", Dim::DURATION, 12 * SECONDS_PER_MONTH, 1),

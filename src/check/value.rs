@@ -484,6 +484,22 @@ impl ValueChecker<'_> {
                 self.unknown_ref(&joined, kind, span, None)
             }
             (Location, ["onprem", name]) => self.resolve(Onprem, &["onprem", name], span),
+            (Input, ["dataset", name]) => self.resolve(Dataset, &["dataset", name], span),
+            (Input, ["train", name]) => self.resolve(Train, &["train", name], span),
+            (Input, [prefix, _])
+                if self.symbols.has(prefix, parts[1]) || super::schema::kind(prefix).is_some() =>
+            {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        codes::WRONG_REFERENCE_KIND,
+                        span,
+                        format!("`{joined}` is not {}", kind.describe()),
+                    )
+                    .label(format!("this is a `{prefix}`"))
+                    .help("a batch job reads datasets (`dataset.name`) and trained models (`train.name`)"),
+                );
+                None
+            }
             (Location | Region, [cloud, region]) => {
                 if !self.symbols.has("cloud", cloud) {
                     let help = did_you_mean(cloud, self.symbols.names("cloud"));
@@ -609,6 +625,7 @@ fn decl_kind(kind: RefKind) -> &'static str {
         RefKind::Train => "train",
         RefKind::Onprem => "onprem",
         RefKind::Cloud | RefKind::Region | RefKind::Location => "cloud",
+        RefKind::Input => "dataset",
         RefKind::Geography => "geography",
         RefKind::Framework => "framework",
         RefKind::Accelerator => "accelerator",
@@ -618,7 +635,9 @@ fn decl_kind(kind: RefKind) -> &'static str {
 fn shape_fits(ty: &Ty, value: &Value) -> bool {
     matches!(
         (ty, &value.kind),
-        (Ty::Str, ValueKind::String(_)) | (Ty::Ref(_), ValueKind::Path(_))
+        (Ty::Str, ValueKind::String(_))
+            | (Ty::Ref(_), ValueKind::Path(_))
+            | (Ty::List(_), ValueKind::List(_))
     )
 }
 

@@ -5,6 +5,7 @@ mod catalog;
 mod check;
 mod explain;
 mod fmt;
+mod graph;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -51,6 +52,11 @@ pub enum Command {
     },
     /// List real instance offerings with hourly prices, cheapest first
     Catalog(catalog::CatalogArgs),
+    /// Print the resource graph (data flow, classes, where classes stop) as Graphviz DOT
+    Graph {
+        /// The spec file
+        file: PathBuf,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +103,7 @@ pub fn run() -> ExitCode {
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Explain { code } => explain::run(&code),
         Command::Catalog(args) => catalog::run(args),
+        Command::Graph { file } => graph::run(&file),
     };
     ExitCode::from(code)
 }

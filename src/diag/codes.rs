@@ -105,7 +105,7 @@ codes! {
     MISSING_ATTRIBUTE = "E0203", "missing required attribute",
         "The declaration lacks an attribute that has no default. Add it; docs/language.md \
          marks which attributes are required.",
-        Some("dataset d {\n  size = 1 TB\n}\n");
+        Some("dataset d {\n  location = aws.us_east_1\n}\n");
     DUPLICATE_ATTRIBUTE = "E0204", "attribute set twice",
         "The same attribute appears twice in one block. Keep one.",
         Some("project p {\n  owner = \"a\"\n  owner = \"b\"\n}\n");
@@ -133,6 +133,26 @@ codes! {
         "`alert at ... notify ...` belongs in `budget`; `require ...` belongs in a \
          `framework`.",
         Some("project p {\n  owner = \"x\"\n  alert at [50%] notify \"a@b.c\"\n}\n");
+    TWO_PRODUCERS = "E0211", "dataset written by two jobs",
+        "Each produced dataset has exactly one writer, so that its placement, size and \
+         lineage are unambiguous. Give each batch job its own `output` dataset; a later job \
+         can read several.",
+        Some("dataset raw {\n  size = 1 TB\n  location = aws.us_east_1\n}\ndataset scores {\n  size = 1 GB\n}\nbatch a {\n  inputs = [dataset.raw]\n  output = dataset.scores\n  cpu = 4\n  max_runtime = 1 h\n}\nbatch b {\n  inputs = [dataset.raw]\n  output = dataset.scores\n  cpu = 4\n  max_runtime = 1 h\n}\n");
+    UNPLACED_DATASET = "E0212", "dataset has no location and no producer",
+        "A dataset either lives somewhere (`location = aws.eu_west_1`, or an on-prem site) \
+         or is written by a batch job (`output = dataset.name`), in which case the plan \
+         places it with that job. This one has neither.",
+        Some("dataset features {\n  size = 10 GB\n}\n");
+    PIPELINE_CYCLE = "E0213", "cycle through produced datasets",
+        "A batch job reads (directly or through other jobs and trained models) the dataset it \
+         writes, so no order of runs can produce it. The message lists the whole cycle. Break \
+         it by writing a new dataset (a new version) instead of the one read.",
+        Some("dataset a {\n  size = 1 GB\n}\ndataset b {\n  size = 1 GB\n}\nbatch x {\n  inputs = [dataset.a]\n  output = dataset.b\n  cpu = 2\n  max_runtime = 1 h\n}\nbatch y {\n  inputs = [dataset.b]\n  output = dataset.a\n  cpu = 2\n  max_runtime = 1 h\n}\n");
+    REDUNDANT_LINEAGE = "E0214", "lineage declared for a model that has it",
+        "`holds` and `derived_from` describe a served image or artifact, whose training data \
+         mlc cannot see. A service or function whose `model = train.name` already carries \
+         that job's classes along the graph; a second statement could only contradict it.",
+        Some("train t {\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 1 }\n  accelerator = T4 x 1\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n}\nservice s {\n  model = train.t\n  replicas = 1\n  holds = [personal_data]\n}\n");
     TYPE_MISMATCH = "E0301", "type mismatch",
         "The value has the wrong shape for the attribute: for example a string where a \
          number is needed, or a single value where a list is needed.",
@@ -208,6 +228,12 @@ codes! {
          parallelism replicates everything). Split the model with `pipeline { ... }` or \
          `model { shards = ... }`, or pick an accelerator with more memory.",
         Some("train big {\n  model = transformer { layers = 32, hidden = 4096, heads = 32, vocab = 32000, seq_len = 4096 }\n  parallelism = data { gpus = 8 }\n  accelerator = A100_80GB x 8\n  batch_size = 64\n  optimizer = adamw { lr = 1e-4 }\n}\n");
+    DEIDENTIFIED_NOTHING = "W0105", "de-identification where nothing flows in",
+        "`deidentified { ... }` stops classes that flow into a trained model or a produced \
+         dataset from its inputs. On a dataset that no job produces nothing flows in, so it \
+         changes nothing; data that is already anonymous is `classification = internal` (or \
+         `public`).",
+        Some("dataset d {\n  size = 1 GB\n  location = aws.us_east_1\n  deidentified {\n    method = \"k-anonymity, k = 10\"\n  }\n}\n");
     COMPLIANCE_RULE_VIOLATED = "E0501", "compliance rule violated",
         "A framework listed in `compliance { frameworks = [...] }` has a `require` rule that \
          the spec does not meet. Frameworks apply to every dataset of their data classes \
@@ -229,4 +255,11 @@ codes! {
          least-privilege RBAC with MFA, private networking and audit logs. Add `baseline` \
          to `compliance { frameworks = [...] }` to make these errors.",
         Some("security {\n  audit_logging = on\n}\ndataset d {\n  size = 1 GB\n  location = aws.us_east_1\n}\n");
+    UNKNOWN_LINEAGE = "W0502", "served model of unknown lineage",
+        "The spec names compliance frameworks, and a service or function serves an image or \
+         artifact whose training data mlc cannot see, so no class can flow into it and no \
+         rule can protect it. Say where it comes from (`derived_from = train.name`) or what \
+         its training data held (`holds = [health_data]`; `holds = [internal]` when nothing \
+         regulated).",
+        Some("compliance {\n  frameworks = [gdpr]\n}\nservice s {\n  model = \"registry.example/model:1\"\n  replicas = 1\n}\n");
 }

@@ -1,10 +1,14 @@
 //! Stage 3, graph: the [`ResourceGraph`] of a checked [`Model`]. Nodes are datasets,
-//! training jobs, services, functions and on-prem sites; data edges run dataset ->
-//! train -> service/function, and an on-prem site hosts the datasets stored there.
-//! Data classifications flow along data edges, so a model trained on health data is
-//! health data for every service and function that serves it.
+//! training jobs, batch jobs, services, functions and on-prem sites; data edges run
+//! dataset -> train -> service/function/batch, dataset -> batch -> produced dataset, and
+//! an on-prem site hosts the datasets stored there. Data classifications flow along data
+//! edges, so a model trained on health data is health data for every service and
+//! function that serves it, until a `deidentified` node stops them. Each data edge
+//! carries the bytes it moves per month, which the planner prices as egress.
 
-use crate::check::model::{Location, Model, ModelSource};
+pub mod dot;
+
+use crate::check::model::{Deidentified, Input, Location, Model, ModelSource, Train};
 use crate::source::Span;
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -19,6 +23,7 @@ pub enum NodeKind {
     Train,
     Service,
     Function,
+    Batch,
     Onprem,
 }
 
@@ -30,6 +35,7 @@ impl NodeKind {
             NodeKind::Train => "train",
             NodeKind::Service => "service",
             NodeKind::Function => "function",
+            NodeKind::Batch => "batch",
             NodeKind::Onprem => "onprem",
         }
     }
@@ -44,20 +50,41 @@ pub enum EdgeKind {
     Hosts,
 }
 
+/// An edge of the graph: what it means and, for data edges, the bytes it moves per month.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Edge {
+    pub kind: EdgeKind,
+    /// Data edges: dataset size x the reader's runs; a model artifact's size
+    /// (parameters x bytes per parameter at the training precision) x the runs that
+    /// ship it; a produced dataset's size x its producer's runs. Zero for `Hosts`.
+    pub bytes_per_month: f64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Node {
     pub kind: NodeKind,
     pub name: String,
+    /// Index of the declaration in the model's list for this kind (`model.trains[item]`).
+    pub item: usize,
     /// The classifications of all data that reaches this node, its own included.
     pub classes: BTreeSet<String>,
+    /// Classes that flowed in and stopped here, with the de-identification method.
+    pub stopped: Vec<ClassStop>,
     pub span: Span,
+}
+
+/// A class of data that stops at a node, and why (for the audit trail and `mlc graph`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClassStop {
+    pub class: String,
+    pub method: String,
 }
 
 /// The dependency graph of a spec. Node indices follow the model's (sorted) order, so
 /// the graph is the same for the same spec.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceGraph {
-    pub graph: DiGraph<Node, EdgeKind>,
+    pub graph: DiGraph<Node, Edge>,
     index: BTreeMap<(NodeKind, String), NodeIndex>,
 }
 
@@ -75,6 +102,14 @@ impl ResourceGraph {
 
     /// `(source, target, kind)` for every edge, in insertion order.
     pub fn edges(&self) -> Vec<(&Node, &Node, EdgeKind)> {
+        self.edges_with_weights()
+            .into_iter()
+            .map(|(a, b, e)| (a, b, e.kind))
+            .collect()
+    }
+
+    /// `(source, target, edge)` for every edge, in insertion order.
+    pub fn edges_with_weights(&self) -> Vec<(&Node, &Node, Edge)> {
         self.graph
             .edge_indices()
             .filter_map(|e| {
@@ -84,109 +119,232 @@ impl ResourceGraph {
             .collect()
     }
 
-    fn add(&mut self, kind: NodeKind, name: &str, span: Span) {
+    /// `(source, target, bytes per month)` for every data edge, in insertion order.
+    pub fn data_flows(&self) -> Vec<(&Node, &Node, f64)> {
+        self.edges_with_weights()
+            .into_iter()
+            .filter(|(_, _, e)| e.kind == EdgeKind::Data)
+            .map(|(a, b, e)| (a, b, e.bytes_per_month))
+            .collect()
+    }
+
+    /// How `class` reached `node`: the path from the node where the class starts (a
+    /// dataset, or a served model's declared lineage) to `node`, both included. Empty
+    /// when the class does not reach it. Deterministic: the first path in edge order.
+    pub fn class_path(&self, kind: NodeKind, name: &str, class: &str) -> Vec<&Node> {
+        let Some(&target) = self.index.get(&(kind, name.to_string())) else {
+            return Vec::new();
+        };
+        if !self.graph[target].classes.contains(class) {
+            return Vec::new();
+        }
+        let mut path = vec![target];
+        let mut at = target;
+        // Walk back along data edges whose source carries the class; the graph is
+        // acyclic (checked), so this ends at the node where the class begins.
+        while let Some(source) = self
+            .graph
+            .edges_directed(at, Direction::Incoming)
+            .filter(|e| e.weight().kind == EdgeKind::Data)
+            .map(|e| petgraph::visit::EdgeRef::source(&e))
+            .filter(|s| self.graph[*s].classes.contains(class))
+            .min()
+        {
+            path.push(source);
+            at = source;
+            if path.len() > self.graph.node_count() {
+                break;
+            }
+        }
+        path.reverse();
+        path.into_iter().map(|i| &self.graph[i]).collect()
+    }
+
+    fn add(&mut self, kind: NodeKind, name: &str, item: usize, span: Span) {
         let node = Node {
             kind,
             name: name.to_string(),
+            item,
             classes: BTreeSet::new(),
+            stopped: Vec::new(),
             span,
         };
         let index = self.graph.add_node(node);
         self.index.insert((kind, name.to_string()), index);
     }
 
-    fn connect(&mut self, from: (NodeKind, &str), to: (NodeKind, &str), kind: EdgeKind) {
+    fn connect(&mut self, from: (NodeKind, &str), to: (NodeKind, &str), edge: Edge) {
         let a = self.index.get(&(from.0, from.1.to_string())).copied();
         let b = self.index.get(&(to.0, to.1.to_string())).copied();
         if let (Some(a), Some(b)) = (a, b) {
-            self.graph.add_edge(a, b, kind);
+            self.graph.add_edge(a, b, edge);
         }
+    }
+
+    fn index_of(&self, kind: NodeKind, name: &str) -> Option<NodeIndex> {
+        self.index.get(&(kind, name.to_string())).copied()
     }
 }
 
 /// Builds the graph and lets classifications flow along data edges.
 pub fn build(model: &Model) -> ResourceGraph {
     let mut g = ResourceGraph::default();
-    for site in &model.onprem {
-        g.add(NodeKind::Onprem, &site.name, site.span);
+    for (i, site) in model.onprem.iter().enumerate() {
+        g.add(NodeKind::Onprem, &site.name, i, site.span);
     }
-    for d in &model.datasets {
-        g.add(NodeKind::Dataset, &d.name, d.span);
-        if let Some(i) = g.index.get(&(NodeKind::Dataset, d.name.clone())) {
-            g.graph[*i].classes.insert(d.classification.clone());
+    for (i, d) in model.datasets.iter().enumerate() {
+        g.add(NodeKind::Dataset, &d.name, i, d.span);
+        if let Some(index) = g.index_of(NodeKind::Dataset, &d.name) {
+            g.graph[index].classes.insert(d.classification.clone());
         }
     }
-    for t in &model.trains {
-        g.add(NodeKind::Train, &t.name, t.span);
+    for (i, t) in model.trains.iter().enumerate() {
+        g.add(NodeKind::Train, &t.name, i, t.span);
     }
-    for s in &model.services {
-        g.add(NodeKind::Service, &s.name, s.span);
+    for (i, b) in model.batches.iter().enumerate() {
+        g.add(NodeKind::Batch, &b.name, i, b.span);
     }
-    for f in &model.functions {
-        g.add(NodeKind::Function, &f.name, f.span);
+    for (i, s) in model.services.iter().enumerate() {
+        g.add(NodeKind::Service, &s.name, i, s.span);
+        declared_classes(&mut g, NodeKind::Service, &s.name, &s.lineage.holds);
+    }
+    for (i, f) in model.functions.iter().enumerate() {
+        g.add(NodeKind::Function, &f.name, i, f.span);
+        declared_classes(&mut g, NodeKind::Function, &f.name, &f.lineage.holds);
     }
     connect_edges(&mut g, model);
-    propagate_classes(&mut g);
+    propagate_classes(&mut g, model);
     g
 }
 
+/// A served image's declared lineage: the classes its training data held.
+fn declared_classes(g: &mut ResourceGraph, kind: NodeKind, name: &str, holds: &[String]) {
+    if let Some(index) = g.index_of(kind, name) {
+        g.graph[index].classes.extend(holds.iter().cloned());
+    }
+}
+
+fn data(bytes_per_month: f64) -> Edge {
+    Edge {
+        kind: EdgeKind::Data,
+        bytes_per_month,
+    }
+}
+
+/// Bytes of a trained model's weights as shipped: 4 per parameter in fp32, 2 otherwise.
+pub fn artifact_bytes(train: &Train) -> f64 {
+    let per_parameter = if train.precision == "fp32" { 4.0 } else { 2.0 };
+    train.model.parameters() as f64 * per_parameter
+}
+
 fn connect_edges(g: &mut ResourceGraph, model: &Model) {
+    let size = |name: &str| {
+        model
+            .datasets
+            .iter()
+            .find(|d| d.name == name)
+            .map_or(0.0, |d| d.size_bytes.to_f64())
+    };
+    let train_of = |name: &str| model.trains.iter().find(|t| t.name == name);
     for d in &model.datasets {
-        if let Location::Onprem { site } = &d.location {
+        if let Some(Location::Onprem { site }) = &d.location {
+            let hosts = Edge {
+                kind: EdgeKind::Hosts,
+                bytes_per_month: 0.0,
+            };
             g.connect(
                 (NodeKind::Onprem, site),
                 (NodeKind::Dataset, &d.name),
-                EdgeKind::Hosts,
+                hosts,
             );
         }
     }
     for t in &model.trains {
-        if let Some(data) = &t.data {
+        let runs = t.runs_per_month.to_f64();
+        for name in &t.data {
+            let edge = data(size(name) * runs);
+            g.connect((NodeKind::Dataset, name), (NodeKind::Train, &t.name), edge);
+        }
+    }
+    for b in &model.batches {
+        let runs = b.runs_per_month.to_f64();
+        for input in &b.inputs {
+            let (kind, name, bytes) = match input {
+                Input::Dataset(d) => (NodeKind::Dataset, d, size(d)),
+                Input::Train(t) => (NodeKind::Train, t, train_of(t).map_or(0.0, artifact_bytes)),
+            };
+            g.connect((kind, name), (NodeKind::Batch, &b.name), data(bytes * runs));
+        }
+        if let Some(output) = &b.output {
+            let edge = data(size(output) * runs);
             g.connect(
-                (NodeKind::Dataset, data),
-                (NodeKind::Train, &t.name),
-                EdgeKind::Data,
+                (NodeKind::Batch, &b.name),
+                (NodeKind::Dataset, output),
+                edge,
             );
         }
     }
-    for s in &model.services {
-        if let ModelSource::Train(train) = &s.model {
-            g.connect(
-                (NodeKind::Train, train),
-                (NodeKind::Service, &s.name),
-                EdgeKind::Data,
-            );
-        }
-    }
-    for f in &model.functions {
-        if let Some(ModelSource::Train(train)) = &f.model {
-            g.connect(
-                (NodeKind::Train, train),
-                (NodeKind::Function, &f.name),
-                EdgeKind::Data,
-            );
+    let served = model
+        .services
+        .iter()
+        .map(|s| (NodeKind::Service, &s.name, Some(&s.model), &s.lineage))
+        .chain(
+            model
+                .functions
+                .iter()
+                .map(|f| (NodeKind::Function, &f.name, f.model.as_ref(), &f.lineage)),
+        );
+    for (kind, name, source, lineage) in served {
+        let train = match source {
+            Some(ModelSource::Train(train)) => Some(train),
+            _ => lineage.derived_from.as_ref(),
+        };
+        // Each training run ships a new model version to whatever serves it.
+        if let Some(t) = train.and_then(|t| train_of(t)) {
+            let edge = data(artifact_bytes(t) * t.runs_per_month.to_f64());
+            g.connect((NodeKind::Train, &t.name), (kind, name), edge);
         }
     }
 }
 
-/// Classes flow forward along data edges in topological order. The references only
-/// point from later stages to earlier ones, so the graph has no cycle; should one
-/// appear, classes are left where they are rather than guessed.
-fn propagate_classes(g: &mut ResourceGraph) {
+/// Classes flow forward along data edges in topological order, and stop where a node
+/// is de-identified. `check` rejects cycles through produced datasets, so the graph is
+/// acyclic; should one appear, classes are left where they are rather than guessed.
+fn propagate_classes(g: &mut ResourceGraph, model: &Model) {
     let Ok(order) = toposort(&g.graph, None) else {
         return;
     };
     for node in order {
-        let incoming: Vec<NodeIndex> = g
+        let incoming: BTreeSet<String> = g
             .graph
             .edges_directed(node, Direction::Incoming)
-            .filter(|e| *e.weight() == EdgeKind::Data)
-            .map(|e| petgraph::visit::EdgeRef::source(&e))
+            .filter(|e| e.weight().kind == EdgeKind::Data)
+            .flat_map(|e| {
+                let source = petgraph::visit::EdgeRef::source(&e);
+                g.graph[source].classes.iter().cloned().collect::<Vec<_>>()
+            })
             .collect();
-        let mut classes = g.graph[node].classes.clone();
-        for source in incoming {
-            classes.extend(g.graph[source].classes.iter().cloned());
+        let filter = deidentification(model, &g.graph[node]);
+        let mut stopped = Vec::new();
+        for class in incoming {
+            match filter {
+                Some(deid) if deid.stops(&class) => stopped.push(ClassStop {
+                    class,
+                    method: deid.method.clone(),
+                }),
+                _ => {
+                    g.graph[node].classes.insert(class);
+                }
+            }
         }
-        g.graph[node].classes = classes;
+        g.graph[node].stopped = stopped;
+    }
+}
+
+fn deidentification<'m>(model: &'m Model, node: &Node) -> Option<&'m Deidentified> {
+    match node.kind {
+        NodeKind::Dataset => model.datasets.get(node.item)?.deidentified.as_ref(),
+        NodeKind::Train => model.trains.get(node.item)?.deidentified.as_ref(),
+        _ => None,
     }
 }

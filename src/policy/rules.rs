@@ -65,7 +65,8 @@ pub(super) fn jurisdiction_of(model: &Model, node: &Node) -> Option<(String, Str
     match node.kind {
         NodeKind::Dataset => {
             let d = model.datasets.iter().find(|d| d.name == node.name)?;
-            match &d.location {
+            // A produced dataset has no location yet: the plan places it.
+            match d.location.as_ref()? {
                 Location::Region { cloud, region } => region_jurisdiction(cloud, region),
                 Location::Onprem { site } => onprem_jurisdiction(model, site),
             }
@@ -95,6 +96,10 @@ pub(super) fn jurisdiction_of(model: &Model, node: &Node) -> Option<(String, Str
                 .find(|f| f.name == node.name)?
                 .region
                 .as_ref(),
+            region_jurisdiction,
+        ),
+        NodeKind::Batch => pinned(
+            model.batches.get(node.item)?.region.as_ref(),
             region_jurisdiction,
         ),
         NodeKind::Onprem => onprem_jurisdiction(model, &node.name),
@@ -212,6 +217,7 @@ fn cloud_of(model: &Model, node: &Node) -> Option<String> {
             .iter()
             .find(|d| d.name == node.name)?
             .location
+            .as_ref()?
         {
             Location::Region { cloud, .. } => Some(cloud.clone()),
             Location::Onprem { .. } => None,
@@ -231,6 +237,10 @@ fn cloud_of(model: &Model, node: &Node) -> Option<String> {
             .iter()
             .find(|f| f.name == node.name)
             .and_then(|f| pinned(&None, &f.region)),
+        NodeKind::Batch => model
+            .batches
+            .get(node.item)
+            .and_then(|b| pinned(&b.cloud, &b.region)),
         NodeKind::Onprem => None,
     }
 }
