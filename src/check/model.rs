@@ -24,8 +24,22 @@ pub struct Model {
     pub services: Vec<Service>,
     pub functions: Vec<Function>,
     pub batches: Vec<Batch>,
+    /// Where each attribute of a spec declaration was written, so that later stages put
+    /// their labels on the offending line: `(kind, name, attribute)`; singletons have
+    /// the name "".
+    #[serde(skip)]
+    pub attr_spans: BTreeMap<(String, String, String), Span>,
     /// What the standard library (and the spec) says about the world.
     pub knowledge: Knowledge,
+}
+
+impl Model {
+    /// Where `attr` of declaration `kind name` was written, if it was.
+    pub fn attr_span(&self, kind: &str, name: &str, attr: &str) -> Option<Span> {
+        self.attr_spans
+            .get(&(kind.to_string(), name.to_string(), attr.to_string()))
+            .copied()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -496,6 +510,12 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
     for decl in decls {
         let f = &decl.fields;
         let name = decl.name.clone().unwrap_or_default();
+        if !decl.in_stdlib {
+            for (attr, (_, span)) in &f.values {
+                let key = (decl.kind.to_string(), name.clone(), attr.to_string());
+                model.attr_spans.insert(key, *span);
+            }
+        }
         match decl.kind {
             "project" => model.project = Some(project(name, f)),
             "budget" => model.budget = Some(budget(f)),

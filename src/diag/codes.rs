@@ -255,6 +255,14 @@ codes! {
          least-privilege RBAC with MFA, private networking and audit logs. Add `baseline` \
          to `compliance { frameworks = [...] }` to make these errors.",
         Some("security {\n  audit_logging = on\n}\ndataset d {\n  size = 1 GB\n  location = aws.us_east_1\n}\n");
+    NEAR_OUTSIDE_RESIDENCY = "W0503", "users near a geography the data may not enter",
+        "A service lists a `near` geography whose jurisdiction its data may not enter: a \
+         residency rule of a framework reaches it along the graph (the secondary labels say \
+         which, and through which datasets and jobs), or `compliance.residency` excludes it. \
+         The plan keeps the service in an allowed jurisdiction, so those users are served \
+         from further away. Accept it, drop the geography from `near`, or stop the class \
+         before the service with `deidentified { ... }`.",
+        Some("compliance {\n  frameworks = [gdpr]\n}\ndataset users {\n  size = 1 TB\n  location = aws.eu_west_1\n  classification = personal_data\n  retention = 1 year\n  consent = on\n}\ntrain m {\n  data = dataset.users\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 1 }\n  accelerator = T4 x 1\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n}\nservice api {\n  model = train.m\n  replicas = 1\n  near = [us_east]\n}\n");
     UNKNOWN_LINEAGE = "W0502", "served model of unknown lineage",
         "The spec names compliance frameworks, and a service or function serves an image or \
          artifact whose training data mlc cannot see, so no class can flow into it and no \

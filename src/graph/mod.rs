@@ -128,6 +128,21 @@ impl ResourceGraph {
             .collect()
     }
 
+    /// The nodes with a data edge into `(kind, name)`, in edge order.
+    pub fn inputs_of(&self, kind: NodeKind, name: &str) -> Vec<&Node> {
+        let Some(&target) = self.index.get(&(kind, name.to_string())) else {
+            return Vec::new();
+        };
+        let mut sources: Vec<NodeIndex> = self
+            .graph
+            .edges_directed(target, Direction::Incoming)
+            .filter(|e| e.weight().kind == EdgeKind::Data)
+            .map(|e| petgraph::visit::EdgeRef::source(&e))
+            .collect();
+        sources.sort();
+        sources.into_iter().map(|i| &self.graph[i]).collect()
+    }
+
     /// How `class` reached `node`: the path from the node where the class starts (a
     /// dataset, or a served model's declared lineage) to `node`, both included. Empty
     /// when the class does not reach it. Deterministic: the first path in edge order.

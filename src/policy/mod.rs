@@ -7,6 +7,7 @@
 //! on-prem sites and workloads pinned with `region = ...`. The optimizer must treat
 //! residency as a placement constraint for everything else (see `docs/stdlib.md`).
 
+pub mod placement;
 mod rules;
 
 use crate::check::model::{Framework, FrameworkRule, Model};
@@ -60,6 +61,10 @@ pub fn check(model: &Model, graph: &ResourceGraph) -> Vec<Diagnostic> {
         );
     }
     out.extend(rules::spec_residency(model, graph));
+    out.extend(placement::near_outside_residency(
+        model,
+        &placement::rules(model, graph),
+    ));
     out
 }
 
