@@ -1,18 +1,20 @@
 //! Consistency rules between declarations: pins and placement against `clouds.allow`,
 //! placement strategies and what they need, serverless platforms against their clouds,
 //! frameworks against the spec's data, hybrid `sensitive_data` against dataset
-//! locations.
+//! locations, and a lower bound of the cost against the budget.
 //!
 //! The rules read the typed [`Model`]; the checked declarations are used only to put
 //! labels on the offending attribute rather than the declaration header.
 
-use super::model::{CloudPolicy, Location, Model, Placement};
+use super::model::{Capacity, CloudPolicy, Location, Model, Placement};
+use super::units::{Exact, SECONDS_PER_MONTH};
 use super::{CheckedDecl, Fields, Val};
+use crate::catalog::{self, Catalog, Places, Query};
 use crate::diag::{codes, Diagnostic};
 use crate::source::Span;
 use std::collections::{BTreeSet, HashMap};
 
-/// Runs every consistency rule. Rules that only advise (unused frameworks)
+/// Runs every consistency rule. Rules that only advise (unused frameworks, the budget)
 /// stay quiet while there are errors, because a broken declaration skews what they see.
 pub fn check(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) {
     let spans = Spans::new(decls);
@@ -26,6 +28,7 @@ pub fn check(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnos
     function_platforms(model, &spans, diagnostics);
     if !crate::diag::has_errors(diagnostics) {
         unused_frameworks(model, &spans, diagnostics);
+        budget_floor(model, &spans, diagnostics);
     }
 }
 
@@ -494,14 +497,280 @@ fn sensitive_data(
     }
 }
 
+/// A workload's cheapest possible cost per month under the catalog, with what it is.
+struct Floor {
+    kind: &'static str,
+    name: String,
+    usd_per_month: Exact,
+    detail: String,
+}
+
+/// Rule 8: the budget covers at least the cheapest placement of the most expensive single
+/// workload. The bound is the catalog's cheapest instance with the workload's accelerator
+/// (at least its count per node), over allowed clouds and its pins, at the cheapest price
+/// its capacity allows (spot, reserved), times nodes and hours; a workload that could run
+/// on an on-prem site with that accelerator, or that the catalog does not price, has no
+/// bound. So the warning never fires on a spec the planner could fit.
+fn budget_floor(model: &Model, spans: &Spans, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(budget) = &model.budget else {
+        return;
+    };
+    let needs_catalog = model.trains.iter().any(|t| t.accelerator.count > 0)
+        || model.services.iter().any(|s| s.accelerator.is_some());
+    if !needs_catalog {
+        return;
+    }
+    let Ok(catalog) = Catalog::embedded() else {
+        return;
+    };
+    let places = Places::from_knowledge(&model.knowledge);
+    let pricing = Pricing {
+        model,
+        catalog,
+        places: &places,
+    };
+    let mut floors = Vec::new();
+    for t in &model.trains {
+        let hours = t
+            .max_runtime_seconds
+            .checked_div(Exact::int(3600))
+            .and_then(|h| h.checked_mul(t.runs_per_month));
+        let node = pricing.cheapest(
+            &t.accelerator.name,
+            t.accelerator.count,
+            &t.capacity,
+            t.cloud.as_deref(),
+            t.region.as_ref(),
+        );
+        let (Some(hours), Some((price, instance))) = (hours, node) else {
+            continue;
+        };
+        if let Some(usd) = price
+            .checked_mul(Exact::int(t.nodes.into()))
+            .and_then(|p| p.checked_mul(hours))
+        {
+            floors.push(Floor {
+                kind: "training job",
+                name: t.name.clone(),
+                usd_per_month: usd,
+                detail: format!(
+                    "{} node(s) of {instance} at {} USD/h for {} h a month",
+                    t.nodes,
+                    price.rounded(),
+                    hours.rounded()
+                ),
+            });
+        }
+    }
+    for s in &model.services {
+        let Some(accel) = &s.accelerator else {
+            continue;
+        };
+        let replica = pricing.cheapest(
+            &accel.name,
+            accel.count,
+            &s.capacity,
+            s.cloud.as_deref(),
+            s.region.as_ref(),
+        );
+        let Some((price, instance)) = replica else {
+            continue;
+        };
+        let hours = Exact::int(SECONDS_PER_MONTH / 3600);
+        if let Some(usd) = price
+            .checked_mul(Exact::int(s.replicas_min.into()))
+            .and_then(|p| p.checked_mul(hours))
+        {
+            floors.push(Floor {
+                kind: "service",
+                name: s.name.clone(),
+                usd_per_month: usd,
+                detail: format!(
+                    "{} replica(s) of {instance} at {} USD/h for 730 h a month",
+                    s.replicas_min,
+                    price.rounded()
+                ),
+            });
+        }
+    }
+    // The largest floor; ties break by name so the message is deterministic.
+    let Some(worst) = floors.into_iter().max_by(|a, b| {
+        a.usd_per_month
+            .cmp(&b.usd_per_month)
+            .then_with(|| b.name.cmp(&a.name))
+    }) else {
+        return;
+    };
+    if worst.usd_per_month <= budget.monthly_usd {
+        return;
+    }
+    let workload = if worst.kind == "service" {
+        spans
+            .fields("service", &worst.name)
+            .and_then(|f| f.block("resources"))
+            .map_or(Span::default(), |r| r.span_of("accelerator"))
+    } else {
+        spans.attr("train", &worst.name, "accelerator")
+    };
+    diagnostics.push(
+        Diagnostic::new(
+            codes::BUDGET_BELOW_FLOOR,
+            spans.attr("budget", "", "monthly"),
+            format!(
+                "the monthly budget of {} USD is below the cheapest placement of {} `{}` alone, at least {} USD a month",
+                budget.monthly_usd.rounded(),
+                worst.kind,
+                worst.name,
+                worst.usd_per_month.rounded()
+            ),
+        )
+        .label(format!("less than {} USD", worst.usd_per_month.rounded()))
+        .secondary(workload, worst.detail)
+        .help("raise `monthly`, or make the workload cheaper: fewer nodes or replicas, shorter or fewer runs, spot capacity, or another accelerator"),
+    );
+}
+
+struct Pricing<'a> {
+    model: &'a Model,
+    catalog: &'static Catalog,
+    places: &'a Places,
+}
+
+impl Pricing<'_> {
+    /// The cheapest hourly price of one instance with at least `count` of `accelerator`,
+    /// on an allowed cloud and within the pins, at the cheapest rate `capacity` permits;
+    /// `None` when the catalog has no such instance or an on-prem site has the
+    /// accelerator (the planner may use it instead).
+    fn cheapest(
+        &self,
+        accelerator: &str,
+        count: u64,
+        capacity: &Capacity,
+        cloud: Option<&str>,
+        region: Option<&(String, String)>,
+    ) -> Option<(Exact, String)> {
+        let wanted = catalog::normalise_accelerator(accelerator);
+        if accelerator.is_empty()
+            || self
+                .model
+                .onprem
+                .iter()
+                .any(|o| catalog::normalise_accelerator(&o.gpus.name) == wanted)
+        {
+            return None;
+        }
+        let query = Query {
+            accelerator: Some(accelerator.to_string()),
+            min_accelerators: Some(u32::try_from(count).ok()?),
+            cloud: cloud
+                .or(region.map(|(c, _)| c.as_str()))
+                .map(str::to_string),
+            region: region.map(|(_, r)| r.clone()),
+            ..Query::default()
+        };
+        let offerings = self.catalog.query(&query, self.places).ok()?;
+        let allows =
+            |kind: &str| capacity.primary == kind || capacity.fallback.as_deref() == Some(kind);
+        offerings
+            .into_iter()
+            .filter(|o| allowed(self.model.clouds.as_ref(), o.cloud))
+            .filter_map(|o| {
+                let mut prices = Vec::new();
+                if let Some(on_demand) = o.price_usd_per_hour {
+                    prices.push((on_demand, "on demand"));
+                    if allows("reserved") {
+                        let reserved = self
+                            .reserved_discount(o.cloud)
+                            .and_then(|x| on_demand.checked_mul(x));
+                        prices.extend(reserved.map(|p| (p, "reserved")));
+                    }
+                }
+                if allows("spot") {
+                    prices.extend(o.spot_price_usd_per_hour.map(|p| (p, "spot")));
+                }
+                let (price, rate) = prices.into_iter().min_by(|a, b| a.0.cmp(&b.0))?;
+                let instance = format!("{} {} ({}, {rate})", o.cloud, o.instance_type, o.region);
+                Some((price, instance))
+            })
+            .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)))
+    }
+
+    /// The deepest reserved discount a cloud offers, as a multiple of on-demand.
+    fn reserved_discount(&self, cloud: &str) -> Option<Exact> {
+        let info = self
+            .model
+            .knowledge
+            .clouds
+            .iter()
+            .find(|c| c.name == cloud)?;
+        [info.reserved_1y, info.reserved_3y]
+            .into_iter()
+            .flatten()
+            .min()
+            .filter(|x| *x < Exact::ONE)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::catalog::Catalog;
+
     fn codes(text: &str) -> Vec<&'static str> {
         crate::check::check_text("t.mlc", text)
             .diagnostics
             .iter()
             .map(|d| d.code.0)
             .collect()
+    }
+
+    /// A T4 job pinned to aws.us_east_1, 10 h x 2 runs a month = 20 h of one g4dn.xlarge.
+    fn t4_job(monthly: u64, capacity: &str) -> String {
+        format!(
+            "budget {{\n  monthly = {monthly} USD\n}}\n\
+             train t {{\n  model = mlp {{ input = 8, hidden = [16], output = 2 }}\n  \
+             parallelism = data {{ gpus = 1 }}\n  accelerator = T4 x 1\n  batch_size = 8\n  \
+             optimizer = sgd {{ lr = 0.1 }}\n  capacity = {capacity}\n  checkpoint = every 30 min\n  \
+             max_runtime = 10 h\n  runs = 2 / month\n  region = aws.us_east_1\n}}\n"
+        )
+    }
+
+    fn g4dn_us_east_1() -> (f64, f64) {
+        let catalog = Catalog::embedded().expect("embedded catalog parses");
+        let row = catalog.find("aws", "us-east-1", "g4dn.xlarge")[0];
+        (
+            row.price_usd_per_hour.expect("on demand").to_f64(),
+            row.spot_price_usd_per_hour.expect("spot").to_f64(),
+        )
+    }
+
+    #[test]
+    fn budget_floor_is_the_catalog_price_times_hours() {
+        let (on_demand, _) = g4dn_us_east_1();
+        let floor = on_demand * 20.0;
+        let below = floor.floor() as u64;
+        let above = floor.ceil() as u64 + 1;
+        assert!(codes(&t4_job(below, "on_demand")).contains(&"W0411"));
+        assert!(!codes(&t4_job(above, "on_demand")).contains(&"W0411"));
+    }
+
+    #[test]
+    fn spot_capacity_lowers_the_floor() {
+        let (on_demand, spot) = g4dn_us_east_1();
+        assert!(spot < on_demand);
+        // Between the spot and the on-demand cost: only an on-demand job is out of budget.
+        let budget = ((spot * 20.0).ceil() as u64 + (on_demand * 20.0).floor() as u64) / 2;
+        assert!((spot * 20.0) < budget as f64 && (budget as f64) < on_demand * 20.0);
+        assert!(!codes(&t4_job(budget, "spot fallback on_demand")).contains(&"W0411"));
+        assert!(codes(&t4_job(budget, "on_demand")).contains(&"W0411"));
+    }
+
+    #[test]
+    fn workloads_an_onprem_site_could_run_have_no_floor() {
+        let spec = format!(
+            "{}onprem dc {{\n  region = us_east\n  gpus = T4 x 4\n}}\n",
+            t4_job(1, "on_demand")
+        );
+        assert!(!codes(&spec).contains(&"W0411"));
     }
 
     #[test]

@@ -255,6 +255,18 @@ codes! {
          `cardholder_data`), or a dataset lacks its `classification`. The help names the \
          classes the framework covers and the classes the spec has.",
         Some("compliance {\n  frameworks = [pci_dss]\n}\ndataset ledger {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = financial_data\n}\n");
+    BUDGET_BELOW_FLOOR = "W0411", "budget below the cheapest placement of one workload",
+        "`budget { monthly }` is less than what a single workload costs at the very least: \
+         for a training job, the catalog's cheapest instance with its accelerator (at least \
+         its count per node) on an allowed cloud and within its pins, at the cheapest rate \
+         its `capacity` permits (spot, reserved), times nodes, `max_runtime` and `runs` per \
+         month; for a service with an accelerator, that price times its minimum replicas \
+         times 730 h. Workloads that an on-prem site could run, or that the catalog does not \
+         price, are skipped, so the bound never overstates the cost. It is a warning, not an \
+         error: catalog prices are a dated list-price snapshot and negotiated discounts are \
+         unknown to mlc; the planner makes the full check. Raise the budget or make the \
+         workload cheaper.",
+        Some("budget {\n  monthly = 100 USD\n}\ntrain t {\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 8 }\n  accelerator = H100 x 8\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n  max_runtime = 24 h\n  runs = 4 / month\n}\n");
     COMPLIANCE_RULE_VIOLATED = "E0501", "compliance rule violated",
         "A framework listed in `compliance { frameworks = [...] }` has a `require` rule that \
          the spec does not meet. Frameworks apply to every dataset of their data classes \
