@@ -1,7 +1,7 @@
 //! Instance catalogs: real VM offerings with hourly prices per region for AWS, GCP and
 //! Azure, generated from SkyPilot-schema CSVs by `stdlib/tools/gen_catalog.py` and
 //! embedded in the binary. Parsed lazily, only when a catalog is queried, so that
-//! `mlc check` never pays for it.
+//! `mlc check` pays for it only in a spec with a `budget` and GPU workloads (W0411).
 
 mod data;
 mod query;

@@ -2,6 +2,7 @@
 //! resolve names, check every attribute's type, unit and domain, and build the typed
 //! [`Model`]. All errors of all files are reported in one run.
 
+mod consistency;
 mod domain;
 pub mod fields;
 mod lineage;
@@ -365,6 +366,7 @@ impl Loader<'_> {
             }
         }
         let model = model::build(&decls, &mut self.diagnostics);
+        consistency::check(&model, &decls, &mut self.diagnostics);
         diag::sort(&mut self.diagnostics);
         let model = (!diag::has_errors(&self.diagnostics)).then_some(model);
         Checked {

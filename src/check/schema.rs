@@ -366,7 +366,7 @@ pub static HYBRID: &[Ctor] = &[
     },
     Ctor {
         name: "sensitive_data",
-        doc: "Keep classified data (anything but `public`) on the on-prem site; compute may use the cloud.",
+        doc: "Keep classified data (anything but `public` and `internal`) on the on-prem site; compute may use the cloud.",
         attrs: &[req("base", Ty::Ref(RefKind::Onprem), "the on-prem site that keeps the data")],
     },
 ];

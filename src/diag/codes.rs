@@ -208,6 +208,45 @@ codes! {
         "The thresholds of `alert at [...]` must be listed from lowest to highest without \
          repeats, so that each alert means more spend than the last.",
         Some("budget {\n  monthly = 1000 USD\n  alert at [80%, 50%] notify \"a@b.c\"\n}\n");
+    CLOUD_NOT_ALLOWED = "E0410", "cloud not allowed by `clouds.allow`",
+        "A workload's `cloud` or `region` pin, a dataset's `location` in a cloud region, or \
+         a failover `primary`/`secondary` names a cloud that `clouds { allow = [...] }` \
+         leaves out. The allow-list is a hard limit for placement, so a pin outside it can \
+         never be honoured. Add the cloud to `allow`, or pin a region of an allowed cloud.",
+        Some("clouds {\n  allow = [aws]\n}\ndataset d {\n  size = 1 GB\n  location = gcp.us_central1\n}\ntrain t {\n  data = dataset.d\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 1 }\n  accelerator = T4 x 1\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n}\n");
+    FAILOVER_INCOMPLETE = "E0411", "failover without primary and secondary",
+        "`placement { strategy = failover }` runs everything on the `primary` cloud and moves \
+         it to the `secondary` cloud when the primary fails, so it needs both. Name two \
+         different allowed clouds: `primary = aws` and `secondary = gcp`.",
+        Some("placement {\n  strategy = failover\n  primary = aws\n}\n");
+    ACTIVE_ACTIVE_ONE_CLOUD = "E0412", "active-active placement with fewer than two clouds",
+        "`placement { strategy = active_active }` serves from several clouds at once behind a \
+         global load balancer, so it needs at least two clouds. Without `clouds { allow }` \
+         every cloud may be used, which is enough; an allow-list with a single cloud is not. \
+         Allow a second cloud, or use `strategy = cost_optimized`.",
+        Some("clouds {\n  allow = [aws]\n}\nplacement {\n  strategy = active_active\n}\n");
+    GEOGRAPHIC_WITHOUT_NEAR = "E0413", "geographic placement of a service without `near`",
+        "`placement { strategy = geographic }` deploys each service in or near the \
+         geographies of its users, which the service's `near = [...]` lists. A service \
+         without `near` gives the strategy nothing to place it by. Add `near`, or use \
+         another strategy.",
+        Some("service api {\n  model = \"registry.example/api:1\"\n  replicas = 1..2\n}\nplacement {\n  strategy = geographic\n}\n");
+    PLATFORM_NOT_ON_CLOUD = "E0414", "serverless platform not offered on the function's cloud",
+        "Each managed serverless platform runs on one cloud: `aws_lambda` on AWS, \
+         `gcp_cloud_functions` on GCP, `azure_functions` on Azure (the standard library's \
+         `serverless` blocks say which); `knative` runs on any Kubernetes cluster. A \
+         function pinned to a region of another cloud, or whose platform's cloud is not in \
+         `clouds { allow = [...] }`, cannot be deployed. Use the platform of the region's \
+         cloud, `knative`, or another region.",
+        Some("function score {\n  platform = gcp_cloud_functions\n  runtime = python3.12\n  memory = 512 MB\n  timeout = 60 s\n  invocations = 1M / month\n  region = aws.us_east_1\n}\n");
+    SENSITIVE_DATA_IN_CLOUD = "E0415", "classified data in the cloud under `sensitive_data`",
+        "`placement { hybrid = sensitive_data { base = onprem.site } }` keeps classified data \
+         on the on-prem site; compute may still use the cloud. A dataset classified \
+         `personal_data`, `health_data`, `financial_data` or `cardholder_data` whose \
+         `location` is a cloud region contradicts it (`public` and the default `internal` \
+         may live anywhere). Move the data to `location = onprem.site`, or use \
+         `burst_compute` if the data may live in the cloud.",
+        Some("onprem dc {\n  region = us_east\n  gpus = A100 x 8\n}\ndataset records {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = health_data\n}\ntrain t {\n  data = dataset.records\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 8 }\n  accelerator = A100 x 8\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n}\nplacement {\n  strategy = cost_optimized\n  hybrid = sensitive_data { base = onprem.dc }\n}\n");
     UNUSED_DATASET = "W0101", "dataset is never used",
         "No training job reads this dataset. It still costs storage; remove it or reference \
          it with `data = dataset.name`.",
@@ -234,6 +273,26 @@ codes! {
          changes nothing; data that is already anonymous is `classification = internal` (or \
          `public`).",
         Some("dataset d {\n  size = 1 GB\n  location = aws.us_east_1\n  deidentified {\n    method = \"k-anonymity, k = 10\"\n  }\n}\n");
+    FRAMEWORK_APPLIES_TO_NOTHING = "W0410", "compliance framework applies to no data",
+        "A framework listed in `compliance { frameworks = [...] }` applies to the data \
+         classes in its `applies_to` (and what that data flows into), but no dataset in the \
+         spec has one of those classes, so the framework checks nothing. Usually another \
+         framework was meant (`sox` covers `financial_data`, `pci_dss` covers \
+         `cardholder_data`), or a dataset lacks its `classification`. The help names the \
+         classes the framework covers and the classes the spec has.",
+        Some("compliance {\n  frameworks = [pci_dss]\n}\ndataset ledger {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = financial_data\n}\n");
+    BUDGET_BELOW_FLOOR = "W0411", "budget below the cheapest placement of one workload",
+        "`budget { monthly }` is less than what a single workload costs at the very least: \
+         for a training job, the catalog's cheapest instance with its accelerator (at least \
+         its count per node) on an allowed cloud and within its pins, at the cheapest rate \
+         its `capacity` permits (spot, reserved), times nodes, `max_runtime` and `runs` per \
+         month; for a service with an accelerator, that price times its minimum replicas \
+         times 730 h. Workloads that an on-prem site could run, or that the catalog does not \
+         price, are skipped, so the bound never overstates the cost. It is a warning, not an \
+         error: catalog prices are a dated list-price snapshot and negotiated discounts are \
+         unknown to mlc; the planner makes the full check. Raise the budget or make the \
+         workload cheaper.",
+        Some("budget {\n  monthly = 100 USD\n}\ntrain t {\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 8 }\n  accelerator = H100 x 8\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n  max_runtime = 24 h\n  runs = 4 / month\n}\n");
     COMPLIANCE_RULE_VIOLATED = "E0501", "compliance rule violated",
         "A framework listed in `compliance { frameworks = [...] }` has a `require` rule that \
          the spec does not meet. Frameworks apply to every dataset of their data classes \
