@@ -7,6 +7,7 @@ pub mod check;
 pub mod diag;
 pub mod fmt;
 pub mod graph;
+pub mod optimize;
 pub mod policy;
 pub mod source;
 pub mod stdlib;
