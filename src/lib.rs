@@ -8,6 +8,7 @@ pub mod compile;
 pub mod diag;
 pub mod fmt;
 pub mod graph;
+pub mod optimize;
 pub mod policy;
 pub mod source;
 pub mod stdlib;

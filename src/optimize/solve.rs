@@ -1,0 +1,175 @@
+//! `solve`: validate, prune and split, then solve each component exactly (tree DP or
+//! branch and bound) and explain the conflict when one has no feasible assignment.
+
+use super::branch::{search, Budget};
+use super::problem::{evaluate, validate, Limits, Problem, Solution, SolveError, SolveStats};
+use super::reduce::{reduce, Component};
+use super::tree::solve_tree;
+
+/// The cheapest feasible assignment, proven optimal to floating-point tolerance, or why
+/// there is none. Deterministic: the same problem always gives the same solution.
+pub fn solve(problem: &Problem, limits: &Limits) -> Result<Solution, SolveError> {
+    solve_with(problem, limits, false)
+}
+
+/// `solve`, but every component goes through branch and bound even when it is a tree:
+/// lets tests check the two exact methods against each other.
+#[doc(hidden)]
+pub fn solve_by_search(problem: &Problem, limits: &Limits) -> Result<Solution, SolveError> {
+    solve_with(problem, limits, true)
+}
+
+fn solve_with(
+    problem: &Problem,
+    limits: &Limits,
+    always_search: bool,
+) -> Result<Solution, SolveError> {
+    validate(problem)?;
+    if let Some(w) = problem.workloads.iter().find(|w| w.options.is_empty()) {
+        return Err(SolveError::NoOptions {
+            workload: w.name.clone(),
+        });
+    }
+    let reduced = reduce(problem);
+    let mut stats = SolveStats {
+        components: reduced.components.len(),
+        options_kept: reduced.options_kept,
+        options_total: problem.workloads.iter().map(|w| w.options.len()).sum(),
+        ..SolveStats::default()
+    };
+    let mut budget = Budget {
+        nodes: 0,
+        work: 0,
+        max_nodes: limits.max_nodes,
+        max_work: limits.max_work,
+    };
+    let mut choice = vec![0usize; problem.workloads.len()];
+    for comp in &reduced.components {
+        let is_tree = comp.resources.is_empty() && comp.edges.len() + 1 == comp.workloads.len();
+        let positions = if comp.self_apart {
+            None
+        } else if is_tree && !always_search {
+            stats.tree_components += 1;
+            solve_tree(comp, reduced.geo_counts, &mut budget.work)
+        } else {
+            stats.searched_components += 1;
+            search(comp, reduced.geo_counts, &mut budget).map_err(|_| SolveError::TooLarge {
+                workloads: comp.workloads.len(),
+                nodes: budget.nodes,
+                work: budget.work,
+            })?
+        };
+        let Some(positions) = positions else {
+            return Err(SolveError::Infeasible {
+                explanation: explain(problem, comp),
+            });
+        };
+        for (v, &p) in positions.iter().enumerate() {
+            choice[comp.workloads[v]] = comp.options[v][p].index;
+        }
+        if budget.work > budget.max_work {
+            return Err(SolveError::TooLarge {
+                workloads: comp.workloads.len(),
+                nodes: budget.nodes,
+                work: budget.work,
+            });
+        }
+    }
+    stats.nodes = budget.nodes;
+    stats.work = budget.work;
+    let total_usd = evaluate(problem, &choice).ok_or_else(|| SolveError::Invalid {
+        reason: "internal error: the solver's assignment is infeasible".to_string(),
+    })?;
+    Ok(Solution {
+        choice,
+        total_usd,
+        stats,
+    })
+}
+
+/// Names the constraints of an infeasible component: a workload apart from itself, an
+/// `apart` pair whose options share one cloud only, a capacity smaller than the least
+/// its users need together, or else every constraint of the component.
+fn explain(problem: &Problem, comp: &Component) -> String {
+    let name = |w: usize| format!("`{}`", problem.workloads[w].name);
+    let in_comp = |w: usize| comp.workloads.binary_search(&w).is_ok();
+    let apart: Vec<(usize, usize)> = problem
+        .apart
+        .iter()
+        .copied()
+        .filter(|&(a, _)| in_comp(a))
+        .collect();
+    if let Some(&(a, _)) = apart.iter().find(|(a, b)| a == b) {
+        return format!("{} must run on a different cloud from itself", name(a));
+    }
+    let clouds = |w: usize| {
+        let mut c: Vec<u32> = problem.workloads[w]
+            .options
+            .iter()
+            .map(|o| problem.locations[o.location].cloud)
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    for &(a, b) in &apart {
+        let (ca, cb) = (clouds(a), clouds(b));
+        if ca.len() == 1 && ca == cb {
+            let place = &problem.locations[problem.workloads[a].options[0].location].name;
+            return format!(
+                "{} and {} must run on different clouds, but both can only run on the cloud of `{place}`",
+                name(a),
+                name(b)
+            );
+        }
+    }
+    for (r, resource) in problem.resources.iter().enumerate() {
+        let users: Vec<usize> = comp
+            .workloads
+            .iter()
+            .copied()
+            .filter(|&w| {
+                problem.workloads[w]
+                    .options
+                    .iter()
+                    .any(|o| o.uses.iter().any(|u| u.0 == r))
+            })
+            .collect();
+        let least: f64 = users
+            .iter()
+            .map(|&w| {
+                problem.workloads[w]
+                    .options
+                    .iter()
+                    .map(|o| o.uses.iter().filter(|u| u.0 == r).map(|u| u.1).sum::<f64>())
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .sum();
+        if !users.is_empty() && least > resource.capacity {
+            let names: Vec<String> = users.iter().map(|&w| name(w)).collect();
+            return format!(
+                "resource `{}` has capacity {} but {} need at least {} of it together",
+                resource.name,
+                resource.capacity,
+                names.join(", "),
+                least
+            );
+        }
+    }
+    let mut parts: Vec<String> = apart
+        .iter()
+        .map(|&(a, b)| format!("{} and {} on different clouds", name(a), name(b)))
+        .collect();
+    for &(r, capacity) in &comp.resources {
+        parts.push(format!(
+            "resource `{}` of capacity {capacity}",
+            problem.resources[r].name
+        ));
+    }
+    let names: Vec<String> = comp.workloads.iter().map(|&w| name(w)).collect();
+    format!(
+        "workloads {} cannot meet these constraints together: {}",
+        names.join(", "),
+        parts.join("; ")
+    )
+}

@@ -1,0 +1,447 @@
+//! The placement solver against brute force on small random instances: its total is the
+//! least any feasible assignment costs, infeasible instances are reported as such, the
+//! answer is deterministic, tree DP and branch and bound agree, and the MPS export prices
+//! every assignment exactly as `evaluate` does.
+
+use std::collections::BTreeMap;
+
+use mlc::optimize::{
+    evaluate, solve, solve_by_search, to_mps, Choice, Flow, Limits, Location, Problem, Resource,
+    SolveError, Workload,
+};
+use proptest::prelude::*;
+
+/// A small deterministic generator (splitmix64), so an instance is named by its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+const RATES: [f64; 6] = [0.0, 0.01, 0.02, 0.05, 0.09, 0.12];
+
+/// Locations over 2–3 clouds, 1–2 continents and 1–2 regions each.
+fn locations(rng: &mut Rng) -> Vec<Location> {
+    let mut out = Vec::new();
+    for cloud in 0..2 + rng.below(2) as u32 {
+        for continent in 0..1 + rng.below(2) as u32 {
+            for region in 0..1 + rng.below(2) as u32 {
+                let mut egress = [0.0; 4];
+                let mut level = 0;
+                for e in &mut egress {
+                    level = (level + rng.below(3)).min(RATES.len() - 1);
+                    *e = RATES[level];
+                }
+                out.push(Location {
+                    name: format!("c{cloud}-k{continent}-r{region}"),
+                    cloud,
+                    continent,
+                    region,
+                    egress,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// 2–7 workloads with 1–4 options, random flows (cycles and self-flows included),
+/// sometimes `apart` pairs and a shared resource. `tree` makes the flows a tree with no
+/// resource.
+fn instance(seed: u64, tree: bool) -> Problem {
+    let mut rng = Rng(seed);
+    let locations = locations(&mut rng);
+    let n = 2 + rng.below(6);
+    let with_resource = !tree && rng.chance(40);
+    let workloads: Vec<Workload> = (0..n)
+        .map(|w| Workload {
+            name: format!("w{w}"),
+            options: (0..1 + rng.below(4))
+                .map(|o| {
+                    let uses = if with_resource && rng.chance(50) {
+                        vec![(0, 1.0 + rng.below(4) as f64)]
+                    } else {
+                        Vec::new()
+                    };
+                    Choice {
+                        location: rng.below(locations.len()),
+                        label: format!("o{o}"),
+                        monthly_usd: rng.below(100_000) as f64 / 100.0,
+                        uses,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let mut flows = Vec::new();
+    let gb = |rng: &mut Rng| (1 + rng.below(5000)) as f64;
+    if tree {
+        for w in 1..n {
+            let parent = rng.below(w);
+            let (from, to) = if rng.chance(50) {
+                (parent, w)
+            } else {
+                (w, parent)
+            };
+            flows.push(Flow {
+                from,
+                to,
+                gb_per_month: gb(&mut rng),
+            });
+        }
+    } else {
+        for _ in 0..rng.below(2 * n) {
+            flows.push(Flow {
+                from: rng.below(n),
+                to: rng.below(n),
+                gb_per_month: gb(&mut rng),
+            });
+        }
+    }
+    let mut apart = Vec::new();
+    if !tree && rng.chance(40) {
+        for _ in 0..1 + rng.below(2) {
+            apart.push((rng.below(n), rng.below(n)));
+        }
+    }
+    let resources = if with_resource {
+        vec![Resource {
+            name: "site".to_string(),
+            capacity: rng.below(8) as f64,
+        }]
+    } else {
+        Vec::new()
+    };
+    Problem {
+        locations,
+        workloads,
+        flows,
+        apart,
+        resources,
+        constant_usd: rng.below(1000) as f64,
+    }
+}
+
+/// Every assignment, in lexicographic order.
+fn assignments(problem: &Problem) -> Vec<Vec<usize>> {
+    let mut all = vec![Vec::new()];
+    for w in &problem.workloads {
+        all = all
+            .into_iter()
+            .flat_map(|prefix| {
+                (0..w.options.len()).map(move |o| {
+                    let mut next = prefix.clone();
+                    next.push(o);
+                    next
+                })
+            })
+            .collect();
+    }
+    all
+}
+
+fn brute_force(problem: &Problem) -> Option<f64> {
+    assignments(problem)
+        .iter()
+        .filter_map(|a| evaluate(problem, a))
+        .min_by(f64::total_cmp)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn solve_matches_brute_force(seed in any::<u64>()) {
+        let problem = instance(seed, false);
+        let expected = brute_force(&problem);
+        match (solve(&problem, &Limits::default()), expected) {
+            (Ok(solution), Some(best)) => {
+                prop_assert!(close(solution.total_usd, best), "solve {} vs brute force {best}", solution.total_usd);
+                prop_assert_eq!(evaluate(&problem, &solution.choice), Some(solution.total_usd));
+            }
+            (Err(SolveError::Infeasible { explanation }), None) => prop_assert!(!explanation.is_empty()),
+            (got, expected) => prop_assert!(false, "solve gave {got:?}, brute force {expected:?}"),
+        }
+    }
+
+    #[test]
+    fn solve_is_deterministic(seed in any::<u64>()) {
+        let problem = instance(seed, false);
+        let first = solve(&problem, &Limits::default());
+        prop_assert_eq!(&first, &solve(&problem.clone(), &Limits::default()));
+    }
+
+    #[test]
+    fn tree_dp_agrees_with_branch_and_bound(seed in any::<u64>()) {
+        let problem = instance(seed, true);
+        let dp = solve(&problem, &Limits::default());
+        let searched = solve_by_search(&problem, &Limits::default());
+        match (&dp, &searched) {
+            (Ok(a), Ok(b)) => {
+                prop_assert!(close(a.total_usd, b.total_usd), "dp {} vs search {}", a.total_usd, b.total_usd);
+                prop_assert!(a.stats.searched_components == 0);
+            }
+            _ => prop_assert!(false, "dp {dp:?}, search {searched:?}"),
+        }
+    }
+
+    #[test]
+    fn mps_prices_every_assignment_like_evaluate(seed in any::<u64>()) {
+        let problem = instance(seed, false);
+        let model = Mps::parse(&to_mps(&problem));
+        for assignment in assignments(&problem) {
+            let priced = model.price(&problem, &assignment);
+            match (priced, evaluate(&problem, &assignment)) {
+                (Some(a), Some(b)) => prop_assert!(close(a, b), "mps {a} vs evaluate {b} at {assignment:?}"),
+                (None, None) => {}
+                (a, b) => prop_assert!(false, "mps {a:?} vs evaluate {b:?} at {assignment:?}"),
+            }
+        }
+    }
+}
+
+/// Just enough of an MPS reader to price an assignment: fix the binaries, set every
+/// continuous column to the least its rows allow (they only appear in `z − … ≥ 0` rows
+/// with a positive cost), and check every row.
+struct Mps {
+    senses: BTreeMap<String, char>,
+    rhs: BTreeMap<String, f64>,
+    columns: Vec<(String, BTreeMap<String, f64>)>,
+}
+
+impl Mps {
+    fn parse(text: &str) -> Mps {
+        let mut section = "";
+        let mut mps = Mps {
+            senses: BTreeMap::new(),
+            rhs: BTreeMap::new(),
+            columns: Vec::new(),
+        };
+        for line in text.lines() {
+            if line.starts_with('*') {
+                continue;
+            }
+            if !line.starts_with(' ') {
+                section = line.split_whitespace().next().unwrap_or("");
+                continue;
+            }
+            let f: Vec<&str> = line.split_whitespace().collect();
+            match section {
+                "ROWS" => {
+                    mps.senses
+                        .insert(f[1].to_string(), f[0].chars().next().unwrap());
+                }
+                "COLUMNS" if f[1] != "'MARKER'" => {
+                    if mps.columns.last().is_none_or(|c| c.0 != f[0]) {
+                        mps.columns.push((f[0].to_string(), BTreeMap::new()));
+                    }
+                    let entries = &mut mps.columns.last_mut().unwrap().1;
+                    assert!(entries
+                        .insert(f[1].to_string(), f[2].parse().unwrap())
+                        .is_none());
+                }
+                "RHS" => {
+                    mps.rhs.insert(f[1].to_string(), f[2].parse().unwrap());
+                }
+                _ => {}
+            }
+        }
+        mps
+    }
+
+    fn price(&self, problem: &Problem, assignment: &[usize]) -> Option<f64> {
+        // The x columns come first, workload by workload, option by option.
+        let mut value: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut k = 0;
+        for (w, workload) in problem.workloads.iter().enumerate() {
+            for o in 0..workload.options.len() {
+                value.insert(
+                    &self.columns[k].0,
+                    if assignment[w] == o { 1.0 } else { 0.0 },
+                );
+                k += 1;
+            }
+        }
+        let activity = |row: &str, value: &BTreeMap<&str, f64>| -> f64 {
+            self.columns
+                .iter()
+                .filter_map(|(name, entries)| {
+                    Some(entries.get(row)? * value.get(name.as_str()).copied().unwrap_or(0.0))
+                })
+                .sum()
+        };
+        for (name, entries) in &self.columns[k..] {
+            let mut least: f64 = 0.0;
+            for (row, &coefficient) in entries {
+                if row == "COST" {
+                    continue;
+                }
+                assert_eq!(self.senses[row], 'G');
+                assert_eq!(coefficient, 1.0);
+                least = least.max(-activity(row, &value));
+            }
+            value.insert(name, least);
+        }
+        for (row, &sense) in &self.senses {
+            if sense == 'N' {
+                continue;
+            }
+            let a = activity(row, &value);
+            let b = self.rhs.get(row).copied().unwrap_or(0.0);
+            let ok = match sense {
+                'E' => (a - b).abs() < 1e-9,
+                'L' => a <= b + 1e-9 * b.abs().max(1.0),
+                _ => a >= b - 1e-9,
+            };
+            if !ok {
+                return None;
+            }
+        }
+        Some(activity("COST", &value) - self.rhs.get("COST").copied().unwrap_or(0.0))
+    }
+}
+
+#[test]
+fn explains_an_apart_pair_on_one_cloud() {
+    let location = |cloud| Location {
+        name: format!("cloud{cloud}"),
+        cloud,
+        continent: 0,
+        region: 0,
+        egress: [0.0, 0.02, 0.05, 0.09],
+    };
+    let workload = |name: &str| Workload {
+        name: name.to_string(),
+        options: vec![Choice {
+            location: 0,
+            label: "only".to_string(),
+            monthly_usd: 1.0,
+            uses: Vec::new(),
+        }],
+    };
+    let problem = Problem {
+        locations: vec![location(0), location(1)],
+        workloads: vec![workload("api_a"), workload("api_b")],
+        apart: vec![(0, 1)],
+        ..Problem::default()
+    };
+    let Err(SolveError::Infeasible { explanation }) = solve(&problem, &Limits::default()) else {
+        panic!("expected infeasible");
+    };
+    assert!(
+        explanation.contains("`api_a` and `api_b` must run on different clouds"),
+        "{explanation}"
+    );
+}
+
+#[test]
+fn explains_a_capacity_too_small() {
+    let problem = Problem {
+        locations: vec![Location {
+            name: "site".to_string(),
+            cloud: 9,
+            continent: 0,
+            region: 0,
+            egress: [0.0; 4],
+        }],
+        workloads: (0..2)
+            .map(|w| Workload {
+                name: format!("job{w}"),
+                options: vec![Choice {
+                    location: 0,
+                    label: "on-prem".to_string(),
+                    monthly_usd: 0.0,
+                    uses: vec![(0, 600.0)],
+                }],
+            })
+            .collect(),
+        resources: vec![Resource {
+            name: "site gpu-hours".to_string(),
+            capacity: 1000.0,
+        }],
+        ..Problem::default()
+    };
+    let Err(SolveError::Infeasible { explanation }) = solve(&problem, &Limits::default()) else {
+        panic!("expected infeasible");
+    };
+    assert!(
+        explanation.contains(
+            "resource `site gpu-hours` has capacity 1000 but `job0`, `job1` need at least 1200"
+        ),
+        "{explanation}"
+    );
+}
+
+#[test]
+fn a_workload_without_options_and_malformed_problems_are_errors() {
+    let mut problem = instance(7, false);
+    problem.workloads[1].options.clear();
+    assert_eq!(
+        solve(&problem, &Limits::default()),
+        Err(SolveError::NoOptions {
+            workload: "w1".to_string()
+        })
+    );
+    let mut problem = instance(7, false);
+    problem.workloads[0].options[0].monthly_usd = f64::NAN;
+    assert!(matches!(
+        solve(&problem, &Limits::default()),
+        Err(SolveError::Invalid { .. })
+    ));
+    let mut problem = instance(7, false);
+    problem.flows.push(Flow {
+        from: 0,
+        to: 99,
+        gb_per_month: 1.0,
+    });
+    assert!(matches!(
+        solve(&problem, &Limits::default()),
+        Err(SolveError::Invalid { .. })
+    ));
+}
+
+#[test]
+fn the_search_stops_at_its_limit() {
+    // A dense instance needs more than one node; a limit of one node must say so.
+    let problem = (0..200)
+        .map(|seed| instance(seed, false))
+        .find(|p| solve(p, &Limits::default()).is_ok_and(|s| s.stats.nodes > 1))
+        .expect("some instance needs a search");
+    let limits = Limits {
+        max_nodes: 0,
+        max_work: u64::MAX,
+    };
+    assert!(matches!(
+        solve(&problem, &limits),
+        Err(SolveError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn empty_problem_costs_its_constant() {
+    let problem = Problem {
+        constant_usd: 12.5,
+        ..Problem::default()
+    };
+    let solution = solve(&problem, &Limits::default()).unwrap();
+    assert_eq!(solution.total_usd, 12.5);
+    assert!(solution.choice.is_empty());
+}
