@@ -296,6 +296,21 @@ fn pins(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
 
 fn budget(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     not_positive(diagnostics, f, "monthly");
+    not_positive(diagnostics, f, "daily");
+    if let (Some(daily), Some(monthly)) = (opt_exact(f.get("daily")), opt_exact(f.get("monthly"))) {
+        if daily > monthly {
+            diagnostics.push(
+                Diagnostic::new(
+                    codes::INCOMPATIBLE_SETTINGS,
+                    f.span_of("daily"),
+                    format!("the daily budget of {daily} USD is more than the monthly budget of {monthly} USD"),
+                )
+                .label("above the monthly budget")
+                .secondary(f.span_of("monthly"), "monthly budget")
+                .help("a day's spend is part of the month's: set `daily` to at most `monthly`, e.g. `monthly` / 30"),
+            );
+        }
+    }
     if let Some(x) = opt_exact(f.get("anomaly_threshold")) {
         if x <= Exact::ONE {
             out_of_range(

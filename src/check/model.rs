@@ -38,7 +38,10 @@ pub struct Project {
 #[derive(Debug, Clone, Serialize)]
 pub struct Budget {
     pub monthly_usd: Exact,
+    pub daily_usd: Option<Exact>,
     pub anomaly_threshold: Exact,
+    /// Where the anomaly alert goes; `None` means the first `alert`'s address.
+    pub anomaly_notify: Option<String>,
     pub alerts: Vec<BudgetAlert>,
     pub span: Span,
 }
@@ -654,7 +657,9 @@ fn project(name: String, f: &Fields) -> Project {
 fn budget(f: &Fields) -> Budget {
     Budget {
         monthly_usd: exact(f.get("monthly")),
+        daily_usd: opt_exact(f.get("daily")),
         anomaly_threshold: exact(f.get("anomaly_threshold")),
+        anomaly_notify: opt_string(f.get("anomaly_notify")),
         alerts: f
             .alerts
             .iter()

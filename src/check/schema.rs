@@ -392,7 +392,9 @@ pub static KINDS: &[KindSchema] = &[
         doc: "The monthly spending limit; the plan fails when its cheapest placement exceeds it.",
         attrs: &[
             req("monthly", Ty::Qty(Dim::MONEY), "the most the spec may cost per month"),
+            opt("daily", Ty::Qty(Dim::MONEY), "the most the spec may cost in one day; at most `monthly`"),
             def("anomaly_threshold", Ty::Qty(Dim::Multiplier), "2.0x", "alert when spend runs at this multiple of normal"),
+            opt("anomaly_notify", Ty::Str, "where the anomaly alert goes (an address or channel); without it, the first `alert`'s"),
         ],
         blocks: &[],
         allows_alert: true,
