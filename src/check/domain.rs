@@ -2,7 +2,7 @@
 //! replica ranges, percentages, serverless limits, GPU counts that fill whole nodes,
 //! transformer shapes, budget alerts and framework rules.
 
-use super::model::{opt_exact, Model, Optimizer, Parallelism, Train};
+use super::model::{opt_exact, CapacityKind, Model, Optimizer, Parallelism, Train};
 use super::schema::{Ty, REQUIREMENTS, RULE_ATTRS};
 use super::units::{Dim, Exact};
 use super::value::ValueChecker;
@@ -158,6 +158,7 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
                 if let Some(typed) = decl.name.as_deref().and_then(|n| trains.get(n)) {
                     train(decl, typed, diagnostics);
                     memory_fit(decl, typed, model, diagnostics);
+                    reserved_training(decl, typed, model, diagnostics);
                 }
             }
             "service" => service(f, diagnostics),
@@ -225,6 +226,62 @@ fn memory_fit(decl: &CheckedDecl, train: &Train, model: &Model, diagnostics: &mu
         .help(format!(
             "split the model over at least {minimum_splits} GPUs with `pipeline {{ stages = {minimum_splits}, micro_batches = ... }}` or `model {{ shards = {minimum_splits} }}`, or choose an accelerator with more memory"
         )),
+    );
+}
+
+/// Reserved capacity is billed for every hour of its term, so a training job only saves
+/// money when it runs a larger share of the month than the reserved price factor (0.63x
+/// pays off above 63% use). Judged with the most favourable cloud the job may use.
+fn reserved_training(
+    decl: &CheckedDecl,
+    train: &Train,
+    model: &Model,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let CapacityKind::Reserved { term_years } = train.capacity.primary else {
+        return;
+    };
+    let pinned = train
+        .cloud
+        .as_deref()
+        .or(train.region.as_ref().map(|(cloud, _)| cloud.as_str()));
+    let usable = |name: &str| match (pinned, &model.clouds) {
+        (Some(p), _) => p == name,
+        (None, Some(policy)) => policy.allow.iter().any(|c| c == name),
+        (None, None) => true,
+    };
+    let Some(best) = model
+        .knowledge
+        .clouds
+        .iter()
+        .filter(|c| usable(&c.name))
+        .filter_map(|c| train.capacity.primary.price_factor(c))
+        .min()
+    else {
+        return;
+    };
+    let month = Exact::int(super::units::SECONDS_PER_MONTH);
+    let busy = train
+        .max_runtime_seconds
+        .checked_mul(train.runs_per_month)
+        .and_then(|s| s.checked_div(month));
+    let Some(share) = busy.filter(|share| *share < best) else {
+        return;
+    };
+    let percent = |x: Exact| format!("{:.0}%", x.to_f64() * 100.0);
+    diagnostics.push(
+        Diagnostic::new(
+            codes::RESERVED_UNDERUSED,
+            decl.fields.span_of("capacity"),
+            format!(
+                "training job `{}` runs {} of the month, but {term_years}-year reserved capacity is billed all month at {best}x the on-demand price",
+                train.name,
+                percent(share),
+            ),
+        )
+        .label(format!("pays off above {} use", percent(best)))
+        .secondary(decl.fields.span_of("max_runtime"), "runtime per run")
+        .help("use `capacity = on_demand` or `spot fallback on_demand` for occasional jobs; reserve capacity for steady services"),
     );
 }
 

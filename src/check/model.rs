@@ -245,10 +245,43 @@ pub enum Optimizer {
     },
 }
 
+/// How capacity is bought. A reservation's term picks the cloud's `reserved_1y` or
+/// `reserved_3y` price factor.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CapacityKind {
+    OnDemand,
+    Spot,
+    Reserved { term_years: u8 },
+}
+
+impl CapacityKind {
+    /// The schema's capacity word; `reserved` alone is the 1-year term.
+    pub fn from_word(word: &str) -> CapacityKind {
+        match word {
+            "spot" => CapacityKind::Spot,
+            "reserved" | "reserved_1y" => CapacityKind::Reserved { term_years: 1 },
+            "reserved_3y" => CapacityKind::Reserved { term_years: 3 },
+            _ => CapacityKind::OnDemand,
+        }
+    }
+
+    /// The price as a multiple of on-demand on `cloud`; `None` where the cloud does not
+    /// say (spot prices are per offering, in the catalog).
+    pub fn price_factor(self, cloud: &CloudInfo) -> Option<Exact> {
+        match self {
+            CapacityKind::OnDemand => Some(Exact::ONE),
+            CapacityKind::Spot => None,
+            CapacityKind::Reserved { term_years: 3 } => cloud.reserved_3y,
+            CapacityKind::Reserved { .. } => cloud.reserved_1y,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Capacity {
-    pub primary: String,
-    pub fallback: Option<String>,
+    pub primary: CapacityKind,
+    pub fallback: Option<CapacityKind>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -623,11 +656,11 @@ fn ctor(v: Option<&Val>) -> Option<(&str, &Fields)> {
 fn capacity(v: Option<&Val>) -> Capacity {
     match v {
         Some(Val::Fallback(primary, fallback)) => Capacity {
-            primary: primary.clone(),
-            fallback: fallback.clone(),
+            primary: CapacityKind::from_word(primary),
+            fallback: fallback.as_deref().map(CapacityKind::from_word),
         },
         _ => Capacity {
-            primary: "on_demand".into(),
+            primary: CapacityKind::OnDemand,
             fallback: None,
         },
     }

@@ -198,7 +198,15 @@ pub const JURISDICTIONS: &[&str] = &[
 ];
 /// Storage tiers a dataset may ask for; a cloud's `storage` blocks say which product serves each.
 pub const STORAGE_TIERS: &[&str] = &["standard", "infrequent", "intelligent", "archive"];
-pub const CAPACITIES: &[&str] = &["on_demand", "spot", "reserved"];
+/// `reserved` alone is a 1-year term, the shorter commitment; the terms map to the
+/// clouds' `reserved_1y` / `reserved_3y` price factors.
+pub const CAPACITIES: &[&str] = &[
+    "on_demand",
+    "spot",
+    "reserved",
+    "reserved_1y",
+    "reserved_3y",
+];
 pub const PLATFORMS: &[&str] = &[
     "aws_lambda",
     "gcp_cloud_functions",
@@ -497,7 +505,7 @@ pub static KINDS: &[KindSchema] = &[
             def("precision", Ty::Word(&["fp32", "bf16", "fp16"]), "bf16", "training precision on GPUs"),
             def("grad_accumulation", Ty::Int, "1", "micro-steps per optimizer step"),
             opt("grad_clip", Ty::Number, "clip the global gradient norm to this value"),
-            def("capacity", CAPACITY, "on_demand", "capacity type; `spot fallback on_demand` tries spot first"),
+            def("capacity", CAPACITY, "on_demand", "capacity type; `spot fallback on_demand` tries spot first; `reserved_1y`/`reserved_3y` (`reserved` = 1 year) only pays off for jobs that run most of the month"),
             opt("checkpoint", Ty::Every(Dim::DURATION), "checkpoint interval, e.g. `every 30 min`"),
             def("max_runtime", Ty::Qty(Dim::DURATION), "24 h", "expected (and maximum) wall time of one run"),
             def("runs", Ty::Qty(Dim::RATE), "1 / month", "how often the job runs"),
@@ -519,7 +527,7 @@ pub static KINDS: &[KindSchema] = &[
             req("replicas", Ty::Range(&Ty::Int), "replica count, `min..max` when autoscaled"),
             opt("latency_p99", Ty::Qty(Dim::DURATION), "99th-percentile latency target"),
             opt("near", Ty::List(&Ty::Ref(RefKind::Geography)), "geographies whose users it serves"),
-            def("capacity", CAPACITY, "on_demand", "capacity type"),
+            def("capacity", CAPACITY, "on_demand", "capacity type; `reserved_1y`/`reserved_3y` (`reserved` = 1 year) for the steady floor of replicas"),
             opt("requests", Ty::Qty(Dim::RATE), "expected traffic, e.g. `50M / month`"),
             def("port", Ty::Int, "8080", "container port"),
             opt("cloud", Ty::Ref(RefKind::Cloud), "pin the service to one cloud"),

@@ -208,6 +208,14 @@ codes! {
          parallelism replicates everything). Split the model with `pipeline { ... }` or \
          `model { shards = ... }`, or pick an accelerator with more memory.",
         Some("train big {\n  model = transformer { layers = 32, hidden = 4096, heads = 32, vocab = 32000, seq_len = 4096 }\n  parallelism = data { gpus = 8 }\n  accelerator = A100_80GB x 8\n  batch_size = 64\n  optimizer = adamw { lr = 1e-4 }\n}\n");
+    RESERVED_UNDERUSED = "W0120", "reserved capacity for a job that runs too little",
+        "Reserved (committed-use) capacity is billed for every hour of its 1- or 3-year \
+         term, at the cloud's `reserved_1y` / `reserved_3y` factor of the on-demand price. \
+         A training job that runs `max_runtime` x `runs` for less of the month than that \
+         factor (0.63x pays off above 63% use) pays more than on-demand would. mlc judges \
+         with the cheapest factor among the clouds the job may use. Reserve capacity for \
+         steady services; use on-demand or spot for occasional jobs.",
+        Some("train t {\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 1 }\n  accelerator = T4 x 1\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n  capacity = reserved_1y\n  max_runtime = 24 h\n  runs = 4 / month\n}\n");
     COMPLIANCE_RULE_VIOLATED = "E0501", "compliance rule violated",
         "A framework listed in `compliance { frameworks = [...] }` has a `require` rule that \
          the spec does not meet. Frameworks apply to every dataset of their data classes \
