@@ -170,6 +170,9 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
         if matches!(decl.kind, "train" | "service" | "function") {
             pins(f, model, diagnostics);
         }
+        if matches!(decl.kind, "service" | "function") {
+            workload_strategy(decl, diagnostics);
+        }
     }
     // "Never used" is noise while there are errors: after a syntax error or a misspelt
     // reference, the declaration that uses a dataset may be the one that is broken.
@@ -348,6 +351,46 @@ fn pins(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
                     .help(format!("add `{own}` to the allowed clouds, or choose another accelerator")),
             );
         }
+    }
+}
+
+/// A workload's own `strategy` must be one it can follow: spreading over regions
+/// contradicts a region pin, and `geographic` needs the service's `near`.
+fn workload_strategy(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
+    let f = &decl.fields;
+    let Some(Val::Word(strategy)) = f.get("strategy") else {
+        return;
+    };
+    let what = format!(
+        "{} `{}`",
+        decl.kind,
+        decl.name.as_deref().unwrap_or_default()
+    );
+    match strategy.as_str() {
+        "active_active" | "failover" if f.get("region").is_some() => diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                f.span_of("strategy"),
+                format!("{what} uses `{strategy}`, which needs more than one region, but it is pinned to one"),
+            )
+            .label("spreads over regions")
+            .secondary(f.span_of("region"), "pinned here")
+            .help("remove the `region` pin (pin a `cloud` instead), or use `strategy = cost_optimized`"),
+        ),
+        "geographic" if f.get("near").is_none() => diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                f.span_of("strategy"),
+                format!("{what} uses `geographic` placement but lists no `near` geographies"),
+            )
+            .label("needs `near`")
+            .help(if decl.kind == "service" {
+                "add `near = [eu_west, us_east]` with the geographies of its users"
+            } else {
+                "functions have no `near`: use `cost_optimized` or `active_active`, or serve it from a `service`"
+            }),
+        ),
+        _ => {}
     }
 }
 

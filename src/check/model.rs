@@ -333,6 +333,8 @@ pub struct Service {
     pub capacity: Capacity,
     pub requests_per_month: Option<Exact>,
     pub port: u64,
+    /// The service's `strategy`, else the `placement` default.
+    pub strategy: Strategy,
     pub cloud: Option<String>,
     pub region: Option<(String, String)>,
     pub span: Span,
@@ -350,13 +352,38 @@ pub struct Function {
     pub invocations_per_month: Exact,
     pub avg_duration_seconds: Exact,
     pub accelerator: Option<AccelCount>,
+    /// The function's `strategy`, else the `placement` default.
+    pub strategy: Strategy,
     pub region: Option<(String, String)>,
     pub span: Span,
 }
 
+/// How the optimizer spreads a workload over clouds and regions.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Also the strategy of a spec without `placement`.
+    #[default]
+    CostOptimized,
+    ActiveActive,
+    Failover,
+    Geographic,
+}
+
+impl Strategy {
+    pub fn from_word(word: &str) -> Strategy {
+        match word {
+            "active_active" => Strategy::ActiveActive,
+            "failover" => Strategy::Failover,
+            "geographic" => Strategy::Geographic,
+            _ => Strategy::CostOptimized,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Placement {
-    pub strategy: String,
+    pub strategy: Strategy,
     pub hybrid: Option<Hybrid>,
     pub primary: Option<String>,
     pub secondary: Option<String>,
@@ -496,8 +523,14 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
             "onprem" => model.onprem.push(onprem(name, f, decl.header)),
             "dataset" => model.datasets.push(dataset(name, f, decl.header)),
             "train" => model.trains.push(train(name, f, decl.header)),
-            "service" => model.services.push(service(name, f, decl.header)),
-            "function" => model.functions.push(function(name, f, decl.header)),
+            "service" => {
+                let service = service(name, f, decl.header, default_strategy(decls));
+                model.services.push(service)
+            }
+            "function" => {
+                let function = function(name, f, decl.header, default_strategy(decls));
+                model.functions.push(function)
+            }
             "cloud" => model.knowledge.clouds.push(cloud(name, f)),
             "geography" => model.knowledge.geographies.push(Geography {
                 name,
@@ -518,6 +551,15 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
     sort_by_name(&mut model);
     domain::check_model(&model, decls, diagnostics);
     model
+}
+
+/// The `placement` strategy that services and functions inherit.
+fn default_strategy(decls: &[CheckedDecl]) -> Strategy {
+    decls
+        .iter()
+        .find(|d| d.kind == "placement")
+        .and_then(|d| opt_word(d.fields.get("strategy")))
+        .map_or(Strategy::CostOptimized, |w| Strategy::from_word(&w))
 }
 
 fn sort_by_name(model: &mut Model) {
@@ -725,7 +767,7 @@ fn security(f: &Fields) -> Security {
 
 fn placement(f: &Fields) -> Placement {
     Placement {
-        strategy: word(f.get("strategy")),
+        strategy: Strategy::from_word(&word(f.get("strategy"))),
         hybrid: ctor(f.get("hybrid")).map(|(mode, inner)| Hybrid {
             mode: mode.to_string(),
             base: ref_name(inner.get("base")).unwrap_or_default(),
@@ -887,7 +929,7 @@ fn train(name: String, f: &Fields, span: Span) -> Train {
     }
 }
 
-fn service(name: String, f: &Fields, span: Span) -> Service {
+fn service(name: String, f: &Fields, span: Span, default_strategy: Strategy) -> Service {
     let (min, max) = range(f.get("replicas")).unwrap_or((Exact::ONE, Exact::ONE));
     let as_count = |e: Exact| {
         e.as_integer()
@@ -911,13 +953,14 @@ fn service(name: String, f: &Fields, span: Span) -> Service {
         capacity: capacity(f.get("capacity")),
         requests_per_month: per_month(f.get("requests")),
         port: count(f.get("port")),
+        strategy: strategy(f.get("strategy"), default_strategy),
         cloud: ref_name(f.get("cloud")),
         region: ref_pair(f.get("region")),
         span,
     }
 }
 
-fn function(name: String, f: &Fields, span: Span) -> Function {
+fn function(name: String, f: &Fields, span: Span, default_strategy: Strategy) -> Function {
     Function {
         name,
         model: model_source(f.get("model")),
@@ -929,9 +972,14 @@ fn function(name: String, f: &Fields, span: Span) -> Function {
         invocations_per_month: per_month(f.get("invocations")).unwrap_or(Exact::ZERO),
         avg_duration_seconds: exact(f.get("avg_duration")),
         accelerator: accel(f.get("accelerator")),
+        strategy: strategy(f.get("strategy"), default_strategy),
         region: ref_pair(f.get("region")),
         span,
     }
+}
+
+fn strategy(v: Option<&Val>, default: Strategy) -> Strategy {
+    opt_word(v).map_or(default, |w| Strategy::from_word(&w))
 }
 
 fn cloud(name: String, f: &Fields) -> CloudInfo {

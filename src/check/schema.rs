@@ -207,6 +207,8 @@ pub const CAPACITIES: &[&str] = &[
     "reserved_1y",
     "reserved_3y",
 ];
+/// Placement strategies: the spec-wide default in `placement`, overridable per service and function.
+pub const STRATEGIES: &[&str] = &["cost_optimized", "active_active", "failover", "geographic"];
 pub const PLATFORMS: &[&str] = &[
     "aws_lambda",
     "gcp_cloud_functions",
@@ -530,6 +532,7 @@ pub static KINDS: &[KindSchema] = &[
             def("capacity", CAPACITY, "on_demand", "capacity type; `reserved_1y`/`reserved_3y` (`reserved` = 1 year) for the steady floor of replicas"),
             opt("requests", Ty::Qty(Dim::RATE), "expected traffic, e.g. `50M / month`"),
             def("port", Ty::Int, "8080", "container port"),
+            opt("strategy", Ty::Word(STRATEGIES), "placement strategy for this service; overrides `placement { strategy }`"),
             opt("cloud", Ty::Ref(RefKind::Cloud), "pin the service to one cloud"),
             opt("region", Ty::Ref(RefKind::Region), "pin the service to one region"),
         ],
@@ -572,6 +575,7 @@ pub static KINDS: &[KindSchema] = &[
             req("invocations", Ty::Qty(Dim::RATE), "expected calls, e.g. `2M / month`"),
             def("avg_duration", Ty::Qty(Dim::DURATION), "200 ms", "average duration of one call, for cost"),
             opt("accelerator", Ty::Accel, "GPUs per instance (Knative only)"),
+            opt("strategy", Ty::Word(STRATEGIES), "placement strategy for this function; overrides `placement { strategy }`"),
             opt("region", Ty::Ref(RefKind::Region), "pin the function to one region"),
         ],
         blocks: &[],
@@ -584,7 +588,7 @@ pub static KINDS: &[KindSchema] = &[
         name: NameRule::Singleton,
         doc: "How the optimizer spreads workloads over clouds and sites.",
         attrs: &[
-            req("strategy", Ty::Word(&["cost_optimized", "active_active", "failover", "geographic"]), "placement strategy"),
+            req("strategy", Ty::Word(STRATEGIES), "placement strategy; the default for every service and function"),
             opt("hybrid", Ty::Ctor(HYBRID), "use an on-prem site"),
             opt("primary", Ty::Ref(RefKind::Cloud), "primary cloud for `failover`"),
             opt("secondary", Ty::Ref(RefKind::Cloud), "secondary cloud for `failover`"),
