@@ -2,7 +2,9 @@
 //! replica ranges, percentages, serverless limits, GPU counts that fill whole nodes,
 //! transformer shapes, budget alerts and framework rules.
 
-use super::model::{opt_exact, CapacityKind, Model, Optimizer, Parallelism, Train};
+use super::model::{
+    opt_exact, CapacityKind, Model, Optimizer, Parallelism, ServerlessPrice, Train,
+};
 use super::schema::{Ty, REQUIREMENTS, RULE_ATTRS};
 use super::units::{Dim, Exact};
 use super::value::ValueChecker;
@@ -162,7 +164,7 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
                 }
             }
             "service" => service(f, diagnostics),
-            "function" => function(f, diagnostics),
+            "function" => function(f, model, diagnostics),
             "dataset" => not_positive(diagnostics, f, "size"),
             "placement" => placement(f, diagnostics),
             _ => {}
@@ -597,17 +599,18 @@ fn service(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Limits of each serverless platform: (memory min MB, memory max MB, timeout max s).
-fn platform_limits(platform: &str) -> Option<(i128, i128, i128, &'static str)> {
-    match platform {
-        "aws_lambda" => Some((128, 10_240, 900, "AWS Lambda")),
-        "gcp_cloud_functions" => Some((128, 32_768, 3_600, "Cloud Functions (2nd gen)")),
-        "azure_functions" => Some((128, 4_096, 600, "Azure Functions (Flex Consumption)")),
-        _ => None,
-    }
+/// A platform's limits come from the first cloud (by name) whose `serverless` block
+/// describes it; a platform no cloud describes (Knative) is not limited.
+fn platform_limits<'m>(model: &'m Model, platform: &str) -> Option<&'m ServerlessPrice> {
+    model
+        .knowledge
+        .clouds
+        .iter()
+        .flat_map(|c| c.serverless.iter())
+        .find(|s| s.platform == platform)
 }
 
-fn function(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
+fn function(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
     let platform = match f.get("platform") {
         Some(Val::Word(p)) => p.as_str(),
         _ => return,
@@ -615,32 +618,43 @@ fn function(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     not_positive(diagnostics, f, "memory");
     not_positive(diagnostics, f, "timeout");
     not_positive(diagnostics, f, "avg_duration");
-    if let Some((min_mb, max_mb, max_timeout, title)) = platform_limits(platform) {
+    if let Some(limits) = platform_limits(model, platform) {
+        let title = &limits.title;
         // The platforms' "MB" are binary megabytes (MiB): Lambda's 10240 MB is 10 GiB.
+        let mib = Exact::int(1 << 20);
+        let in_mib = |bytes: Exact| bytes.checked_div(mib).unwrap_or(bytes).rounded();
         if let Some(memory) = opt_exact(f.get("memory")) {
-            let mib = Exact::int(1 << 20);
-            let (lo, hi) = (Exact::int(min_mb << 20), Exact::int(max_mb << 20));
-            if memory < lo || memory > hi {
-                let shown = memory.checked_div(mib).unwrap_or(memory).rounded();
+            let lo = limits.memory_min_bytes.unwrap_or(Exact::ZERO);
+            let too_big = limits.memory_max_bytes.is_some_and(|hi| memory > hi);
+            if memory < lo || too_big {
+                let hi = limits
+                    .memory_max_bytes
+                    .map_or("any".to_string(), |hi| format!("{} MiB", in_mib(hi)));
                 out_of_range(
                     diagnostics,
                     f.span_of("memory"),
-                    format!("{title} memory must be {min_mb} MiB..{max_mb} MiB, found {shown} MiB"),
+                    format!(
+                        "{title} memory must be {} MiB..{hi}, found {} MiB",
+                        in_mib(lo),
+                        in_mib(memory)
+                    ),
                     "choose a memory size within the platform's limits (the platform's \"MB\" are MiB)",
                 );
             }
         }
-        if let Some(timeout) = opt_exact(f.get("timeout")) {
-            if timeout > Exact::int(max_timeout) {
+        if let (Some(timeout), Some(max)) =
+            (opt_exact(f.get("timeout")), limits.timeout_max_seconds)
+        {
+            if timeout > max {
                 out_of_range(
                     diagnostics,
                     f.span_of("timeout"),
-                    format!("{title} timeout must be at most {max_timeout} s, found {timeout} s"),
+                    format!("{title} timeout must be at most {max} s, found {timeout} s"),
                     "long jobs belong in a `train` or `service`, not a function",
                 );
             }
         }
-        if let Some(Val::Accel(name, _)) = f.get("accelerator") {
+        if let (Some(Val::Accel(name, _)), false) = (f.get("accelerator"), limits.accelerators) {
             diagnostics.push(
                 Diagnostic::new(
                     codes::INCOMPATIBLE_SETTINGS,

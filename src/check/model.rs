@@ -441,11 +441,20 @@ pub struct StorageClass {
     pub min_duration_seconds: Exact,
 }
 
+/// A serverless platform's prices and limits on one cloud.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerlessPrice {
     /// The `platform` word, e.g. `aws_lambda`.
     pub platform: String,
     pub product: String,
+    /// The platform's name in messages; the product's where not given.
+    pub title: String,
+    pub memory_min_bytes: Option<Exact>,
+    pub memory_max_bytes: Option<Exact>,
+    pub timeout_max_seconds: Option<Exact>,
+    pub accelerators: bool,
+    /// Whether functions can keep a minimum of instances warm.
+    pub min_instances: bool,
     pub usd_per_gb_second: Exact,
     pub usd_per_vcpu_second: Option<Exact>,
     pub usd_per_request: Exact,
@@ -1060,6 +1069,12 @@ fn serverless_prices(f: &Fields) -> Vec<ServerlessPrice> {
         .map(|(platform, b)| ServerlessPrice {
             platform,
             product: string(b.get("product")),
+            title: opt_string(b.get("title")).unwrap_or_else(|| string(b.get("product"))),
+            memory_min_bytes: opt_exact(b.get("memory_min")),
+            memory_max_bytes: opt_exact(b.get("memory_max")),
+            timeout_max_seconds: opt_exact(b.get("timeout_max")),
+            accelerators: bool_(b.get("accelerators")).unwrap_or(false),
+            min_instances: bool_(b.get("min_instances")).unwrap_or(false),
             usd_per_gb_second: exact(b.get("memory_per_gb")),
             usd_per_vcpu_second: opt_exact(b.get("cpu_per_vcpu")),
             usd_per_request: exact(b.get("request_price")),

@@ -647,9 +647,15 @@ pub static KINDS: &[KindSchema] = &[
             BlockSchema {
                 name: "serverless",
                 named: true,
-                doc: "A serverless platform's list prices; the block name is the `platform` word.",
+                doc: "A serverless platform's list prices and limits; the block name is the `platform` word.",
                 attrs: &[
                     req("product", Ty::Str, "the provider's product name"),
+                    opt("title", Ty::Str, "the platform's name in messages about its limits, e.g. `AWS Lambda`"),
+                    opt("memory_min", Ty::Qty(Dim::SIZE), "smallest memory a function may configure"),
+                    opt("memory_max", Ty::Qty(Dim::SIZE), "largest memory a function may configure"),
+                    opt("timeout_max", Ty::Qty(Dim::DURATION), "longest timeout a function may configure"),
+                    def("accelerators", Ty::Bool, "off", "whether a function can attach GPUs"),
+                    def("min_instances", Ty::Bool, "off", "whether the platform keeps a minimum of instances warm (`min_instances` on a function)"),
                     req("memory_per_gb", Ty::Qty(Dim::PRICE_PER_TIME), "USD per second for each GB of configured memory"),
                     opt("cpu_per_vcpu", Ty::Qty(Dim::PRICE_PER_TIME), "USD per second for each vCPU, where billed separately"),
                     req("request_price", Ty::Qty(Dim::MONEY), "USD per invocation, e.g. `0.20 USD/M`"),
