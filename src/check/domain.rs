@@ -666,14 +666,104 @@ fn function(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
             );
         }
     }
-    if platform != "aws_lambda"
-        && opt_exact(f.get("provisioned_concurrency")).is_some_and(|c| c.is_positive())
-    {
+    warm_instances(f, platform, platform_limits(model, platform), diagnostics);
+    batching_and_cache(f, diagnostics);
+}
+
+/// `min_instances` works on every platform that keeps instances warm;
+/// `provisioned_concurrency` is Lambda's name for it and only valid there.
+fn warm_instances(
+    f: &Fields,
+    platform: &str,
+    limits: Option<&ServerlessPrice>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let alias = opt_exact(f.get("provisioned_concurrency"));
+    if alias.is_some() && f.get("min_instances").is_some() {
+        diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                f.span_of("provisioned_concurrency"),
+                "`provisioned_concurrency` and `min_instances` are both set",
+            )
+            .label("AWS Lambda's name for `min_instances`")
+            .secondary(f.span_of("min_instances"), "also set here")
+            .help("keep only `min_instances`"),
+        );
+        return;
+    }
+    if platform != "aws_lambda" && alias.is_some_and(|c| c.is_positive()) {
         diagnostics.push(
             Diagnostic::new(codes::INCOMPATIBLE_SETTINGS, f.span_of("provisioned_concurrency"), format!("`provisioned_concurrency` is an AWS Lambda setting, but the platform is `{platform}`"))
                 .label("only for aws_lambda")
-                .help("remove it, or use `platform = aws_lambda`"),
+                .help("write `min_instances = ...`, which keeps instances warm on every platform that can"),
         );
+        return;
+    }
+    let name = if alias.is_some() {
+        "provisioned_concurrency"
+    } else {
+        "min_instances"
+    };
+    let wanted = opt_exact(f.get(name)).is_some_and(|n| n.is_positive());
+    if let Some(limits) = limits.filter(|l| wanted && !l.min_instances) {
+        diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                f.span_of(name),
+                format!(
+                    "{} cannot keep instances warm, so `{name}` cannot be set",
+                    limits.title
+                ),
+            )
+            .label("no minimum instances on this platform")
+            .help(
+                "remove it, or choose a platform whose `serverless` block has `min_instances = on`",
+            ),
+        );
+    }
+}
+
+/// A batch must fill before the call times out, and the result cache lives in the
+/// instance's memory.
+fn batching_and_cache(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
+    if let Some(b) = f.block("batching") {
+        not_positive(diagnostics, b, "size");
+        not_positive(diagnostics, b, "max_wait");
+        if let (Some(wait), Some(timeout)) =
+            (opt_exact(b.get("max_wait")), opt_exact(f.get("timeout")))
+        {
+            if wait >= timeout {
+                diagnostics.push(
+                    Diagnostic::new(
+                        codes::INCOMPATIBLE_SETTINGS,
+                        b.span_of("max_wait"),
+                        format!("a request may wait {wait} s for its batch, but the function times out after {timeout} s"),
+                    )
+                    .label("not below `timeout`")
+                    .secondary(f.span_of("timeout"), "timeout")
+                    .help("batching waits are milliseconds, e.g. `max_wait = 50 ms`"),
+                );
+            }
+        }
+    }
+    if let Some(c) = f.block("cache") {
+        not_positive(diagnostics, c, "ttl");
+        not_positive(diagnostics, c, "size");
+        if let (Some(size), Some(memory)) = (opt_exact(c.get("size")), opt_exact(f.get("memory"))) {
+            if size >= memory {
+                diagnostics.push(
+                    Diagnostic::new(
+                        codes::INCOMPATIBLE_SETTINGS,
+                        c.span_of("size"),
+                        "the result cache does not fit in the function's memory",
+                    )
+                    .label("not below `memory`")
+                    .secondary(f.span_of("memory"), "memory per instance")
+                    .help("the cache lives in each instance's memory: make it smaller than `memory`, leaving room for the model"),
+                );
+            }
+        }
     }
 }
 

@@ -348,7 +348,10 @@ pub struct Function {
     pub runtime: String,
     pub memory_bytes: Exact,
     pub timeout_seconds: Exact,
-    pub provisioned_concurrency: u64,
+    /// Instances kept warm (`min_instances`, or Lambda's `provisioned_concurrency`).
+    pub min_instances: u64,
+    pub batching: Option<Batching>,
+    pub cache: Option<ResultCache>,
     pub invocations_per_month: Exact,
     pub avg_duration_seconds: Exact,
     pub accelerator: Option<AccelCount>,
@@ -379,6 +382,18 @@ impl Strategy {
             _ => Strategy::CostOptimized,
         }
     }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Batching {
+    pub max_size: u64,
+    pub max_wait_seconds: Exact,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultCache {
+    pub ttl_seconds: Exact,
+    pub size_bytes: Exact,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -977,7 +992,17 @@ fn function(name: String, f: &Fields, span: Span, default_strategy: Strategy) ->
         runtime: word(f.get("runtime")),
         memory_bytes: exact(f.get("memory")),
         timeout_seconds: exact(f.get("timeout")),
-        provisioned_concurrency: count(f.get("provisioned_concurrency")),
+        min_instances: opt_count(f.get("min_instances"))
+            .or(opt_count(f.get("provisioned_concurrency")))
+            .unwrap_or(0),
+        batching: f.block("batching").map(|b| Batching {
+            max_size: count(b.get("size")),
+            max_wait_seconds: exact(b.get("max_wait")),
+        }),
+        cache: f.block("cache").map(|c| ResultCache {
+            ttl_seconds: exact(c.get("ttl")),
+            size_bytes: exact(c.get("size")),
+        }),
         invocations_per_month: per_month(f.get("invocations")).unwrap_or(Exact::ZERO),
         avg_duration_seconds: exact(f.get("avg_duration")),
         accelerator: accel(f.get("accelerator")),

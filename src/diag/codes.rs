@@ -181,8 +181,9 @@ codes! {
         Some("train t {\n  model = transformer { layers = 2, hidden = 100, heads = 3, vocab = 1000, seq_len = 128 }\n  parallelism = data { gpus = 1 }\n  accelerator = T4 x 1\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n}\n");
     INCOMPATIBLE_SETTINGS = "E0406", "settings contradict each other",
         "Two settings cannot hold together, for example GPUs on a serverless platform that \
-         has none, provisioned concurrency outside AWS Lambda, or more pipeline stages than \
-         model layers.",
+         has none, provisioned concurrency outside AWS Lambda, minimum instances on a platform \
+         that cannot keep any warm, a batching wait beyond the function's timeout, or more \
+         pipeline stages than model layers.",
         Some("function f {\n  platform = gcp_cloud_functions\n  runtime = python3.12\n  memory = 512 MB\n  timeout = 60 s\n  invocations = 1M / month\n  provisioned_concurrency = 2\n}\n");
     ALERTS_NOT_ASCENDING = "E0407", "budget alert thresholds must increase",
         "The thresholds of `alert at [...]` must be listed from lowest to highest without \
