@@ -161,6 +161,7 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
                     train(decl, typed, diagnostics);
                     memory_fit(decl, typed, model, diagnostics);
                     reserved_training(decl, typed, model, diagnostics);
+                    checkpoint_volume(decl, typed, diagnostics);
                 }
             }
             "service" => service(f, diagnostics),
@@ -231,6 +232,72 @@ fn memory_fit(decl: &CheckedDecl, train: &Train, model: &Model, diagnostics: &mu
         .help(format!(
             "split the model over at least {minimum_splits} GPUs with `pipeline {{ stages = {minimum_splits}, micro_batches = ... }}` or `model {{ shards = {minimum_splits} }}`, or choose an accelerator with more memory"
         )),
+    );
+}
+
+/// Bytes one checkpoint takes: fp32 weights plus the optimizer's state per parameter.
+fn checkpoint_bytes(train: &Train) -> f64 {
+    let optimizer_bytes = match &train.optimizer {
+        Optimizer::Adamw { .. } => 8.0,
+        Optimizer::Sgd { momentum, .. } if momentum.is_positive() => 4.0,
+        Optimizer::Sgd { .. } => 0.0,
+    };
+    train.model.parameters() as f64 * (4.0 + optimizer_bytes)
+}
+
+/// A checkpoint volume needs checkpoints to hold, and room for the ones it keeps.
+fn checkpoint_volume(decl: &CheckedDecl, train: &Train, diagnostics: &mut Vec<Diagnostic>) {
+    let named = decl
+        .fields
+        .blocks
+        .iter()
+        .find(|b| b.kind == "checkpoint_storage");
+    let (Some(volume), Some(named)) = (&train.checkpoint_storage, named) else {
+        return;
+    };
+    let block = &named.fields;
+    not_positive(diagnostics, block, "size");
+    not_positive(diagnostics, block, "keep");
+    if train.checkpoint_every_seconds.is_none() {
+        diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                named.span,
+                format!(
+                    "training job `{}` has a checkpoint volume but never checkpoints",
+                    train.name
+                ),
+            )
+            .label("nothing is written here")
+            .help("add `checkpoint = every 30 min`, or remove `checkpoint_storage`"),
+        );
+        return;
+    }
+    let needed = checkpoint_bytes(train) * volume.keep as f64;
+    let size = volume.size_bytes.to_f64();
+    if volume.keep == 0 || size <= 0.0 || needed <= size {
+        return;
+    }
+    let gib = |bytes: f64| format!("{:.1} GiB", bytes / f64::from(1u32 << 30));
+    diagnostics.push(
+        Diagnostic::new(
+            codes::CHECKPOINT_VOLUME_TOO_SMALL,
+            block.span_of("size"),
+            format!(
+                "{} checkpoints of `{}` need about {}, but the volume holds {}",
+                volume.keep,
+                train.name,
+                gib(needed),
+                gib(size)
+            ),
+        )
+        .label(format!(
+            "{} per checkpoint",
+            gib(needed / volume.keep as f64)
+        ))
+        .help(
+            "a checkpoint holds fp32 weights and optimizer state: enlarge `size` or lower `keep`",
+        ),
     );
 }
 

@@ -285,6 +285,14 @@ pub struct Capacity {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct CheckpointStorage {
+    pub size_bytes: Exact,
+    /// A dataset storage tier: `standard`, `infrequent` or `intelligent`.
+    pub tier: String,
+    pub keep: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Train {
     pub name: String,
     pub data: Option<String>,
@@ -302,6 +310,7 @@ pub struct Train {
     pub grad_clip: Option<Exact>,
     pub capacity: Capacity,
     pub checkpoint_every_seconds: Option<Exact>,
+    pub checkpoint_storage: Option<CheckpointStorage>,
     pub max_runtime_seconds: Exact,
     pub runs_per_month: Exact,
     pub window: String,
@@ -944,6 +953,11 @@ fn train(name: String, f: &Fields, span: Span) -> Train {
         grad_clip: opt_exact(f.get("grad_clip")),
         capacity: capacity(f.get("capacity")),
         checkpoint_every_seconds: opt_exact(f.get("checkpoint")),
+        checkpoint_storage: f.block("checkpoint_storage").map(|c| CheckpointStorage {
+            size_bytes: exact(c.get("size")),
+            tier: word(c.get("tier")),
+            keep: count(c.get("keep")),
+        }),
         max_runtime_seconds: exact(f.get("max_runtime")),
         runs_per_month: per_month(f.get("runs")).unwrap_or(Exact::ONE),
         window: word(f.get("window")),

@@ -200,6 +200,8 @@ pub const JURISDICTIONS: &[&str] = &[
 pub const STORAGE_TIERS: &[&str] = &["standard", "infrequent", "intelligent", "archive"];
 /// `reserved` alone is a 1-year term, the shorter commitment; the terms map to the
 /// clouds' `reserved_1y` / `reserved_3y` price factors.
+/// Tiers a checkpoint volume may use: resuming needs the newest checkpoint at once.
+pub const CHECKPOINT_TIERS: &[&str] = &["standard", "infrequent", "intelligent"];
 pub const CAPACITIES: &[&str] = &[
     "on_demand",
     "spot",
@@ -515,7 +517,16 @@ pub static KINDS: &[KindSchema] = &[
             opt("cloud", Ty::Ref(RefKind::Cloud), "pin the job to one cloud"),
             opt("region", Ty::Ref(RefKind::Region), "pin the job to one region"),
         ],
-        blocks: &[],
+        blocks: &[BlockSchema {
+            name: "checkpoint_storage",
+            named: false,
+            doc: "The volume checkpoints are written to.",
+            attrs: &[
+                req("size", Ty::Qty(Dim::SIZE), "capacity of the checkpoint volume"),
+                def("tier", Ty::Word(CHECKPOINT_TIERS), "standard", "storage tier; a cloud's `storage` class of this tier holds it"),
+                def("keep", Ty::Int, "2", "newest checkpoints kept; older ones are deleted"),
+            ],
+        }],
         allows_alert: false,
         allows_require: false,
         stdlib: false,
