@@ -168,6 +168,7 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
             "function" => function(f, model, diagnostics),
             "dataset" => not_positive(diagnostics, f, "size"),
             "placement" => placement(f, diagnostics),
+            "security" => kms_key(f, model, diagnostics),
             _ => {}
         }
         if matches!(decl.kind, "train" | "service" | "function") {
@@ -460,6 +461,61 @@ fn workload_strategy(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
             }),
         ),
         _ => {}
+    }
+}
+
+/// A named key needs KMS encryption, a recognisable name and an allowed cloud.
+fn kms_key(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(Val::Str(id)) = f.get("kms_key") else {
+        return;
+    };
+    let span = f.span_of("kms_key");
+    match f.get("encryption_at_rest") {
+        Some(Val::Via(_, Some(_))) => {}
+        other => {
+            let mut d = Diagnostic::new(
+                codes::KMS_KEY_WITHOUT_KMS,
+                span,
+                "a KMS key is named, but encryption at rest does not use KMS",
+            )
+            .label("key for KMS encryption");
+            if other.is_some() {
+                d = d.secondary(f.span_of("encryption_at_rest"), "no `via kms`");
+            }
+            diagnostics
+                .push(d.help("write `encryption_at_rest = aes256 via kms`, or remove `kms_key`"));
+            return;
+        }
+    }
+    let Some(key) = super::model::KmsKey::parse(id) else {
+        diagnostics.push(
+            Diagnostic::new(codes::KMS_KEY_MALFORMED, span, format!("`{id}` is not a KMS key name of any cloud"))
+                .label("not a key name")
+                .help("expected `alias/name` or `arn:aws:kms:region:account:key/id` (AWS), `projects/p/locations/l/keyRings/r/cryptoKeys/k` (GCP) or `https://vault.vault.azure.net/keys/name` (Azure)"),
+        );
+        return;
+    };
+    if let Some(policy) = model
+        .clouds
+        .as_ref()
+        .filter(|p| !p.allow.contains(&key.cloud))
+    {
+        diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                span,
+                format!(
+                    "the key is in `{}` KMS, which `clouds {{ allow = [...] }}` does not allow",
+                    key.cloud
+                ),
+            )
+            .label(format!("a `{}` key", key.cloud))
+            .help(format!(
+                "name a key of an allowed cloud ({}), or allow `{}`",
+                policy.allow.join(", "),
+                key.cloud
+            )),
+        );
     }
 }
 

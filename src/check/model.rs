@@ -68,12 +68,79 @@ pub struct Compliance {
 pub struct Security {
     /// Cipher and key management, e.g. `("aes256", Some("kms"))`.
     pub encryption_at_rest: Option<(String, Option<String>)>,
+    /// The named key that encrypts data at rest.
+    pub kms_key: Option<KmsKey>,
     pub encryption_in_transit: Option<String>,
     pub network: Option<String>,
     pub access: Option<Access>,
     pub audit_logging: Option<bool>,
     pub key_rotation_seconds: Option<Exact>,
     pub log_retention_seconds: Option<Exact>,
+}
+
+/// A KMS key by name, with the cloud its name shape belongs to.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KmsKey {
+    /// `aws`, `gcp` or `azure`.
+    pub cloud: String,
+    /// As written: an alias, an ARN, a resource name or a key URL.
+    pub id: String,
+}
+
+impl KmsKey {
+    /// Recognises the shape of a key name; `None` when it is none of the clouds'.
+    /// AWS: `alias/name`, `arn:aws[-cn|-us-gov]:kms:region:account:key/id` or `:alias/name`;
+    /// GCP: `projects/p/locations/l/keyRings/r/cryptoKeys/k`; Azure:
+    /// `https://vault.vault.azure.net/keys/name[/version]`.
+    pub fn parse(id: &str) -> Option<KmsKey> {
+        let segment_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        };
+        let cloud = if let Some(alias) = id.strip_prefix("alias/") {
+            segment_ok(alias).then_some("aws")
+        } else if id.starts_with("arn:aws") {
+            let parts: Vec<&str> = id.splitn(6, ':').collect();
+            let resource = parts.get(5).copied().unwrap_or_default();
+            let named = resource
+                .strip_prefix("key/")
+                .or(resource.strip_prefix("alias/"))
+                .is_some_and(segment_ok);
+            (parts.len() == 6 && parts[2] == "kms" && named).then_some("aws")
+        } else if id.starts_with("projects/") {
+            let parts: Vec<&str> = id.split('/').collect();
+            let shape = [
+                "projects",
+                "",
+                "locations",
+                "",
+                "keyRings",
+                "",
+                "cryptoKeys",
+                "",
+            ];
+            let matches = parts.len() >= 8
+                && parts
+                    .iter()
+                    .zip(shape)
+                    .all(|(part, want)| !part.is_empty() && (want.is_empty() || *part == want));
+            matches.then_some("gcp")
+        } else if let Some(rest) = id.strip_prefix("https://") {
+            let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let vault = host
+                .strip_suffix(".vault.azure.net")
+                .is_some_and(segment_ok);
+            let key = path.strip_prefix("keys/").is_some_and(segment_ok);
+            (vault && key).then_some("azure")
+        } else {
+            None
+        }?;
+        Some(KmsKey {
+            cloud: cloud.to_string(),
+            id: id.to_string(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -786,6 +853,7 @@ fn security(f: &Fields) -> Security {
             Some(Val::Via(cipher, keys)) => Some((cipher.clone(), keys.clone())),
             _ => None,
         },
+        kms_key: opt_string(f.get("kms_key")).and_then(|id| KmsKey::parse(&id)),
         encryption_in_transit: opt_word(f.get("encryption_in_transit")),
         network: opt_word(f.get("network")),
         access: ctor(f.get("access")).map(|(name, inner)| Access {
@@ -1172,7 +1240,38 @@ fn condition_words(v: Option<&Val>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::Architecture;
+    use super::{Architecture, KmsKey};
+
+    #[test]
+    fn kms_key_shapes() {
+        let cloud = |id: &str| KmsKey::parse(id).map(|k| k.cloud);
+        for (id, want) in [
+            ("alias/ml-data", Some("aws")),
+            (
+                "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                Some("aws"),
+            ),
+            (
+                "arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/ml",
+                Some("aws"),
+            ),
+            (
+                "projects/acme/locations/europe-west4/keyRings/ml/cryptoKeys/data",
+                Some("gcp"),
+            ),
+            (
+                "https://acme-ml.vault.azure.net/keys/data/0123abcd",
+                Some("azure"),
+            ),
+            ("ml-data", None),
+            ("alias/", None),
+            ("arn:aws:s3:::bucket/key/x", None),
+            ("projects/acme/keyRings/ml/cryptoKeys/data", None),
+            ("https://example.com/keys/data", None),
+        ] {
+            assert_eq!(cloud(id).as_deref(), want, "{id}");
+        }
+    }
 
     #[test]
     fn parameter_counts() {

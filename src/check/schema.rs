@@ -449,6 +449,7 @@ pub static KINDS: &[KindSchema] = &[
             opt("network", Ty::Word(&["private", "public"]), "`private`: VPC, private subnets, no public IPs"),
             opt("access", Ty::Ctor(ACCESS), "access control model"),
             opt("audit_logging", Ty::Bool, "record every control-plane and data access"),
+            opt("kms_key", Ty::Str, "the KMS key for `encryption_at_rest = aes256 via kms`: `alias/...`, `arn:aws:kms:...`, `projects/.../cryptoKeys/...` or an Azure Key Vault key URL"),
             opt("key_rotation", Ty::Qty(Dim::DURATION), "how often encryption keys rotate"),
             opt("log_retention", Ty::Qty(Dim::DURATION), "how long audit logs are kept"),
         ],

@@ -189,6 +189,18 @@ codes! {
         "The thresholds of `alert at [...]` must be listed from lowest to highest without \
          repeats, so that each alert means more spend than the last.",
         Some("budget {\n  monthly = 1000 USD\n  alert at [80%, 50%] notify \"a@b.c\"\n}\n");
+    KMS_KEY_WITHOUT_KMS = "E0430", "KMS key named without KMS encryption",
+        "`security { kms_key = \"...\" }` names the key that encrypts data at rest, so \
+         `encryption_at_rest` must say which keys manage it: `aes256 via kms` (or `via \
+         customer_managed`). A key without KMS encryption would silently not be used.",
+        Some("security {\n  encryption_at_rest = aes256\n  kms_key = \"alias/ml-data\"\n}\n");
+    KMS_KEY_MALFORMED = "E0431", "not a KMS key name",
+        "`kms_key` must have the shape of a key name of one of the clouds: `alias/name` or \
+         `arn:aws:kms:region:account:key/id` (AWS KMS), \
+         `projects/p/locations/l/keyRings/r/cryptoKeys/k` (Cloud KMS) or \
+         `https://vault.vault.azure.net/keys/name` (Azure Key Vault). The check is loose: \
+         it recognises the shape, not whether the key exists.",
+        Some("security {\n  encryption_at_rest = aes256 via kms\n  kms_key = \"ml-data\"\n}\n");
     UNUSED_DATASET = "W0101", "dataset is never used",
         "No training job reads this dataset. It still costs storage; remove it or reference \
          it with `data = dataset.name`.",
