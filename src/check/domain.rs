@@ -166,7 +166,12 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
             }
             "service" => service(f, diagnostics),
             "function" => function(f, model, diagnostics),
-            "dataset" => not_positive(diagnostics, f, "size"),
+            "dataset" => {
+                not_positive(diagnostics, f, "size");
+                if let Some(access) = f.block("access") {
+                    dataset_access(access, diagnostics);
+                }
+            }
             "placement" => placement(f, diagnostics),
             "security" => kms_key(f, model, diagnostics),
             _ => {}
@@ -516,6 +521,36 @@ fn kms_key(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
                 key.cloud
             )),
         );
+    }
+}
+
+/// Role names become IAM principals: no blanks, no whitespace, and each listed once.
+fn dataset_access(access: &Fields, diagnostics: &mut Vec<Diagnostic>) {
+    for name in ["read", "write"] {
+        let Some(Val::List(items)) = access.get(name) else {
+            continue;
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for (item, span) in items {
+            let Val::Str(role) = item else { continue };
+            if role.is_empty() || role.chars().any(char::is_whitespace) || role.len() > 256 {
+                diagnostics.push(
+                    Diagnostic::new(codes::ROLE_NAME_MALFORMED, *span, format!("`{role}` is not a role name"))
+                        .label("not a role")
+                        .help("write an IAM role name, a role ARN or a service-account email, without spaces, e.g. `\"fraud-training\"`"),
+                );
+            } else if !seen.insert(role.as_str()) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        codes::DUPLICATE_ENTRY,
+                        *span,
+                        format!("`{role}` is listed twice"),
+                    )
+                    .label("repeated entry")
+                    .help("remove the repeat"),
+                );
+            }
+        }
     }
 }
 

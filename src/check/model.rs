@@ -185,7 +185,16 @@ pub struct Dataset {
     pub retention_seconds: Option<Exact>,
     pub consent: Option<bool>,
     pub path: Option<String>,
+    /// Roles granted access; `None` leaves access to the security defaults.
+    pub access: Option<DatasetAccess>,
     pub span: Span,
+}
+
+/// Least-privilege grants on one dataset, each list sorted and without repeats.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DatasetAccess {
+    pub read: Vec<String>,
+    pub write: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -915,8 +924,22 @@ fn dataset(name: String, f: &Fields, span: Span) -> Dataset {
         retention_seconds: opt_exact(f.get("retention")),
         consent: bool_(f.get("consent")),
         path: opt_string(f.get("path")),
+        access: f.block("access").map(|a| DatasetAccess {
+            read: sorted_strings(a.get("read")),
+            write: sorted_strings(a.get("write")),
+        }),
         span,
     }
+}
+
+fn sorted_strings(v: Option<&Val>) -> Vec<String> {
+    let mut out: Vec<String> = list(v)
+        .into_iter()
+        .filter_map(|x| opt_string(Some(x)))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn counts(v: Option<&Val>) -> Vec<u64> {

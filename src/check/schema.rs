@@ -489,7 +489,15 @@ pub static KINDS: &[KindSchema] = &[
             opt("consent", Ty::Bool, "personal data was collected with consent (GDPR)"),
             opt("path", Ty::Str, "where the harness finds the shards, e.g. `s3://bucket/prefix`"),
         ],
-        blocks: &[],
+        blocks: &[BlockSchema {
+            name: "access",
+            named: false,
+            doc: "Which roles may read and write the data (least privilege); generated IAM policies grant exactly these.",
+            attrs: &[
+                def("read", Ty::List(&Ty::Str), "[]", "roles that may read, e.g. `[\"fraud-training\"]`; IAM role names, ARNs or service-account emails"),
+                def("write", Ty::List(&Ty::Str), "[]", "roles that may write and delete; a role that also reads is listed in `read` too"),
+            ],
+        }],
         allows_alert: false,
         allows_require: false,
         stdlib: false,

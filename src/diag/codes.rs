@@ -201,6 +201,11 @@ codes! {
          `https://vault.vault.azure.net/keys/name` (Azure Key Vault). The check is loose: \
          it recognises the shape, not whether the key exists.",
         Some("security {\n  encryption_at_rest = aes256 via kms\n  kms_key = \"ml-data\"\n}\n");
+    ROLE_NAME_MALFORMED = "E0432", "not a role name",
+        "The roles in a dataset's `access { read = [...], write = [...] }` become principals \
+         of generated IAM policies, so each must be a non-empty name without whitespace (at \
+         most 256 characters): an IAM role name, a role ARN or a service-account email.",
+        Some("dataset d {\n  size = 1 GB\n  location = aws.us_east_1\n  access { read = [\"fraud training\"] }\n}\n");
     UNUSED_DATASET = "W0101", "dataset is never used",
         "No training job reads this dataset. It still costs storage; remove it or reference \
          it with `data = dataset.name`.",
