@@ -46,3 +46,49 @@ fn prices_reach_the_model() {
     assert_eq!(aws.reserved_3y, Exact::parse("0.43"));
     assert_eq!(aws.egress_same_region_usd_per_gb, Exact::parse("0.01"));
 }
+
+/// Serverless limits live on the stdlib's `serverless` blocks, not in the checker, and a
+/// cloud declared in the spec brings its own.
+#[test]
+fn serverless_limits_come_from_the_stdlib() {
+    let model = mlc::check::check_text("empty.mlc", "")
+        .model
+        .expect("model");
+    let platform = |name: &str| {
+        model
+            .knowledge
+            .clouds
+            .iter()
+            .flat_map(|c| c.serverless.iter())
+            .find(|s| s.platform == name)
+            .cloned()
+            .expect("platform in the stdlib")
+    };
+    let mib = |n: i128| Some(Exact::int(n << 20));
+    let lambda = platform("aws_lambda");
+    assert_eq!(lambda.title, "AWS Lambda");
+    assert_eq!(
+        (lambda.memory_min_bytes, lambda.memory_max_bytes),
+        (mib(128), mib(10_240))
+    );
+    assert_eq!(lambda.timeout_max_seconds, Some(Exact::int(900)));
+    assert!(lambda.min_instances && !lambda.accelerators);
+    let gcf = platform("gcp_cloud_functions");
+    assert_eq!(gcf.memory_max_bytes, mib(32_768));
+    assert_eq!(gcf.timeout_max_seconds, Some(Exact::int(3_600)));
+    let azure = platform("azure_functions");
+    assert_eq!(azure.memory_max_bytes, mib(4_096));
+    assert_eq!(azure.timeout_max_seconds, Some(Exact::int(600)));
+
+    let spec = "cloud lab {\n  title = \"Lab\"\n  serverless knative {\n    product = \"Lab Knative\"\n    memory_per_gb = 0.00001 USD/s\n    request_price = 0.10 USD/M\n    timeout_max = 60 s\n    accelerators = on\n  }\n}\nfunction f {\n  platform = knative\n  runtime = python3.12\n  memory = 1 GiB\n  timeout = 120 s\n  invocations = 1K / month\n}\n";
+    let checked = mlc::check::check_text("lab.mlc", spec);
+    let messages: Vec<String> = checked
+        .diagnostics
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(
+        messages,
+        ["Lab Knative timeout must be at most 60 s, found 120 s"]
+    );
+}

@@ -6,7 +6,7 @@
 //! The rules read the typed [`Model`]; the checked declarations are used only to put
 //! labels on the offending attribute rather than the declaration header.
 
-use super::model::{Capacity, CloudPolicy, Location, Model, Placement};
+use super::model::{Capacity, CapacityKind, CloudPolicy, Location, Model, Placement, Strategy};
 use super::units::{Exact, SECONDS_PER_MONTH};
 use super::{CheckedDecl, Fields, Val};
 use crate::catalog::{self, Catalog, Places, Query};
@@ -19,10 +19,20 @@ use std::collections::{BTreeSet, HashMap};
 pub fn check(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) {
     let spans = Spans::new(decls);
     allowed_pins(model, &spans, diagnostics);
+    if let Some(site) = strategy_site(model, &spans, Strategy::Failover) {
+        failover(
+            model.placement.as_ref(),
+            site,
+            model.clouds.as_ref(),
+            &spans,
+            diagnostics,
+        );
+    }
+    if let Some(site) = strategy_site(model, &spans, Strategy::ActiveActive) {
+        active_active(site, model.clouds.as_ref(), &spans, diagnostics);
+    }
+    geographic(model, &spans, diagnostics);
     if let Some(placement) = &model.placement {
-        failover(placement, model.clouds.as_ref(), &spans, diagnostics);
-        active_active(placement, model.clouds.as_ref(), &spans, diagnostics);
-        geographic(placement, model, &spans, diagnostics);
         sensitive_data(placement, model, &spans, diagnostics);
     }
     function_platforms(model, &spans, diagnostics);
@@ -158,25 +168,48 @@ fn allowed_pins(model: &Model, spans: &Spans, diagnostics: &mut Vec<Diagnostic>)
     }
 }
 
-/// Rule 2: `failover` names a `primary` and a `secondary`, both allowed. (The two being
-/// the same cloud is E0406, in `domain`.)
+/// Where `strategy` is asked for: the spec's default in `placement`, else the first
+/// service or function that sets it for itself. `None` when nothing uses it.
+fn strategy_site(model: &Model, spans: &Spans, strategy: Strategy) -> Option<Span> {
+    if model
+        .placement
+        .as_ref()
+        .is_some_and(|p| p.strategy == strategy)
+    {
+        return Some(spans.attr("placement", "", "strategy"));
+    }
+    let own = |kind: &str, name: &str, s: Strategy| {
+        let span = model.attr_span(kind, name, "strategy");
+        span.filter(|_| s == strategy)
+    };
+    let service = model
+        .services
+        .iter()
+        .find_map(|s| own("service", &s.name, s.strategy));
+    service.or_else(|| {
+        model
+            .functions
+            .iter()
+            .find_map(|f| own("function", &f.name, f.strategy))
+    })
+}
+
+/// Rule 2: `failover` names a `primary` and a `secondary` in `placement`, both allowed.
+/// (The two being the same cloud is E0406, in `domain`.)
 fn failover(
-    placement: &Placement,
+    placement: Option<&Placement>,
+    site: Span,
     policy: Option<&CloudPolicy>,
     spans: &Spans,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    if placement.strategy != "failover" {
-        return;
-    }
-    let missing: Vec<&str> = [
-        ("primary", &placement.primary),
-        ("secondary", &placement.secondary),
-    ]
-    .into_iter()
-    .filter(|(_, cloud)| cloud.is_none())
-    .map(|(attr, _)| attr)
-    .collect();
+    let none = None;
+    let (primary, secondary) = placement.map_or((&none, &none), |p| (&p.primary, &p.secondary));
+    let missing: Vec<&str> = [("primary", primary), ("secondary", secondary)]
+        .into_iter()
+        .filter(|(_, cloud)| cloud.is_none())
+        .map(|(attr, _)| attr)
+        .collect();
     if !missing.is_empty() {
         let names = missing
             .iter()
@@ -186,23 +219,20 @@ fn failover(
         diagnostics.push(
             Diagnostic::new(
                 codes::FAILOVER_INCOMPLETE,
-                spans.attr("placement", "", "strategy"),
+                site,
                 format!(
                     "`failover` placement needs a `primary` and a `secondary` cloud, but {names} {} not set",
                     if missing.len() == 1 { "is" } else { "are" }
                 ),
             )
             .label(format!("needs {names}"))
-            .help("name both clouds, e.g. `primary = aws` and `secondary = gcp`"),
+            .help("name both clouds in `placement`, e.g. `primary = aws` and `secondary = gcp`"),
         );
     }
     let Some(policy) = policy else {
         return;
     };
-    for (attr, cloud) in [
-        ("primary", &placement.primary),
-        ("secondary", &placement.secondary),
-    ] {
+    for (attr, cloud) in [("primary", primary), ("secondary", secondary)] {
         if let Some(c) = cloud.as_deref().filter(|c| !allowed(Some(policy), c)) {
             let span = spans.attr("placement", "", attr);
             let what = format!("the failover `{attr}`");
@@ -215,7 +245,7 @@ fn failover(
 /// Rule 3: `active_active` needs at least two clouds. Without `clouds { allow }` every
 /// cloud of the standard library may be used, which is enough.
 fn active_active(
-    placement: &Placement,
+    site: Span,
     policy: Option<&CloudPolicy>,
     spans: &Spans,
     diagnostics: &mut Vec<Diagnostic>,
@@ -224,13 +254,13 @@ fn active_active(
         return;
     };
     let distinct: BTreeSet<&str> = policy.allow.iter().map(String::as_str).collect();
-    if placement.strategy != "active_active" || distinct.len() >= 2 {
+    if distinct.len() >= 2 {
         return;
     }
     diagnostics.push(
         Diagnostic::new(
             codes::ACTIVE_ACTIVE_ONE_CLOUD,
-            spans.attr("placement", "", "strategy"),
+            site,
             format!(
                 "`active_active` placement needs at least two clouds, but only {} allowed",
                 match distinct.len() {
@@ -254,16 +284,15 @@ fn active_active(
 
 /// Rule 4: `geographic` placement deploys each service near its users, so every service
 /// says where they are.
-fn geographic(
-    placement: &Placement,
-    model: &Model,
-    spans: &Spans,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
-    if placement.strategy != "geographic" {
-        return;
-    }
-    for service in model.services.iter().filter(|s| s.near.is_empty()) {
+fn geographic(model: &Model, spans: &Spans, diagnostics: &mut Vec<Diagnostic>) {
+    let geographic = model
+        .services
+        .iter()
+        .filter(|s| s.strategy == Strategy::Geographic && s.near.is_empty());
+    for service in geographic {
+        let stated = model
+            .attr_span("service", &service.name, "strategy")
+            .unwrap_or_else(|| spans.attr("placement", "", "strategy"));
         diagnostics.push(
             Diagnostic::new(
                 codes::GEOGRAPHIC_WITHOUT_NEAR,
@@ -274,7 +303,7 @@ fn geographic(
                 ),
             )
             .label("no `near` geographies")
-            .secondary(spans.attr("placement", "", "strategy"), "geographic placement")
+            .secondary(stated, "geographic placement")
             .help("add `near = [...]` with the geographies of its users, e.g. `near = [us_east, eu_west]`"),
         );
     }
@@ -677,8 +706,9 @@ impl Pricing<'_> {
             ..Query::default()
         };
         let offerings = self.catalog.query(&query, self.places).ok()?;
-        let allows =
-            |kind: &str| capacity.primary == kind || capacity.fallback.as_deref() == Some(kind);
+        let allows = |wanted: fn(CapacityKind) -> bool| {
+            wanted(capacity.primary) || capacity.fallback.is_some_and(wanted)
+        };
         offerings
             .into_iter()
             .filter(|o| allowed(self.model.clouds.as_ref(), o.cloud))
@@ -686,14 +716,14 @@ impl Pricing<'_> {
                 let mut prices = Vec::new();
                 if let Some(on_demand) = o.price_usd_per_hour {
                     prices.push((on_demand, "on demand"));
-                    if allows("reserved") {
+                    if allows(|k| matches!(k, CapacityKind::Reserved { .. })) {
                         let reserved = self
                             .reserved_discount(o.cloud)
                             .and_then(|x| on_demand.checked_mul(x));
                         prices.extend(reserved.map(|p| (p, "reserved")));
                     }
                 }
-                if allows("spot") {
+                if allows(|k| k == CapacityKind::Spot) {
                     prices.extend(o.spot_price_usd_per_hour.map(|p| (p, "spot")));
                 }
                 let (price, rate) = prices.into_iter().min_by(|a, b| a.0.cmp(&b.0))?;

@@ -2,7 +2,9 @@
 //! replica ranges, percentages, serverless limits, GPU counts that fill whole nodes,
 //! transformer shapes, budget alerts and framework rules.
 
-use super::model::{opt_exact, Model, Optimizer, Parallelism, Train};
+use super::model::{
+    opt_exact, CapacityKind, Model, Optimizer, Parallelism, ServerlessPrice, Train,
+};
 use super::schema::{Ty, REQUIREMENTS, RULE_ATTRS};
 use super::units::{Dim, Exact};
 use super::value::ValueChecker;
@@ -158,17 +160,28 @@ pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<D
                 if let Some(typed) = decl.name.as_deref().and_then(|n| trains.get(n)) {
                     train(decl, typed, diagnostics);
                     memory_fit(decl, typed, model, diagnostics);
+                    reserved_training(decl, typed, model, diagnostics);
+                    checkpoint_volume(decl, typed, diagnostics);
                 }
             }
             "service" => service(f, diagnostics),
-            "function" => function(f, diagnostics),
-            "dataset" => not_positive(diagnostics, f, "size"),
+            "function" => function(f, model, diagnostics),
+            "dataset" => {
+                not_positive(diagnostics, f, "size");
+                if let Some(access) = f.block("access") {
+                    dataset_access(access, diagnostics);
+                }
+            }
             "placement" => placement(f, diagnostics),
             "batch" => batch(decl, diagnostics),
+            "security" => kms_key(f, model, diagnostics),
             _ => {}
         }
         if matches!(decl.kind, "train" | "service" | "function" | "batch") {
             pins(f, model, diagnostics);
+        }
+        if matches!(decl.kind, "service" | "function") {
+            workload_strategy(decl, diagnostics);
         }
     }
     super::lineage::check(model, decls, diagnostics);
@@ -227,6 +240,128 @@ fn memory_fit(decl: &CheckedDecl, train: &Train, model: &Model, diagnostics: &mu
         .help(format!(
             "split the model over at least {minimum_splits} GPUs with `pipeline {{ stages = {minimum_splits}, micro_batches = ... }}` or `model {{ shards = {minimum_splits} }}`, or choose an accelerator with more memory"
         )),
+    );
+}
+
+/// Bytes one checkpoint takes: fp32 weights plus the optimizer's state per parameter.
+fn checkpoint_bytes(train: &Train) -> f64 {
+    let optimizer_bytes = match &train.optimizer {
+        Optimizer::Adamw { .. } => 8.0,
+        Optimizer::Sgd { momentum, .. } if momentum.is_positive() => 4.0,
+        Optimizer::Sgd { .. } => 0.0,
+    };
+    train.model.parameters() as f64 * (4.0 + optimizer_bytes)
+}
+
+/// A checkpoint volume needs checkpoints to hold, and room for the ones it keeps.
+fn checkpoint_volume(decl: &CheckedDecl, train: &Train, diagnostics: &mut Vec<Diagnostic>) {
+    let named = decl
+        .fields
+        .blocks
+        .iter()
+        .find(|b| b.kind == "checkpoint_storage");
+    let (Some(volume), Some(named)) = (&train.checkpoint_storage, named) else {
+        return;
+    };
+    let block = &named.fields;
+    not_positive(diagnostics, block, "size");
+    not_positive(diagnostics, block, "keep");
+    if train.checkpoint_every_seconds.is_none() {
+        diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                named.span,
+                format!(
+                    "training job `{}` has a checkpoint volume but never checkpoints",
+                    train.name
+                ),
+            )
+            .label("nothing is written here")
+            .help("add `checkpoint = every 30 min`, or remove `checkpoint_storage`"),
+        );
+        return;
+    }
+    let needed = checkpoint_bytes(train) * volume.keep as f64;
+    let size = volume.size_bytes.to_f64();
+    if volume.keep == 0 || size <= 0.0 || needed <= size {
+        return;
+    }
+    let gib = |bytes: f64| format!("{:.1} GiB", bytes / f64::from(1u32 << 30));
+    diagnostics.push(
+        Diagnostic::new(
+            codes::CHECKPOINT_VOLUME_TOO_SMALL,
+            block.span_of("size"),
+            format!(
+                "{} checkpoints of `{}` need about {}, but the volume holds {}",
+                volume.keep,
+                train.name,
+                gib(needed),
+                gib(size)
+            ),
+        )
+        .label(format!(
+            "{} per checkpoint",
+            gib(needed / volume.keep as f64)
+        ))
+        .help(
+            "a checkpoint holds fp32 weights and optimizer state: enlarge `size` or lower `keep`",
+        ),
+    );
+}
+
+/// Reserved capacity is billed for every hour of its term, so a training job only saves
+/// money when it runs a larger share of the month than the reserved price factor (0.63x
+/// pays off above 63% use). Judged with the most favourable cloud the job may use.
+fn reserved_training(
+    decl: &CheckedDecl,
+    train: &Train,
+    model: &Model,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let CapacityKind::Reserved { term_years } = train.capacity.primary else {
+        return;
+    };
+    let pinned = train
+        .cloud
+        .as_deref()
+        .or(train.region.as_ref().map(|(cloud, _)| cloud.as_str()));
+    let usable = |name: &str| match (pinned, &model.clouds) {
+        (Some(p), _) => p == name,
+        (None, Some(policy)) => policy.allow.iter().any(|c| c == name),
+        (None, None) => true,
+    };
+    let Some(best) = model
+        .knowledge
+        .clouds
+        .iter()
+        .filter(|c| usable(&c.name))
+        .filter_map(|c| train.capacity.primary.price_factor(c))
+        .min()
+    else {
+        return;
+    };
+    let month = Exact::int(super::units::SECONDS_PER_MONTH);
+    let busy = train
+        .max_runtime_seconds
+        .checked_mul(train.runs_per_month)
+        .and_then(|s| s.checked_div(month));
+    let Some(share) = busy.filter(|share| *share < best) else {
+        return;
+    };
+    let percent = |x: Exact| format!("{:.0}%", x.to_f64() * 100.0);
+    diagnostics.push(
+        Diagnostic::new(
+            codes::RESERVED_UNDERUSED,
+            decl.fields.span_of("capacity"),
+            format!(
+                "training job `{}` runs {} of the month, but {term_years}-year reserved capacity is billed all month at {best}x the on-demand price",
+                train.name,
+                percent(share),
+            ),
+        )
+        .label(format!("pays off above {} use", percent(best)))
+        .secondary(decl.fields.span_of("max_runtime"), "runtime per run")
+        .help("use `capacity = on_demand` or `spot fallback on_demand` for occasional jobs; reserve capacity for steady services"),
     );
 }
 
@@ -296,8 +431,145 @@ fn pins(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
+/// A workload's own `strategy` must be one it can follow: spreading over regions
+/// contradicts a region pin, and `geographic` needs `near`, which functions lack.
+fn workload_strategy(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
+    let f = &decl.fields;
+    let Some(Val::Word(strategy)) = f.get("strategy") else {
+        return;
+    };
+    let what = format!(
+        "{} `{}`",
+        decl.kind,
+        decl.name.as_deref().unwrap_or_default()
+    );
+    match strategy.as_str() {
+        "active_active" | "failover" if f.get("region").is_some() => diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                f.span_of("strategy"),
+                format!("{what} uses `{strategy}`, which needs more than one region, but it is pinned to one"),
+            )
+            .label("spreads over regions")
+            .secondary(f.span_of("region"), "pinned here")
+            .help("remove the `region` pin (pin a `cloud` instead), or use `strategy = cost_optimized`"),
+        ),
+        // A service without `near` is E0413 (consistency); a function cannot have one.
+        "geographic" if decl.kind == "function" => diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                f.span_of("strategy"),
+                format!("{what} uses `geographic` placement, but functions have no `near` geographies"),
+            )
+            .label("needs `near`")
+            .help("use `cost_optimized` or `active_active`, or serve it from a `service` with `near`"),
+        ),
+        _ => {}
+    }
+}
+
+/// A named key needs KMS encryption, a recognisable name and an allowed cloud.
+fn kms_key(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
+    let Some(Val::Str(id)) = f.get("kms_key") else {
+        return;
+    };
+    let span = f.span_of("kms_key");
+    match f.get("encryption_at_rest") {
+        Some(Val::Via(_, Some(_))) => {}
+        other => {
+            let mut d = Diagnostic::new(
+                codes::KMS_KEY_WITHOUT_KMS,
+                span,
+                "a KMS key is named, but encryption at rest does not use KMS",
+            )
+            .label("key for KMS encryption");
+            if other.is_some() {
+                d = d.secondary(f.span_of("encryption_at_rest"), "no `via kms`");
+            }
+            diagnostics
+                .push(d.help("write `encryption_at_rest = aes256 via kms`, or remove `kms_key`"));
+            return;
+        }
+    }
+    let Some(key) = super::model::KmsKey::parse(id) else {
+        diagnostics.push(
+            Diagnostic::new(codes::KMS_KEY_MALFORMED, span, format!("`{id}` is not a KMS key name of any cloud"))
+                .label("not a key name")
+                .help("expected `alias/name` or `arn:aws:kms:region:account:key/id` (AWS), `projects/p/locations/l/keyRings/r/cryptoKeys/k` (GCP) or `https://vault.vault.azure.net/keys/name` (Azure)"),
+        );
+        return;
+    };
+    if let Some(policy) = model
+        .clouds
+        .as_ref()
+        .filter(|p| !p.allow.contains(&key.cloud))
+    {
+        diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                span,
+                format!(
+                    "the key is in `{}` KMS, which `clouds {{ allow = [...] }}` does not allow",
+                    key.cloud
+                ),
+            )
+            .label(format!("a `{}` key", key.cloud))
+            .help(format!(
+                "name a key of an allowed cloud ({}), or allow `{}`",
+                policy.allow.join(", "),
+                key.cloud
+            )),
+        );
+    }
+}
+
+/// Role names become IAM principals: no blanks, no whitespace, and each listed once.
+fn dataset_access(access: &Fields, diagnostics: &mut Vec<Diagnostic>) {
+    for name in ["read", "write"] {
+        let Some(Val::List(items)) = access.get(name) else {
+            continue;
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for (item, span) in items {
+            let Val::Str(role) = item else { continue };
+            if role.is_empty() || role.chars().any(char::is_whitespace) || role.len() > 256 {
+                diagnostics.push(
+                    Diagnostic::new(codes::ROLE_NAME_MALFORMED, *span, format!("`{role}` is not a role name"))
+                        .label("not a role")
+                        .help("write an IAM role name, a role ARN or a service-account email, without spaces, e.g. `\"fraud-training\"`"),
+                );
+            } else if !seen.insert(role.as_str()) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        codes::DUPLICATE_ENTRY,
+                        *span,
+                        format!("`{role}` is listed twice"),
+                    )
+                    .label("repeated entry")
+                    .help("remove the repeat"),
+                );
+            }
+        }
+    }
+}
+
 fn budget(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     not_positive(diagnostics, f, "monthly");
+    not_positive(diagnostics, f, "daily");
+    if let (Some(daily), Some(monthly)) = (opt_exact(f.get("daily")), opt_exact(f.get("monthly"))) {
+        if daily > monthly {
+            diagnostics.push(
+                Diagnostic::new(
+                    codes::INCOMPATIBLE_SETTINGS,
+                    f.span_of("daily"),
+                    format!("the daily budget of {daily} USD is more than the monthly budget of {monthly} USD"),
+                )
+                .label("above the monthly budget")
+                .secondary(f.span_of("monthly"), "monthly budget")
+                .help("a day's spend is part of the month's: set `daily` to at most `monthly`, e.g. `monthly` / 30"),
+            );
+        }
+    }
     if let Some(x) = opt_exact(f.get("anomaly_threshold")) {
         if x <= Exact::ONE {
             out_of_range(
@@ -484,17 +756,18 @@ fn service(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Limits of each serverless platform: (memory min MB, memory max MB, timeout max s).
-fn platform_limits(platform: &str) -> Option<(i128, i128, i128, &'static str)> {
-    match platform {
-        "aws_lambda" => Some((128, 10_240, 900, "AWS Lambda")),
-        "gcp_cloud_functions" => Some((128, 32_768, 3_600, "Cloud Functions (2nd gen)")),
-        "azure_functions" => Some((128, 4_096, 600, "Azure Functions (Flex Consumption)")),
-        _ => None,
-    }
+/// A platform's limits come from the first cloud (by name) whose `serverless` block
+/// describes it; a platform no cloud describes (Knative) is not limited.
+fn platform_limits<'m>(model: &'m Model, platform: &str) -> Option<&'m ServerlessPrice> {
+    model
+        .knowledge
+        .clouds
+        .iter()
+        .flat_map(|c| c.serverless.iter())
+        .find(|s| s.platform == platform)
 }
 
-fn function(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
+fn function(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {
     let platform = match f.get("platform") {
         Some(Val::Word(p)) => p.as_str(),
         _ => return,
@@ -502,32 +775,43 @@ fn function(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     not_positive(diagnostics, f, "memory");
     not_positive(diagnostics, f, "timeout");
     not_positive(diagnostics, f, "avg_duration");
-    if let Some((min_mb, max_mb, max_timeout, title)) = platform_limits(platform) {
+    if let Some(limits) = platform_limits(model, platform) {
+        let title = &limits.title;
         // The platforms' "MB" are binary megabytes (MiB): Lambda's 10240 MB is 10 GiB.
+        let mib = Exact::int(1 << 20);
+        let in_mib = |bytes: Exact| bytes.checked_div(mib).unwrap_or(bytes).rounded();
         if let Some(memory) = opt_exact(f.get("memory")) {
-            let mib = Exact::int(1 << 20);
-            let (lo, hi) = (Exact::int(min_mb << 20), Exact::int(max_mb << 20));
-            if memory < lo || memory > hi {
-                let shown = memory.checked_div(mib).unwrap_or(memory).rounded();
+            let lo = limits.memory_min_bytes.unwrap_or(Exact::ZERO);
+            let too_big = limits.memory_max_bytes.is_some_and(|hi| memory > hi);
+            if memory < lo || too_big {
+                let hi = limits
+                    .memory_max_bytes
+                    .map_or("any".to_string(), |hi| format!("{} MiB", in_mib(hi)));
                 out_of_range(
                     diagnostics,
                     f.span_of("memory"),
-                    format!("{title} memory must be {min_mb} MiB..{max_mb} MiB, found {shown} MiB"),
+                    format!(
+                        "{title} memory must be {} MiB..{hi}, found {} MiB",
+                        in_mib(lo),
+                        in_mib(memory)
+                    ),
                     "choose a memory size within the platform's limits (the platform's \"MB\" are MiB)",
                 );
             }
         }
-        if let Some(timeout) = opt_exact(f.get("timeout")) {
-            if timeout > Exact::int(max_timeout) {
+        if let (Some(timeout), Some(max)) =
+            (opt_exact(f.get("timeout")), limits.timeout_max_seconds)
+        {
+            if timeout > max {
                 out_of_range(
                     diagnostics,
                     f.span_of("timeout"),
-                    format!("{title} timeout must be at most {max_timeout} s, found {timeout} s"),
+                    format!("{title} timeout must be at most {max} s, found {timeout} s"),
                     "long jobs belong in a `train` or `service`, not a function",
                 );
             }
         }
-        if let Some(Val::Accel(name, _)) = f.get("accelerator") {
+        if let (Some(Val::Accel(name, _)), false) = (f.get("accelerator"), limits.accelerators) {
             diagnostics.push(
                 Diagnostic::new(
                     codes::INCOMPATIBLE_SETTINGS,
@@ -539,14 +823,104 @@ fn function(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
             );
         }
     }
-    if platform != "aws_lambda"
-        && opt_exact(f.get("provisioned_concurrency")).is_some_and(|c| c.is_positive())
-    {
+    warm_instances(f, platform, platform_limits(model, platform), diagnostics);
+    batching_and_cache(f, diagnostics);
+}
+
+/// `min_instances` works on every platform that keeps instances warm;
+/// `provisioned_concurrency` is Lambda's name for it and only valid there.
+fn warm_instances(
+    f: &Fields,
+    platform: &str,
+    limits: Option<&ServerlessPrice>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let alias = opt_exact(f.get("provisioned_concurrency"));
+    if alias.is_some() && f.get("min_instances").is_some() {
+        diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                f.span_of("provisioned_concurrency"),
+                "`provisioned_concurrency` and `min_instances` are both set",
+            )
+            .label("AWS Lambda's name for `min_instances`")
+            .secondary(f.span_of("min_instances"), "also set here")
+            .help("keep only `min_instances`"),
+        );
+        return;
+    }
+    if platform != "aws_lambda" && alias.is_some_and(|c| c.is_positive()) {
         diagnostics.push(
             Diagnostic::new(codes::INCOMPATIBLE_SETTINGS, f.span_of("provisioned_concurrency"), format!("`provisioned_concurrency` is an AWS Lambda setting, but the platform is `{platform}`"))
                 .label("only for aws_lambda")
-                .help("remove it, or use `platform = aws_lambda`"),
+                .help("write `min_instances = ...`, which keeps instances warm on every platform that can"),
         );
+        return;
+    }
+    let name = if alias.is_some() {
+        "provisioned_concurrency"
+    } else {
+        "min_instances"
+    };
+    let wanted = opt_exact(f.get(name)).is_some_and(|n| n.is_positive());
+    if let Some(limits) = limits.filter(|l| wanted && !l.min_instances) {
+        diagnostics.push(
+            Diagnostic::new(
+                codes::INCOMPATIBLE_SETTINGS,
+                f.span_of(name),
+                format!(
+                    "{} cannot keep instances warm, so `{name}` cannot be set",
+                    limits.title
+                ),
+            )
+            .label("no minimum instances on this platform")
+            .help(
+                "remove it, or choose a platform whose `serverless` block has `min_instances = on`",
+            ),
+        );
+    }
+}
+
+/// A batch must fill before the call times out, and the result cache lives in the
+/// instance's memory.
+fn batching_and_cache(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
+    if let Some(b) = f.block("batching") {
+        not_positive(diagnostics, b, "size");
+        not_positive(diagnostics, b, "max_wait");
+        if let (Some(wait), Some(timeout)) =
+            (opt_exact(b.get("max_wait")), opt_exact(f.get("timeout")))
+        {
+            if wait >= timeout {
+                diagnostics.push(
+                    Diagnostic::new(
+                        codes::INCOMPATIBLE_SETTINGS,
+                        b.span_of("max_wait"),
+                        format!("a request may wait {wait} s for its batch, but the function times out after {timeout} s"),
+                    )
+                    .label("not below `timeout`")
+                    .secondary(f.span_of("timeout"), "timeout")
+                    .help("batching waits are milliseconds, e.g. `max_wait = 50 ms`"),
+                );
+            }
+        }
+    }
+    if let Some(c) = f.block("cache") {
+        not_positive(diagnostics, c, "ttl");
+        not_positive(diagnostics, c, "size");
+        if let (Some(size), Some(memory)) = (opt_exact(c.get("size")), opt_exact(f.get("memory"))) {
+            if size >= memory {
+                diagnostics.push(
+                    Diagnostic::new(
+                        codes::INCOMPATIBLE_SETTINGS,
+                        c.span_of("size"),
+                        "the result cache does not fit in the function's memory",
+                    )
+                    .label("not below `memory`")
+                    .secondary(f.span_of("memory"), "memory per instance")
+                    .help("the cache lives in each instance's memory: make it smaller than `memory`, leaving room for the model"),
+                );
+            }
+        }
     }
 }
 

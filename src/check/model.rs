@@ -53,7 +53,10 @@ pub struct Project {
 #[derive(Debug, Clone, Serialize)]
 pub struct Budget {
     pub monthly_usd: Exact,
+    pub daily_usd: Option<Exact>,
     pub anomaly_threshold: Exact,
+    /// Where the anomaly alert goes; `None` means the first `alert`'s address.
+    pub anomaly_notify: Option<String>,
     pub alerts: Vec<BudgetAlert>,
     pub span: Span,
 }
@@ -80,12 +83,79 @@ pub struct Compliance {
 pub struct Security {
     /// Cipher and key management, e.g. `("aes256", Some("kms"))`.
     pub encryption_at_rest: Option<(String, Option<String>)>,
+    /// The named key that encrypts data at rest.
+    pub kms_key: Option<KmsKey>,
     pub encryption_in_transit: Option<String>,
     pub network: Option<String>,
     pub access: Option<Access>,
     pub audit_logging: Option<bool>,
     pub key_rotation_seconds: Option<Exact>,
     pub log_retention_seconds: Option<Exact>,
+}
+
+/// A KMS key by name, with the cloud its name shape belongs to.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KmsKey {
+    /// `aws`, `gcp` or `azure`.
+    pub cloud: String,
+    /// As written: an alias, an ARN, a resource name or a key URL.
+    pub id: String,
+}
+
+impl KmsKey {
+    /// Recognises the shape of a key name; `None` when it is none of the clouds'.
+    /// AWS: `alias/name`, `arn:aws[-cn|-us-gov]:kms:region:account:key/id` or `:alias/name`;
+    /// GCP: `projects/p/locations/l/keyRings/r/cryptoKeys/k`; Azure:
+    /// `https://vault.vault.azure.net/keys/name[/version]`.
+    pub fn parse(id: &str) -> Option<KmsKey> {
+        let segment_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        };
+        let cloud = if let Some(alias) = id.strip_prefix("alias/") {
+            segment_ok(alias).then_some("aws")
+        } else if id.starts_with("arn:aws") {
+            let parts: Vec<&str> = id.splitn(6, ':').collect();
+            let resource = parts.get(5).copied().unwrap_or_default();
+            let named = resource
+                .strip_prefix("key/")
+                .or(resource.strip_prefix("alias/"))
+                .is_some_and(segment_ok);
+            (parts.len() == 6 && parts[2] == "kms" && named).then_some("aws")
+        } else if id.starts_with("projects/") {
+            let parts: Vec<&str> = id.split('/').collect();
+            let shape = [
+                "projects",
+                "",
+                "locations",
+                "",
+                "keyRings",
+                "",
+                "cryptoKeys",
+                "",
+            ];
+            let matches = parts.len() >= 8
+                && parts
+                    .iter()
+                    .zip(shape)
+                    .all(|(part, want)| !part.is_empty() && (want.is_empty() || *part == want));
+            matches.then_some("gcp")
+        } else if let Some(rest) = id.strip_prefix("https://") {
+            let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let vault = host
+                .strip_suffix(".vault.azure.net")
+                .is_some_and(segment_ok);
+            let key = path.strip_prefix("keys/").is_some_and(segment_ok);
+            (vault && key).then_some("azure")
+        } else {
+            None
+        }?;
+        Some(KmsKey {
+            cloud: cloud.to_string(),
+            id: id.to_string(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -132,7 +202,16 @@ pub struct Dataset {
     pub consent: Option<bool>,
     pub path: Option<String>,
     pub deidentified: Option<Deidentified>,
+    /// Roles granted access; `None` leaves access to the security defaults.
+    pub access: Option<DatasetAccess>,
     pub span: Span,
+}
+
+/// Least-privilege grants on one dataset, each list sorted and without repeats.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DatasetAccess {
+    pub read: Vec<String>,
+    pub write: Vec<String>,
 }
 
 /// Where classes of data stop: the method (for the audit trail) and the classes it
@@ -274,10 +353,51 @@ pub enum Optimizer {
     },
 }
 
+/// How capacity is bought. A reservation's term picks the cloud's `reserved_1y` or
+/// `reserved_3y` price factor.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CapacityKind {
+    OnDemand,
+    Spot,
+    Reserved { term_years: u8 },
+}
+
+impl CapacityKind {
+    /// The schema's capacity word; `reserved` alone is the 1-year term.
+    pub fn from_word(word: &str) -> CapacityKind {
+        match word {
+            "spot" => CapacityKind::Spot,
+            "reserved" | "reserved_1y" => CapacityKind::Reserved { term_years: 1 },
+            "reserved_3y" => CapacityKind::Reserved { term_years: 3 },
+            _ => CapacityKind::OnDemand,
+        }
+    }
+
+    /// The price as a multiple of on-demand on `cloud`; `None` where the cloud does not
+    /// say (spot prices are per offering, in the catalog).
+    pub fn price_factor(self, cloud: &CloudInfo) -> Option<Exact> {
+        match self {
+            CapacityKind::OnDemand => Some(Exact::ONE),
+            CapacityKind::Spot => None,
+            CapacityKind::Reserved { term_years: 3 } => cloud.reserved_3y,
+            CapacityKind::Reserved { .. } => cloud.reserved_1y,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Capacity {
-    pub primary: String,
-    pub fallback: Option<String>,
+    pub primary: CapacityKind,
+    pub fallback: Option<CapacityKind>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointStorage {
+    pub size_bytes: Exact,
+    /// A dataset storage tier: `standard`, `infrequent` or `intelligent`.
+    pub tier: String,
+    pub keep: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -299,6 +419,7 @@ pub struct Train {
     pub grad_clip: Option<Exact>,
     pub capacity: Capacity,
     pub checkpoint_every_seconds: Option<Exact>,
+    pub checkpoint_storage: Option<CheckpointStorage>,
     pub max_runtime_seconds: Exact,
     pub runs_per_month: Exact,
     pub window: String,
@@ -358,6 +479,8 @@ pub struct Service {
     pub capacity: Capacity,
     pub requests_per_month: Option<Exact>,
     pub port: u64,
+    /// The service's `strategy`, else the `placement` default.
+    pub strategy: Strategy,
     pub cloud: Option<String>,
     pub region: Option<(String, String)>,
     pub lineage: Lineage,
@@ -372,10 +495,15 @@ pub struct Function {
     pub runtime: String,
     pub memory_bytes: Exact,
     pub timeout_seconds: Exact,
-    pub provisioned_concurrency: u64,
+    /// Instances kept warm (`min_instances`, or Lambda's `provisioned_concurrency`).
+    pub min_instances: u64,
+    pub batching: Option<Batching>,
+    pub cache: Option<ResultCache>,
     pub invocations_per_month: Exact,
     pub avg_duration_seconds: Exact,
     pub accelerator: Option<AccelCount>,
+    /// The function's `strategy`, else the `placement` default.
+    pub strategy: Strategy,
     pub region: Option<(String, String)>,
     pub lineage: Lineage,
     pub span: Span,
@@ -388,9 +516,44 @@ pub struct Lineage {
     pub derived_from: Option<String>,
 }
 
+/// How the optimizer spreads a workload over clouds and regions.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Also the strategy of a spec without `placement`.
+    #[default]
+    CostOptimized,
+    ActiveActive,
+    Failover,
+    Geographic,
+}
+
+impl Strategy {
+    pub fn from_word(word: &str) -> Strategy {
+        match word {
+            "active_active" => Strategy::ActiveActive,
+            "failover" => Strategy::Failover,
+            "geographic" => Strategy::Geographic,
+            _ => Strategy::CostOptimized,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Batching {
+    pub max_size: u64,
+    pub max_wait_seconds: Exact,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultCache {
+    pub ttl_seconds: Exact,
+    pub size_bytes: Exact,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Placement {
-    pub strategy: String,
+    pub strategy: Strategy,
     pub hybrid: Option<Hybrid>,
     pub primary: Option<String>,
     pub secondary: Option<String>,
@@ -448,11 +611,20 @@ pub struct StorageClass {
     pub min_duration_seconds: Exact,
 }
 
+/// A serverless platform's prices and limits on one cloud.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerlessPrice {
     /// The `platform` word, e.g. `aws_lambda`.
     pub platform: String,
     pub product: String,
+    /// The platform's name in messages; the product's where not given.
+    pub title: String,
+    pub memory_min_bytes: Option<Exact>,
+    pub memory_max_bytes: Option<Exact>,
+    pub timeout_max_seconds: Option<Exact>,
+    pub accelerators: bool,
+    /// Whether functions can keep a minimum of instances warm.
+    pub min_instances: bool,
     pub usd_per_gb_second: Exact,
     pub usd_per_vcpu_second: Option<Exact>,
     pub usd_per_request: Exact,
@@ -536,8 +708,14 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
             "onprem" => model.onprem.push(onprem(name, f, decl.header)),
             "dataset" => model.datasets.push(dataset(name, f, decl.header)),
             "train" => model.trains.push(train(name, f, decl.header)),
-            "service" => model.services.push(service(name, f, decl.header)),
-            "function" => model.functions.push(function(name, f, decl.header)),
+            "service" => {
+                let service = service(name, f, decl.header, default_strategy(decls));
+                model.services.push(service)
+            }
+            "function" => {
+                let function = function(name, f, decl.header, default_strategy(decls));
+                model.functions.push(function)
+            }
             "batch" => model.batches.push(batch(name, f, decl.header)),
             "cloud" => model.knowledge.clouds.push(cloud(name, f)),
             "geography" => model.knowledge.geographies.push(Geography {
@@ -559,6 +737,15 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
     sort_by_name(&mut model);
     domain::check_model(&model, decls, diagnostics);
     model
+}
+
+/// The `placement` strategy that services and functions inherit.
+fn default_strategy(decls: &[CheckedDecl]) -> Strategy {
+    decls
+        .iter()
+        .find(|d| d.kind == "placement")
+        .and_then(|d| opt_word(d.fields.get("strategy")))
+        .map_or(Strategy::CostOptimized, |w| Strategy::from_word(&w))
 }
 
 fn sort_by_name(model: &mut Model) {
@@ -698,11 +885,11 @@ fn ctor(v: Option<&Val>) -> Option<(&str, &Fields)> {
 fn capacity(v: Option<&Val>) -> Capacity {
     match v {
         Some(Val::Fallback(primary, fallback)) => Capacity {
-            primary: primary.clone(),
-            fallback: fallback.clone(),
+            primary: CapacityKind::from_word(primary),
+            fallback: fallback.as_deref().map(CapacityKind::from_word),
         },
         _ => Capacity {
-            primary: "on_demand".into(),
+            primary: CapacityKind::OnDemand,
             fallback: None,
         },
     }
@@ -732,7 +919,9 @@ fn project(name: String, f: &Fields) -> Project {
 fn budget(f: &Fields) -> Budget {
     Budget {
         monthly_usd: exact(f.get("monthly")),
+        daily_usd: opt_exact(f.get("daily")),
         anomaly_threshold: exact(f.get("anomaly_threshold")),
+        anomaly_notify: opt_string(f.get("anomaly_notify")),
         alerts: f
             .alerts
             .iter()
@@ -751,6 +940,7 @@ fn security(f: &Fields) -> Security {
             Some(Val::Via(cipher, keys)) => Some((cipher.clone(), keys.clone())),
             _ => None,
         },
+        kms_key: opt_string(f.get("kms_key")).and_then(|id| KmsKey::parse(&id)),
         encryption_in_transit: opt_word(f.get("encryption_in_transit")),
         network: opt_word(f.get("network")),
         access: ctor(f.get("access")).map(|(name, inner)| Access {
@@ -765,7 +955,7 @@ fn security(f: &Fields) -> Security {
 
 fn placement(f: &Fields) -> Placement {
     Placement {
-        strategy: word(f.get("strategy")),
+        strategy: Strategy::from_word(&word(f.get("strategy"))),
         hybrid: ctor(f.get("hybrid")).map(|(mode, inner)| Hybrid {
             mode: mode.to_string(),
             base: ref_name(inner.get("base")).unwrap_or_default(),
@@ -813,6 +1003,10 @@ fn dataset(name: String, f: &Fields, span: Span) -> Dataset {
         consent: bool_(f.get("consent")),
         path: opt_string(f.get("path")),
         deidentified: deidentified(f),
+        access: f.block("access").map(|a| DatasetAccess {
+            read: sorted_strings(a.get("read")),
+            write: sorted_strings(a.get("write")),
+        }),
         span,
     }
 }
@@ -867,6 +1061,16 @@ fn batch(name: String, f: &Fields, span: Span) -> Batch {
         region: ref_pair(f.get("region")),
         span,
     }
+}
+
+fn sorted_strings(v: Option<&Val>) -> Vec<String> {
+    let mut out: Vec<String> = list(v)
+        .into_iter()
+        .filter_map(|x| opt_string(Some(x)))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn counts(v: Option<&Val>) -> Vec<u64> {
@@ -971,6 +1175,11 @@ fn train(name: String, f: &Fields, span: Span) -> Train {
         grad_clip: opt_exact(f.get("grad_clip")),
         capacity: capacity(f.get("capacity")),
         checkpoint_every_seconds: opt_exact(f.get("checkpoint")),
+        checkpoint_storage: f.block("checkpoint_storage").map(|c| CheckpointStorage {
+            size_bytes: exact(c.get("size")),
+            tier: word(c.get("tier")),
+            keep: count(c.get("keep")),
+        }),
         max_runtime_seconds: exact(f.get("max_runtime")),
         runs_per_month: per_month(f.get("runs")).unwrap_or(Exact::ONE),
         window: word(f.get("window")),
@@ -981,7 +1190,7 @@ fn train(name: String, f: &Fields, span: Span) -> Train {
     }
 }
 
-fn service(name: String, f: &Fields, span: Span) -> Service {
+fn service(name: String, f: &Fields, span: Span, default_strategy: Strategy) -> Service {
     let (min, max) = range(f.get("replicas")).unwrap_or((Exact::ONE, Exact::ONE));
     let as_count = |e: Exact| {
         e.as_integer()
@@ -1005,6 +1214,7 @@ fn service(name: String, f: &Fields, span: Span) -> Service {
         capacity: capacity(f.get("capacity")),
         requests_per_month: per_month(f.get("requests")),
         port: count(f.get("port")),
+        strategy: strategy(f.get("strategy"), default_strategy),
         cloud: ref_name(f.get("cloud")),
         region: ref_pair(f.get("region")),
         lineage: lineage(f),
@@ -1012,7 +1222,7 @@ fn service(name: String, f: &Fields, span: Span) -> Service {
     }
 }
 
-fn function(name: String, f: &Fields, span: Span) -> Function {
+fn function(name: String, f: &Fields, span: Span, default_strategy: Strategy) -> Function {
     Function {
         name,
         model: model_source(f.get("model")),
@@ -1020,14 +1230,29 @@ fn function(name: String, f: &Fields, span: Span) -> Function {
         runtime: word(f.get("runtime")),
         memory_bytes: exact(f.get("memory")),
         timeout_seconds: exact(f.get("timeout")),
-        provisioned_concurrency: count(f.get("provisioned_concurrency")),
+        min_instances: opt_count(f.get("min_instances"))
+            .or(opt_count(f.get("provisioned_concurrency")))
+            .unwrap_or(0),
+        batching: f.block("batching").map(|b| Batching {
+            max_size: count(b.get("size")),
+            max_wait_seconds: exact(b.get("max_wait")),
+        }),
+        cache: f.block("cache").map(|c| ResultCache {
+            ttl_seconds: exact(c.get("ttl")),
+            size_bytes: exact(c.get("size")),
+        }),
         invocations_per_month: per_month(f.get("invocations")).unwrap_or(Exact::ZERO),
         avg_duration_seconds: exact(f.get("avg_duration")),
         accelerator: accel(f.get("accelerator")),
+        strategy: strategy(f.get("strategy"), default_strategy),
         region: ref_pair(f.get("region")),
         lineage: lineage(f),
         span,
     }
+}
+
+fn strategy(v: Option<&Val>, default: Strategy) -> Strategy {
+    opt_word(v).map_or(default, |w| Strategy::from_word(&w))
 }
 
 fn cloud(name: String, f: &Fields) -> CloudInfo {
@@ -1108,6 +1333,12 @@ fn serverless_prices(f: &Fields) -> Vec<ServerlessPrice> {
         .map(|(platform, b)| ServerlessPrice {
             platform,
             product: string(b.get("product")),
+            title: opt_string(b.get("title")).unwrap_or_else(|| string(b.get("product"))),
+            memory_min_bytes: opt_exact(b.get("memory_min")),
+            memory_max_bytes: opt_exact(b.get("memory_max")),
+            timeout_max_seconds: opt_exact(b.get("timeout_max")),
+            accelerators: bool_(b.get("accelerators")).unwrap_or(false),
+            min_instances: bool_(b.get("min_instances")).unwrap_or(false),
             usd_per_gb_second: exact(b.get("memory_per_gb")),
             usd_per_vcpu_second: opt_exact(b.get("cpu_per_vcpu")),
             usd_per_request: exact(b.get("request_price")),
@@ -1166,7 +1397,38 @@ fn condition_words(v: Option<&Val>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::Architecture;
+    use super::{Architecture, KmsKey};
+
+    #[test]
+    fn kms_key_shapes() {
+        let cloud = |id: &str| KmsKey::parse(id).map(|k| k.cloud);
+        for (id, want) in [
+            ("alias/ml-data", Some("aws")),
+            (
+                "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                Some("aws"),
+            ),
+            (
+                "arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/ml",
+                Some("aws"),
+            ),
+            (
+                "projects/acme/locations/europe-west4/keyRings/ml/cryptoKeys/data",
+                Some("gcp"),
+            ),
+            (
+                "https://acme-ml.vault.azure.net/keys/data/0123abcd",
+                Some("azure"),
+            ),
+            ("ml-data", None),
+            ("alias/", None),
+            ("arn:aws:s3:::bucket/key/x", None),
+            ("projects/acme/keyRings/ml/cryptoKeys/data", None),
+            ("https://example.com/keys/data", None),
+        ] {
+            assert_eq!(cloud(id).as_deref(), want, "{id}");
+        }
+    }
 
     #[test]
     fn parameter_counts() {

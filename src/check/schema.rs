@@ -201,7 +201,19 @@ pub const JURISDICTIONS: &[&str] = &[
 ];
 /// Storage tiers a dataset may ask for; a cloud's `storage` blocks say which product serves each.
 pub const STORAGE_TIERS: &[&str] = &["standard", "infrequent", "intelligent", "archive"];
-pub const CAPACITIES: &[&str] = &["on_demand", "spot", "reserved"];
+/// `reserved` alone is a 1-year term, the shorter commitment; the terms map to the
+/// clouds' `reserved_1y` / `reserved_3y` price factors.
+/// Tiers a checkpoint volume may use: resuming needs the newest checkpoint at once.
+pub const CHECKPOINT_TIERS: &[&str] = &["standard", "infrequent", "intelligent"];
+pub const CAPACITIES: &[&str] = &[
+    "on_demand",
+    "spot",
+    "reserved",
+    "reserved_1y",
+    "reserved_3y",
+];
+/// Placement strategies: the spec-wide default in `placement`, overridable per service and function.
+pub const STRATEGIES: &[&str] = &["cost_optimized", "active_active", "failover", "geographic"];
 pub const PLATFORMS: &[&str] = &[
     "aws_lambda",
     "gcp_cloud_functions",
@@ -406,7 +418,9 @@ pub static KINDS: &[KindSchema] = &[
         doc: "The monthly spending limit; the plan fails when its cheapest placement exceeds it.",
         attrs: &[
             req("monthly", Ty::Qty(Dim::MONEY), "the most the spec may cost per month"),
+            opt("daily", Ty::Qty(Dim::MONEY), "the most the spec may cost in one day; at most `monthly`"),
             def("anomaly_threshold", Ty::Qty(Dim::Multiplier), "2.0x", "alert when spend runs at this multiple of normal"),
+            opt("anomaly_notify", Ty::Str, "where the anomaly alert goes (an address or channel); without it, the first `alert`'s"),
         ],
         blocks: &[],
         allows_alert: true,
@@ -449,6 +463,7 @@ pub static KINDS: &[KindSchema] = &[
             opt("network", Ty::Word(&["private", "public"]), "`private`: VPC, private subnets, no public IPs"),
             opt("access", Ty::Ctor(ACCESS), "access control model"),
             opt("audit_logging", Ty::Bool, "record every control-plane and data access"),
+            opt("kms_key", Ty::Str, "the KMS key for `encryption_at_rest = aes256 via kms`: `alias/...`, `arn:aws:kms:...`, `projects/.../cryptoKeys/...` or an Azure Key Vault key URL"),
             opt("key_rotation", Ty::Qty(Dim::DURATION), "how often encryption keys rotate"),
             opt("log_retention", Ty::Qty(Dim::DURATION), "how long audit logs are kept"),
         ],
@@ -488,7 +503,15 @@ pub static KINDS: &[KindSchema] = &[
             opt("consent", Ty::Bool, "personal data was collected with consent (GDPR)"),
             opt("path", Ty::Str, "where the harness finds the shards, e.g. `s3://bucket/prefix`"),
         ],
-        blocks: &[DEIDENTIFIED],
+        blocks: &[DEIDENTIFIED, BlockSchema {
+            name: "access",
+            named: false,
+            doc: "Which roles may read and write the data (least privilege); generated IAM policies grant exactly these.",
+            attrs: &[
+                def("read", Ty::List(&Ty::Str), "[]", "roles that may read, e.g. `[\"fraud-training\"]`; IAM role names, ARNs or service-account emails"),
+                def("write", Ty::List(&Ty::Str), "[]", "roles that may write and delete; a role that also reads is listed in `read` too"),
+            ],
+        }],
         allows_alert: false,
         allows_require: false,
         stdlib: false,
@@ -509,7 +532,7 @@ pub static KINDS: &[KindSchema] = &[
             def("precision", Ty::Word(&["fp32", "bf16", "fp16"]), "bf16", "training precision on GPUs"),
             def("grad_accumulation", Ty::Int, "1", "micro-steps per optimizer step"),
             opt("grad_clip", Ty::Number, "clip the global gradient norm to this value"),
-            def("capacity", CAPACITY, "on_demand", "capacity type; `spot fallback on_demand` tries spot first"),
+            def("capacity", CAPACITY, "on_demand", "capacity type; `spot fallback on_demand` tries spot first; `reserved_1y`/`reserved_3y` (`reserved` = 1 year) only pays off for jobs that run most of the month"),
             opt("checkpoint", Ty::Every(Dim::DURATION), "checkpoint interval, e.g. `every 30 min`"),
             def("max_runtime", Ty::Qty(Dim::DURATION), "24 h", "expected (and maximum) wall time of one run"),
             def("runs", Ty::Qty(Dim::RATE), "1 / month", "how often the job runs"),
@@ -517,7 +540,16 @@ pub static KINDS: &[KindSchema] = &[
             opt("cloud", Ty::Ref(RefKind::Cloud), "pin the job to one cloud"),
             opt("region", Ty::Ref(RefKind::Region), "pin the job to one region"),
         ],
-        blocks: &[DEIDENTIFIED],
+        blocks: &[DEIDENTIFIED, BlockSchema {
+            name: "checkpoint_storage",
+            named: false,
+            doc: "The volume checkpoints are written to.",
+            attrs: &[
+                req("size", Ty::Qty(Dim::SIZE), "capacity of the checkpoint volume"),
+                def("tier", Ty::Word(CHECKPOINT_TIERS), "standard", "storage tier; a cloud's `storage` class of this tier holds it"),
+                def("keep", Ty::Int, "2", "newest checkpoints kept; older ones are deleted"),
+            ],
+        }],
         allows_alert: false,
         allows_require: false,
         stdlib: false,
@@ -531,9 +563,10 @@ pub static KINDS: &[KindSchema] = &[
             req("replicas", Ty::Range(&Ty::Int), "replica count, `min..max` when autoscaled"),
             opt("latency_p99", Ty::Qty(Dim::DURATION), "99th-percentile latency target"),
             opt("near", Ty::List(&Ty::Ref(RefKind::Geography)), "geographies whose users it serves"),
-            def("capacity", CAPACITY, "on_demand", "capacity type"),
+            def("capacity", CAPACITY, "on_demand", "capacity type; `reserved_1y`/`reserved_3y` (`reserved` = 1 year) for the steady floor of replicas"),
             opt("requests", Ty::Qty(Dim::RATE), "expected traffic, e.g. `50M / month`"),
             def("port", Ty::Int, "8080", "container port"),
+            opt("strategy", Ty::Word(STRATEGIES), "placement strategy for this service; overrides `placement { strategy }`"),
             opt("cloud", Ty::Ref(RefKind::Cloud), "pin the service to one cloud"),
             opt("region", Ty::Ref(RefKind::Region), "pin the service to one region"),
             opt("holds", Ty::List(&Ty::Word(CLASSIFICATIONS)), "classes of the data an image `model` was trained on (its lineage)"),
@@ -574,15 +607,36 @@ pub static KINDS: &[KindSchema] = &[
             req("runtime", Ty::Word(RUNTIMES), "language runtime"),
             req("memory", Ty::Qty(Dim::SIZE), "memory per instance (Lambda: 128 MiB..10240 MiB, which AWS calls MB)"),
             req("timeout", Ty::Qty(Dim::DURATION), "maximum duration of one call (Lambda: at most 900 s)"),
-            def("provisioned_concurrency", Ty::Int, "0", "pre-warmed instances (AWS Lambda only)"),
+            opt("min_instances", Ty::Int, "instances kept warm: Lambda's provisioned concurrency, Cloud Functions' and Azure's minimum instances, Knative's min-scale"),
+            opt("provisioned_concurrency", Ty::Int, "AWS Lambda's name for `min_instances`"),
             req("invocations", Ty::Qty(Dim::RATE), "expected calls, e.g. `2M / month`"),
             def("avg_duration", Ty::Qty(Dim::DURATION), "200 ms", "average duration of one call, for cost"),
             opt("accelerator", Ty::Accel, "GPUs per instance (Knative only)"),
+            opt("strategy", Ty::Word(STRATEGIES), "placement strategy for this function; overrides `placement { strategy }`"),
             opt("region", Ty::Ref(RefKind::Region), "pin the function to one region"),
             opt("holds", Ty::List(&Ty::Word(CLASSIFICATIONS)), "classes of the data an artifact `model` was trained on (its lineage)"),
             opt("derived_from", Ty::Ref(RefKind::Train), "the training job an artifact `model` was built from (its lineage)"),
         ],
-        blocks: &[],
+        blocks: &[
+            BlockSchema {
+                name: "batching",
+                named: false,
+                doc: "Request batching: calls are grouped and the model runs once per batch.",
+                attrs: &[
+                    req("size", Ty::Int, "most requests in one batch"),
+                    req("max_wait", Ty::Qty(Dim::DURATION), "longest a request waits for its batch to fill; below `timeout`"),
+                ],
+            },
+            BlockSchema {
+                name: "cache",
+                named: false,
+                doc: "Result caching in each instance's memory: a repeated request is answered without running the model.",
+                attrs: &[
+                    req("ttl", Ty::Qty(Dim::DURATION), "how long a result is served from the cache"),
+                    req("size", Ty::Qty(Dim::SIZE), "cache size per instance; below `memory`"),
+                ],
+            },
+        ],
         allows_alert: false,
         allows_require: false,
         stdlib: false,
@@ -616,7 +670,7 @@ pub static KINDS: &[KindSchema] = &[
         name: NameRule::Singleton,
         doc: "How the optimizer spreads workloads over clouds and sites.",
         attrs: &[
-            req("strategy", Ty::Word(&["cost_optimized", "active_active", "failover", "geographic"]), "placement strategy"),
+            req("strategy", Ty::Word(STRATEGIES), "placement strategy; the default for every service and function"),
             opt("hybrid", Ty::Ctor(HYBRID), "use an on-prem site"),
             opt("primary", Ty::Ref(RefKind::Cloud), "primary cloud for `failover`"),
             opt("secondary", Ty::Ref(RefKind::Cloud), "secondary cloud for `failover`"),
@@ -675,9 +729,15 @@ pub static KINDS: &[KindSchema] = &[
             BlockSchema {
                 name: "serverless",
                 named: true,
-                doc: "A serverless platform's list prices; the block name is the `platform` word.",
+                doc: "A serverless platform's list prices and limits; the block name is the `platform` word.",
                 attrs: &[
                     req("product", Ty::Str, "the provider's product name"),
+                    opt("title", Ty::Str, "the platform's name in messages about its limits, e.g. `AWS Lambda`"),
+                    opt("memory_min", Ty::Qty(Dim::SIZE), "smallest memory a function may configure"),
+                    opt("memory_max", Ty::Qty(Dim::SIZE), "largest memory a function may configure"),
+                    opt("timeout_max", Ty::Qty(Dim::DURATION), "longest timeout a function may configure"),
+                    def("accelerators", Ty::Bool, "off", "whether a function can attach GPUs"),
+                    def("min_instances", Ty::Bool, "off", "whether the platform keeps a minimum of instances warm (`min_instances` on a function)"),
                     req("memory_per_gb", Ty::Qty(Dim::PRICE_PER_TIME), "USD per second for each GB of configured memory"),
                     opt("cpu_per_vcpu", Ty::Qty(Dim::PRICE_PER_TIME), "USD per second for each vCPU, where billed separately"),
                     req("request_price", Ty::Qty(Dim::MONEY), "USD per invocation, e.g. `0.20 USD/M`"),

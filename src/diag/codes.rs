@@ -201,8 +201,9 @@ codes! {
         Some("train t {\n  model = transformer { layers = 2, hidden = 100, heads = 3, vocab = 1000, seq_len = 128 }\n  parallelism = data { gpus = 1 }\n  accelerator = T4 x 1\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n}\n");
     INCOMPATIBLE_SETTINGS = "E0406", "settings contradict each other",
         "Two settings cannot hold together, for example GPUs on a serverless platform that \
-         has none, provisioned concurrency outside AWS Lambda, or more pipeline stages than \
-         model layers.",
+         has none, provisioned concurrency outside AWS Lambda, minimum instances on a platform \
+         that cannot keep any warm, a batching wait beyond the function's timeout, or more \
+         pipeline stages than model layers.",
         Some("function f {\n  platform = gcp_cloud_functions\n  runtime = python3.12\n  memory = 512 MB\n  timeout = 60 s\n  invocations = 1M / month\n  provisioned_concurrency = 2\n}\n");
     ALERTS_NOT_ASCENDING = "E0407", "budget alert thresholds must increase",
         "The thresholds of `alert at [...]` must be listed from lowest to highest without \
@@ -247,6 +248,23 @@ codes! {
          may live anywhere). Move the data to `location = onprem.site`, or use \
          `burst_compute` if the data may live in the cloud.",
         Some("onprem dc {\n  region = us_east\n  gpus = A100 x 8\n}\ndataset records {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = health_data\n}\ntrain t {\n  data = dataset.records\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 8 }\n  accelerator = A100 x 8\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n}\nplacement {\n  strategy = cost_optimized\n  hybrid = sensitive_data { base = onprem.dc }\n}\n");
+    KMS_KEY_WITHOUT_KMS = "E0430", "KMS key named without KMS encryption",
+        "`security { kms_key = \"...\" }` names the key that encrypts data at rest, so \
+         `encryption_at_rest` must say which keys manage it: `aes256 via kms` (or `via \
+         customer_managed`). A key without KMS encryption would silently not be used.",
+        Some("security {\n  encryption_at_rest = aes256\n  kms_key = \"alias/ml-data\"\n}\n");
+    KMS_KEY_MALFORMED = "E0431", "not a KMS key name",
+        "`kms_key` must have the shape of a key name of one of the clouds: `alias/name` or \
+         `arn:aws:kms:region:account:key/id` (AWS KMS), \
+         `projects/p/locations/l/keyRings/r/cryptoKeys/k` (Cloud KMS) or \
+         `https://vault.vault.azure.net/keys/name` (Azure Key Vault). The check is loose: \
+         it recognises the shape, not whether the key exists.",
+        Some("security {\n  encryption_at_rest = aes256 via kms\n  kms_key = \"ml-data\"\n}\n");
+    ROLE_NAME_MALFORMED = "E0432", "not a role name",
+        "The roles in a dataset's `access { read = [...], write = [...] }` become principals \
+         of generated IAM policies, so each must be a non-empty name without whitespace (at \
+         most 256 characters): an IAM role name, a role ARN or a service-account email.",
+        Some("dataset d {\n  size = 1 GB\n  location = aws.us_east_1\n  access { read = [\"fraud training\"] }\n}\n");
     UNUSED_DATASET = "W0101", "dataset is never used",
         "No training job reads this dataset. It still costs storage; remove it or reference \
          it with `data = dataset.name`.",
@@ -293,6 +311,20 @@ codes! {
          unknown to mlc; the planner makes the full check. Raise the budget or make the \
          workload cheaper.",
         Some("budget {\n  monthly = 100 USD\n}\ntrain t {\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 8 }\n  accelerator = H100 x 8\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n  max_runtime = 24 h\n  runs = 4 / month\n}\n");
+    RESERVED_UNDERUSED = "W0120", "reserved capacity for a job that runs too little",
+        "Reserved (committed-use) capacity is billed for every hour of its 1- or 3-year \
+         term, at the cloud's `reserved_1y` / `reserved_3y` factor of the on-demand price. \
+         A training job that runs `max_runtime` x `runs` for less of the month than that \
+         factor (0.63x pays off above 63% use) pays more than on-demand would. mlc judges \
+         with the cheapest factor among the clouds the job may use. Reserve capacity for \
+         steady services; use on-demand or spot for occasional jobs.",
+        Some("train t {\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 1 }\n  accelerator = T4 x 1\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n  capacity = reserved_1y\n  max_runtime = 24 h\n  runs = 4 / month\n}\n");
+    CHECKPOINT_VOLUME_TOO_SMALL = "W0121", "checkpoint volume too small",
+        "A training job's `checkpoint_storage` must hold `keep` checkpoints. mlc estimates \
+         one checkpoint as the model's parameters times 4 bytes of fp32 weights plus the \
+         optimizer state (8 bytes for AdamW, 4 for SGD with momentum); writes fail once \
+         the volume is full, and the job loses the progress since its last checkpoint.",
+        Some("train t {\n  model = transformer { layers = 24, hidden = 2048, heads = 16, vocab = 32000, seq_len = 2048 }\n  parallelism = data { gpus = 8 }\n  accelerator = A100_80GB x 8\n  batch_size = 64\n  optimizer = adamw { lr = 1e-4 }\n  checkpoint = every 30 min\n  checkpoint_storage { size = 10 GiB, keep = 3 }\n}\n");
     COMPLIANCE_RULE_VIOLATED = "E0501", "compliance rule violated",
         "A framework listed in `compliance { frameworks = [...] }` has a `require` rule that \
          the spec does not meet. Frameworks apply to every dataset of their data classes \
