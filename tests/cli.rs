@@ -162,6 +162,19 @@ fn fmt_leaves_a_file_with_syntax_errors_untouched() {
 }
 
 #[test]
+fn explain_e0201_lists_the_schema_kinds() {
+    let out = mlc().args(["explain", "E0201"]).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for kind in mlc::check::schema::KINDS {
+        assert!(
+            text.contains(kind.kind),
+            "`{}` missing from:\n{text}",
+            kind.kind
+        );
+    }
+}
+
+#[test]
 fn explain_prints_the_long_form() {
     let out = mlc().args(["explain", "E0403"]).output().expect("run");
     assert_eq!(out.status.code(), Some(0));

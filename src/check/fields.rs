@@ -299,3 +299,96 @@ pub fn percent_list(val: &Val) -> Vec<Exact> {
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::compute_default;
+    use crate::check::schema::{Attr, Ty, KINDS, RULE_ATTRS};
+
+    /// Every attribute of the schema, constructor attributes included, with where it is.
+    fn all_attrs() -> Vec<(String, &'static Attr)> {
+        fn visit(place: &str, attrs: &'static [Attr], out: &mut Vec<(String, &'static Attr)>) {
+            for attr in attrs {
+                out.push((format!("{place}.{}", attr.name), attr));
+                let mut ty = &attr.ty;
+                while let Ty::List(inner) | Ty::Range(inner) = ty {
+                    ty = inner;
+                }
+                if let Ty::Ctor(ctors) = ty {
+                    for ctor in *ctors {
+                        visit(
+                            &format!("{place}.{}={}", attr.name, ctor.name),
+                            ctor.attrs,
+                            out,
+                        );
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for kind in KINDS {
+            visit(kind.kind, kind.attrs, &mut out);
+            for block in kind.blocks {
+                visit(
+                    &format!("{}.{}", kind.kind, block.name),
+                    block.attrs,
+                    &mut out,
+                );
+            }
+        }
+        visit("require", RULE_ATTRS, &mut out);
+        out
+    }
+
+    /// A default that does not parse or check against its own type would otherwise
+    /// vanish silently: the attribute would just be absent from the checked fields.
+    #[test]
+    fn every_schema_default_checks_against_its_type() {
+        let attrs = all_attrs();
+        assert!(attrs.len() > 100, "only {} attributes found", attrs.len());
+        let broken: Vec<String> = attrs
+            .iter()
+            .filter_map(|(place, attr)| {
+                let text = attr.default?;
+                compute_default(attr)
+                    .is_none()
+                    .then(|| format!("{place} = {text} ({})", attr.ty.describe()))
+            })
+            .collect();
+        assert!(broken.is_empty(), "malformed schema defaults: {broken:#?}");
+    }
+
+    #[test]
+    fn a_malformed_default_is_detected() {
+        static BAD: [Attr; 3] = [
+            Attr {
+                name: "a",
+                ty: Ty::Int,
+                required: false,
+                default: Some("2.5"),
+                doc: "",
+            },
+            Attr {
+                name: "b",
+                ty: Ty::Word(&["on_demand"]),
+                required: false,
+                default: Some("ondemand"),
+                doc: "",
+            },
+            Attr {
+                name: "c",
+                ty: Ty::Int,
+                required: false,
+                default: Some("{"),
+                doc: "",
+            },
+        ];
+        for attr in &BAD {
+            assert!(
+                compute_default(attr).is_none(),
+                "{} was accepted",
+                attr.name
+            );
+        }
+    }
+}

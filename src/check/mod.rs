@@ -432,9 +432,11 @@ fn collect(
                 )
                 .label("unknown kind");
                 let names = schema::KINDS.iter().map(|k| k.kind);
-                d = d.help(suggest::did_you_mean(&decl.kind.text, names).unwrap_or_else(|| {
-                    "expected one of: project, budget, clouds, compliance, security, onprem, dataset, train, service, function, placement".to_string()
-                }));
+                d = d.help(
+                    suggest::did_you_mean(&decl.kind.text, names).unwrap_or_else(|| {
+                        format!("expected one of: {}", schema::kind_names(false).join(", "))
+                    }),
+                );
                 diagnostics.push(d);
                 continue;
             };

@@ -153,6 +153,16 @@ impl KindSchema {
     }
 }
 
+/// Names of the kinds a spec may declare (`stdlib: false`) or only the standard library
+/// does (`stdlib: true`), in schema order.
+pub fn kind_names(stdlib: bool) -> Vec<&'static str> {
+    KINDS
+        .iter()
+        .filter(|k| k.stdlib == stdlib)
+        .map(|k| k.kind)
+        .collect()
+}
+
 pub fn kind(name: &str) -> Option<&'static KindSchema> {
     KINDS.iter().find(|k| k.kind == name)
 }

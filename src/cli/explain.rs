@@ -13,6 +13,9 @@ pub fn run(code: &str) -> u8 {
     match codes::lookup(code) {
         Some(info) => {
             print_out(&mlc::diag::explain_text(info));
+            if info.code == codes::UNKNOWN_KIND.0 {
+                print_out(&kinds_text());
+            }
             EXIT_OK
         }
         None => {
@@ -22,4 +25,14 @@ pub fn run(code: &str) -> u8 {
             EXIT_USAGE
         }
     }
+}
+
+/// The kinds, from the schema table, so that the explanation never lists them twice.
+fn kinds_text() -> String {
+    use mlc::check::schema::kind_names;
+    format!(
+        "\nKinds a spec may declare: {}\nKinds only the standard library declares: {}\n",
+        kind_names(false).join(", "),
+        kind_names(true).join(", ")
+    )
 }

@@ -94,9 +94,9 @@ codes! {
          at most once in a spec, imports included.",
         Some("clouds {\n  allow = [aws]\n}\nclouds {\n  allow = [gcp]\n}\n");
     UNKNOWN_KIND = "E0201", "unknown declaration kind",
-        "The first word of a declaration must be one of: project, budget, clouds, \
-         compliance, security, onprem, dataset, train, service, function, placement (and \
-         cloud, geography, accelerator, framework in the standard library).",
+        "The first word of a declaration must be a declaration kind. The kinds come from \
+         the schema (docs/language.md, sections 7 and 8); the error's help and `mlc explain \
+         E0201` list them.",
         Some("trian model_a {\n}\n");
     UNKNOWN_ATTRIBUTE = "E0202", "unknown attribute",
         "The attribute is not defined for this kind of declaration or block. `mlc` suggests \
