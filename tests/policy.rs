@@ -98,9 +98,16 @@ fn classification_flows_from_data_to_model_to_serving() {
 }
 
 #[test]
-fn hipaa_residency_follows_onprem_jurisdiction() {
-    let spec = format!("compliance {{\n  frameworks = [hipaa]\n}}\n{FLOW}");
-    let checked = mlc::policy::check_text("spec.mlc", &spec);
+fn hipaa_has_no_residency_rule_but_spec_residency_follows_onprem_jurisdiction() {
+    let hipaa = format!("compliance {{\n  frameworks = [hipaa]\n}}\n{FLOW}");
+    let checked = mlc::policy::check_text("spec.mlc", &hipaa);
+    assert!(
+        checked.diagnostics.iter().all(|d| d.code.0 != "E0502"),
+        "HIPAA itself does not restrict where health data is: {:?}",
+        checked.diagnostics
+    );
+    let us_only = hipaa.replace("[hipaa]", "[hipaa]\n  residency = [us]");
+    let checked = mlc::policy::check_text("spec.mlc", &us_only);
     let residency: Vec<_> = checked
         .diagnostics
         .iter()
@@ -109,17 +116,85 @@ fn hipaa_residency_follows_onprem_jurisdiction() {
     assert_eq!(residency.len(), 1, "{:?}", checked.diagnostics);
     assert!(residency[0]
         .message
-        .starts_with("residency rule HIPAA-RES violated"));
-    assert!(
-        residency[0].labels[0]
-            .text
-            .contains("placed in `eu` (onprem.dc)"),
-        "{:?}",
-        residency[0].labels
+        .starts_with("data residency violated: `compliance.residency` allows only us"));
+    assert_eq!(
+        residency[0].labels[0].text,
+        "dataset `scans` is placed in `eu` (onprem.dc)"
     );
-    assert!(residency[0].help.as_deref().is_some_and(|h| h.contains(
-        "[Health Insurance Portability and Accountability Act `hipaa`, rule HIPAA-RES]"
-    )));
+}
+
+#[test]
+fn gdpr_transfers_widen_framework_residency_but_not_spec_residency() {
+    let gdpr = format!(
+        "compliance {{\n  frameworks = [gdpr]\n}}\n{}",
+        FLOW.replace("health_data", "personal_data")
+            .replace("location = onprem.dc", "location = aws.us_east_1")
+    );
+    let residency = |text: &str| -> Vec<String> {
+        mlc::policy::check_text("spec.mlc", text)
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.0 == "E0502")
+            .map(|d| d.labels[0].text.clone())
+            .collect()
+    };
+    assert_eq!(
+        residency(&gdpr),
+        ["dataset `scans` holds personal_data: placed in `us` (aws.us_east_1); allowed: eu, no, uk, ch, jp, ca, kr, nz, il"]
+    );
+    let transfers = gdpr.replace("[gdpr]", "[gdpr]\n  transfers = [us]");
+    assert!(residency(&transfers).is_empty());
+    let eu_only = transfers.replace("transfers = [us]", "transfers = [us]\n  residency = [eu]");
+    assert_eq!(
+        residency(&eu_only),
+        [
+            "dataset `scans` is placed in `us` (aws.us_east_1)",
+            "dataset `clicks` is placed in `us` (gcp.us_central1)"
+        ]
+    );
+}
+
+#[test]
+fn every_stdlib_rule_cites_where_it_comes_from() {
+    let knowledge = model("").knowledge;
+    let citation_prefixes = [
+        ("baseline", &["CIS Controls v8 ", "NIST SP 800-"][..]),
+        ("gdpr", &["GDPR Art. "][..]),
+        ("hipaa", &["45 CFR 164."][..]),
+        ("pci_dss", &["PCI DSS v4.0 Req. "][..]),
+        ("sox", &["SOX §"][..]),
+    ];
+    let mut rules = 0;
+    for framework in &knowledge.frameworks {
+        let (_, prefixes) = citation_prefixes
+            .iter()
+            .find(|(name, _)| *name == framework.name)
+            .unwrap_or_else(|| panic!("no citation style for framework {}", framework.name));
+        for rule in &framework.rules {
+            rules += 1;
+            assert!(
+                prefixes.iter().any(|p| rule.source.starts_with(p))
+                    && rule.source.len() > prefixes[0].len(),
+                "rule {} of {} cites {:?}, expected one of {prefixes:?} and a section",
+                rule.id,
+                framework.name,
+                rule.source
+            );
+        }
+    }
+    assert!(rules >= 25, "expected the stdlib rules, found {rules}");
+    let hipaa = knowledge
+        .frameworks
+        .iter()
+        .find(|f| f.name == "hipaa")
+        .expect("hipaa");
+    assert!(
+        hipaa
+            .rules
+            .iter()
+            .all(|r| r.conditions.iter().all(|(s, _)| s != "residency")),
+        "HIPAA has no data-residency requirement"
+    );
 }
 
 #[test]

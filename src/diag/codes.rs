@@ -217,9 +217,10 @@ codes! {
          rule.",
         Some("compliance {\n  frameworks = [hipaa]\n}\ndataset records {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = health_data\n}\n");
     RESIDENCY_VIOLATED = "E0502", "data residency violated",
-        "Data of a class that a framework restricts (GDPR: EU/EEA or an adequate country; \
-         HIPAA: the US), or any data when `compliance { residency = [...] }` is set, is \
-         stored in or pinned to a region of another jurisdiction. Residency is checked for \
+        "Data of a class that a framework restricts (GDPR: the EEA, an adequate country or \
+         a jurisdiction in `compliance { transfers = [...] }`), or any data when \
+         `compliance { residency = [...] }` is set, is stored in or pinned to a region of \
+         another jurisdiction. Residency is checked for \
          dataset locations, on-prem sites and workloads pinned with `region = ...`; the \
          optimizer keeps unpinned workloads inside the allowed jurisdictions.",
         Some("compliance {\n  frameworks = [gdpr]\n}\ndataset users {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = personal_data\n}\n");

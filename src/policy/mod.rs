@@ -143,8 +143,8 @@ fn diagnostic(
         violation.detail
     ))
     .help(format!(
-        "{} [{} `{}`, rule {}]",
-        rule.help, framework.title, framework.name, rule.id
+        "{} [{} `{}`, rule {}, {}]",
+        rule.help, framework.title, framework.name, rule.id, rule.source
     ))
 }
 

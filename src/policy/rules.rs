@@ -123,7 +123,15 @@ fn onprem_jurisdiction(model: &Model, site: &str) -> Option<(String, String)> {
     Some((jurisdiction, format!("onprem.{site}")))
 }
 
-fn residency<'a>(scope: &Scope<'a>, allowed: &[String]) -> Vec<Violation<'a>> {
+/// A framework's residency rule also accepts the jurisdictions the spec declares in
+/// `compliance { transfers = [...] }` (transfers under safeguards mlc cannot see).
+fn residency<'a>(scope: &Scope<'a>, listed: &[String]) -> Vec<Violation<'a>> {
+    let transfers = scope.model.compliance.as_ref().map(|c| &c.transfers[..]);
+    let allowed: Vec<String> = listed
+        .iter()
+        .chain(transfers.unwrap_or_default())
+        .cloned()
+        .collect();
     scope
         .reached
         .iter()
