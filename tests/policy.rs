@@ -307,3 +307,51 @@ fn policy_code_examples_trigger_their_codes_through_mlc_check() {
         );
     }
 }
+
+#[test]
+fn json_output_carries_the_rule_id_and_citation() {
+    let spec = "compliance {\n  frameworks = [hipaa]\n}\nsecurity {\n  audit_logging = off\n}\n\
+                dataset records {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = health_data\n}\n";
+    let checked = mlc::policy::check_text("spec.mlc", spec);
+    let audit = checked
+        .diagnostics
+        .iter()
+        .find(|d| d.rule.as_ref().is_some_and(|r| r.id == "HIPAA-164.312(b)"))
+        .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
+    assert_eq!(
+        audit.rule.as_deref(),
+        Some(&mlc::diag::Rule {
+            id: "HIPAA-164.312(b)".into(),
+            framework: "hipaa".into(),
+            source: "45 CFR 164.312(b)".into(),
+        })
+    );
+    let json: serde_json::Value = serde_json::from_str(&mlc::diag::render::to_json(
+        &checked.diagnostics,
+        &checked.sources,
+    ))
+    .expect("valid JSON");
+    let rows = json.as_array().expect("an array");
+    let row = rows
+        .iter()
+        .find(|r| r["rule_id"] == "HIPAA-164.312(b)")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert_eq!(row["rule_source"], "45 CFR 164.312(b)");
+    assert_eq!(row["rule_framework"], "hipaa");
+    assert_eq!(row["code"], "mlc::E0501");
+    // Findings that come from no framework rule have no rule fields.
+    let spec_wide = mlc::policy::check_text(
+        "spec.mlc",
+        &spec.replace("[hipaa]", "[]\n  residency = [eu]"),
+    );
+    let json: serde_json::Value = serde_json::from_str(&mlc::diag::render::to_json(
+        &spec_wide.diagnostics,
+        &spec_wide.sources,
+    ))
+    .expect("valid JSON");
+    let residency = json
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["code"] == "mlc::E0502"))
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert!(residency.get("rule_id").is_none(), "{residency:#}");
+}

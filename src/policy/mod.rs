@@ -1,7 +1,8 @@
 //! Stage 4, policy: compliance frameworks and the security baseline, checked over the
 //! [`ResourceGraph`]. A framework listed in `compliance { frameworks = [...] }` applies
 //! to every node that data of one of its classes reaches; each violated `require` rule
-//! becomes a diagnostic carrying the rule's id, title and help.
+//! becomes a diagnostic carrying the rule's id, title and help, and the rule itself
+//! (id, framework, citation) as data in [`Diagnostic::rule`].
 //!
 //! Residency is checked where a location is known before placement: dataset locations,
 //! on-prem sites and workloads pinned with `region = ...`. The optimizer must treat
@@ -146,6 +147,11 @@ fn diagnostic(
         "{} [{} `{}`, rule {}, {}]",
         rule.help, framework.title, framework.name, rule.id, rule.source
     ))
+    .rule(crate::diag::Rule {
+        id: rule.id.clone(),
+        framework: framework.name.clone(),
+        source: rule.source.clone(),
+    })
 }
 
 /// `dataset `records``, for labels.
