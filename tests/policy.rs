@@ -355,3 +355,28 @@ fn json_output_carries_the_rule_id_and_citation() {
         .unwrap_or_else(|| panic!("{json:#}"));
     assert!(residency.get("rule_id").is_none(), "{residency:#}");
 }
+
+#[test]
+fn a_rule_whose_duration_does_not_parse_is_reported_not_passed() {
+    let spec = "framework mine {\n  title = \"Mine\"\n  applies_to = [internal]\n  \
+                require key_rotation = \"RATE\" {\n    id = \"M-1\"\n    title = \"keys rotate\"\n    \
+                help = \"rotate them\"\n    source = \"Mine policy §1\"\n  }\n}\n\
+                compliance {\n  frameworks = [mine]\n}\nsecurity {\n  key_rotation = 400 d\n}\n\
+                dataset d {\n  size = 1 GB\n  location = aws.us_east_1\n}\n";
+    let codes = |rate: &str| -> Vec<&'static str> {
+        mlc::policy::check_text("spec.mlc", &spec.replace("RATE", rate))
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.0.starts_with("E05"))
+            .map(|d| d.code.0)
+            .collect()
+    };
+    assert_eq!(codes("365 d"), ["E0501"], "a valid rule is evaluated");
+    assert_eq!(codes("one year"), ["E0510"]);
+    assert_eq!(codes("365 GB"), ["E0510"], "a size is not a duration");
+    assert_eq!(codes("365"), ["E0510"]);
+    // The stdlib's rules all parse: an empty spec has no finding at all.
+    assert!(mlc::policy::check_text("empty.mlc", "")
+        .diagnostics
+        .is_empty());
+}

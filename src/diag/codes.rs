@@ -224,6 +224,13 @@ codes! {
          dataset locations, on-prem sites and workloads pinned with `region = ...`; the \
          optimizer keeps unpinned workloads inside the allowed jurisdictions.",
         Some("compliance {\n  frameworks = [gdpr]\n}\ndataset users {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = personal_data\n}\n");
+    RULE_CONDITION_INVALID = "E0510", "framework rule condition does not parse",
+        "A `require` rule compares `key_rotation` or `log_retention` with a duration written \
+         as a string with a number and a unit, such as `require key_rotation = \"365 d\"`. \
+         A value that is not such a duration cannot be checked, so the rule is reported \
+         instead of passing silently. The stdlib's rules are tested to parse; this error \
+         points at a framework declared in a spec.",
+        Some("framework mine {\n  title = \"Mine\"\n  applies_to = [internal]\n  require key_rotation = \"one year\" {\n    id = \"M-1\"\n    title = \"keys rotate\"\n    help = \"rotate them\"\n    source = \"Mine policy §1\"\n  }\n}\ncompliance {\n  frameworks = [mine]\n}\n");
     BASELINE_NOT_MET = "W0501", "security baseline not met",
         "The spec has a `security` block that falls short of mlc's security baseline: \
          AES-256 at rest with KMS keys rotated at least yearly, TLS 1.3 in transit, \

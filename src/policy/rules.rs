@@ -323,13 +323,35 @@ fn word_setting(value: Option<&str>, attr: &str, words: &[String]) -> Option<Str
     }
 }
 
+/// Subjects whose condition is a duration written as a string (`"365 d"`).
+const DURATION_SUBJECTS: &[&str] = &["key_rotation", "log_retention"];
+
+/// Why a rule cannot be evaluated, if it cannot: a duration condition that does not
+/// parse would otherwise make the rule pass whatever the spec says.
+pub(super) fn malformed(rule: &FrameworkRule) -> Option<(String, String)> {
+    rule.conditions.iter().find_map(|(subject, words)| {
+        if !DURATION_SUBJECTS.contains(&subject.as_str()) {
+            return None;
+        }
+        let bad = words.iter().find(|w| parse_duration(w).is_none())?;
+        let shown = if bad.is_empty() {
+            "a value that is not a string".to_string()
+        } else {
+            format!("`\"{bad}\"`")
+        };
+        Some((subject.clone(), shown))
+    })
+}
+
 #[derive(Clone, Copy)]
 enum Bound {
     AtMost,
     AtLeast,
 }
 
-/// Condition words hold a duration as a string, e.g. `require key_rotation = "365 d"`.
+/// Condition words hold a duration as a string, e.g. `require key_rotation = "365 d"`;
+/// rules whose words do not parse are reported by [`malformed`] and never evaluated, and
+/// a condition without words only asks for the setting to be present.
 fn duration_setting(
     value: Option<Exact>,
     attr: &str,
