@@ -281,3 +281,26 @@ fn committed_data_is_what_the_generator_writes() {
         );
     }
 }
+
+#[test]
+fn every_data_note_concerns_some_offering_and_notes_follow_the_rows() {
+    let catalog = mlc::catalog::Catalog::embedded().expect("catalog parses");
+    let all: Vec<&mlc::catalog::Offering> = catalog.offerings.iter().collect();
+    for note in mlc::catalog::DATA_NOTES {
+        assert!(
+            all.iter().any(|o| (note.concerns)(o)),
+            "note concerns no offering: {}",
+            note.text
+        );
+    }
+    for offering in &all {
+        let notes = mlc::catalog::notes_for(&[*offering], None);
+        let expected: Vec<&str> = mlc::catalog::DATA_NOTES
+            .iter()
+            .filter(|n| (n.concerns)(offering))
+            .map(|n| n.text)
+            .collect();
+        assert_eq!(notes, expected, "{}", offering.instance_type);
+    }
+    assert_eq!(mlc::catalog::notes_for(&[], Some("gcp")).len(), 1);
+}

@@ -115,3 +115,70 @@ fn table_gpu_names_are_spec_names() {
         .diagnostics
         .is_empty());
 }
+
+/// Notes are said only when they concern a listed row, in the table and (on stderr) for
+/// JSON; an empty result still names the queried cloud's coverage gaps.
+#[test]
+fn notes_concern_only_the_rows_shown() {
+    let notes = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("note: "))
+            .map(String::from)
+            .collect()
+    };
+    let (_, h200_aws, _) = mlc(&["catalog", "--gpu", "H200", "--cloud", "aws"]);
+    let h200_aws = notes(&h200_aws);
+    assert!(h200_aws
+        .iter()
+        .any(|n| n.contains("p5e.48xlarge has no on-demand price")));
+    assert!(
+        h200_aws.iter().all(|n| !n.starts_with("gcp")),
+        "{h200_aws:#?}"
+    );
+
+    let (_, l4_aws, _) = mlc(&["catalog", "--gpu", "L4", "--cloud", "aws"]);
+    assert!(
+        notes(&l4_aws)
+            .iter()
+            .all(|n| !n.contains("no on-demand price")),
+        "{l4_aws}"
+    );
+
+    let (_, a100_gcp_json, stderr) = mlc(&[
+        "catalog",
+        "--gpu",
+        "A100",
+        "--cloud",
+        "gcp",
+        "--jurisdiction",
+        "eu",
+        "--format",
+        "json",
+    ]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&a100_gcp_json).expect("JSON");
+    assert!(!rows.is_empty());
+    let json_notes = notes(&stderr);
+    assert!(json_notes.iter().all(|n| !n.starts_with("aws")), "{stderr}");
+    assert!(
+        json_notes.iter().any(|n| n.starts_with("gcp: GPU prices")),
+        "{stderr}"
+    );
+    let outlier = json_notes.iter().any(|n| n.contains("price_outlier_low"));
+    let flagged = rows.iter().any(|r| {
+        r["flags"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f == "price_outlier_low"))
+    });
+    assert_eq!(outlier, flagged, "{stderr}");
+
+    let (_, empty, _) = mlc(&["catalog", "--cloud", "aws", "--max-price", "0.001"]);
+    assert!(
+        empty.starts_with("0 offerings") || empty.contains("\n0 offerings"),
+        "{empty}"
+    );
+    assert_eq!(
+        notes(&empty).len(),
+        1,
+        "an empty AWS result names AWS's coverage only: {empty}"
+    );
+}

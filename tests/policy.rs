@@ -98,9 +98,16 @@ fn classification_flows_from_data_to_model_to_serving() {
 }
 
 #[test]
-fn hipaa_residency_follows_onprem_jurisdiction() {
-    let spec = format!("compliance {{\n  frameworks = [hipaa]\n}}\n{FLOW}");
-    let checked = mlc::policy::check_text("spec.mlc", &spec);
+fn hipaa_has_no_residency_rule_but_spec_residency_follows_onprem_jurisdiction() {
+    let hipaa = format!("compliance {{\n  frameworks = [hipaa]\n}}\n{FLOW}");
+    let checked = mlc::policy::check_text("spec.mlc", &hipaa);
+    assert!(
+        checked.diagnostics.iter().all(|d| d.code.0 != "E0502"),
+        "HIPAA itself does not restrict where health data is: {:?}",
+        checked.diagnostics
+    );
+    let us_only = hipaa.replace("[hipaa]", "[hipaa]\n  residency = [us]");
+    let checked = mlc::policy::check_text("spec.mlc", &us_only);
     let residency: Vec<_> = checked
         .diagnostics
         .iter()
@@ -109,17 +116,85 @@ fn hipaa_residency_follows_onprem_jurisdiction() {
     assert_eq!(residency.len(), 1, "{:?}", checked.diagnostics);
     assert!(residency[0]
         .message
-        .starts_with("residency rule HIPAA-RES violated"));
-    assert!(
-        residency[0].labels[0]
-            .text
-            .contains("placed in `eu` (onprem.dc)"),
-        "{:?}",
-        residency[0].labels
+        .starts_with("data residency violated: `compliance.residency` allows only us"));
+    assert_eq!(
+        residency[0].labels[0].text,
+        "dataset `scans` is placed in `eu` (onprem.dc)"
     );
-    assert!(residency[0].help.as_deref().is_some_and(|h| h.contains(
-        "[Health Insurance Portability and Accountability Act `hipaa`, rule HIPAA-RES]"
-    )));
+}
+
+#[test]
+fn gdpr_transfers_widen_framework_residency_but_not_spec_residency() {
+    let gdpr = format!(
+        "compliance {{\n  frameworks = [gdpr]\n}}\n{}",
+        FLOW.replace("health_data", "personal_data")
+            .replace("location = onprem.dc", "location = aws.us_east_1")
+    );
+    let residency = |text: &str| -> Vec<String> {
+        mlc::policy::check_text("spec.mlc", text)
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.0 == "E0502")
+            .map(|d| d.labels[0].text.clone())
+            .collect()
+    };
+    assert_eq!(
+        residency(&gdpr),
+        ["dataset `scans` holds personal_data: placed in `us` (aws.us_east_1); allowed: eu, no, uk, ch, jp, ca, kr, nz, il"]
+    );
+    let transfers = gdpr.replace("[gdpr]", "[gdpr]\n  transfers = [us]");
+    assert!(residency(&transfers).is_empty());
+    let eu_only = transfers.replace("transfers = [us]", "transfers = [us]\n  residency = [eu]");
+    assert_eq!(
+        residency(&eu_only),
+        [
+            "dataset `scans` is placed in `us` (aws.us_east_1)",
+            "dataset `clicks` is placed in `us` (gcp.us_central1)"
+        ]
+    );
+}
+
+#[test]
+fn every_stdlib_rule_cites_where_it_comes_from() {
+    let knowledge = model("").knowledge;
+    let citation_prefixes = [
+        ("baseline", &["CIS Controls v8 ", "NIST SP 800-"][..]),
+        ("gdpr", &["GDPR Art. "][..]),
+        ("hipaa", &["45 CFR 164."][..]),
+        ("pci_dss", &["PCI DSS v4.0 Req. "][..]),
+        ("sox", &["SOX §"][..]),
+    ];
+    let mut rules = 0;
+    for framework in &knowledge.frameworks {
+        let (_, prefixes) = citation_prefixes
+            .iter()
+            .find(|(name, _)| *name == framework.name)
+            .unwrap_or_else(|| panic!("no citation style for framework {}", framework.name));
+        for rule in &framework.rules {
+            rules += 1;
+            assert!(
+                prefixes.iter().any(|p| rule.source.starts_with(p))
+                    && rule.source.len() > prefixes[0].len(),
+                "rule {} of {} cites {:?}, expected one of {prefixes:?} and a section",
+                rule.id,
+                framework.name,
+                rule.source
+            );
+        }
+    }
+    assert!(rules >= 25, "expected the stdlib rules, found {rules}");
+    let hipaa = knowledge
+        .frameworks
+        .iter()
+        .find(|f| f.name == "hipaa")
+        .expect("hipaa");
+    assert!(
+        hipaa
+            .rules
+            .iter()
+            .all(|r| r.conditions.iter().all(|(s, _)| s != "residency")),
+        "HIPAA has no data-residency requirement"
+    );
 }
 
 #[test]
@@ -231,4 +306,77 @@ fn policy_code_examples_trigger_their_codes_through_mlc_check() {
             info.code
         );
     }
+}
+
+#[test]
+fn json_output_carries_the_rule_id_and_citation() {
+    let spec = "compliance {\n  frameworks = [hipaa]\n}\nsecurity {\n  audit_logging = off\n}\n\
+                dataset records {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = health_data\n}\n";
+    let checked = mlc::policy::check_text("spec.mlc", spec);
+    let audit = checked
+        .diagnostics
+        .iter()
+        .find(|d| d.rule.as_ref().is_some_and(|r| r.id == "HIPAA-164.312(b)"))
+        .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
+    assert_eq!(
+        audit.rule.as_deref(),
+        Some(&mlc::diag::Rule {
+            id: "HIPAA-164.312(b)".into(),
+            framework: "hipaa".into(),
+            source: "45 CFR 164.312(b)".into(),
+        })
+    );
+    let json: serde_json::Value = serde_json::from_str(&mlc::diag::render::to_json(
+        &checked.diagnostics,
+        &checked.sources,
+    ))
+    .expect("valid JSON");
+    let rows = json.as_array().expect("an array");
+    let row = rows
+        .iter()
+        .find(|r| r["rule_id"] == "HIPAA-164.312(b)")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert_eq!(row["rule_source"], "45 CFR 164.312(b)");
+    assert_eq!(row["rule_framework"], "hipaa");
+    assert_eq!(row["code"], "mlc::E0501");
+    // Findings that come from no framework rule have no rule fields.
+    let spec_wide = mlc::policy::check_text(
+        "spec.mlc",
+        &spec.replace("[hipaa]", "[]\n  residency = [eu]"),
+    );
+    let json: serde_json::Value = serde_json::from_str(&mlc::diag::render::to_json(
+        &spec_wide.diagnostics,
+        &spec_wide.sources,
+    ))
+    .expect("valid JSON");
+    let residency = json
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["code"] == "mlc::E0502"))
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert!(residency.get("rule_id").is_none(), "{residency:#}");
+}
+
+#[test]
+fn a_rule_whose_duration_does_not_parse_is_reported_not_passed() {
+    let spec = "framework mine {\n  title = \"Mine\"\n  applies_to = [internal]\n  \
+                require key_rotation = \"RATE\" {\n    id = \"M-1\"\n    title = \"keys rotate\"\n    \
+                help = \"rotate them\"\n    source = \"Mine policy §1\"\n  }\n}\n\
+                compliance {\n  frameworks = [mine]\n}\nsecurity {\n  key_rotation = 400 d\n}\n\
+                dataset d {\n  size = 1 GB\n  location = aws.us_east_1\n}\n";
+    let codes = |rate: &str| -> Vec<&'static str> {
+        mlc::policy::check_text("spec.mlc", &spec.replace("RATE", rate))
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.0.starts_with("E05"))
+            .map(|d| d.code.0)
+            .collect()
+    };
+    assert_eq!(codes("365 d"), ["E0501"], "a valid rule is evaluated");
+    assert_eq!(codes("one year"), ["E0510"]);
+    assert_eq!(codes("365 GB"), ["E0510"], "a size is not a duration");
+    assert_eq!(codes("365"), ["E0510"]);
+    // The stdlib's rules all parse: an empty spec has no finding at all.
+    assert!(mlc::policy::check_text("empty.mlc", "")
+        .diagnostics
+        .is_empty());
 }

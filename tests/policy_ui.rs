@@ -52,9 +52,17 @@ fn every_rule_is_violated_as_an_error_by_some_case() {
             .iter()
             .filter(|d| d.severity() == Severity::Error)
         {
-            if let Some(id) = d.message.split_whitespace().find(|w| w.contains('-')) {
-                violated.insert(id.to_string());
-            }
+            // Only `compliance.residency` findings (E0502) come from no framework rule.
+            let Some(rule) = &d.rule else {
+                assert_eq!(d.code.0, "E0502", "{name}: {} carries no rule", d.message);
+                continue;
+            };
+            assert!(
+                d.message.contains(&rule.id) && !rule.source.is_empty(),
+                "{name}: {rule:?} does not match {}",
+                d.message
+            );
+            violated.insert(rule.id.clone());
         }
         knowledge = knowledge.or(checked.model.map(|m| m.knowledge));
     }

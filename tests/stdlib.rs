@@ -104,7 +104,7 @@ fn framework_rules_have_unique_ids_and_text() {
             );
         }
     }
-    assert_eq!(ids.len(), 25);
+    assert_eq!(ids.len(), 28);
 }
 
 #[test]

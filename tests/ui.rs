@@ -112,3 +112,65 @@ fn no_snapshot_without_a_case() {
         );
     }
 }
+
+/// Every `.snap` under `tests/snapshots` must be one a test still writes: a policy ui
+/// case (`policy_ui__CASE`), an example (`examples__NAME`), or an unnamed snapshot of a
+/// test function (`MODULE__FN`, taken from the function's name). Lists every orphan.
+#[test]
+fn no_orphaned_snapshots_in_tests_snapshots() {
+    let stems = |dir: &str, ext: &str| -> BTreeSet<String> {
+        fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == ext))
+                    .filter_map(|p| p.file_stem()?.to_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let policy_cases = stems("tests/ui/policy", "mlc");
+    let examples = stems("examples", "mlc");
+    let mut orphans = Vec::new();
+    for entry in fs::read_dir("tests/snapshots")
+        .expect("tests/snapshots exists")
+        .flatten()
+    {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let produced = file
+            .strip_suffix(".snap")
+            .and_then(|stem| stem.split_once("__"))
+            .is_some_and(|(module, name)| match module {
+                "policy_ui" => policy_cases.contains(name),
+                "examples" => examples.contains(name),
+                _ => test_fn_takes_snapshot(module, name),
+            });
+        if !produced {
+            orphans.push(file);
+        }
+    }
+    orphans.sort();
+    assert!(
+        orphans.is_empty(),
+        "snapshots no test produces (delete them, or pending .snap.new files to review): {orphans:#?}"
+    );
+}
+
+/// Whether `tests/MODULE.rs` has a test function NAME (insta numbers repeated unnamed
+/// snapshots `NAME-2`, ...) that takes a snapshot.
+fn test_fn_takes_snapshot(module: &str, name: &str) -> bool {
+    let Ok(source) = fs::read_to_string(format!("tests/{module}.rs")) else {
+        return false;
+    };
+    let name = match name.rsplit_once('-') {
+        Some((base, n)) if n.chars().all(|c| c.is_ascii_digit()) => base,
+        _ => name,
+    };
+    let Some(start) = source.find(&format!("fn {name}(")) else {
+        return false;
+    };
+    let body = &source[start..];
+    let end = body[1..].find("\nfn ").map_or(body.len(), |i| i + 1);
+    body[..end].contains("assert_snapshot!")
+}

@@ -77,6 +77,10 @@ pub struct CloudPolicy {
 pub struct Compliance {
     pub frameworks: Vec<String>,
     pub residency: Vec<String>,
+    /// Jurisdictions the organisation transfers data to under safeguards mlc cannot see
+    /// (GDPR Art. 46 clauses, the EU-US Data Privacy Framework); framework residency
+    /// rules accept them.
+    pub transfers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -672,6 +676,10 @@ pub struct FrameworkRule {
     pub id: String,
     pub title: String,
     pub help: String,
+    /// The article or section the rule comes from, e.g. `45 CFR 164.312(b)`.
+    pub source: String,
+    /// The `require` statement, for diagnostics about the rule itself.
+    pub span: Span,
     /// `(subject, test)` pairs such as `("residency", ["us"])` or `("access", ["rbac"])`.
     pub conditions: Vec<(String, Vec<String>)>,
 }
@@ -701,6 +709,7 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
                 model.compliance = Some(Compliance {
                     frameworks: refs(f.get("frameworks")),
                     residency: words(f.get("residency")),
+                    transfers: words(f.get("transfers")),
                 })
             }
             "security" => model.security = Some(security(f)),
@@ -1367,6 +1376,8 @@ fn framework(name: String, f: &Fields) -> Framework {
             id: string(r.fields.get("id")),
             title: string(r.fields.get("title")),
             help: string(r.fields.get("help")),
+            source: string(r.fields.get("source")),
+            span: r.span,
             conditions: r
                 .conditions
                 .iter()

@@ -457,6 +457,7 @@ pub static KINDS: &[KindSchema] = &[
         attrs: &[
             req("frameworks", Ty::List(&Ty::Ref(RefKind::Framework)), "frameworks from the standard library"),
             opt("residency", Ty::List(&Ty::Word(JURISDICTIONS)), "jurisdictions all data must stay in"),
+            opt("transfers", Ty::List(&Ty::Word(JURISDICTIONS)), "jurisdictions data is transferred to under documented safeguards (standard contractual clauses, the EU-US Data Privacy Framework); framework residency rules accept them"),
         ],
         blocks: &[],
         allows_alert: false,
@@ -810,4 +811,9 @@ pub static RULE_ATTRS: &[Attr] = &[
     req("id", Ty::Str, "stable rule id, e.g. `HIPAA-164.312(a)`"),
     req("title", Ty::Str, "one-line statement of the rule"),
     req("help", Ty::Str, "how to comply"),
+    req(
+        "source",
+        Ty::Str,
+        "the article or section the rule comes from, e.g. `45 CFR 164.312(b)`",
+    ),
 ];

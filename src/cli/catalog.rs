@@ -72,12 +72,12 @@ fn list(args: CatalogArgs) -> Result<(), String> {
     match args.format {
         Format::Json => {
             print_out(&format!("{}\n", catalog::to_json(&rows)));
-            print_err(&footer(rows.len(), query.cloud.as_deref()));
+            print_err(&footer(&rows, query.cloud.as_deref()));
         }
         Format::Text => print_out(&format!(
             "{}\n{}",
             catalog::to_table(&rows),
-            footer(rows.len(), query.cloud.as_deref())
+            footer(&rows, query.cloud.as_deref())
         )),
     }
     Ok(())
@@ -103,28 +103,16 @@ fn parse_price(text: &str) -> Result<Exact, String> {
         })
 }
 
-/// The catalog date and what the data does not cover (for the queried cloud only, when
-/// the query names one).
-fn footer(count: usize, cloud: Option<&str>) -> String {
+/// The catalog date and the data gaps that concern the rows listed (for an empty
+/// result, the queried cloud's coverage gaps).
+fn footer(rows: &[&catalog::Offering], cloud: Option<&str>) -> String {
     let mut out = format!(
-        "{count} offerings; catalog date {}\n",
+        "{} offerings; catalog date {}\n",
+        rows.len(),
         catalog::CATALOG_DATE
     );
-    for note in catalog::DATA_NOTES.iter().filter(|n| concerns(n, cloud)) {
+    for note in catalog::notes_for(rows, cloud) {
         out.push_str(&format!("note: {note}\n"));
     }
     out
-}
-
-/// Notes start with the clouds they concern (`gcp, azure: ...`); others concern all.
-fn concerns(note: &str, cloud: Option<&str>) -> bool {
-    let (Some(cloud), Some((prefix, _))) = (cloud, note.split_once(": ")) else {
-        return true;
-    };
-    let clouds: Vec<&str> = prefix.split(", ").collect();
-    if clouds.iter().all(|c| catalog::CLOUDS.contains(c)) {
-        clouds.contains(&cloud)
-    } else {
-        true
-    }
 }

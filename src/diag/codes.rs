@@ -334,12 +334,20 @@ codes! {
          rule.",
         Some("compliance {\n  frameworks = [hipaa]\n}\ndataset records {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = health_data\n}\n");
     RESIDENCY_VIOLATED = "E0502", "data residency violated",
-        "Data of a class that a framework restricts (GDPR: EU/EEA or an adequate country; \
-         HIPAA: the US), or any data when `compliance { residency = [...] }` is set, is \
-         stored in or pinned to a region of another jurisdiction. Residency is checked for \
+        "Data of a class that a framework restricts (GDPR: the EEA, an adequate country or \
+         a jurisdiction in `compliance { transfers = [...] }`), or any data when \
+         `compliance { residency = [...] }` is set, is stored in or pinned to a region of \
+         another jurisdiction. Residency is checked for \
          dataset locations, on-prem sites and workloads pinned with `region = ...`; the \
          optimizer keeps unpinned workloads inside the allowed jurisdictions.",
         Some("compliance {\n  frameworks = [gdpr]\n}\ndataset users {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = personal_data\n}\n");
+    RULE_CONDITION_INVALID = "E0510", "framework rule condition does not parse",
+        "A `require` rule compares `key_rotation` or `log_retention` with a duration written \
+         as a string with a number and a unit, such as `require key_rotation = \"365 d\"`. \
+         A value that is not such a duration cannot be checked, so the rule is reported \
+         instead of passing silently. The stdlib's rules are tested to parse; this error \
+         points at a framework declared in a spec.",
+        Some("framework mine {\n  title = \"Mine\"\n  applies_to = [internal]\n  require key_rotation = \"one year\" {\n    id = \"M-1\"\n    title = \"keys rotate\"\n    help = \"rotate them\"\n    source = \"Mine policy §1\"\n  }\n}\ncompliance {\n  frameworks = [mine]\n}\n");
     BASELINE_NOT_MET = "W0501", "security baseline not met",
         "The spec has a `security` block that falls short of mlc's security baseline: \
          AES-256 at rest with KMS keys rotated at least yearly, TLS 1.3 in transit, \

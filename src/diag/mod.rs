@@ -25,6 +25,18 @@ pub struct Label {
     pub text: String,
 }
 
+/// The compliance rule a policy diagnostic reports, kept as data so that tools and tests
+/// need not parse it back out of the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// The rule's stable id, e.g. `HIPAA-164.312(b)`.
+    pub id: String,
+    /// The framework that holds it, e.g. `hipaa`.
+    pub framework: String,
+    /// The article or section it comes from, e.g. `45 CFR 164.312(b)`.
+    pub source: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub code: Code,
@@ -32,6 +44,9 @@ pub struct Diagnostic {
     /// The first label is the primary location.
     pub labels: Vec<Label>,
     pub help: Option<String>,
+    /// Set by the policy stage when a framework rule is violated (boxed: most
+    /// diagnostics have none, and `Diagnostic` travels in `Result`s).
+    pub rule: Option<Box<Rule>>,
 }
 
 impl Diagnostic {
@@ -44,6 +59,7 @@ impl Diagnostic {
                 text: String::new(),
             }],
             help: None,
+            rule: None,
         }
     }
 
@@ -66,6 +82,12 @@ impl Diagnostic {
 
     pub fn help(mut self, text: impl Into<String>) -> Diagnostic {
         self.help = Some(text.into());
+        self
+    }
+
+    /// The framework rule this diagnostic reports.
+    pub fn rule(mut self, rule: Rule) -> Diagnostic {
+        self.rule = Some(Box::new(rule));
         self
     }
 

@@ -42,10 +42,17 @@ struct JsonDiagnostic<'a> {
     end_line: usize,
     end_column: usize,
     help: Option<&'a str>,
+    /// The violated compliance rule's id and citation, for policy findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_framework: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_source: Option<&'a str>,
 }
 
 /// A JSON array of `{code, severity, message, file, line, column, end_line, end_column,
-/// help}` objects.
+/// help}` objects; policy findings add `rule_id`, `rule_framework` and `rule_source`.
 pub fn to_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
     let rows: Vec<JsonDiagnostic> = diagnostics
         .iter()
@@ -64,6 +71,9 @@ pub fn to_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
                 end_line,
                 end_column,
                 help: d.help.as_deref(),
+                rule_id: d.rule.as_ref().map(|r| r.id.as_str()),
+                rule_framework: d.rule.as_ref().map(|r| r.framework.as_str()),
+                rule_source: d.rule.as_ref().map(|r| r.source.as_str()),
             }
         })
         .collect();

@@ -1,7 +1,8 @@
 //! Stage 4, policy: compliance frameworks and the security baseline, checked over the
 //! [`ResourceGraph`]. A framework listed in `compliance { frameworks = [...] }` applies
 //! to every node that data of one of its classes reaches; each violated `require` rule
-//! becomes a diagnostic carrying the rule's id, title and help.
+//! becomes a diagnostic carrying the rule's id, title and help, and the rule itself
+//! (id, framework, citation) as data in [`Diagnostic::rule`].
 //!
 //! Residency is checked where a location is known before placement: dataset locations,
 //! on-prem sites and workloads pinned with `region = ...`. The optimizer must treat
@@ -27,7 +28,7 @@ pub fn check(model: &Model, graph: &ResourceGraph) -> Vec<Diagnostic> {
         .as_ref()
         .map(|c| c.frameworks.iter().map(String::as_str).collect())
         .unwrap_or_default();
-    let mut out = Vec::new();
+    let mut out = malformed_rules(model);
     let mut seen = BTreeSet::new();
     for framework in &model.knowledge.frameworks {
         if enabled.contains(&framework.name.as_str()) {
@@ -97,7 +98,11 @@ fn check_framework(
         classes: &framework.applies_to,
         reached: &reached,
     };
-    for rule in &framework.rules {
+    let valid = framework
+        .rules
+        .iter()
+        .filter(|r| rules::malformed(r).is_none());
+    for rule in valid {
         for violation in rules::evaluate(&scope, rule) {
             // Spec-wide gaps (a `security` setting) are keyed without a node, since
             // frameworks attach them to the first node they reach.
@@ -114,6 +119,35 @@ fn check_framework(
             out.push(diagnostic(framework, rule, &violation, enforcement));
         }
     }
+}
+
+/// Rules of every declared framework (enabled or not, the stdlib's included) whose
+/// conditions cannot be evaluated; they are skipped, never taken as met.
+fn malformed_rules(model: &Model) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for framework in &model.knowledge.frameworks {
+        for rule in &framework.rules {
+            let Some((subject, value)) = rules::malformed(rule) else {
+                continue;
+            };
+            out.push(
+                Diagnostic::new(
+                    codes::RULE_CONDITION_INVALID,
+                    rule.span,
+                    format!(
+                        "rule {} of framework `{}` compares `{subject}` with {value}, which is not a duration",
+                        rule.id, framework.name
+                    ),
+                )
+                .label("expected a duration string such as \"365 d\"")
+                .help(format!(
+                    "write the duration as a string with a number and a unit: `require {subject} = \"365 d\"`"
+                ))
+                .rule(rule_ref(framework, rule)),
+            );
+        }
+    }
+    out
 }
 
 fn diagnostic(
@@ -148,9 +182,18 @@ fn diagnostic(
         violation.detail
     ))
     .help(format!(
-        "{} [{} `{}`, rule {}]",
-        rule.help, framework.title, framework.name, rule.id
+        "{} [{} `{}`, rule {}, {}]",
+        rule.help, framework.title, framework.name, rule.id, rule.source
     ))
+    .rule(rule_ref(framework, rule))
+}
+
+fn rule_ref(framework: &Framework, rule: &FrameworkRule) -> crate::diag::Rule {
+    crate::diag::Rule {
+        id: rule.id.clone(),
+        framework: framework.name.clone(),
+        source: rule.source.clone(),
+    }
 }
 
 /// `dataset `records``, for labels.

@@ -79,8 +79,12 @@ pub fn rules(model: &Model, graph: &ResourceGraph) -> PlacementRules {
                 },
             );
         }
+        let transfers: &[String] = model
+            .compliance
+            .as_ref()
+            .map_or(&[], |c| c.transfers.as_slice());
         for framework in &enabled {
-            framework_residency(graph, node, framework, &mut rules);
+            framework_residency(graph, node, framework, transfers, &mut rules);
         }
         rules.onsite = onsite(model, graph, node);
         if rules.jurisdictions.is_some() || rules.onsite.is_some() {
@@ -125,7 +129,7 @@ fn framework_residency(
             let span = path.first().map_or(node.span, |n| n.span);
             restrict(
                 rules,
-                words.iter().cloned().collect(),
+                words.iter().chain(transfers).cloned().collect(),
                 Reason {
                     text: format!(
                         "residency [{}] from {} rule {} via {}",

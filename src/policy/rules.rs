@@ -128,7 +128,15 @@ fn onprem_jurisdiction(model: &Model, site: &str) -> Option<(String, String)> {
     Some((jurisdiction, format!("onprem.{site}")))
 }
 
-fn residency<'a>(scope: &Scope<'a>, allowed: &[String]) -> Vec<Violation<'a>> {
+/// A framework's residency rule also accepts the jurisdictions the spec declares in
+/// `compliance { transfers = [...] }` (transfers under safeguards mlc cannot see).
+fn residency<'a>(scope: &Scope<'a>, listed: &[String]) -> Vec<Violation<'a>> {
+    let transfers = scope.model.compliance.as_ref().map(|c| &c.transfers[..]);
+    let allowed: Vec<String> = listed
+        .iter()
+        .chain(transfers.unwrap_or_default())
+        .cloned()
+        .collect();
     scope
         .reached
         .iter()
@@ -325,13 +333,35 @@ fn word_setting(value: Option<&str>, attr: &str, words: &[String]) -> Option<Str
     }
 }
 
+/// Subjects whose condition is a duration written as a string (`"365 d"`).
+const DURATION_SUBJECTS: &[&str] = &["key_rotation", "log_retention"];
+
+/// Why a rule cannot be evaluated, if it cannot: a duration condition that does not
+/// parse would otherwise make the rule pass whatever the spec says.
+pub(super) fn malformed(rule: &FrameworkRule) -> Option<(String, String)> {
+    rule.conditions.iter().find_map(|(subject, words)| {
+        if !DURATION_SUBJECTS.contains(&subject.as_str()) {
+            return None;
+        }
+        let bad = words.iter().find(|w| parse_duration(w).is_none())?;
+        let shown = if bad.is_empty() {
+            "a value that is not a string".to_string()
+        } else {
+            format!("`\"{bad}\"`")
+        };
+        Some((subject.clone(), shown))
+    })
+}
+
 #[derive(Clone, Copy)]
 enum Bound {
     AtMost,
     AtLeast,
 }
 
-/// Condition words hold a duration as a string, e.g. `require key_rotation = "365 d"`.
+/// Condition words hold a duration as a string, e.g. `require key_rotation = "365 d"`;
+/// rules whose words do not parse are reported by [`malformed`] and never evaluated, and
+/// a condition without words only asks for the setting to be present.
 fn duration_setting(
     value: Option<Exact>,
     attr: &str,
