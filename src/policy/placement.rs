@@ -102,11 +102,14 @@ fn restrict(rules: &mut NodeRules, allowed: BTreeSet<String>, reason: Reason) {
     rules.jurisdiction_reasons.push(reason);
 }
 
-/// Each residency rule of a framework whose classes reach the node.
+/// Each residency rule of a framework whose classes reach the node; jurisdictions the
+/// organisation transfers to under safeguards (`compliance.transfers`) are allowed too,
+/// as the policy stage allows them.
 fn framework_residency(
     graph: &ResourceGraph,
     node: &Node,
     framework: &Framework,
+    transfers: &[String],
     rules: &mut NodeRules,
 ) {
     let Some(class) = framework
