@@ -4,21 +4,25 @@
 
 mod domain;
 pub mod fields;
+pub mod load;
 pub mod model;
 pub mod schema;
 pub mod suggest;
 pub mod units;
 mod value;
+pub mod world;
 
 use crate::diag::{self, codes, Diagnostic};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::{self, ast};
+pub use load::LoadOptions;
 pub use model::Model;
 use schema::NameRule;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use units::{Exact, Quantity};
+pub use world::{FsWorld, MemoryWorld, ReadError, World};
 
 /// A checked value with units normalised.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,21 +187,6 @@ pub struct CheckedDecl {
     pub in_stdlib: bool,
 }
 
-/// File access, so that tests need no disk.
-pub trait World {
-    /// The bytes of a file, or a message saying why it cannot be read.
-    fn read(&self, path: &Path) -> Result<Vec<u8>, String>;
-}
-
-/// The real file system.
-pub struct FsWorld;
-
-impl World for FsWorld {
-    fn read(&self, path: &Path) -> Result<Vec<u8>, String> {
-        std::fs::read(path).map_err(|e| e.to_string())
-    }
-}
-
 /// Everything the check stage produces.
 pub struct Checked {
     pub sources: SourceMap,
@@ -206,206 +195,93 @@ pub struct Checked {
     pub model: Option<Model>,
 }
 
-/// Checks the spec rooted at `path`. Fails only when the root file cannot be read.
+/// Checks the spec rooted at `path`, confined to the spec's directory. Fails only when
+/// the root file cannot be read.
 pub fn check(world: &dyn World, path: &Path) -> Result<Checked, String> {
-    let bytes = world
-        .read(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(check_bytes(world, path, bytes))
+    check_with(world, path, &LoadOptions::default())
 }
 
-/// Checks a root file whose bytes are already read.
-fn check_bytes(world: &dyn World, path: &Path, bytes: Vec<u8>) -> Checked {
-    let mut loader = Loader {
-        world,
-        sources: SourceMap::default(),
-        diagnostics: Vec::new(),
-        files: Vec::new(),
-        loaded: HashMap::new(),
-        stack: Vec::new(),
-    };
-    loader.load_stdlib();
-    loader.load(path, bytes);
-    loader.finish()
+/// Checks the spec rooted at `path` with explicit loading options (`--root`). Fails only
+/// when the root file or the project root cannot be used.
+pub fn check_with(
+    world: &dyn World,
+    path: &Path,
+    options: &LoadOptions,
+) -> Result<Checked, String> {
+    let spec = load::resolve_root(world, path, options)?;
+    let bytes = load::read_root(world, &spec)?;
+    Ok(check_spec(world, &spec, bytes))
 }
 
-/// Checks source text given directly (tests, docs snippets); imports are read from disk.
+/// Checks source text given directly (tests, docs snippets); imports are read from disk,
+/// confined to the directory of `name` (or the current one).
 pub fn check_text(name: &str, text: &str) -> Checked {
-    check_bytes(&FsWorld, Path::new(name), text.as_bytes().to_vec())
+    let spec = load::text_root(&FsWorld, name);
+    check_spec(&FsWorld, &spec, text.as_bytes().to_vec())
 }
 
-struct Loader<'w> {
-    world: &'w dyn World,
-    sources: SourceMap,
-    diagnostics: Vec<Diagnostic>,
-    files: Vec<(FileId, ast::File, bool)>,
-    loaded: HashMap<PathBuf, FileId>,
-    stack: Vec<PathBuf>,
+fn check_spec(world: &dyn World, spec: &load::RootSpec, bytes: Vec<u8>) -> Checked {
+    let (sources, files, diagnostics) = stdlib_files();
+    let loaded = load::load(world, spec, bytes, sources, files, diagnostics);
+    finish(loaded)
 }
 
-impl Loader<'_> {
-    /// The stdlib always takes the first file ids, so its syntax trees are parsed once per
-    /// process and cloned afterwards (`mlc check a.mlc b.mlc`, tests, fuzzing).
-    fn load_stdlib(&mut self) {
-        static PARSED: OnceLock<Vec<(ast::File, Vec<Diagnostic>)>> = OnceLock::new();
-        let parsed = PARSED.get_or_init(|| {
-            crate::stdlib::FILES
-                .iter()
-                .enumerate()
-                .map(|(index, (_, text))| syntax::parse(FileId(index as u32), text))
-                .collect()
-        });
-        for ((name, text), (file, diagnostics)) in crate::stdlib::FILES.iter().zip(parsed) {
-            let id = self.sources.add(*name, *text);
-            let (file, diagnostics) = if file.span.file == id {
-                (file.clone(), diagnostics.clone())
-            } else {
-                syntax::parse(id, text)
-            };
-            self.diagnostics.extend(diagnostics);
-            self.files.push((id, file, true));
-        }
-    }
-
-    fn load(&mut self, path: &Path, bytes: Vec<u8>) -> Option<FileId> {
-        let key = normalise(path);
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => {
-                let offset = e.utf8_error().valid_up_to();
-                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let id = self.sources.add(path.display().to_string(), lossy);
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        codes::NOT_UTF8,
-                        Span::new(id, offset, offset),
-                        format!("file is not valid UTF-8 (invalid byte at offset {offset})"),
-                    )
-                    .help("save the file as UTF-8 text"),
-                );
-                self.loaded.insert(key, id);
-                return Some(id);
-            }
-        };
-        let id = self.sources.add(path.display().to_string(), text);
-        self.loaded.insert(key.clone(), id);
-        let text = self.sources.get(id).text.clone();
-        let (file, diagnostics) = syntax::parse(id, &text);
-        self.diagnostics.extend(diagnostics);
-        self.stack.push(key);
-        let imports: Vec<ast::Import> = file
-            .items
+/// The stdlib's sources and syntax trees. The stdlib always takes the first file ids, so
+/// its trees are parsed once per process and cloned afterwards (`mlc check a.mlc b.mlc`,
+/// tests, fuzzing).
+fn stdlib_files() -> (SourceMap, Vec<(FileId, ast::File, bool)>, Vec<Diagnostic>) {
+    static PARSED: OnceLock<Vec<(ast::File, Vec<Diagnostic>)>> = OnceLock::new();
+    let parsed = PARSED.get_or_init(|| {
+        crate::stdlib::FILES
             .iter()
-            .filter_map(|i| match i {
-                ast::Item::Import(import) => Some(import.clone()),
-                _ => None,
-            })
-            .collect();
-        self.files.push((id, file, false));
-        for import in imports {
-            self.import(path, &import);
-        }
-        self.stack.pop();
-        Some(id)
+            .enumerate()
+            .map(|(index, (_, text))| syntax::parse(FileId(index as u32), text))
+            .collect()
+    });
+    let mut sources = SourceMap::default();
+    let mut files = Vec::new();
+    let mut all_diagnostics = Vec::new();
+    for ((name, text), (file, diagnostics)) in crate::stdlib::FILES.iter().zip(parsed) {
+        let id = sources.add(*name, *text);
+        let (file, diagnostics) = if file.span.file == id {
+            (file.clone(), diagnostics.clone())
+        } else {
+            syntax::parse(id, text)
+        };
+        all_diagnostics.extend(diagnostics);
+        files.push((id, file, true));
     }
+    (sources, files, all_diagnostics)
+}
 
-    fn import(&mut self, from: &Path, import: &ast::Import) {
-        let target = from.parent().unwrap_or(Path::new("")).join(&import.path);
-        let key = normalise(&target);
-        if self.stack.contains(&key) {
-            self.diagnostics.push(
-                Diagnostic::new(
-                    codes::IMPORT_CYCLE,
-                    import.span,
-                    format!("import cycle: `{}` imports itself", import.path),
-                )
-                .label("closes the cycle")
-                .help(cycle_help(&self.stack, &key)),
-            );
-            return;
-        }
-        if self.loaded.contains_key(&key) {
-            return;
-        }
-        match self.world.read(&target) {
-            Ok(bytes) => {
-                self.load(&target, bytes);
-            }
-            Err(e) => self.diagnostics.push(
-                Diagnostic::new(
-                    codes::IMPORT_NOT_FOUND,
-                    import.path_span,
-                    format!("cannot import `{}`: {e}", import.path),
-                )
-                .label("cannot read this file")
-                .help(format!(
-                    "paths are relative to the importing file; looked for {}",
-                    target.display()
-                )),
-            ),
-        }
-    }
-
-    fn finish(mut self) -> Checked {
-        let (symbols, accepted) = collect(&self.files, &mut self.diagnostics);
-        let mut decls = Vec::new();
-        for (_, file, in_stdlib) in &self.files {
-            for item in &file.items {
-                if let ast::Item::Decl(decl) = item {
-                    if !accepted.contains(&decl.span) {
-                        continue;
-                    }
-                    if let Some(checked) =
-                        check_decl(&symbols, &mut self.diagnostics, decl, *in_stdlib)
-                    {
-                        decls.push(checked);
-                    }
+fn finish(loaded: load::Loaded) -> Checked {
+    let load::Loaded {
+        sources,
+        mut diagnostics,
+        files,
+    } = loaded;
+    let (symbols, accepted) = collect(&files, &mut diagnostics);
+    let mut decls = Vec::new();
+    for (_, file, in_stdlib) in &files {
+        for item in &file.items {
+            if let ast::Item::Decl(decl) = item {
+                if !accepted.contains(&decl.span) {
+                    continue;
+                }
+                if let Some(checked) = check_decl(&symbols, &mut diagnostics, decl, *in_stdlib) {
+                    decls.push(checked);
                 }
             }
         }
-        let model = model::build(&decls, &mut self.diagnostics);
-        diag::sort(&mut self.diagnostics);
-        let model = (!diag::has_errors(&self.diagnostics)).then_some(model);
-        Checked {
-            sources: self.sources,
-            diagnostics: self.diagnostics,
-            model,
-        }
     }
-}
-
-/// Lexically normalised absolute-ish path, so `a/../b.mlc` and `b.mlc` are one file.
-fn normalise(path: &Path) -> PathBuf {
-    let base = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut out = PathBuf::new();
-    for part in base.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
+    let model = model::build(&decls, &mut diagnostics);
+    diag::sort(&mut diagnostics);
+    let model = (!diag::has_errors(&diagnostics)).then_some(model);
+    Checked {
+        sources,
+        diagnostics,
+        model,
     }
-    out
-}
-
-fn cycle_help(stack: &[PathBuf], target: &Path) -> String {
-    let start = stack.iter().position(|p| p == target).unwrap_or(0);
-    let chain: Vec<String> = stack[start..]
-        .iter()
-        .chain(std::iter::once(&target.to_path_buf()))
-        .map(|p| {
-            p.file_name().map_or_else(
-                || p.display().to_string(),
-                |f| f.to_string_lossy().into_owned(),
-            )
-        })
-        .collect();
-    format!(
-        "the chain is {}; move shared declarations into a file both import",
-        chain.join(" -> ")
-    )
 }
 
 /// Builds the symbol table and reports unknown kinds, name rules and duplicates. Returns

@@ -1,11 +1,11 @@
 //! `mlc check FILE...`
 
 use super::{print_err, print_out, use_color, Format, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
-use mlc::check::{self, FsWorld};
+use mlc::check::{self, FsWorld, LoadOptions};
 use mlc::diag::{self, render};
 use std::path::PathBuf;
 
-pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
+pub fn run(files: &[PathBuf], format: Format, dump_ast: bool, options: &LoadOptions) -> u8 {
     let style = if use_color() {
         render::Style::Color
     } else {
@@ -14,7 +14,7 @@ pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
     let mut worst = EXIT_OK;
     let mut json_rows = Vec::new();
     for path in files {
-        let mut checked = match check::check(&FsWorld, path) {
+        let mut checked = match check::check_with(&FsWorld, path, options) {
             Ok(c) => c,
             Err(message) => {
                 print_err(&format!("error: {message}\n"));

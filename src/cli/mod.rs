@@ -6,7 +6,7 @@ mod check;
 mod explain;
 mod fmt;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,6 +35,8 @@ pub enum Command {
         /// Print the span-free syntax tree of each file instead of diagnostics
         #[arg(long)]
         dump_ast: bool,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Format specs in place (comments kept); with --check, only report
     Fmt {
@@ -51,6 +53,22 @@ pub enum Command {
     },
     /// List real instance offerings with hourly prices, cheapest first
     Catalog(catalog::CatalogArgs),
+}
+
+/// Options of every subcommand that loads a spec (with its imports).
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoadArgs {
+    /// Project root: imports may not leave it (default: each spec's own directory)
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+impl LoadArgs {
+    pub fn options(&self) -> mlc::check::LoadOptions {
+        mlc::check::LoadOptions {
+            root: self.root.clone(),
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,7 +111,8 @@ pub fn run() -> ExitCode {
             files,
             format,
             dump_ast,
-        } => check::run(&files, format, dump_ast),
+            load,
+        } => check::run(&files, format, dump_ast, &load.options()),
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Explain { code } => explain::run(&code),
         Command::Catalog(args) => catalog::run(args),
