@@ -345,15 +345,23 @@ fn collect(
             let singleton = matches!(schema.name, NameRule::Singleton | NameRule::NamedSingleton);
             let key_name = if singleton { "" } else { name.as_str() };
             if let Some(first) = symbols.get(schema.kind, key_name) {
-                let (code, message) = if singleton {
+                let (code, message, help) = if singleton {
                     (
                         codes::DUPLICATE_SINGLETON,
                         format!("`{}` is declared more than once", schema.kind),
+                        format!(
+                            "a spec has one `{}`, imports included; move these settings into the first declaration and delete this one",
+                            schema.kind
+                        ),
                     )
                 } else {
                     (
                         codes::DUPLICATE_DECL,
                         format!("{} `{}` is declared twice", schema.kind, name),
+                        format!(
+                            "names are unique per kind (references such as `{}.{}` name one declaration); rename or delete one of them",
+                            schema.kind, name
+                        ),
                     )
                 };
                 diagnostics.push(
@@ -365,7 +373,8 @@ fn collect(
                         message,
                     )
                     .label("declared again here")
-                    .secondary(first, "first declared here"),
+                    .secondary(first, "first declared here")
+                    .help(help),
                 );
                 continue;
             }
