@@ -42,6 +42,9 @@ impl Span {
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Its path relative to the project root, for reports that name files portably
+    /// (SARIF); `None` for the stdlib.
+    pub project_path: Option<std::path::PathBuf>,
     line_starts: Vec<usize>,
 }
 
@@ -54,6 +57,7 @@ impl SourceFile {
         SourceFile {
             name: name.into(),
             text,
+            project_path: None,
             line_starts,
         }
     }
@@ -103,6 +107,18 @@ impl SourceMap {
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
         self.files.push(SourceFile::new(name, text));
         FileId(self.files.len() as u32 - 1)
+    }
+
+    /// Adds a file of the project, with its path relative to the project root.
+    pub fn add_project_file(
+        &mut self,
+        name: impl Into<String>,
+        text: impl Into<String>,
+        project_path: std::path::PathBuf,
+    ) -> FileId {
+        let id = self.add(name, text);
+        self.files[id.0 as usize].project_path = Some(project_path);
+        id
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {

@@ -154,9 +154,15 @@ impl Loader<'_> {
     /// Adds one file: `display` names it in diagnostics, `canonical` identifies it.
     fn load(&mut self, display: &Path, canonical: PathBuf, bytes: Vec<u8>) {
         let name = display.display().to_string();
+        let project_path = canonical
+            .strip_prefix(self.root)
+            .unwrap_or(&canonical)
+            .to_path_buf();
         if bytes.len() > MAX_FILE_BYTES {
             // Only the limit plus one byte was read; say so instead of quoting them.
-            let id = self.sources.add(name, String::new());
+            let id = self
+                .sources
+                .add_project_file(name, String::new(), project_path);
             self.loaded.insert(canonical, id);
             self.diagnostics.push(
                 Diagnostic::new(
@@ -176,7 +182,7 @@ impl Loader<'_> {
             Err(e) => {
                 let offset = e.utf8_error().valid_up_to();
                 let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let id = self.sources.add(name, lossy);
+                let id = self.sources.add_project_file(name, lossy, project_path);
                 self.diagnostics.push(
                     Diagnostic::new(
                         codes::NOT_UTF8,
@@ -189,7 +195,7 @@ impl Loader<'_> {
                 return;
             }
         };
-        let id = self.sources.add(name, text);
+        let id = self.sources.add_project_file(name, text, project_path);
         self.loaded.insert(canonical.clone(), id);
         let (file, diagnostics) = syntax::parse(id, &self.sources.get(id).text);
         self.diagnostics.extend(diagnostics);

@@ -30,8 +30,8 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Output format of the diagnostics
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
+        format: DiagnosticFormat,
         /// Print the span-free syntax tree of each file instead of diagnostics
         #[arg(long)]
         dump_ast: bool,
@@ -75,6 +75,15 @@ impl LoadArgs {
 pub enum Format {
     Text,
     Json,
+}
+
+/// Output formats of diagnostics (`check`, and later `plan`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiagnosticFormat {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools
+    Sarif,
 }
 
 /// Whether to colour output: only on a terminal, and never when NO_COLOR is set.
