@@ -21,11 +21,12 @@ pub struct LoadOptions {
     pub root: Option<PathBuf>,
 }
 
-/// The parsed files of one spec, stdlib first, and the diagnostics of loading them.
+/// The parsed files of one spec and the diagnostics of loading them.
 pub struct Loaded {
+    /// The stdlib's sources followed by the spec's.
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
-    /// `(file, syntax tree, is stdlib)` in load order.
+    /// The spec's own files: `(file, syntax tree, is stdlib)` in load order.
     pub files: Vec<(FileId, ast::File, bool)>,
 }
 
@@ -110,22 +111,15 @@ pub fn read_root(world: &dyn World, spec: &RootSpec) -> Result<Vec<u8>, String> 
 }
 
 /// Loads the root spec (its bytes already read) and everything it imports, after the
-/// stdlib files that `sources` and `files` already hold.
-pub fn load(
-    world: &dyn World,
-    spec: &RootSpec,
-    bytes: Vec<u8>,
-    sources: SourceMap,
-    files: Vec<(FileId, ast::File, bool)>,
-    diagnostics: Vec<Diagnostic>,
-) -> Loaded {
+/// stdlib files that `sources` already holds.
+pub fn load(world: &dyn World, spec: &RootSpec, bytes: Vec<u8>, sources: SourceMap) -> Loaded {
     let mut loader = Loader {
         world,
         root: &spec.root,
         root_display: &spec.root_display,
         sources,
-        diagnostics,
-        files,
+        diagnostics: Vec::new(),
+        files: Vec::new(),
         loaded: HashMap::new(),
         stack: Vec::new(),
     };

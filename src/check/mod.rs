@@ -116,7 +116,7 @@ pub struct RequireRule {
 
 /// Every declared name, for reference resolution. Nested maps so that lookups by
 /// `&str` allocate nothing.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Symbols {
     /// kind -> name -> header span; singletons are stored under the name "".
     decls: HashMap<String, HashMap<String, Span>>,
@@ -221,59 +221,86 @@ pub fn check_text(name: &str, text: &str) -> Checked {
 }
 
 fn check_spec(world: &dyn World, spec: &load::RootSpec, bytes: Vec<u8>) -> Checked {
-    let (sources, files, diagnostics) = stdlib_files();
-    let loaded = load::load(world, spec, bytes, sources, files, diagnostics);
-    finish(loaded)
+    let stdlib = checked_stdlib();
+    let loaded = load::load(world, spec, bytes, stdlib.sources.clone());
+    finish(stdlib, loaded)
 }
 
-/// The stdlib's sources and syntax trees. The stdlib always takes the first file ids, so
-/// its trees are parsed once per process and cloned afterwards (`mlc check a.mlc b.mlc`,
-/// tests, fuzzing).
+/// The embedded standard library, parsed, collected and checked. It is the same for
+/// every spec: the stdlib comes first (its files take the first ids and its names are
+/// collected before any spec's), refers only to itself, and checks cleanly, so nothing
+/// a spec declares changes it. Computed once per process (`mlc check a.mlc b.mlc`,
+/// tests, fuzzing), which makes checking a small spec several times faster.
+struct CheckedStdlib {
+    sources: SourceMap,
+    symbols: Symbols,
+    decls: Vec<CheckedDecl>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+fn checked_stdlib() -> &'static CheckedStdlib {
+    static CHECKED: OnceLock<CheckedStdlib> = OnceLock::new();
+    CHECKED.get_or_init(|| {
+        let (sources, files, mut diagnostics) = stdlib_files();
+        let mut symbols = Symbols::default();
+        let decls = check_files(&mut symbols, &files, &mut diagnostics);
+        CheckedStdlib {
+            sources,
+            symbols,
+            decls,
+            diagnostics,
+        }
+    })
+}
+
+/// The stdlib's sources and syntax trees, parsed.
 fn stdlib_files() -> (SourceMap, Vec<(FileId, ast::File, bool)>, Vec<Diagnostic>) {
-    static PARSED: OnceLock<Vec<(ast::File, Vec<Diagnostic>)>> = OnceLock::new();
-    let parsed = PARSED.get_or_init(|| {
-        crate::stdlib::FILES
-            .iter()
-            .enumerate()
-            .map(|(index, (_, text))| syntax::parse(FileId(index as u32), text))
-            .collect()
-    });
     let mut sources = SourceMap::default();
     let mut files = Vec::new();
-    let mut all_diagnostics = Vec::new();
-    for ((name, text), (file, diagnostics)) in crate::stdlib::FILES.iter().zip(parsed) {
+    let mut diagnostics = Vec::new();
+    for (name, text) in crate::stdlib::FILES {
         let id = sources.add(*name, *text);
-        let (file, diagnostics) = if file.span.file == id {
-            (file.clone(), diagnostics.clone())
-        } else {
-            syntax::parse(id, text)
-        };
-        all_diagnostics.extend(diagnostics);
+        let (file, parse_diagnostics) = syntax::parse(id, text);
+        diagnostics.extend(parse_diagnostics);
         files.push((id, file, true));
     }
-    (sources, files, all_diagnostics)
+    (sources, files, diagnostics)
 }
 
-fn finish(loaded: load::Loaded) -> Checked {
-    let load::Loaded {
-        sources,
-        mut diagnostics,
-        files,
-    } = loaded;
-    let (symbols, accepted) = collect(&files, &mut diagnostics);
+/// Adds the names of `files` to `symbols` and checks their declarations.
+fn check_files(
+    symbols: &mut Symbols,
+    files: &[(FileId, ast::File, bool)],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<CheckedDecl> {
+    let accepted = collect(symbols, files, diagnostics);
     let mut decls = Vec::new();
-    for (_, file, in_stdlib) in &files {
+    for (_, file, in_stdlib) in files {
         for item in &file.items {
             if let ast::Item::Decl(decl) = item {
                 if !accepted.contains(&decl.span) {
                     continue;
                 }
-                if let Some(checked) = check_decl(&symbols, &mut diagnostics, decl, *in_stdlib) {
+                if let Some(checked) = check_decl(symbols, diagnostics, decl, *in_stdlib) {
                     decls.push(checked);
                 }
             }
         }
     }
+    decls
+}
+
+/// Checks a spec's own files against the checked stdlib and builds the model.
+fn finish(stdlib: &CheckedStdlib, loaded: load::Loaded) -> Checked {
+    let load::Loaded {
+        sources,
+        mut diagnostics,
+        files,
+    } = loaded;
+    diagnostics.extend(stdlib.diagnostics.iter().cloned());
+    let mut symbols = stdlib.symbols.clone();
+    let mut decls = stdlib.decls.clone();
+    decls.extend(check_files(&mut symbols, &files, &mut diagnostics));
     let model = model::build(&decls, &mut diagnostics);
     diag::sort(&mut diagnostics);
     let model = (!diag::has_errors(&diagnostics)).then_some(model);
@@ -287,10 +314,10 @@ fn finish(loaded: load::Loaded) -> Checked {
 /// Builds the symbol table and reports unknown kinds, name rules and duplicates. Returns
 /// the spans of the declarations worth checking further (not duplicates or unknown).
 fn collect(
+    symbols: &mut Symbols,
     files: &[(FileId, ast::File, bool)],
     diagnostics: &mut Vec<Diagnostic>,
-) -> (Symbols, std::collections::HashSet<Span>) {
-    let mut symbols = Symbols::default();
+) -> std::collections::HashSet<Span> {
     let mut accepted = std::collections::HashSet::new();
     for (_, file, _) in files {
         for item in &file.items {
@@ -401,7 +428,7 @@ fn collect(
             }
         }
     }
-    (symbols, accepted)
+    accepted
 }
 
 fn check_decl(
@@ -465,4 +492,73 @@ fn misplaced(diagnostics: &mut Vec<Diagnostic>, span: Span, what: &str, home: &s
         .label("misplaced statement")
         .help(format!("`{what}` statements belong in `{home}`")),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How specs were checked before the stdlib was cached: the stdlib and the spec
+    /// collected into one fresh symbol table and checked together.
+    fn check_all_together(name: &str, text: &str) -> Checked {
+        let spec = load::text_root(&FsWorld, name);
+        let (sources, mut files, mut diagnostics) = stdlib_files();
+        let loaded = load::load(&FsWorld, &spec, text.as_bytes().to_vec(), sources);
+        diagnostics.extend(loaded.diagnostics);
+        files.extend(loaded.files);
+        let decls = check_files(&mut Symbols::default(), &files, &mut diagnostics);
+        let model = model::build(&decls, &mut diagnostics);
+        diag::sort(&mut diagnostics);
+        let model = (!diag::has_errors(&diagnostics)).then_some(model);
+        Checked {
+            sources: loaded.sources,
+            diagnostics,
+            model,
+        }
+    }
+
+    fn corpus() -> Vec<(String, String)> {
+        let mut specs = Vec::new();
+        for dir in ["tests/ui", "tests/ui/policy", "examples"] {
+            let mut paths: Vec<_> = std::fs::read_dir(dir)
+                .expect("corpus directory")
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "mlc"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let bytes = std::fs::read(&path).expect("read");
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                specs.push((path.display().to_string(), text));
+            }
+        }
+        // Specs that reuse the stdlib's names: duplicates of its declarations, a new
+        // cloud with regions named like the stdlib's, and references into both.
+        for text in [
+            "accelerator A100 { memory = 1 GiB, bf16_tflops = 1 }\ncloud aws {\n  title = \"x\"\n}\n",
+            "cloud mine {\n  title = \"Mine\"\n  region us_east_1 { geography = us_east }\n}\n\
+             dataset d {\n  size = 1 GB\n  location = us_east_1\n}\n",
+            "framework gdpr {\n  title = \"again\"\n}\nproject p {\n  owner = \"a@b.c\"\n}\n",
+        ] {
+            specs.push(("stdlib_names.mlc".to_string(), text.to_string()));
+        }
+        specs
+    }
+
+    #[test]
+    fn the_cached_stdlib_checks_every_spec_exactly_as_checking_it_together() {
+        let specs = corpus();
+        assert!(specs.len() > 80, "corpus too small: {}", specs.len());
+        for (name, text) in specs {
+            let cached = check_text(&name, &text);
+            let together = check_all_together(&name, &text);
+            assert_eq!(cached.diagnostics, together.diagnostics, "{name}");
+            assert_eq!(
+                format!("{:?}", cached.model),
+                format!("{:?}", together.model),
+                "{name}"
+            );
+        }
+    }
 }
