@@ -255,3 +255,13 @@ mod on_disk {
         assert_eq!(code, Some(0), "{out}");
     }
 }
+
+#[test]
+fn text_checked_in_an_empty_world_reads_nothing() {
+    let checked = check::check_text_in(
+        &MemoryWorld::new(),
+        "fuzz.mlc",
+        "import \"Cargo.mlc\"\nimport \"tests/ui/support/cycle_b.mlc\"\n",
+    );
+    assert_eq!(codes(&checked), vec!["E0101", "E0101"]);
+}

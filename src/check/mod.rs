@@ -216,8 +216,14 @@ pub fn check_with(
 /// Checks source text given directly (tests, docs snippets); imports are read from disk,
 /// confined to the directory of `name` (or the current one).
 pub fn check_text(name: &str, text: &str) -> Checked {
-    let spec = load::text_root(&FsWorld, name);
-    check_spec(&FsWorld, &spec, text.as_bytes().to_vec())
+    check_text_in(&FsWorld, name, text)
+}
+
+/// Checks source text given directly, reading its imports from `world` (the fuzz target
+/// passes an empty [`MemoryWorld`] so that no input can reach the disk).
+pub fn check_text_in(world: &dyn World, name: &str, text: &str) -> Checked {
+    let spec = load::text_root(world, name);
+    check_spec(world, &spec, text.as_bytes().to_vec())
 }
 
 fn check_spec(world: &dyn World, spec: &load::RootSpec, bytes: Vec<u8>) -> Checked {
