@@ -42,6 +42,9 @@ impl Span {
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Its path relative to the project root, for reports that name files portably
+    /// (SARIF); `None` for the stdlib.
+    pub project_path: Option<std::path::PathBuf>,
     line_starts: Vec<usize>,
 }
 
@@ -54,17 +57,40 @@ impl SourceFile {
         SourceFile {
             name: name.into(),
             text,
+            project_path: None,
             line_starts,
         }
+    }
+
+    /// 0-based index of the line holding a byte offset (clamped to the text).
+    pub fn line_index(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        }
+    }
+
+    /// Number of lines (a final line without a newline counts; an empty text has one).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// Byte range of the 0-based lines `first..=last`, newlines included.
+    pub fn lines(&self, first: usize, last: usize) -> std::ops::Range<usize> {
+        let start = self.line_starts[first.min(self.line_starts.len() - 1)];
+        let end = self
+            .line_starts
+            .get(last + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        start..end.max(start)
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
-        };
+        let line = self.line_index(offset);
         let start = self.line_starts[line];
         let column = self.text[start..offset].chars().count() + 1;
         (line + 1, column)
@@ -81,6 +107,18 @@ impl SourceMap {
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
         self.files.push(SourceFile::new(name, text));
         FileId(self.files.len() as u32 - 1)
+    }
+
+    /// Adds a file of the project, with its path relative to the project root.
+    pub fn add_project_file(
+        &mut self,
+        name: impl Into<String>,
+        text: impl Into<String>,
+        project_path: std::path::PathBuf,
+    ) -> FileId {
+        let id = self.add(name, text);
+        self.files[id.0 as usize].project_path = Some(project_path);
+        id
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {

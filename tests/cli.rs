@@ -201,3 +201,80 @@ fn explain_prints_the_long_form() {
         Some(2)
     );
 }
+
+#[test]
+fn sarif_output_has_the_required_fields() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+    write(
+        &dir,
+        "sub/clouds.mlc",
+        "clouds {\n  allow = [aws, aws]\n}\n",
+    );
+    let spec = write(
+        &dir,
+        "spec.mlc",
+        "import \"sub/clouds.mlc\"\nproject p {\n  onwer = \"x\"\n}\n",
+    );
+    let out = mlc()
+        .args(["check", "--format", "sarif"])
+        .arg(&spec)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(log["version"], "2.1.0");
+    assert!(log["$schema"].as_str().is_some_and(|s| s.contains("sarif")));
+    let run = &log["runs"][0];
+    let driver = &run["tool"]["driver"];
+    assert_eq!(driver["name"], "mlc");
+    assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
+    assert!(driver["informationUri"]
+        .as_str()
+        .is_some_and(|u| u.contains(':')));
+    let rules = driver["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), mlc::diag::codes::REGISTRY.len());
+    let results = run["results"].as_array().expect("results");
+    let find = |rule: &str| {
+        results
+            .iter()
+            .find(|r| r["ruleId"] == rule)
+            .unwrap_or_else(|| panic!("{rule} missing in {results:?}"))
+    };
+    let error = find("E0202");
+    let warning = find("W0103");
+    assert_eq!(error["level"], "error");
+    assert_eq!(warning["level"], "warning");
+    for result in [error, warning] {
+        let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        assert!(result["message"]["text"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()));
+        let location = &result["locations"][0]["physicalLocation"];
+        assert_eq!(location["artifactLocation"]["uriBaseId"], "PROJECTROOT");
+        for field in ["startLine", "startColumn", "endLine", "endColumn"] {
+            assert!(
+                location["region"][field].as_u64().is_some_and(|n| n >= 1),
+                "{field}"
+            );
+        }
+    }
+    let region = &error["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(
+        error["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "spec.mlc"
+    );
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(
+        (region["endLine"].as_u64(), region["endColumn"].as_u64()),
+        (Some(3), Some(8))
+    );
+    assert_eq!(
+        warning["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "sub/clouds.mlc"
+    );
+}

@@ -7,7 +7,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let checked = mlc::policy::check_text("fuzz.mlc", &text);
+    // An empty in-memory world: imports in fuzz inputs never touch the disk.
+    let world = mlc::check::MemoryWorld::new();
+    let mut checked = mlc::check::check_text_in(&world, "fuzz.mlc", &text);
+    mlc::policy::apply(&mut checked);
     let _ = mlc::diag::render::to_text(&checked.diagnostics, &checked.sources, mlc::diag::render::Style::Plain);
     let _ = mlc::diag::render::to_json(&checked.diagnostics, &checked.sources);
     if let Ok(formatted) = mlc::fmt::format(&text) {

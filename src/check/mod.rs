@@ -6,21 +6,25 @@ mod consistency;
 mod domain;
 pub mod fields;
 mod lineage;
+pub mod load;
 pub mod model;
 pub mod schema;
 pub mod suggest;
 pub mod units;
 mod value;
+pub mod world;
 
 use crate::diag::{self, codes, Diagnostic};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::{self, ast};
+pub use load::LoadOptions;
 pub use model::Model;
 use schema::NameRule;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use units::{Exact, Quantity};
+pub use world::{FsWorld, MemoryWorld, ReadError, World};
 
 /// A checked value with units normalised.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +118,7 @@ pub struct RequireRule {
 
 /// Every declared name, for reference resolution. Nested maps so that lookups by
 /// `&str` allocate nothing.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Symbols {
     /// kind -> name -> header span; singletons are stored under the name "".
     decls: HashMap<String, HashMap<String, Span>>,
@@ -185,21 +189,6 @@ pub struct CheckedDecl {
     pub in_stdlib: bool,
 }
 
-/// File access, so that tests need no disk.
-pub trait World {
-    /// The bytes of a file, or a message saying why it cannot be read.
-    fn read(&self, path: &Path) -> Result<Vec<u8>, String>;
-}
-
-/// The real file system.
-pub struct FsWorld;
-
-impl World for FsWorld {
-    fn read(&self, path: &Path) -> Result<Vec<u8>, String> {
-        std::fs::read(path).map_err(|e| e.to_string())
-    }
-}
-
 /// Everything the check stage produces.
 pub struct Checked {
     pub sources: SourceMap,
@@ -208,216 +197,136 @@ pub struct Checked {
     pub model: Option<Model>,
 }
 
-/// Checks the spec rooted at `path`. Fails only when the root file cannot be read.
+/// Checks the spec rooted at `path`, confined to the spec's directory. Fails only when
+/// the root file cannot be read.
 pub fn check(world: &dyn World, path: &Path) -> Result<Checked, String> {
-    let bytes = world
-        .read(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(check_bytes(world, path, bytes))
+    check_with(world, path, &LoadOptions::default())
 }
 
-/// Checks a root file whose bytes are already read.
-fn check_bytes(world: &dyn World, path: &Path, bytes: Vec<u8>) -> Checked {
-    let mut loader = Loader {
-        world,
-        sources: SourceMap::default(),
-        diagnostics: Vec::new(),
-        files: Vec::new(),
-        loaded: HashMap::new(),
-        stack: Vec::new(),
-    };
-    loader.load_stdlib();
-    loader.load(path, bytes);
-    loader.finish()
+/// Checks the spec rooted at `path` with explicit loading options (`--root`). Fails only
+/// when the root file or the project root cannot be used.
+pub fn check_with(
+    world: &dyn World,
+    path: &Path,
+    options: &LoadOptions,
+) -> Result<Checked, String> {
+    let spec = load::resolve_root(world, path, options)?;
+    let bytes = load::read_root(world, &spec)?;
+    Ok(check_spec(world, &spec, bytes))
 }
 
-/// Checks source text given directly (tests, docs snippets); imports are read from disk.
+/// Checks source text given directly (tests, docs snippets); imports are read from disk,
+/// confined to the directory of `name` (or the current one).
 pub fn check_text(name: &str, text: &str) -> Checked {
-    check_bytes(&FsWorld, Path::new(name), text.as_bytes().to_vec())
+    check_text_in(&FsWorld, name, text)
 }
 
-struct Loader<'w> {
-    world: &'w dyn World,
+/// Checks source text given directly, reading its imports from `world` (the fuzz target
+/// passes an empty [`MemoryWorld`] so that no input can reach the disk).
+pub fn check_text_in(world: &dyn World, name: &str, text: &str) -> Checked {
+    let spec = load::text_root(world, name);
+    check_spec(world, &spec, text.as_bytes().to_vec())
+}
+
+fn check_spec(world: &dyn World, spec: &load::RootSpec, bytes: Vec<u8>) -> Checked {
+    let stdlib = checked_stdlib();
+    let loaded = load::load(world, spec, bytes, stdlib.sources.clone());
+    finish(stdlib, loaded)
+}
+
+/// The embedded standard library, parsed, collected and checked. It is the same for
+/// every spec: the stdlib comes first (its files take the first ids and its names are
+/// collected before any spec's), refers only to itself, and checks cleanly, so nothing
+/// a spec declares changes it. Computed once per process (`mlc check a.mlc b.mlc`,
+/// tests, fuzzing), which makes checking a small spec several times faster.
+struct CheckedStdlib {
     sources: SourceMap,
+    symbols: Symbols,
+    decls: Vec<CheckedDecl>,
     diagnostics: Vec<Diagnostic>,
-    files: Vec<(FileId, ast::File, bool)>,
-    loaded: HashMap<PathBuf, FileId>,
-    stack: Vec<PathBuf>,
 }
 
-impl Loader<'_> {
-    /// The stdlib always takes the first file ids, so its syntax trees are parsed once per
-    /// process and cloned afterwards (`mlc check a.mlc b.mlc`, tests, fuzzing).
-    fn load_stdlib(&mut self) {
-        static PARSED: OnceLock<Vec<(ast::File, Vec<Diagnostic>)>> = OnceLock::new();
-        let parsed = PARSED.get_or_init(|| {
-            crate::stdlib::FILES
-                .iter()
-                .enumerate()
-                .map(|(index, (_, text))| syntax::parse(FileId(index as u32), text))
-                .collect()
-        });
-        for ((name, text), (file, diagnostics)) in crate::stdlib::FILES.iter().zip(parsed) {
-            let id = self.sources.add(*name, *text);
-            let (file, diagnostics) = if file.span.file == id {
-                (file.clone(), diagnostics.clone())
-            } else {
-                syntax::parse(id, text)
-            };
-            self.diagnostics.extend(diagnostics);
-            self.files.push((id, file, true));
+fn checked_stdlib() -> &'static CheckedStdlib {
+    static CHECKED: OnceLock<CheckedStdlib> = OnceLock::new();
+    CHECKED.get_or_init(|| {
+        let (sources, files, mut diagnostics) = stdlib_files();
+        let mut symbols = Symbols::default();
+        let decls = check_files(&mut symbols, &files, &mut diagnostics);
+        CheckedStdlib {
+            sources,
+            symbols,
+            decls,
+            diagnostics,
         }
-    }
+    })
+}
 
-    fn load(&mut self, path: &Path, bytes: Vec<u8>) -> Option<FileId> {
-        let key = normalise(path);
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => {
-                let offset = e.utf8_error().valid_up_to();
-                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let id = self.sources.add(path.display().to_string(), lossy);
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        codes::NOT_UTF8,
-                        Span::new(id, offset, offset),
-                        format!("file is not valid UTF-8 (invalid byte at offset {offset})"),
-                    )
-                    .help("save the file as UTF-8 text"),
-                );
-                self.loaded.insert(key, id);
-                return Some(id);
-            }
-        };
-        let id = self.sources.add(path.display().to_string(), text);
-        self.loaded.insert(key.clone(), id);
-        let text = self.sources.get(id).text.clone();
-        let (file, diagnostics) = syntax::parse(id, &text);
-        self.diagnostics.extend(diagnostics);
-        self.stack.push(key);
-        let imports: Vec<ast::Import> = file
-            .items
-            .iter()
-            .filter_map(|i| match i {
-                ast::Item::Import(import) => Some(import.clone()),
-                _ => None,
-            })
-            .collect();
-        self.files.push((id, file, false));
-        for import in imports {
-            self.import(path, &import);
-        }
-        self.stack.pop();
-        Some(id)
+/// The stdlib's sources and syntax trees, parsed.
+fn stdlib_files() -> (SourceMap, Vec<(FileId, ast::File, bool)>, Vec<Diagnostic>) {
+    let mut sources = SourceMap::default();
+    let mut files = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (name, text) in crate::stdlib::FILES {
+        let id = sources.add(*name, *text);
+        let (file, parse_diagnostics) = syntax::parse(id, text);
+        diagnostics.extend(parse_diagnostics);
+        files.push((id, file, true));
     }
+    (sources, files, diagnostics)
+}
 
-    fn import(&mut self, from: &Path, import: &ast::Import) {
-        let target = from.parent().unwrap_or(Path::new("")).join(&import.path);
-        let key = normalise(&target);
-        if self.stack.contains(&key) {
-            self.diagnostics.push(
-                Diagnostic::new(
-                    codes::IMPORT_CYCLE,
-                    import.span,
-                    format!("import cycle: `{}` imports itself", import.path),
-                )
-                .label("closes the cycle")
-                .help(cycle_help(&self.stack, &key)),
-            );
-            return;
-        }
-        if self.loaded.contains_key(&key) {
-            return;
-        }
-        match self.world.read(&target) {
-            Ok(bytes) => {
-                self.load(&target, bytes);
-            }
-            Err(e) => self.diagnostics.push(
-                Diagnostic::new(
-                    codes::IMPORT_NOT_FOUND,
-                    import.path_span,
-                    format!("cannot import `{}`: {e}", import.path),
-                )
-                .label("cannot read this file")
-                .help(format!(
-                    "paths are relative to the importing file; looked for {}",
-                    target.display()
-                )),
-            ),
-        }
-    }
-
-    fn finish(mut self) -> Checked {
-        let (symbols, accepted) = collect(&self.files, &mut self.diagnostics);
-        let mut decls = Vec::new();
-        for (_, file, in_stdlib) in &self.files {
-            for item in &file.items {
-                if let ast::Item::Decl(decl) = item {
-                    if !accepted.contains(&decl.span) {
-                        continue;
-                    }
-                    if let Some(checked) =
-                        check_decl(&symbols, &mut self.diagnostics, decl, *in_stdlib)
-                    {
-                        decls.push(checked);
-                    }
+/// Adds the names of `files` to `symbols` and checks their declarations.
+fn check_files(
+    symbols: &mut Symbols,
+    files: &[(FileId, ast::File, bool)],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<CheckedDecl> {
+    let accepted = collect(symbols, files, diagnostics);
+    let mut decls = Vec::new();
+    for (_, file, in_stdlib) in files {
+        for item in &file.items {
+            if let ast::Item::Decl(decl) = item {
+                if !accepted.contains(&decl.span) {
+                    continue;
+                }
+                if let Some(checked) = check_decl(symbols, diagnostics, decl, *in_stdlib) {
+                    decls.push(checked);
                 }
             }
         }
-        let model = model::build(&decls, &mut self.diagnostics);
-        consistency::check(&model, &decls, &mut self.diagnostics);
-        diag::sort(&mut self.diagnostics);
-        let model = (!diag::has_errors(&self.diagnostics)).then_some(model);
-        Checked {
-            sources: self.sources,
-            diagnostics: self.diagnostics,
-            model,
-        }
     }
+    decls
 }
 
-/// Lexically normalised absolute-ish path, so `a/../b.mlc` and `b.mlc` are one file.
-fn normalise(path: &Path) -> PathBuf {
-    let base = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut out = PathBuf::new();
-    for part in base.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
+/// Checks a spec's own files against the checked stdlib and builds the model.
+fn finish(stdlib: &CheckedStdlib, loaded: load::Loaded) -> Checked {
+    let load::Loaded {
+        sources,
+        mut diagnostics,
+        files,
+    } = loaded;
+    diagnostics.extend(stdlib.diagnostics.iter().cloned());
+    let mut symbols = stdlib.symbols.clone();
+    let mut decls = stdlib.decls.clone();
+    decls.extend(check_files(&mut symbols, &files, &mut diagnostics));
+    let model = model::build(&decls, &mut diagnostics);
+    consistency::check(&model, &decls, &mut diagnostics);
+    diag::sort(&mut diagnostics);
+    let model = (!diag::has_errors(&diagnostics)).then_some(model);
+    Checked {
+        sources,
+        diagnostics,
+        model,
     }
-    out
-}
-
-fn cycle_help(stack: &[PathBuf], target: &Path) -> String {
-    let start = stack.iter().position(|p| p == target).unwrap_or(0);
-    let chain: Vec<String> = stack[start..]
-        .iter()
-        .chain(std::iter::once(&target.to_path_buf()))
-        .map(|p| {
-            p.file_name().map_or_else(
-                || p.display().to_string(),
-                |f| f.to_string_lossy().into_owned(),
-            )
-        })
-        .collect();
-    format!(
-        "the chain is {}; move shared declarations into a file both import",
-        chain.join(" -> ")
-    )
 }
 
 /// Builds the symbol table and reports unknown kinds, name rules and duplicates. Returns
 /// the spans of the declarations worth checking further (not duplicates or unknown).
 fn collect(
+    symbols: &mut Symbols,
     files: &[(FileId, ast::File, bool)],
     diagnostics: &mut Vec<Diagnostic>,
-) -> (Symbols, std::collections::HashSet<Span>) {
-    let mut symbols = Symbols::default();
+) -> std::collections::HashSet<Span> {
     let mut accepted = std::collections::HashSet::new();
     for (_, file, _) in files {
         for item in &file.items {
@@ -474,15 +383,23 @@ fn collect(
             let singleton = matches!(schema.name, NameRule::Singleton | NameRule::NamedSingleton);
             let key_name = if singleton { "" } else { name.as_str() };
             if let Some(first) = symbols.get(schema.kind, key_name) {
-                let (code, message) = if singleton {
+                let (code, message, help) = if singleton {
                     (
                         codes::DUPLICATE_SINGLETON,
                         format!("`{}` is declared more than once", schema.kind),
+                        format!(
+                            "a spec has one `{}`, imports included; move these settings into the first declaration and delete this one",
+                            schema.kind
+                        ),
                     )
                 } else {
                     (
                         codes::DUPLICATE_DECL,
                         format!("{} `{}` is declared twice", schema.kind, name),
+                        format!(
+                            "names are unique per kind (references such as `{}.{}` name one declaration); rename or delete one of them",
+                            schema.kind, name
+                        ),
                     )
                 };
                 diagnostics.push(
@@ -494,7 +411,8 @@ fn collect(
                         message,
                     )
                     .label("declared again here")
-                    .secondary(first, "first declared here"),
+                    .secondary(first, "first declared here")
+                    .help(help),
                 );
                 continue;
             }
@@ -521,7 +439,7 @@ fn collect(
             }
         }
     }
-    (symbols, accepted)
+    accepted
 }
 
 fn check_decl(
@@ -585,4 +503,74 @@ fn misplaced(diagnostics: &mut Vec<Diagnostic>, span: Span, what: &str, home: &s
         .label("misplaced statement")
         .help(format!("`{what}` statements belong in `{home}`")),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How specs were checked before the stdlib was cached: the stdlib and the spec
+    /// collected into one fresh symbol table and checked together.
+    fn check_all_together(name: &str, text: &str) -> Checked {
+        let spec = load::text_root(&FsWorld, name);
+        let (sources, mut files, mut diagnostics) = stdlib_files();
+        let loaded = load::load(&FsWorld, &spec, text.as_bytes().to_vec(), sources);
+        diagnostics.extend(loaded.diagnostics);
+        files.extend(loaded.files);
+        let decls = check_files(&mut Symbols::default(), &files, &mut diagnostics);
+        let model = model::build(&decls, &mut diagnostics);
+        consistency::check(&model, &decls, &mut diagnostics);
+        diag::sort(&mut diagnostics);
+        let model = (!diag::has_errors(&diagnostics)).then_some(model);
+        Checked {
+            sources: loaded.sources,
+            diagnostics,
+            model,
+        }
+    }
+
+    fn corpus() -> Vec<(String, String)> {
+        let mut specs = Vec::new();
+        for dir in ["tests/ui", "tests/ui/policy", "examples"] {
+            let mut paths: Vec<_> = std::fs::read_dir(dir)
+                .expect("corpus directory")
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "mlc"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let bytes = std::fs::read(&path).expect("read");
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                specs.push((path.display().to_string(), text));
+            }
+        }
+        // Specs that reuse the stdlib's names: duplicates of its declarations, a new
+        // cloud with regions named like the stdlib's, and references into both.
+        for text in [
+            "accelerator A100 { memory = 1 GiB, bf16_tflops = 1 }\ncloud aws {\n  title = \"x\"\n}\n",
+            "cloud mine {\n  title = \"Mine\"\n  region us_east_1 { geography = us_east }\n}\n\
+             dataset d {\n  size = 1 GB\n  location = us_east_1\n}\n",
+            "framework gdpr {\n  title = \"again\"\n}\nproject p {\n  owner = \"a@b.c\"\n}\n",
+        ] {
+            specs.push(("stdlib_names.mlc".to_string(), text.to_string()));
+        }
+        specs
+    }
+
+    #[test]
+    fn the_cached_stdlib_checks_every_spec_exactly_as_checking_it_together() {
+        let specs = corpus();
+        assert!(specs.len() > 80, "corpus too small: {}", specs.len());
+        for (name, text) in specs {
+            let cached = check_text(&name, &text);
+            let together = check_all_together(&name, &text);
+            assert_eq!(cached.diagnostics, together.diagnostics, "{name}");
+            assert_eq!(
+                format!("{:?}", cached.model),
+                format!("{:?}", together.model),
+                "{name}"
+            );
+        }
+    }
 }

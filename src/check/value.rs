@@ -257,20 +257,28 @@ impl ValueChecker<'_> {
         let result = match op {
             BinOp::Add | BinOp::Sub => {
                 if l.dim != r.dim {
+                    let (verb, sign) = if op == BinOp::Add {
+                        ("add", "+")
+                    } else {
+                        ("subtract", "-")
+                    };
+                    // One label under each operand: a label over the whole expression
+                    // would overlap them, and miette then draws them past its end.
                     self.diagnostics.push(
                         Diagnostic::new(
                             codes::INCOMPATIBLE_UNITS,
-                            span,
+                            lhs.span,
                             format!(
-                                "cannot {} a {} and a {}",
-                                if op == BinOp::Add { "add" } else { "subtract" },
+                                "cannot {verb} a {} and a {}",
                                 l.dim.describe(),
                                 r.dim.describe()
                             ),
                         )
-                        .label("incompatible units")
-                        .secondary(lhs.span, l.dim.describe())
-                        .secondary(rhs.span, r.dim.describe()),
+                        .label(format!("this is a {}", l.dim.describe()))
+                        .secondary(rhs.span, format!("this is a {}", r.dim.describe()))
+                        .help(format!(
+                            "both sides of `{sign}` need the same kind of quantity, e.g. `4 TB {sign} 512 GB` or `1 h {sign} 30 min`"
+                        )),
                     );
                     return None;
                 }
@@ -302,7 +310,10 @@ impl ValueChecker<'_> {
                                 r.dim.describe()
                             ),
                         )
-                        .label("one side must be a plain number"),
+                        .label("one side must be a plain number")
+                        .help(
+                            "scale a quantity by a plain number, e.g. `2 * 30 min` or `4 TB * 3`",
+                        ),
                     );
                     return None;
                 };

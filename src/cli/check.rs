@@ -1,11 +1,14 @@
 //! `mlc check FILE...`
 
-use super::{print_err, print_out, use_color, Format, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
-use mlc::check::{self, FsWorld};
-use mlc::diag::{self, render};
+use super::{
+    print_err, print_out, use_color, DiagnosticFormat as Format, EXIT_OK, EXIT_SPEC_ERRORS,
+    EXIT_USAGE,
+};
+use mlc::check::{self, FsWorld, LoadOptions};
+use mlc::diag::{self, render, sarif as render_sarif};
 use std::path::PathBuf;
 
-pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
+pub fn run(files: &[PathBuf], format: Format, dump_ast: bool, options: &LoadOptions) -> u8 {
     let style = if use_color() {
         render::Style::Color
     } else {
@@ -13,8 +16,9 @@ pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
     };
     let mut worst = EXIT_OK;
     let mut json_rows = Vec::new();
+    let mut sarif = render_sarif::SarifLog::new();
     for path in files {
-        let mut checked = match check::check(&FsWorld, path) {
+        let mut checked = match check::check_with(&FsWorld, path, options) {
             Ok(c) => c,
             Err(message) => {
                 print_err(&format!("error: {message}\n"));
@@ -37,6 +41,7 @@ pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
                 style,
             )),
             Format::Json => json_rows.push(render::to_json(&checked.diagnostics, &checked.sources)),
+            Format::Sarif => sarif.add(&checked.diagnostics, &checked.sources),
         }
         if format == Format::Text && !dump_ast {
             let (errors, warnings) = count(&checked.diagnostics);
@@ -49,8 +54,10 @@ pub fn run(files: &[PathBuf], format: Format, dump_ast: bool) -> u8 {
             ));
         }
     }
-    if format == Format::Json {
-        print_out(&format!("{}\n", merge_json_arrays(&json_rows)));
+    match format {
+        Format::Json => print_out(&format!("{}\n", merge_json_arrays(&json_rows))),
+        Format::Sarif => print_out(&format!("{}\n", sarif.to_json())),
+        Format::Text => {}
     }
     worst
 }

@@ -7,7 +7,7 @@ mod explain;
 mod fmt;
 mod graph;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,11 +31,13 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Output format of the diagnostics
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
+        format: DiagnosticFormat,
         /// Print the span-free syntax tree of each file instead of diagnostics
         #[arg(long)]
         dump_ast: bool,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Format specs in place (comments kept); with --check, only report
     Fmt {
@@ -59,10 +61,35 @@ pub enum Command {
     },
 }
 
+/// Options of every subcommand that loads a spec (with its imports).
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoadArgs {
+    /// Project root: imports may not leave it (default: each spec's own directory)
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+impl LoadArgs {
+    pub fn options(&self) -> mlc::check::LoadOptions {
+        mlc::check::LoadOptions {
+            root: self.root.clone(),
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
+}
+
+/// Output formats of diagnostics (`check`, and later `plan`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiagnosticFormat {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools
+    Sarif,
 }
 
 /// Whether to colour output: only on a terminal, and never when NO_COLOR is set.
@@ -99,7 +126,8 @@ pub fn run() -> ExitCode {
             files,
             format,
             dump_ast,
-        } => check::run(&files, format, dump_ast),
+            load,
+        } => check::run(&files, format, dump_ast, &load.options()),
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Explain { code } => explain::run(&code),
         Command::Catalog(args) => catalog::run(args),

@@ -93,6 +93,26 @@ codes! {
         "`project`, `budget`, `clouds`, `compliance`, `security` and `placement` may appear \
          at most once in a spec, imports included.",
         Some("clouds {\n  allow = [aws]\n}\nclouds {\n  allow = [gcp]\n}\n");
+    IMPORT_ABSOLUTE = "E0105", "import path is absolute",
+        "Imports are confined to the project root (the root spec's directory, or the \
+         directory given with `--root`), so that checking a spec can never read, or quote \
+         in a diagnostic, a file elsewhere on the machine. Write the path relative to the \
+         importing file.",
+        Some("import \"/srv/shared/org.mlc\"\n");
+    IMPORT_OUTSIDE_ROOT = "E0106", "import leaves the project root",
+        "The import's path goes above the project root with `..`, or resolves through a \
+         symbolic link to a file outside it. The root is the root spec's directory unless \
+         `mlc check --root DIR` names a wider one; nothing is read from the refused file.",
+        Some("import \"../../../shared/org.mlc\"\n");
+    IMPORT_NOT_MLC = "E0107", "imported file is not a .mlc file",
+        "Only spec files whose names end in `.mlc` can be imported. The file is refused \
+         before it is read.",
+        Some("import \"settings.txt\"\n");
+    IMPORT_NOT_REGULAR = "E0108", "imported path is not a regular file",
+        "The import names a directory, a FIFO (named pipe), a device or a socket. Only \
+         regular files are read, so that an import can neither block nor stream without \
+         end; nothing was read from it.",
+        None;
     UNKNOWN_KIND = "E0201", "unknown declaration kind",
         "The first word of a declaration must be a declaration kind. The kinds come from \
          the schema (docs/language.md, sections 7 and 8); the error's help and `mlc explain \

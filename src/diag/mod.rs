@@ -5,6 +5,7 @@
 
 pub mod codes;
 pub mod render;
+pub mod sarif;
 
 use crate::source::Span;
 use serde::Serialize;
