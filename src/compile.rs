@@ -1,7 +1,7 @@
 //! The driver: runs the stages in order and keeps what each one made, so that later
 //! stages and the CLI never rebuild an earlier stage's output.
 
-use crate::check::{self, Model, World};
+use crate::check::{self, LoadOptions, Model, World};
 use crate::diag::{self, Diagnostic};
 use crate::graph::{self, ResourceGraph};
 use crate::source::SourceMap;
@@ -22,10 +22,14 @@ impl Compilation {
     }
 }
 
-/// Check, graph and policy for the spec rooted at `path`. Fails only when the root
-/// file cannot be read.
-pub fn compile(world: &dyn World, path: &Path) -> Result<Compilation, String> {
-    Ok(from_checked(check::check(world, path)?))
+/// Check, graph and policy for the spec rooted at `path`, its imports confined as
+/// `options` say. Fails only when the root file or the project root cannot be used.
+pub fn compile(
+    world: &dyn World,
+    path: &Path,
+    options: &LoadOptions,
+) -> Result<Compilation, String> {
+    Ok(from_checked(check::check_with(world, path, options)?))
 }
 
 /// The same for source text given directly (tests, docs snippets).

@@ -278,3 +278,56 @@ fn sarif_output_has_the_required_fields() {
         "sub/clouds.mlc"
     );
 }
+
+#[test]
+fn graph_prints_dot_with_classes_stops_and_volumes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spec = write(
+        &dir,
+        "pipeline.mlc",
+        r#"
+dataset events {
+  size           = 1 TB
+  location       = aws.eu_west_1
+  classification = personal_data
+}
+dataset features {
+  size = 10 GB
+  deidentified {
+    method = "k-anonymity \"k = 20\""
+  }
+}
+batch featurize {
+  inputs      = [dataset.events]
+  output      = dataset.features
+  cpu         = 8
+  max_runtime = 1 h
+}
+"#,
+    );
+    let out = mlc().arg("graph").arg(&spec).output().expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dot = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(dot.starts_with("digraph \"mlc\" {"), "{dot}");
+    assert!(
+        dot.contains("batch featurize\\nclasses: personal_data"),
+        "{dot}"
+    );
+    // The method is quoted for DOT, so a quote in it cannot end the label.
+    assert!(
+        dot.contains("personal_data stops here: k-anonymity \\\"k = 20\\\""),
+        "{dot}"
+    );
+    assert!(dot.contains("[label=\"1.0 TB/month\"]"), "{dot}");
+
+    let broken = write(&dir, "broken.mlc", "dataset d {\n  size = 1 GB\n}\n");
+    let out = mlc().arg("graph").arg(&broken).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("E0212"));
+}

@@ -1,12 +1,12 @@
 //! `mlc graph FILE`: the resource graph as Graphviz DOT on stdout.
 
 use super::{print_err, print_out, use_color, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
-use mlc::check::FsWorld;
+use mlc::check::{FsWorld, LoadOptions};
 use mlc::diag::render;
 use std::path::Path;
 
-pub fn run(file: &Path) -> u8 {
-    let compilation = match mlc::compile::compile(&FsWorld, file) {
+pub fn run(file: &Path, options: &LoadOptions) -> u8 {
+    let compilation = match mlc::compile::compile(&FsWorld, file, options) {
         Ok(c) => c,
         Err(message) => {
             print_err(&format!("error: {message}\n"));

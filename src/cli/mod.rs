@@ -58,6 +58,8 @@ pub enum Command {
     Graph {
         /// The spec file
         file: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
     },
 }
 
@@ -131,7 +133,7 @@ pub fn run() -> ExitCode {
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Explain { code } => explain::run(&code),
         Command::Catalog(args) => catalog::run(args),
-        Command::Graph { file } => graph::run(&file),
+        Command::Graph { file, load } => graph::run(&file, &load.options()),
     };
     ExitCode::from(code)
 }
