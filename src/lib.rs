@@ -9,6 +9,7 @@ pub mod diag;
 pub mod fmt;
 pub mod graph;
 pub mod optimize;
+pub mod plan;
 pub mod policy;
 pub mod source;
 pub mod stdlib;

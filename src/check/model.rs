@@ -590,6 +590,9 @@ pub struct CloudInfo {
     /// Reserved / committed-use price as a multiple of on-demand.
     pub reserved_1y: Option<Exact>,
     pub reserved_3y: Option<Exact>,
+    /// Assumed interruptions per second of one spot VM, and the time to resume after one.
+    pub spot_interruptions_per_second: Option<Exact>,
+    pub spot_restart_seconds: Option<Exact>,
     /// Object-storage classes, sorted by name.
     pub storage: Vec<StorageClass>,
     /// Serverless platforms' prices, sorted by platform.
@@ -652,6 +655,7 @@ pub struct Geography {
     pub name: String,
     pub title: String,
     pub jurisdiction: String,
+    pub continent: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -731,6 +735,7 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
                 name,
                 title: string(f.get("title")),
                 jurisdiction: word(f.get("jurisdiction")),
+                continent: word(f.get("continent")),
             }),
             "accelerator" => model.knowledge.accelerators.push(AcceleratorInfo {
                 name,
@@ -1289,6 +1294,8 @@ fn cloud(name: String, f: &Fields) -> CloudInfo {
         egress_tiers: egress_tiers(f),
         reserved_1y: opt_exact(f.get("reserved_1y")),
         reserved_3y: opt_exact(f.get("reserved_3y")),
+        spot_interruptions_per_second: opt_exact(f.get("spot_interruptions")),
+        spot_restart_seconds: opt_exact(f.get("spot_restart")),
         storage: storage_classes(f),
         serverless: serverless_prices(f),
         regions,

@@ -209,6 +209,15 @@ pub const JURISDICTIONS: &[&str] = &[
     "us", "eu", "uk", "ch", "no", "jp", "kr", "sg", "in", "id", "br", "ca", "au", "cl", "mx", "za",
     "ae", "qa", "il", "tw", "hk", "cn", "nz", "sa", "bh", "my", "th", "other",
 ];
+pub const CONTINENTS: &[&str] = &[
+    "north_america",
+    "south_america",
+    "europe",
+    "asia",
+    "oceania",
+    "middle_east",
+    "africa",
+];
 /// Storage tiers a dataset may ask for; a cloud's `storage` blocks say which product serves each.
 pub const STORAGE_TIERS: &[&str] = &["standard", "infrequent", "intelligent", "archive"];
 /// `reserved` alone is a 1-year term, the shorter commitment; the terms map to the
@@ -703,6 +712,8 @@ pub static KINDS: &[KindSchema] = &[
             opt("egress_inter_continent", Ty::Qty(Dim::PRICE_PER_SIZE), "price of data moving between regions on different continents"),
             opt("reserved_1y", Ty::Qty(Dim::Multiplier), "price of 1-year reserved or committed capacity as a multiple of on-demand"),
             opt("reserved_3y", Ty::Qty(Dim::Multiplier), "price of 3-year reserved or committed capacity as a multiple of on-demand"),
+            opt("spot_interruptions", Ty::Qty(Dim::RATE), "assumed interruptions of one spot VM, e.g. `0.01 / h`; the plan prices the work each one loses"),
+            opt("spot_restart", Ty::Qty(Dim::DURATION), "assumed time to get a new spot VM and resume after an interruption"),
         ],
         blocks: &[
             BlockSchema {
@@ -770,6 +781,7 @@ pub static KINDS: &[KindSchema] = &[
         attrs: &[
             req("title", Ty::Str, "display name"),
             req("jurisdiction", Ty::Word(JURISDICTIONS), "default jurisdiction of sites in it"),
+            req("continent", Ty::Word(CONTINENTS), "continent, for the inter-continent egress rate"),
         ],
         blocks: &[],
         allows_alert: false,

@@ -1,6 +1,8 @@
 //! `mlc fmt [--check] FILE...`
 
-use super::{print_err, print_out, use_color, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
+use super::{
+    print_err, print_out, use_color, write_atomically, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE,
+};
 use mlc::diag::render;
 use mlc::source::SourceMap;
 use std::path::{Path, PathBuf};
@@ -71,20 +73,4 @@ fn format_one(path: &Path, check_only: bool) -> Outcome {
         }
     }
     Outcome::Changed
-}
-
-/// Writes via a temporary file in the same folder and a rename, so a crash or a full
-/// disk never leaves a half-written spec.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }

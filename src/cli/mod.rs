@@ -6,9 +6,10 @@ mod check;
 mod explain;
 mod fmt;
 mod graph;
+mod plan;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Exit codes shared by all subcommands.
@@ -54,6 +55,9 @@ pub enum Command {
     },
     /// List real instance offerings with hourly prices, cheapest first
     Catalog(catalog::CatalogArgs),
+    /// Plan the cheapest placement that meets every rule: per workload the choice, cost and
+    /// rationale; line items; total against the budget (exit 1 when there is no plan)
+    Plan(plan::PlanArgs),
     /// Print the resource graph (data flow, classes, where classes stop) as Graphviz DOT
     Graph {
         /// The spec file
@@ -133,7 +137,24 @@ pub fn run() -> ExitCode {
         Command::Fmt { files, check } => fmt::run(&files, check),
         Command::Explain { code } => explain::run(&code),
         Command::Catalog(args) => catalog::run(args),
+        Command::Plan(args) => plan::run(&args),
         Command::Graph { file, load } => graph::run(&file, &load.options()),
     };
     ExitCode::from(code)
+}
+
+/// Writes via a temporary file in the same folder and a rename, so a crash or a full
+/// disk never leaves a half-written file.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -1,0 +1,150 @@
+//! `mlc plan FILE`: the cheapest placement that meets every rule, for review.
+
+use super::{print_err, print_out, use_color, write_atomically, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
+use clap::ValueEnum;
+use mlc::check::FsWorld;
+use mlc::diag::render;
+use mlc::plan::{self, render as plan_render, PlanError, PlanOptions};
+use std::path::PathBuf;
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PlanArgs {
+    /// The spec file
+    pub file: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Also write the exact optimisation problem as an MPS file (re-solve it with any MILP
+    /// solver; its optimum is the plan's total)
+    #[arg(long, value_name = "FILE.mps")]
+    pub export_model: Option<PathBuf>,
+    #[command(flatten)]
+    pub load: super::LoadArgs,
+}
+
+pub fn run(args: &PlanArgs) -> u8 {
+    let options = args.load.options();
+    let compilation = match mlc::compile::compile(&FsWorld, &args.file, &options) {
+        Ok(c) => c,
+        Err(message) => {
+            print_err(&format!("error: {message}\n"));
+            return EXIT_USAGE;
+        }
+    };
+    if !compilation.diagnostics.is_empty() {
+        let style = if use_color() {
+            render::Style::Color
+        } else {
+            render::Style::Plain
+        };
+        print_err(&render::to_text(&compilation.diagnostics, &compilation.sources, style));
+    }
+    let (Some(model), Some(graph), false) = (
+        compilation.model.as_ref(),
+        compilation.graph.as_ref(),
+        compilation.has_errors(),
+    ) else {
+        print_err(&format!("{}: no plan: the spec has errors\n", args.file.display()));
+        return EXIT_SPEC_ERRORS;
+    };
+    let rules = mlc::policy::placement::rules(model, graph);
+    let plan_options = PlanOptions {
+        today_days: today_days(),
+        spec_name: args.file.display().to_string(),
+        limits: None,
+    };
+    let plan = match plan::plan(model, graph, &rules, &plan_options) {
+        Ok(plan) => plan,
+        Err(error) => {
+            print_err(&describe(&error));
+            return EXIT_SPEC_ERRORS;
+        }
+    };
+    if let Some(path) = &args.export_model {
+        if let Err(e) = write_atomically(path, &mlc::optimize::to_mps(&plan.problem)) {
+            print_err(&format!("error: cannot write {}: {e}\n", path.display()));
+            return EXIT_USAGE;
+        }
+    }
+    print_out(&match args.format {
+        PlanFormat::Text => plan_render::to_text(&plan),
+        PlanFormat::Markdown => plan_render::to_markdown(&plan),
+        PlanFormat::Json => {
+            serde_json::to_string_pretty(&plan).unwrap_or_else(|_| "{}".into()) + "\n"
+        }
+    });
+    EXIT_OK
+}
+
+/// Today as days since 1970-01-01: `SOURCE_DATE_EPOCH` when set (reproducible output),
+/// else the clock.
+fn today_days() -> Option<i64> {
+    let seconds = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(value) => value.trim().parse::<i64>().ok()?,
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs() as i64,
+    };
+    Some(seconds.div_euclid(86_400))
+}
+
+fn describe(error: &PlanError) -> String {
+    match error {
+        PlanError::NoPlacement(failures) => {
+            let mut out = String::new();
+            for f in failures {
+                let copy = f.copy.describe().map_or(String::new(), |c| format!(" ({c})"));
+                out.push_str(&format!(
+                    "error: no placement for {}.{}{copy}: it needs {}",
+                    f.kind.keyword(),
+                    f.name,
+                    f.needs
+                ));
+                if f.reasons.is_empty() {
+                    out.push_str(", which no catalog region offers\n");
+                } else {
+                    out.push_str(", and every region that offers it is excluded:\n");
+                    for (reason, sites) in &f.reasons {
+                        let plural = if *sites == 1 { "region" } else { "regions" };
+                        out.push_str(&format!("  - {sites} {plural}: {reason}\n"));
+                    }
+                }
+            }
+            out
+        }
+        PlanError::Solver(message) => format!("error: {message}\n"),
+        PlanError::OverBudget {
+            budget_usd,
+            cheapest_usd,
+            largest,
+            ..
+        } => {
+            let mut out = format!(
+                "error: over budget: the cheapest plan that meets every rule costs {} a month, above the budget of {}\n  largest items:\n",
+                plan_render::usd(*cheapest_usd),
+                plan_render::usd(*budget_usd)
+            );
+            for item in largest {
+                out.push_str(&format!(
+                    "  - {} {}: {} ({})\n",
+                    item.category,
+                    item.name,
+                    plan_render::usd(item.monthly_usd),
+                    item.detail
+                ));
+            }
+            out.push_str("  help: raise `budget.monthly`, or cut what the largest items need (runs, replicas, capacity = spot)\n");
+            out
+        }
+        PlanError::Window { message, .. } => format!("error: {message}\n  help: shorten the runs, run less often, or use `window = any`\n"),
+        PlanError::Catalog(message) => format!("error: the embedded catalog cannot be read: {message}\n"),
+    }
+}

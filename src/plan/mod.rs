@@ -1,0 +1,717 @@
+//! Stage 5, plan: the cheapest placement that meets every rule, priced line by line and
+//! explained for review. `options` lists what each workload could run on (and what
+//! excludes the rest), `cost` prices it, the exact solver in `crate::optimize` chooses,
+//! and this module assembles the [`Plan`] that `render` prints and `mlc build` emits.
+
+pub mod cost;
+pub mod options;
+pub mod places;
+pub mod render;
+
+use crate::catalog::Catalog;
+use crate::check::model::Model;
+use crate::graph::{NodeKind, ResourceGraph};
+use crate::optimize::{self, Choice, Flow, Limits, Problem, Resource, Workload};
+use crate::policy::placement::PlacementRules;
+use options::{Candidate, Context, Copy, NoPlacement, SitePool, Unit};
+use places::Places;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The version of the JSON plan (`docs/plan.schema.json`); bumped on any change of shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Catalog prices older than this many days earn a warning in the plan.
+pub const STALE_CATALOG_DAYS: i64 = 90;
+
+/// Model FLOP utilisation assumed when judging a training job's `max_runtime`.
+pub const ASSUMED_MFU: f64 = 0.4;
+
+/// A reviewed placement: what runs where, what it costs, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub schema_version: u32,
+    pub spec: String,
+    pub catalog_date: String,
+    /// Days between the catalog date and `today` (when known).
+    pub catalog_age_days: Option<i64>,
+    pub total_monthly_usd: f64,
+    pub budget_monthly_usd: Option<f64>,
+    pub budget_daily_usd: Option<f64>,
+    pub workloads: Vec<PlannedWorkload>,
+    pub line_items: Vec<LineItem>,
+    /// Budget alert thresholds (percent of the monthly budget) the planned spend reaches.
+    pub alerts_reached: Vec<f64>,
+    pub compliance: Vec<FrameworkVerdict>,
+    pub findings: Vec<Finding>,
+    pub solver: SolverSummary,
+    /// The optimisation problem, for `--export-model` (not part of the JSON plan).
+    #[serde(skip)]
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedWorkload {
+    pub name: String,
+    pub kind: String,
+    /// `active copy 1`, `warm standby`, `near eu_west`; absent for a single copy.
+    pub copy: Option<String>,
+    pub cloud: String,
+    pub region: String,
+    pub region_code: String,
+    pub jurisdiction: String,
+    pub instance_type: String,
+    /// Nodes (jobs), replicas (services), 1 (functions, datasets).
+    pub nodes: f64,
+    pub capacity: String,
+    pub usd_per_hour: f64,
+    pub hours_per_month: f64,
+    pub monthly_usd: f64,
+    pub rationale: Rationale,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rationale {
+    /// The cheapest other placement of this workload with the rest of the plan fixed,
+    /// and how much more the whole plan would cost with it.
+    pub runner_up: Option<Alternative>,
+    /// Cheaper placements that a rule excludes (at most three), with the rule.
+    pub excluded: Vec<ExcludedOption>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Alternative {
+    pub placement: String,
+    pub extra_monthly_usd: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExcludedOption {
+    pub placement: String,
+    pub monthly_usd: f64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LineItem {
+    /// `compute`, `storage`, `serverless`, `egress`, `onprem`.
+    pub category: String,
+    pub name: String,
+    pub monthly_usd: f64,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FrameworkVerdict {
+    pub framework: String,
+    pub verdict: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub severity: String,
+    pub subject: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SolverSummary {
+    pub units: usize,
+    pub options: usize,
+    pub options_kept: usize,
+    pub components: usize,
+    pub searched_components: usize,
+    pub nodes: u64,
+}
+
+/// Why there is no plan.
+#[derive(Debug, Clone)]
+pub enum PlanError {
+    /// Workloads that no option fits, each with the rules that exclude every fit.
+    NoPlacement(Vec<NoPlacement>),
+    /// The solver found no assignment meeting the joint constraints, or gave up.
+    Solver(String),
+    /// The cheapest feasible plan costs more than the budget.
+    OverBudget {
+        budget_usd: f64,
+        cheapest_usd: f64,
+        largest: Vec<LineItem>,
+        plan: Box<Plan>,
+    },
+    /// An off-peak job that cannot fit its hours in the month's off-peak windows.
+    Window { workload: String, message: String },
+    /// The embedded catalog could not be read (a bug).
+    Catalog(String),
+}
+
+/// Inputs the plan needs besides the spec: a date to judge the catalog's age by.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Days since 1970-01-01 of "today"; `None` leaves the catalog's age out.
+    pub today_days: Option<i64>,
+    pub spec_name: String,
+    pub limits: Option<Limits>,
+}
+
+/// Plans a spec that checked without errors.
+pub fn plan(
+    model: &Model,
+    graph: &ResourceGraph,
+    rules: &PlacementRules,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let catalog = Catalog::embedded().map_err(|e| PlanError::Catalog(e.to_string()))?;
+    let places = Places::build(model);
+    windows(model)?;
+    let ctx = Context {
+        model,
+        rules,
+        places: &places,
+        catalog,
+        produced: produced(model),
+        pools: pools(model, &places),
+    };
+    let units = options::units(&ctx).map_err(PlanError::NoPlacement)?;
+    let (problem, constants) = problem(model, graph, &ctx, &units);
+    let limits = options.limits.unwrap_or_default();
+    let solution =
+        optimize::solve(&problem, &limits).map_err(|e| PlanError::Solver(e.to_string()))?;
+    let plan = assemble(model, &ctx, &units, &problem, &solution, constants, options);
+    match &model.budget {
+        Some(budget) if plan.total_monthly_usd > budget.monthly_usd.to_f64() + 0.005 => {
+            let mut largest = plan.line_items.clone();
+            largest.sort_by(|a, b| b.monthly_usd.total_cmp(&a.monthly_usd));
+            largest.truncate(3);
+            Err(PlanError::OverBudget {
+                budget_usd: budget.monthly_usd.to_f64(),
+                cheapest_usd: plan.total_monthly_usd,
+                largest,
+                plan: Box::new(plan),
+            })
+        }
+        _ => Ok(plan),
+    }
+}
+
+/// `window = off_peak` jobs must fit their month of runs into off-peak hours, and each
+/// run into the longest off-peak stretch.
+fn windows(model: &Model) -> Result<(), PlanError> {
+    let jobs = model
+        .trains
+        .iter()
+        .filter(|t| t.window == "off_peak")
+        .map(|t| (&t.name, t.max_runtime_seconds, t.runs_per_month))
+        .chain(
+            model
+                .batches
+                .iter()
+                .filter(|b| b.window == "off_peak")
+                .map(|b| (&b.name, b.max_runtime_seconds, b.runs_per_month)),
+        );
+    for (name, runtime, runs) in jobs {
+        let run = runtime.to_f64() / 3600.0;
+        let month = run * runs.to_f64();
+        let available = cost::off_peak_hours_per_month();
+        if run > cost::LONGEST_OFF_PEAK_HOURS || month > available {
+            return Err(PlanError::Window {
+                workload: name.clone(),
+                message: format!(
+                    "`{name}` runs {run:.1} h a run and {month:.0} h a month, but off-peak time is at most {:.0} h at a stretch and {available:.0} h a month (22:00-06:00 on weekdays and all weekend)",
+                    cost::LONGEST_OFF_PEAK_HOURS
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn produced(model: &Model) -> BTreeMap<String, Vec<&crate::check::model::Dataset>> {
+    let mut produced: BTreeMap<String, Vec<&crate::check::model::Dataset>> = BTreeMap::new();
+    for batch in &model.batches {
+        if let Some(output) = &batch.output {
+            if let Some(d) = model
+                .datasets
+                .iter()
+                .find(|d| &d.name == output && d.location.is_none())
+            {
+                produced.entry(batch.name.clone()).or_default().push(d);
+            }
+        }
+    }
+    produced
+}
+
+/// On-prem sites that hybrid placement may run jobs on: the `hybrid` base, with its
+/// GPUs shared by every workload for the month.
+fn pools(model: &Model, places: &Places) -> Vec<SitePool> {
+    let Some(base) = model
+        .placement
+        .as_ref()
+        .and_then(|p| p.hybrid.as_ref())
+        .map(|h| h.base.as_str())
+    else {
+        return Vec::new();
+    };
+    model
+        .onprem
+        .iter()
+        .filter(|s| s.name == base && s.gpus.count > 0)
+        .filter_map(|s| {
+            Some(SitePool {
+                site: places.find("onprem", &s.name)?,
+                name: s.name.clone(),
+                accelerator: s.gpus.clone(),
+                gpu_hours: s.gpus.count as f64 * cost::HOURS_PER_MONTH,
+            })
+        })
+        .collect()
+}
+
+/// Constant costs: on-prem sites' amortised running costs.
+struct Constants {
+    items: Vec<LineItem>,
+}
+
+fn problem(model: &Model, graph: &ResourceGraph, ctx: &Context, units: &[Unit]) -> (Problem, Constants) {
+    let workloads = units
+        .iter()
+        .map(|u| Workload {
+            name: unit_label(u),
+            options: u
+                .candidates
+                .iter()
+                .map(|c| Choice {
+                    location: c.site,
+                    label: candidate_label(ctx, c),
+                    monthly_usd: c.monthly_usd(),
+                    uses: c.uses.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    let mut by_node: BTreeMap<(NodeKind, &str), Vec<usize>> = BTreeMap::new();
+    for (i, u) in units.iter().enumerate() {
+        by_node.entry((u.kind, u.name.as_str())).or_default().push(i);
+    }
+    // A produced dataset lives with its producer: its edges start there.
+    let producer_of: BTreeMap<&str, &str> = model
+        .batches
+        .iter()
+        .filter_map(|b| Some((b.output.as_deref()?, b.name.as_str())))
+        .filter(|(d, _)| ctx.produced.values().flatten().any(|p| p.name == *d))
+        .collect();
+    let resolve = |kind: NodeKind, name: &str| -> Vec<usize> {
+        match (kind, producer_of.get(name)) {
+            (NodeKind::Dataset, Some(producer)) => by_node
+                .get(&(NodeKind::Batch, *producer))
+                .cloned()
+                .unwrap_or_default(),
+            _ => by_node.get(&(kind, name)).cloned().unwrap_or_default(),
+        }
+    };
+    let mut flows = Vec::new();
+    for (from, to, bytes) in graph.data_flows() {
+        for &a in &resolve(from.kind, &from.name) {
+            for &b in &resolve(to.kind, &to.name) {
+                if a != b && bytes > 0.0 {
+                    flows.push(Flow {
+                        from: a,
+                        to: b,
+                        gb_per_month: bytes / 1e9,
+                    });
+                }
+            }
+        }
+    }
+    let mut apart = Vec::new();
+    for (i, u) in units.iter().enumerate() {
+        if u.copy == Copy::Active(1) {
+            if let Some(j) = units
+                .iter()
+                .position(|v| v.kind == u.kind && v.name == u.name && v.copy == Copy::Active(2))
+            {
+                apart.push((i, j));
+            }
+        }
+    }
+    let resources = ctx
+        .pools
+        .iter()
+        .map(|p| Resource {
+            name: format!("onprem.{} GPU-hours", p.name),
+            capacity: p.gpu_hours,
+        })
+        .collect();
+    let items: Vec<LineItem> = model
+        .onprem
+        .iter()
+        .filter_map(|s| {
+            let usd = s.cost_usd_per_month?.to_f64();
+            Some(LineItem {
+                category: "onprem".into(),
+                name: format!("onprem.{}", s.name),
+                monthly_usd: usd,
+                detail: format!("amortised running cost of {} x {}", s.gpus.name, s.gpus.count),
+            })
+        })
+        .collect();
+    let constant_usd = items.iter().map(|i| i.monthly_usd).sum();
+    (
+        Problem {
+            locations: ctx.places.locations.clone(),
+            workloads,
+            flows,
+            apart,
+            resources,
+            constant_usd,
+        },
+        Constants { items },
+    )
+}
+
+fn unit_label(unit: &Unit) -> String {
+    match unit.copy.describe() {
+        Some(copy) => format!("{}.{} ({copy})", unit.kind.keyword(), unit.name),
+        None => format!("{}.{}", unit.kind.keyword(), unit.name),
+    }
+}
+
+fn candidate_label(ctx: &Context, c: &Candidate) -> String {
+    let site = &ctx.places.sites[c.site];
+    if c.instance_type.is_empty() {
+        return site.reference();
+    }
+    format!("{} {} {} {}", site.cloud, site.code, c.instance_type, c.capacity)
+}
+
+fn assemble(
+    model: &Model,
+    ctx: &Context,
+    units: &[Unit],
+    problem: &Problem,
+    solution: &optimize::Solution,
+    constants: Constants,
+    options: &PlanOptions,
+) -> Plan {
+    let mut workloads = Vec::new();
+    let mut line_items = Vec::new();
+    for (i, unit) in units.iter().enumerate() {
+        let chosen = &unit.candidates[solution.choice[i]];
+        let site = &ctx.places.sites[chosen.site];
+        let name = unit_label(unit);
+        if chosen.compute_usd > 0.0 {
+            line_items.push(LineItem {
+                category: if chosen.capacity == "serverless" { "serverless" } else { "compute" }.into(),
+                name: name.clone(),
+                monthly_usd: chosen.compute_usd,
+                detail: compute_detail(chosen, &candidate_label(ctx, chosen)),
+            });
+        }
+        if chosen.storage_usd > 0.0 {
+            line_items.push(LineItem {
+                category: "storage".into(),
+                name: name.clone(),
+                monthly_usd: chosen.storage_usd,
+                detail: format!("stored in {}", site.reference()),
+            });
+        }
+        workloads.push(PlannedWorkload {
+            name: unit.name.clone(),
+            kind: unit.kind.keyword().into(),
+            copy: unit.copy.describe(),
+            cloud: site.cloud.clone(),
+            region: site.region.clone(),
+            region_code: site.code.clone(),
+            jurisdiction: site.jurisdiction.clone(),
+            instance_type: chosen.instance_type.clone(),
+            nodes: chosen.units,
+            capacity: chosen.capacity.clone(),
+            usd_per_hour: chosen.usd_per_hour * chosen.units,
+            hours_per_month: chosen.hours,
+            monthly_usd: chosen.monthly_usd(),
+            rationale: rationale(ctx, units, problem, solution, i),
+            notes: unit.notes.clone(),
+        });
+    }
+    line_items.extend(egress_items(problem, solution));
+    line_items.extend(constants.items);
+    let total = optimize::evaluate(problem, &solution.choice).unwrap_or(solution.total_usd);
+    let budget = model.budget.as_ref();
+    let budget_monthly = budget.map(|b| b.monthly_usd.to_f64());
+    let alerts_reached = budget
+        .map(|b| {
+            b.alerts
+                .iter()
+                .flat_map(|a| a.thresholds_percent.iter().map(|t| t.to_f64()))
+                .filter(|pct| total >= b.monthly_usd.to_f64() * pct / 100.0)
+                .collect()
+        })
+        .unwrap_or_default();
+    let catalog_age_days = options
+        .today_days
+        .and_then(|today| days_from_iso(crate::catalog::CATALOG_DATE).map(|d| today - d));
+    let mut findings = findings(model, &workloads, total, catalog_age_days);
+    findings.sort_by(|a, b| a.subject.cmp(&b.subject).then_with(|| a.message.cmp(&b.message)));
+    Plan {
+        schema_version: SCHEMA_VERSION,
+        spec: options.spec_name.clone(),
+        catalog_date: crate::catalog::CATALOG_DATE.into(),
+        catalog_age_days,
+        total_monthly_usd: total,
+        budget_monthly_usd: budget_monthly,
+        budget_daily_usd: budget.and_then(|b| b.daily_usd).map(|d| d.to_f64()),
+        workloads,
+        line_items,
+        alerts_reached,
+        compliance: compliance(model, ctx),
+        findings,
+        solver: SolverSummary {
+            units: units.len(),
+            options: solution.stats.options_total,
+            options_kept: solution.stats.options_kept,
+            components: solution.stats.components,
+            searched_components: solution.stats.searched_components,
+            nodes: solution.stats.nodes,
+        },
+        problem: problem.clone(),
+    }
+}
+
+fn compute_detail(c: &Candidate, label: &str) -> String {
+    if c.capacity == "serverless" {
+        return format!("{label}: requests, GB-seconds and warm instances");
+    }
+    if c.capacity == "onprem" {
+        return format!("{label}: on the site's own GPUs");
+    }
+    format!(
+        "{label}: ${:.4}/h x {} x {:.1} h",
+        c.usd_per_hour,
+        trim(c.units),
+        c.hours
+    )
+}
+
+fn trim(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// One line per flow that costs anything, at the rate between its two ends.
+fn egress_items(problem: &Problem, solution: &optimize::Solution) -> Vec<LineItem> {
+    let mut items = Vec::new();
+    for flow in &problem.flows {
+        let a = &problem.workloads[flow.from];
+        let b = &problem.workloads[flow.to];
+        let la = &problem.locations[a.options[solution.choice[flow.from]].location];
+        let lb = &problem.locations[b.options[solution.choice[flow.to]].location];
+        let usd = optimize::flow_cost(la, lb, flow.gb_per_month);
+        if usd <= 0.0 {
+            continue;
+        }
+        let level = ["same region", "inter-region", "inter-continent", "cross-cloud or internet"]
+            [optimize::level(la, lb)];
+        items.push(LineItem {
+            category: "egress".into(),
+            name: format!("{} -> {}", a.name, b.name),
+            monthly_usd: usd,
+            detail: format!(
+                "{:.1} GB/month {} -> {} ({level}) at ${}/GB",
+                flow.gb_per_month,
+                la.name,
+                lb.name,
+                la.egress[optimize::level(la, lb)]
+            ),
+        });
+    }
+    items
+}
+
+/// The runner-up (best other option with the rest fixed) and the cheaper excluded fits.
+fn rationale(
+    ctx: &Context,
+    units: &[Unit],
+    problem: &Problem,
+    solution: &optimize::Solution,
+    i: usize,
+) -> Rationale {
+    let unit = &units[i];
+    let chosen = &unit.candidates[solution.choice[i]];
+    let base = optimize::evaluate(problem, &solution.choice).unwrap_or(solution.total_usd);
+    let mut choice = solution.choice.clone();
+    let mut runner_up: Option<(f64, usize)> = None;
+    for j in 0..unit.candidates.len() {
+        if j == solution.choice[i] {
+            continue;
+        }
+        choice[i] = j;
+        if let Some(total) = optimize::evaluate(problem, &choice) {
+            if runner_up.is_none_or(|(best, _)| total < best) {
+                runner_up = Some((total, j));
+            }
+        }
+    }
+    let runner_up = runner_up.map(|(total, j)| Alternative {
+        placement: candidate_label(ctx, &unit.candidates[j]),
+        extra_monthly_usd: total - base,
+    });
+    let mut excluded: Vec<ExcludedOption> = unit
+        .excluded
+        .iter()
+        .filter(|e| e.monthly_usd < chosen.monthly_usd() - 0.005)
+        .map(|e| ExcludedOption {
+            placement: e.label.clone(),
+            monthly_usd: e.monthly_usd,
+            reason: e.reason.clone(),
+        })
+        .collect();
+    excluded.sort_by(|a, b| a.monthly_usd.total_cmp(&b.monthly_usd).then_with(|| a.placement.cmp(&b.placement)));
+    // One line per rule is enough to explain it.
+    let mut seen = std::collections::BTreeSet::new();
+    excluded.retain(|e| seen.insert(e.reason.clone()));
+    excluded.truncate(3);
+    Rationale {
+        runner_up,
+        excluded,
+    }
+}
+
+fn compliance(model: &Model, ctx: &Context) -> Vec<FrameworkVerdict> {
+    let Some(c) = &model.compliance else {
+        return Vec::new();
+    };
+    let restricted = ctx
+        .rules
+        .nodes
+        .values()
+        .filter(|r| r.jurisdictions.is_some() || r.onsite.is_some())
+        .count();
+    c.frameworks
+        .iter()
+        .map(|f| FrameworkVerdict {
+            framework: f.clone(),
+            verdict: "met".into(),
+            detail: format!(
+                "every rule holds at check time; placement keeps {restricted} workload(s) inside their allowed jurisdictions or site"
+            ),
+        })
+        .collect()
+}
+
+fn findings(model: &Model, workloads: &[PlannedWorkload], total: f64, catalog_age: Option<i64>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(age) = catalog_age.filter(|a| *a > STALE_CATALOG_DAYS) {
+        out.push(Finding {
+            severity: "warning".into(),
+            subject: "catalog".into(),
+            message: format!(
+                "prices are from the catalog of {} ({age} days old); refresh it with stdlib/tools/gen_catalog.py before committing to a plan",
+                crate::catalog::CATALOG_DATE
+            ),
+        });
+    }
+    if let Some(budget) = &model.budget {
+        if let Some(daily) = budget.daily_usd {
+            let per_day = total / (cost::HOURS_PER_MONTH / 24.0);
+            if per_day > daily.to_f64() {
+                out.push(Finding {
+                    severity: "warning".into(),
+                    subject: "budget".into(),
+                    message: format!(
+                        "the plan spends ${per_day:.2} a day on average, above the daily limit of ${:.2}",
+                        daily.to_f64()
+                    ),
+                });
+            }
+        }
+    }
+    for train in &model.trains {
+        if let Some(finding) = runtime_finding(model, train) {
+            out.push(finding);
+        }
+    }
+    for w in workloads.iter().filter(|w| w.capacity == "spot") {
+        out.push(Finding {
+            severity: "info".into(),
+            subject: format!("{}.{}", w.kind, w.name),
+            message: "priced at the spot rate plus the expected rework of interruptions (see docs/plan.md)".into(),
+        });
+    }
+    out
+}
+
+/// A training job whose `max_runtime` is far from what its compute needs.
+fn runtime_finding(model: &Model, train: &crate::check::model::Train) -> Option<Finding> {
+    let crate::check::model::Architecture::Transformer { seq_len, .. } = &train.model else {
+        return None;
+    };
+    let tokens = match (train.max_steps, train.data.first()) {
+        (Some(steps), _) => (steps * train.batch_size * seq_len) as f64,
+        (None, Some(_)) => {
+            // About four bytes of text per token, once per epoch.
+            let bytes: f64 = train
+                .data
+                .iter()
+                .filter_map(|d| model.datasets.iter().find(|x| &x.name == d))
+                .map(|d| d.size_bytes.to_f64())
+                .sum();
+            bytes / 4.0 * train.epochs.unwrap_or(1) as f64
+        }
+        _ => return None,
+    };
+    let device = model
+        .knowledge
+        .accelerators
+        .iter()
+        .find(|a| a.name == train.accelerator.name)?;
+    let gpus = train.parallelism.total_gpus() as f64;
+    let needed = cost::training_hours(
+        train.model.parameters() as f64,
+        tokens,
+        device.bf16_tflops.to_f64(),
+        gpus,
+        ASSUMED_MFU,
+    );
+    let given = train.max_runtime_seconds.to_f64() / 3600.0;
+    let message = if given < needed / 2.0 {
+        format!("`max_runtime` is {given:.1} h, but {tokens:.3e} tokens need about {needed:.1} h on {gpus} x {} at {:.0}% MFU: the job will be cut off", device.name, ASSUMED_MFU * 100.0)
+    } else if given > needed * 4.0 && given > 1.0 {
+        format!("`max_runtime` is {given:.1} h, but {tokens:.3e} tokens need about {needed:.1} h on {gpus} x {} at {:.0}% MFU: the plan prices the whole `max_runtime`", device.name, ASSUMED_MFU * 100.0)
+    } else {
+        return None;
+    };
+    Some(Finding {
+        severity: "warning".into(),
+        subject: format!("train.{}", train.name),
+        message,
+    })
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
+pub fn days_from_iso(date: &str) -> Option<i64> {
+    let mut parts = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_days() {
+        assert_eq!(super::days_from_iso("1970-01-01"), Some(0));
+        assert_eq!(super::days_from_iso("2026-12-01"), Some(20_788));
+        assert_eq!(super::days_from_iso("2000-03-01"), Some(11_017));
+    }
+}

@@ -1,0 +1,755 @@
+//! What each workload could be placed on, and why the rest is excluded. For every unit
+//! (a workload, or one copy of a service that a strategy replicates) this lists, per
+//! site, the cheapest instance that fits its hardware at its capacity type — the
+//! candidates the solver chooses among — and, for the plan's rationale, the cheapest fit
+//! of each site that a rule excludes, with the rule.
+
+use super::cost::{self, HOURS_PER_MONTH};
+use super::places::{Places, Site};
+use crate::catalog::{normalise_accelerator, Catalog, Offering};
+use crate::check::model::{
+    AccelCount, Capacity, CapacityKind, CloudInfo, Dataset, Location, Model, Strategy,
+};
+use crate::graph::NodeKind;
+use crate::policy::placement::PlacementRules;
+use std::collections::BTreeMap;
+
+/// Which copy of a workload a unit is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Copy {
+    Only,
+    /// `active_active`: copy 1 and copy 2, on different clouds.
+    Active(u8),
+    /// `failover`: the warm standby on the secondary cloud.
+    Standby,
+    /// `geographic`: the copy that serves users near a geography.
+    Near(String),
+}
+
+impl Copy {
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Copy::Only => None,
+            Copy::Active(n) => Some(format!("active copy {n}")),
+            Copy::Standby => Some("warm standby".into()),
+            Copy::Near(geo) => Some(format!("near {geo}")),
+        }
+    }
+}
+
+/// One thing the solver places.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub kind: NodeKind,
+    pub name: String,
+    pub copy: Copy,
+    /// Feasible placements, at most one per site, in site order.
+    pub candidates: Vec<Candidate>,
+    /// The cheapest excluded fit of each site that has one, with the rule.
+    pub excluded: Vec<Excluded>,
+    /// Notes for the plan about how this unit was priced.
+    pub notes: Vec<String>,
+}
+
+/// A placement of a unit on one site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub site: usize,
+    pub instance_type: String,
+    /// `on_demand`, `spot`, `reserved_1y`, `reserved_3y`, `serverless`, `onprem`, `stored`.
+    pub capacity: String,
+    /// Per node or replica; 0 where not billed by the hour.
+    pub usd_per_hour: f64,
+    /// Nodes (jobs) or replicas (services); 1 for functions and datasets.
+    pub units: f64,
+    /// Billed hours per node or replica a month.
+    pub hours: f64,
+    pub compute_usd: f64,
+    pub storage_usd: f64,
+    /// What a shared site gives it: `(resource, GPU-hours)`.
+    pub uses: Vec<(usize, f64)>,
+}
+
+impl Candidate {
+    pub fn monthly_usd(&self) -> f64 {
+        self.compute_usd + self.storage_usd
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Excluded {
+    pub site: usize,
+    pub label: String,
+    pub monthly_usd: f64,
+    pub reason: String,
+}
+
+/// Why a unit has no candidate: the fits there were, and what excluded them.
+#[derive(Debug, Clone)]
+pub struct NoPlacement {
+    pub kind: NodeKind,
+    pub name: String,
+    pub copy: Copy,
+    /// What it needs, e.g. "H200 x 8 per node on spot".
+    pub needs: String,
+    /// `(reason, sites)` for every rule that excluded a fit, most sites first.
+    pub reasons: Vec<(String, usize)>,
+}
+
+/// The shared GPU-hours of on-prem sites that hybrid placement may use.
+#[derive(Debug, Clone)]
+pub struct SitePool {
+    pub site: usize,
+    pub name: String,
+    pub accelerator: AccelCount,
+    pub gpu_hours: f64,
+}
+
+pub struct Context<'a> {
+    pub model: &'a Model,
+    pub rules: &'a PlacementRules,
+    pub places: &'a Places,
+    pub catalog: &'a Catalog,
+    /// Produced datasets by producer: their storage is priced where the producer runs.
+    pub produced: BTreeMap<String, Vec<&'a Dataset>>,
+    pub pools: Vec<SitePool>,
+}
+
+/// What a unit asks of a site before price: the rules that may exclude it.
+struct Needs<'a> {
+    kind: NodeKind,
+    name: &'a str,
+    cloud_pin: Option<&'a str>,
+    region_pin: Option<(&'a str, &'a str)>,
+    strategy_cloud: Option<(&'a str, &'static str)>,
+    near: Option<&'a str>,
+}
+
+impl<'a> Context<'a> {
+    fn cloud(&self, name: &str) -> Option<&'a CloudInfo> {
+        self.model.knowledge.clouds.iter().find(|c| c.name == name)
+    }
+
+    /// `Err(reason)` when a rule keeps the unit off `site`.
+    fn admit(&self, site: &Site, needs: &Needs) -> Result<(), String> {
+        if let Some((cloud, region)) = needs.region_pin {
+            if site.cloud != cloud || site.region != region {
+                return Err(format!("pinned to `region = {cloud}.{region}`"));
+            }
+        }
+        if let Some(cloud) = needs.cloud_pin {
+            if site.cloud != cloud {
+                return Err(format!("pinned to `cloud = {cloud}`"));
+            }
+        }
+        if let (Some(policy), false) = (&self.model.clouds, site.is_onprem()) {
+            if !policy.allow.contains(&site.cloud) {
+                return Err(format!("`clouds.allow` is [{}]", policy.allow.join(", ")));
+            }
+        }
+        if let Some((cloud, why)) = needs.strategy_cloud {
+            if site.cloud != cloud {
+                return Err(format!("{why} runs on `{cloud}`"));
+            }
+        }
+        let rules = self.rules.get(needs.kind, needs.name);
+        if let Some(onsite) = rules.and_then(|r| r.onsite.as_ref()) {
+            let base = self.hybrid_base();
+            if !site.is_onprem() || Some(site.region.as_str()) != base {
+                return Err(onsite.text.clone());
+            }
+        }
+        if let Some(rules) = rules {
+            if let Some(allowed) = &rules.jurisdictions {
+                if !allowed.contains(&site.jurisdiction) {
+                    let why: Vec<&str> = rules
+                        .jurisdiction_reasons
+                        .iter()
+                        .map(|r| r.text.as_str())
+                        .collect();
+                    return Err(why.join("; "));
+                }
+            }
+        }
+        if let Some(geo) = needs.near {
+            if site.geography != geo {
+                return Err(format!("this copy serves users near `{geo}`"));
+            }
+        }
+        Ok(())
+    }
+
+    fn hybrid_base(&self) -> Option<&'a str> {
+        self.model
+            .placement
+            .as_ref()
+            .and_then(|p| p.hybrid.as_ref())
+            .map(|h| h.base.as_str())
+    }
+
+    /// Storage of the datasets a workload produces, priced in the cloud it runs on.
+    fn produced_storage(&self, producer: &str, site: &Site) -> f64 {
+        let Some(datasets) = self.produced.get(producer) else {
+            return 0.0;
+        };
+        let Some(cloud) = self.cloud(&site.cloud) else {
+            return 0.0; // on the site: its amortised cost covers its disks
+        };
+        datasets
+            .iter()
+            .map(|d| d.size_bytes.to_f64() / 1e9 * cost::storage_usd_per_gb_month(cloud, &d.tier))
+            .sum()
+    }
+
+    /// Keeps the cheapest candidate per site and the cheapest excluded fit per site.
+    fn collect(&self, needs: &Needs, fits: Vec<(usize, Candidate, String)>) -> (Vec<Candidate>, Vec<Excluded>, Vec<(String, usize)>) {
+        let mut best: BTreeMap<usize, Candidate> = BTreeMap::new();
+        let mut excluded: BTreeMap<usize, Excluded> = BTreeMap::new();
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        for (site, candidate, label) in fits {
+            match self.admit(&self.places.sites[site], needs) {
+                Ok(()) => {
+                    let better = best
+                        .get(&site)
+                        .is_none_or(|b| candidate.monthly_usd() < b.monthly_usd());
+                    if better {
+                        best.insert(site, candidate);
+                    }
+                }
+                Err(reason) => {
+                    let monthly = candidate.monthly_usd();
+                    let better = excluded.get(&site).is_none_or(|e| monthly < e.monthly_usd);
+                    if better {
+                        *reasons.entry(reason.clone()).or_default() += usize::from(!excluded.contains_key(&site));
+                        excluded.insert(
+                            site,
+                            Excluded {
+                                site,
+                                label,
+                                monthly_usd: monthly,
+                                reason,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        (
+            best.into_values().collect(),
+            excluded.into_values().collect(),
+            reasons,
+        )
+    }
+}
+
+/// A GPU count in spec terms matches a catalog row: `A100_80GB x 8` is the row
+/// `A100-80GB, 8`; TPU slices are one row per slice (`TPU_V5E x 8` is `tpu-v5litepod-8`).
+pub fn accelerator_matches(accel: &AccelCount, offering: &Offering) -> bool {
+    let Some(name) = &offering.accelerator else {
+        return false;
+    };
+    let tpu = match accel.name.as_str() {
+        "TPU_V5E" => Some(format!("tpu-v5litepod-{}", accel.count)),
+        "TPU_V6E" => Some(format!("tpu-v6e-{}", accel.count)),
+        "TPU_V5P" => Some(format!("tpu-v5p-{}", accel.count * 2)),
+        "TPU_V4" => Some(format!("tpu-v4-{}", accel.count * 2)),
+        _ => None,
+    };
+    match tpu {
+        Some(slice) => name == &slice,
+        None => {
+            normalise_accelerator(name) == normalise_accelerator(&accel.name)
+                && offering.accelerator_count.as_integer() == Some(i128::from(accel.count))
+        }
+    }
+}
+
+/// How a capacity is shown in the plan.
+pub fn capacity_word(kind: CapacityKind) -> String {
+    match kind {
+        CapacityKind::OnDemand => "on_demand".into(),
+        CapacityKind::Spot => "spot".into(),
+        CapacityKind::Reserved { term_years } => format!("reserved_{term_years}y"),
+    }
+}
+
+/// The hourly price of an offering at the capacity the spec asks for, falling back as it
+/// says (`spot fallback on_demand` where there is no spot price).
+fn priced(offering: &Offering, capacity: &Capacity, cloud: &CloudInfo) -> Option<(f64, CapacityKind)> {
+    let primary = cost::hourly_price(offering, capacity.primary, cloud).map(|p| (p, capacity.primary));
+    primary.or_else(|| {
+        let fallback = capacity.fallback?;
+        cost::hourly_price(offering, fallback, cloud).map(|p| (p, fallback))
+    })
+}
+
+/// Billed GPU-VM hours and price of `nodes` VMs running `hours` each, on each fitting
+/// offering. Spot hours include the expected rework (see `cost::spot_hours`).
+#[allow(clippy::too_many_arguments)]
+fn gpu_fits(
+    ctx: &Context,
+    accel: &AccelCount,
+    capacity: &Capacity,
+    nodes: f64,
+    hours: f64,
+    run_hours: f64,
+    checkpoint_hours: Option<f64>,
+    producer: Option<&str>,
+) -> Vec<(usize, Candidate, String)> {
+    let mut fits = Vec::new();
+    for offering in ctx.catalog.offerings.iter().filter(|o| accelerator_matches(accel, o)) {
+        let (Some(site), Some(cloud)) = (
+            ctx.places.by_code(offering.cloud, &offering.region),
+            ctx.cloud(offering.cloud),
+        ) else {
+            continue;
+        };
+        let Some((price, kind)) = priced(offering, capacity, cloud) else {
+            continue;
+        };
+        let billed = if kind == CapacityKind::Spot {
+            cost::spot_hours(hours, run_hours, checkpoint_hours, cloud)
+        } else {
+            hours
+        };
+        let storage = producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[site]));
+        let capacity = capacity_word(kind);
+        let label = format!("{} {} {} {capacity}", offering.cloud, offering.region, offering.instance_type);
+        fits.push((
+            site,
+            Candidate {
+                site,
+                instance_type: offering.instance_type.clone(),
+                capacity,
+                usd_per_hour: price,
+                units: nodes,
+                hours: billed,
+                compute_usd: price * nodes * billed,
+                storage_usd: storage,
+                uses: Vec::new(),
+            },
+            label,
+        ));
+    }
+    fits.extend(site_fits(ctx, accel, nodes, hours));
+    fits
+}
+
+/// On-prem sites with the same accelerator: free at the margin (the site's amortised cost
+/// is a fixed line item), limited by its GPU-hours, which all workloads share.
+fn site_fits(ctx: &Context, accel: &AccelCount, nodes: f64, hours: f64) -> Vec<(usize, Candidate, String)> {
+    let mut fits = Vec::new();
+    for (pool_id, pool) in ctx.pools.iter().enumerate() {
+        let same = normalise_accelerator(&pool.accelerator.name) == normalise_accelerator(&accel.name);
+        if !same || pool.accelerator.count < accel.count {
+            continue;
+        }
+        let gpu_hours = nodes * accel.count as f64 * hours;
+        fits.push((
+            pool.site,
+            Candidate {
+                site: pool.site,
+                instance_type: format!("{} x {}", pool.accelerator.name, accel.count),
+                capacity: "onprem".into(),
+                usd_per_hour: 0.0,
+                units: nodes,
+                hours,
+                compute_usd: 0.0,
+                storage_usd: 0.0,
+                uses: vec![(pool_id, gpu_hours)],
+            },
+            format!("onprem {}", pool.name),
+        ));
+    }
+    fits
+}
+
+/// CPU VMs: the cheapest catalog type per site with at least `vcpus` and `memory_gib`;
+/// `share` prices a fraction of it (service replicas share nodes with other pods).
+#[allow(clippy::too_many_arguments)]
+fn cpu_fits(
+    ctx: &Context,
+    vcpus: f64,
+    memory_gib: f64,
+    capacity: &Capacity,
+    units: f64,
+    hours: f64,
+    share: bool,
+    producer: Option<&str>,
+) -> Vec<(usize, Candidate, String)> {
+    let mut fits = Vec::new();
+    let cpu_types = ctx.catalog.offerings.iter().filter(|o| o.accelerator.is_none());
+    for offering in cpu_types {
+        let (Some(site), Some(cloud)) = (
+            ctx.places.by_code(offering.cloud, &offering.region),
+            ctx.cloud(offering.cloud),
+        ) else {
+            continue;
+        };
+        let have_cpu = offering.vcpus.map_or(0.0, |v| v.to_f64());
+        let have_mem = offering.memory_gib.map_or(0.0, |m| m.to_f64());
+        let fraction = if share {
+            (vcpus / have_cpu).max(memory_gib / have_mem)
+        } else {
+            1.0
+        };
+        if have_cpu <= 0.0 || (!share && (have_cpu < vcpus || have_mem < memory_gib)) || fraction > 1.0 {
+            continue;
+        }
+        let Some((price, kind)) = priced(offering, capacity, cloud) else {
+            continue;
+        };
+        let storage = producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[site]));
+        let capacity = capacity_word(kind);
+        let label = format!("{} {} {} {capacity}", offering.cloud, offering.region, offering.instance_type);
+        fits.push((
+            site,
+            Candidate {
+                site,
+                instance_type: offering.instance_type.clone(),
+                capacity,
+                usd_per_hour: price * fraction,
+                units,
+                hours,
+                compute_usd: price * fraction * units * hours,
+                storage_usd: storage,
+                uses: Vec::new(),
+            },
+            label,
+        ));
+    }
+    fits
+}
+
+/// Every unit of the spec, or the units that cannot be placed anywhere.
+pub fn units(ctx: &Context) -> Result<Vec<Unit>, Vec<NoPlacement>> {
+    let mut units = Vec::new();
+    let mut failures = Vec::new();
+    let mut push = |unit: Result<Unit, NoPlacement>| match unit {
+        Ok(u) => units.push(u),
+        Err(f) => failures.push(f),
+    };
+    for dataset in ctx.model.datasets.iter().filter(|d| d.location.is_some()) {
+        push(fixed_dataset(ctx, dataset));
+    }
+    for train in &ctx.model.trains {
+        push(train_unit(ctx, train));
+    }
+    for batch in &ctx.model.batches {
+        push(batch_unit(ctx, batch));
+    }
+    for service in &ctx.model.services {
+        for copy in copies(ctx.model, service.strategy, &service.near) {
+            push(service_unit(ctx, service, copy));
+        }
+    }
+    for function in &ctx.model.functions {
+        for copy in copies(ctx.model, function.strategy, &[]) {
+            push(function_unit(ctx, function, copy));
+        }
+    }
+    if failures.is_empty() {
+        Ok(units)
+    } else {
+        Err(failures)
+    }
+}
+
+/// The copies a strategy makes of a service or function.
+fn copies(model: &Model, strategy: Strategy, near: &[String]) -> Vec<Copy> {
+    match strategy {
+        Strategy::CostOptimized => vec![Copy::Only],
+        Strategy::ActiveActive => vec![Copy::Active(1), Copy::Active(2)],
+        Strategy::Failover if secondary(model).is_some() => vec![Copy::Only, Copy::Standby],
+        Strategy::Failover => vec![Copy::Only],
+        Strategy::Geographic if near.is_empty() => vec![Copy::Only],
+        Strategy::Geographic => near.iter().map(|g| Copy::Near(g.clone())).collect(),
+    }
+}
+
+fn primary(model: &Model) -> Option<&str> {
+    model.placement.as_ref().and_then(|p| p.primary.as_deref())
+}
+
+fn secondary(model: &Model) -> Option<&str> {
+    model.placement.as_ref().and_then(|p| p.secondary.as_deref())
+}
+
+/// The cloud a strategy keeps a unit on: with spec-wide `failover`, everything on the
+/// primary; a standby on the secondary.
+fn strategy_cloud<'m>(model: &'m Model, strategy: Strategy, copy: &Copy) -> Option<(&'m str, &'static str)> {
+    let spec_failover = model
+        .placement
+        .as_ref()
+        .is_some_and(|p| p.strategy == Strategy::Failover);
+    match copy {
+        Copy::Standby => secondary(model).map(|c| (c, "the failover standby")),
+        _ if strategy == Strategy::Failover || spec_failover => {
+            primary(model).map(|c| (c, "`failover`: everything"))
+        }
+        _ => None,
+    }
+}
+
+fn finish(ctx: &Context, kind: NodeKind, name: &str, copy: Copy, needs: &Needs, what: String, fits: Vec<(usize, Candidate, String)>, notes: Vec<String>) -> Result<Unit, NoPlacement> {
+    let (candidates, excluded, reasons) = ctx.collect(needs, fits);
+    if candidates.is_empty() {
+        return Err(NoPlacement {
+            kind,
+            name: name.to_string(),
+            copy,
+            needs: what,
+            reasons,
+        });
+    }
+    Ok(Unit {
+        kind,
+        name: name.to_string(),
+        copy,
+        candidates,
+        excluded,
+        notes,
+    })
+}
+
+fn fixed_dataset(ctx: &Context, dataset: &Dataset) -> Result<Unit, NoPlacement> {
+    let site = match &dataset.location {
+        Some(Location::Region { cloud, region }) => ctx.places.find(cloud, region),
+        Some(Location::Onprem { site }) => ctx.places.find("onprem", site),
+        None => None,
+    };
+    let fits = site
+        .map(|site| {
+            let place = &ctx.places.sites[site];
+            let per_gb = ctx
+                .cloud(&place.cloud)
+                .map_or(0.0, |c| cost::storage_usd_per_gb_month(c, &dataset.tier));
+            let candidate = Candidate {
+                site,
+                instance_type: String::new(),
+                capacity: "stored".into(),
+                usd_per_hour: 0.0,
+                units: 1.0,
+                hours: 0.0,
+                compute_usd: 0.0,
+                storage_usd: dataset.size_bytes.to_f64() / 1e9 * per_gb,
+                uses: Vec::new(),
+            };
+            (site, candidate, place.reference())
+        })
+        .into_iter()
+        .collect();
+    // A dataset stays where it is: its location is a fact, not a choice, so residency
+    // and allow-list findings about it come from `check`, not from here.
+    let unit = Unit {
+        kind: NodeKind::Dataset,
+        name: dataset.name.clone(),
+        copy: Copy::Only,
+        candidates: fits_unfiltered(fits),
+        excluded: Vec::new(),
+        notes: Vec::new(),
+    };
+    if unit.candidates.is_empty() {
+        return Err(NoPlacement {
+            kind: NodeKind::Dataset,
+            name: dataset.name.clone(),
+            copy: Copy::Only,
+            needs: "its `location`".into(),
+            reasons: Vec::new(),
+        });
+    }
+    Ok(unit)
+}
+
+fn fits_unfiltered(fits: Vec<(usize, Candidate, String)>) -> Vec<Candidate> {
+    fits.into_iter().map(|(_, c, _)| c).collect()
+}
+
+fn train_unit(ctx: &Context, train: &crate::check::model::Train) -> Result<Unit, NoPlacement> {
+    let run_hours = train.max_runtime_seconds.to_f64() / 3600.0;
+    let hours = run_hours * train.runs_per_month.to_f64();
+    let checkpoint = train.checkpoint_every_seconds.map(|s| s.to_f64() / 3600.0);
+    let mut fits = gpu_fits(
+        ctx,
+        &train.accelerator,
+        &train.capacity,
+        train.nodes as f64,
+        hours,
+        run_hours,
+        checkpoint,
+        None,
+    );
+    if let Some(volume) = &train.checkpoint_storage {
+        for (_, candidate, _) in &mut fits {
+            let site = &ctx.places.sites[candidate.site];
+            if let Some(cloud) = ctx.cloud(&site.cloud) {
+                candidate.storage_usd += volume.size_bytes.to_f64() / 1e9
+                    * cost::storage_usd_per_gb_month(cloud, &volume.tier);
+            }
+        }
+    }
+    let region_pin = train.region.as_ref().map(|(c, r)| (c.as_str(), r.as_str()));
+    let needs = Needs {
+        kind: NodeKind::Train,
+        name: &train.name,
+        cloud_pin: train.cloud.as_deref(),
+        region_pin,
+        strategy_cloud: strategy_cloud(ctx.model, Strategy::CostOptimized, &Copy::Only),
+        near: None,
+    };
+    let what = format!(
+        "{} x {} per node ({} nodes) on {}",
+        train.accelerator.name,
+        train.accelerator.count,
+        train.nodes,
+        capacity_word(train.capacity.primary)
+    );
+    finish(ctx, NodeKind::Train, &train.name, Copy::Only, &needs, what, fits, Vec::new())
+}
+
+fn batch_unit(ctx: &Context, batch: &crate::check::model::Batch) -> Result<Unit, NoPlacement> {
+    let run_hours = batch.max_runtime_seconds.to_f64() / 3600.0;
+    let hours = run_hours * batch.runs_per_month.to_f64();
+    let nodes = batch.nodes as f64;
+    let producer = Some(batch.name.as_str());
+    let (fits, what) = match &batch.accelerator {
+        Some(accel) => (
+            gpu_fits(ctx, accel, &batch.capacity, nodes, hours, run_hours, None, producer),
+            format!("{} x {} per node", accel.name, accel.count),
+        ),
+        None => {
+            let cpu = batch.cpu.map_or(1.0, |c| c.to_f64());
+            let memory = batch.memory_bytes.map_or(0.0, |m| m.to_f64() / f64::from(1u32 << 30));
+            (
+                cpu_fits(ctx, cpu, memory, &batch.capacity, nodes, hours, false, producer),
+                format!("{cpu} vCPUs and {memory:.0} GiB per node"),
+            )
+        }
+    };
+    let region_pin = batch.region.as_ref().map(|(c, r)| (c.as_str(), r.as_str()));
+    let needs = Needs {
+        kind: NodeKind::Batch,
+        name: &batch.name,
+        cloud_pin: batch.cloud.as_deref(),
+        region_pin,
+        strategy_cloud: strategy_cloud(ctx.model, Strategy::CostOptimized, &Copy::Only),
+        near: None,
+    };
+    finish(ctx, NodeKind::Batch, &batch.name, Copy::Only, &needs, what, fits, Vec::new())
+}
+
+fn service_unit(ctx: &Context, service: &crate::check::model::Service, copy: Copy) -> Result<Unit, NoPlacement> {
+    // A warm standby runs one replica and scales out when traffic fails over.
+    let replicas = match copy {
+        Copy::Standby => 1.0,
+        _ => service.replicas_min as f64,
+    };
+    let mut notes = Vec::new();
+    if service.replicas_max > service.replicas_min {
+        notes.push(format!(
+            "priced at the minimum of {} replicas; each extra replica up to {} costs the same per hour",
+            service.replicas_min, service.replicas_max
+        ));
+    }
+    let (fits, what) = match &service.accelerator {
+        Some(accel) => (
+            gpu_fits(ctx, accel, &service.capacity, replicas, HOURS_PER_MONTH, HOURS_PER_MONTH, None, None),
+            format!("{} x {} per replica", accel.name, accel.count),
+        ),
+        None => {
+            let cpu = service.cpu.map_or(1.0, |(_, hi)| hi.to_f64());
+            let memory = service
+                .memory_bytes
+                .map_or(2.0, |(_, hi)| hi.to_f64() / f64::from(1u32 << 30));
+            (
+                cpu_fits(ctx, cpu, memory, &service.capacity, replicas, HOURS_PER_MONTH, true, None),
+                format!("{cpu} vCPUs and {memory:.1} GiB per replica"),
+            )
+        }
+    };
+    let region_pin = service.region.as_ref().map(|(c, r)| (c.as_str(), r.as_str()));
+    let near_geo = match &copy {
+        Copy::Near(geo) => Some(geo.clone()),
+        _ => None,
+    };
+    let near = near_geo.as_deref();
+    let needs = Needs {
+        kind: NodeKind::Service,
+        name: &service.name,
+        cloud_pin: service.cloud.as_deref(),
+        region_pin,
+        strategy_cloud: strategy_cloud(ctx.model, service.strategy, &copy),
+        near,
+    };
+    let unit = finish(ctx, NodeKind::Service, &service.name, copy.clone(), &needs, what.clone(), fits.clone(), notes.clone());
+    match (unit, near) {
+        // Residency may keep a geographic copy out of its geography: serve those users
+        // from the nearest allowed place instead, and say so.
+        (Err(_), Some(geo)) => {
+            let needs = Needs { near: None, ..needs };
+            notes.push(format!(
+                "no allowed region in `{geo}`: users there are served from the cheapest allowed region"
+            ));
+            finish(ctx, NodeKind::Service, &service.name, copy, &needs, what, fits, notes)
+        }
+        (unit, _) => unit,
+    }
+}
+
+fn function_unit(ctx: &Context, function: &crate::check::model::Function, copy: Copy) -> Result<Unit, NoPlacement> {
+    let invocations = function.invocations_per_month.to_f64();
+    let seconds = function.avg_duration_seconds.to_f64();
+    let memory_gb = function.memory_bytes.to_f64() / f64::from(1u32 << 30);
+    let mut fits = Vec::new();
+    let what;
+    if function.platform == "knative" {
+        // Knative runs on the cluster: its busy hours plus the instances kept warm.
+        let busy = invocations * seconds / 3600.0 + function.min_instances as f64 * HOURS_PER_MONTH;
+        let capacity = Capacity {
+            primary: CapacityKind::OnDemand,
+            fallback: None,
+        };
+        fits = match &function.accelerator {
+            Some(accel) => gpu_fits(ctx, accel, &capacity, 1.0, busy, busy, None, None),
+            None => cpu_fits(ctx, 1.0, memory_gb, &capacity, 1.0, busy, true, None),
+        };
+        what = "a Knative cluster node".to_string();
+    } else {
+        for cloud in &ctx.model.knowledge.clouds {
+            let Some(price) = cloud.serverless.iter().find(|s| s.platform == function.platform) else {
+                continue;
+            };
+            let priced = cost::serverless(price, invocations, seconds, memory_gb, function.min_instances);
+            for (site, place) in ctx.places.sites.iter().enumerate().filter(|(_, p)| p.cloud == cloud.name) {
+                fits.push((
+                    site,
+                    Candidate {
+                        site,
+                        instance_type: price.product.clone(),
+                        capacity: "serverless".into(),
+                        usd_per_hour: 0.0,
+                        units: 1.0,
+                        hours: 0.0,
+                        compute_usd: priced.total(),
+                        storage_usd: 0.0,
+                        uses: Vec::new(),
+                    },
+                    format!("{} {} {}", place.cloud, place.code, price.product),
+                ));
+            }
+        }
+        what = format!("the `{}` platform", function.platform);
+    }
+    let region_pin = function.region.as_ref().map(|(c, r)| (c.as_str(), r.as_str()));
+    let needs = Needs {
+        kind: NodeKind::Function,
+        name: &function.name,
+        cloud_pin: None,
+        region_pin,
+        strategy_cloud: strategy_cloud(ctx.model, function.strategy, &copy),
+        near: None,
+    };
+    finish(ctx, NodeKind::Function, &function.name, copy, &needs, what, fits, Vec::new())
+}
