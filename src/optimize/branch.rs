@@ -392,7 +392,13 @@ impl Search<'_> {
         } else {
             NODE_ITERATIONS
         };
+        // Polyak steps towards the incumbent; the step shrinks when the bound stalls,
+        // and the best multipliers found are the ones the children's bounds use.
         let mut theta = 1.0;
+        let mut best_bound = f64::NEG_INFINITY;
+        let mut best_lambda: Option<Vec<Vec<f64>>> = None;
+        let mut last_is_best = true;
+        let mut stalled = 0;
         for iteration in 0..iterations {
             let unary = self.with_multipliers();
             budget.work += self.dp.run(&self.augmented, &rooted, &self.domains, &unary);
@@ -409,8 +415,27 @@ impl Search<'_> {
             let disagree: Vec<usize> = (0..self.copies.len())
                 .filter(|&i| options[n + i] != options[self.copies[i]])
                 .collect();
-            if disagree.is_empty() || iteration + 1 == iterations || self.pruned(bound) {
+            let improved = best_bound == f64::NEG_INFINITY || bound > best_bound + tolerance(bound);
+            last_is_best = improved || bound >= best_bound;
+            if improved {
+                best_bound = bound;
+                stalled = 0;
+            } else {
+                stalled += 1;
+                if stalled >= 3 {
+                    theta *= 0.5;
+                    stalled = 0;
+                }
+            }
+            if disagree.is_empty()
+                || iteration + 1 == iterations
+                || self.pruned(bound)
+                || theta < 0.01
+            {
                 break;
+            }
+            if improved {
+                best_lambda = Some(self.lambda.clone());
             }
             let target = if self.incumbent < f64::INFINITY {
                 self.incumbent
@@ -423,7 +448,13 @@ impl Search<'_> {
                 self.lambda[i][original] += step;
                 self.lambda[i][copy] -= step;
             }
-            theta *= 0.95;
+        }
+        if !last_is_best {
+            if let Some(lambda) = best_lambda {
+                self.lambda = lambda;
+                let unary = self.with_multipliers();
+                budget.work += self.dp.run(&self.augmented, &rooted, &self.domains, &unary);
+            }
         }
         if depth == self.cut.len() {
             return Ok(Vec::new());
