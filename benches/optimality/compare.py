@@ -3,11 +3,13 @@
 
 Usage (from the repository root):
     cargo bench -p mlc --bench solver -- target/optimality
-    python3 benches/optimality/compare.py target/optimality
+    python3 benches/optimality/compare.py target/optimality [NAME_PREFIX ...]
 
 Installs highspy (pinned) into a virtual environment under target/ the first time.
 Reads OUT/results.csv (mlc's totals and solve times, written by benches/solver.rs),
-solves every OUT/<name>.mps with mip_rel_gap = 0, and prints both times side by side.
+solves every OUT/<name>.mps (or those whose name starts with one of the given prefixes)
+with mip_rel_gap = 0 on one thread (HIGHS_TIME_LIMIT seconds each, default 300), and
+prints both times side by side.
 Exits non-zero when any optimum differs by more than 1e-6 relative.
 """
 
@@ -54,6 +56,9 @@ def main():
     time_limit = float(os.environ.get("HIGHS_TIME_LIMIT", "300"))
     with open(os.path.join(out, "results.csv")) as f:
         rows = list(csv.DictReader(f))
+    prefixes = sys.argv[2:]
+    if prefixes:
+        rows = [r for r in rows if any(r["name"].startswith(p) for p in prefixes)]
     print(f"| instance | workloads | mlc total USD | HiGHS optimum | mlc s | HiGHS s | speed-up |")
     print(f"|---|---|---|---|---|---|---|")
     bad = 0
