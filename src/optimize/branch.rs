@@ -151,7 +151,7 @@ struct Frame {
 }
 
 /// Subgradient iterations at the root and at every other search node.
-const ROOT_ITERATIONS: usize = 80;
+const ROOT_ITERATIONS: usize = 40;
 const NODE_ITERATIONS: usize = 6;
 
 struct Search<'c> {
