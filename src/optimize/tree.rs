@@ -309,7 +309,12 @@ mod tests {
         let places: Vec<Geo> = (0..12u32)
             .map(|r| {
                 let base = 0.01 * (r % 3) as f64;
-                geo(r / 4, r / 2, r, [base, base + 0.02, base + 0.05, base + 0.09])
+                geo(
+                    r / 4,
+                    r / 2,
+                    r,
+                    [base, base + 0.02, base + 0.05, base + 0.09],
+                )
             })
             .collect();
         let child: Vec<(Geo, f64)> = places
@@ -320,7 +325,11 @@ mod tests {
             .collect();
         let mut class = ClassMin::new(counts);
         for apart in [false, true] {
-            class.build(child.iter().enumerate().map(|(k, (g, t))| (k, g, *t)), 700.0, apart);
+            class.build(
+                child.iter().enumerate().map(|(k, (g, t))| (k, g, *t)),
+                700.0,
+                apart,
+            );
             for parent in &places {
                 let (value, pos) = class.query(parent, 300.0);
                 let expected = child
