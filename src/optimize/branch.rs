@@ -3,16 +3,19 @@
 //! A maximum-volume spanning tree keeps the heaviest flows (and every `apart` pair it
 //! can) inside a tree DP; the remaining edges are covered by a small set of workloads,
 //! the *cut set*, which the search branches on, together with every workload that may
-//! use a shared resource. At a search node the bound is the tree DP with the assigned
-//! workloads fixed, each off-tree edge priced exactly when one end is fixed and by its
-//! cheapest partner otherwise, and resources relaxed. Rooting the DP at the next
-//! workload to branch on gives every child's bound at once; the DP's own assignment,
-//! priced exactly, is the incumbent heuristic. Once the cut set is assigned the DP is
-//! exact, so a leaf needs no further branching.
+//! use a shared resource. Each off-tree edge is attached to the tree through a *copy*
+//! of its cut-set end, and the copy's agreement with the original is relaxed with
+//! Lagrange multipliers (one per option), tuned by subgradient steps: the bound is the
+//! tree DP over workloads and copies with assigned workloads (and their copies) fixed,
+//! and resources relaxed. Rooting the DP at the next workload to branch on gives every
+//! child's bound at once; the DP's own assignment, priced exactly, is the incumbent
+//! heuristic. Once the cut set is assigned every copy is fixed to its original, so the
+//! DP is exact and a leaf needs no further branching.
 
 use super::problem::tolerance;
+use super::reduce::Edge;
 use super::reduce::{Component, GeoCounts};
-use super::tree::{argmin, root_at, ClassMin, Dp, Rooted};
+use super::tree::{argmin, root_at, Dp, Rooted};
 
 /// The work counters shared by all components; exceeding a limit stops the search.
 pub(crate) struct Budget {
@@ -138,14 +141,6 @@ fn cut_set(comp: &Component, off_tree: &[usize]) -> Vec<usize> {
     cut
 }
 
-/// An off-tree edge with the endpoint branched on first (`first`) and, per option of
-/// `first`, the cheapest the edge can cost.
-struct OffTree {
-    edge: usize,
-    first: usize,
-    relaxed: Vec<f64>,
-}
-
 /// One level of the depth-first search: the workload branched on, the options still to
 /// try (bound, option position) in bound order, and the one assigned now.
 struct Frame {
@@ -155,11 +150,22 @@ struct Frame {
     current: Option<usize>,
 }
 
+/// Subgradient iterations at the root and at every other search node.
+const ROOT_ITERATIONS: usize = 40;
+const NODE_ITERATIONS: usize = 6;
+
 struct Search<'c> {
     comp: &'c Component,
+    /// The component plus one copy per off-tree edge (nodes n.., options of the
+    /// original), whose edges form the tree `tree`.
+    augmented: Component,
     tree: Vec<Vec<(usize, usize)>>,
     cut: Vec<usize>,
-    off_tree: Vec<OffTree>,
+    /// Per copy (node n + i): the original it copies.
+    copies: Vec<usize>,
+    /// Per copy, per option of its original: the multiplier on "original takes it"
+    /// minus "copy takes it".
+    lambda: Vec<Vec<f64>>,
     /// Per component resource: the least the workloads cut[d..] must use, per depth d.
     min_after: Vec<Vec<f64>>,
     assigned: Vec<Option<usize>>,
@@ -178,7 +184,7 @@ pub(crate) fn search(
     budget: &mut Budget,
 ) -> Result<Option<Vec<usize>>, Exhausted> {
     let n = comp.workloads.len();
-    let (tree, off_edges) = spanning_tree(comp);
+    let (mut tree, off_edges) = spanning_tree(comp);
     let cut = cut_set(comp, &off_edges);
     let depth_of = {
         let mut d = vec![usize::MAX; n];
@@ -187,37 +193,34 @@ pub(crate) fn search(
         }
         d
     };
-    let mut class = ClassMin::new(counts);
-    let off_tree = off_edges
+    let mut augmented = comp.clone();
+    let mut copies = Vec::new();
+    for &e in &off_edges {
+        let edge = comp.edges[e].clone();
+        // Copy the end branched on first: once it is assigned, so is its copy.
+        let first = if depth_of[edge.a] <= depth_of[edge.b] {
+            edge.a
+        } else {
+            edge.b
+        };
+        let copy = n + copies.len();
+        copies.push(first);
+        augmented.workloads.push(comp.workloads[first]);
+        augmented.options.push(comp.options[first].clone());
+        let attached = if first == edge.a {
+            Edge { a: copy, ..edge }
+        } else {
+            Edge { b: copy, ..edge }
+        };
+        let other = attached.other(copy);
+        augmented.edges.push(attached);
+        let index = augmented.edges.len() - 1;
+        tree.push(vec![(other, index)]);
+        tree[other].push((copy, index));
+    }
+    let lambda = copies
         .iter()
-        .map(|&e| {
-            let edge = &comp.edges[e];
-            let first = if depth_of[edge.a] <= depth_of[edge.b] {
-                edge.a
-            } else {
-                edge.b
-            };
-            let other = edge.other(first);
-            let (forward, back) = edge.volumes_from(first);
-            class.build(
-                comp.options[other]
-                    .iter()
-                    .enumerate()
-                    .map(|(k, o)| (k, &o.geo, 0.0)),
-                back,
-                edge.apart,
-            );
-            let relaxed = comp.options[first]
-                .iter()
-                .map(|o| class.query(&o.geo, forward).0)
-                .collect();
-            budget.work += (comp.options[first].len() + comp.options[other].len()) as u64;
-            OffTree {
-                edge: e,
-                first,
-                relaxed,
-            }
-        })
+        .map(|&v| vec![0.0; comp.options[v].len()])
         .collect();
     let min_after = comp
         .resources
@@ -234,17 +237,20 @@ pub(crate) fn search(
             after
         })
         .collect();
+    let total = augmented.options.len();
     let mut s = Search {
         comp,
+        augmented,
         tree,
         cut,
-        off_tree,
+        copies,
+        lambda,
         min_after,
         assigned: vec![None; n],
         used: vec![0.0; comp.resources.len()],
-        domains: vec![Vec::new(); n],
-        unary: vec![Vec::new(); n],
-        dp: Dp::new(n, counts),
+        domains: vec![Vec::new(); total],
+        unary: vec![Vec::new(); total],
+        dp: Dp::new(total, counts),
         incumbent: f64::INFINITY,
         best: None,
     };
@@ -253,8 +259,9 @@ pub(crate) fn search(
 }
 
 impl Search<'_> {
-    fn prunes(&self, bound: f64) -> bool {
-        bound >= self.incumbent - tolerance(self.incumbent)
+    /// Whether a node of this bound cannot beat the incumbent (never, before there is one).
+    fn pruned(&self, bound: f64) -> bool {
+        self.incumbent < f64::INFINITY && bound >= self.incumbent - tolerance(self.incumbent)
     }
 
     fn uses_of(&self, v: usize, pos: usize, resource: usize) -> f64 {
@@ -292,9 +299,8 @@ impl Search<'_> {
         self.assigned[v] = pos;
     }
 
-    /// Domains and unary costs for the current assignment; returns the cost of the
-    /// off-tree edges between two assigned workloads.
-    fn prepare(&mut self) -> f64 {
+    /// Domains and base unary costs (multipliers excluded) for the current assignment.
+    fn prepare(&mut self) {
         let comp = self.comp;
         for v in 0..comp.workloads.len() {
             let domain = &mut self.domains[v];
@@ -323,39 +329,48 @@ impl Search<'_> {
                 }
             }
         }
-        let mut constant = 0.0;
-        for t in &self.off_tree {
-            let edge = &comp.edges[t.edge];
-            let (a, b) = (edge.a, edge.b);
-            match (self.assigned[a], self.assigned[b]) {
-                (Some(pa), Some(pb)) => {
-                    constant += edge.cost(&comp.options[a][pa].geo, &comp.options[b][pb].geo);
-                }
-                (Some(pa), None) => {
-                    let ga = comp.options[a][pa].geo;
-                    for (k, &o) in self.domains[b].iter().enumerate() {
-                        self.unary[b][k] += edge.cost(&ga, &comp.options[b][o].geo);
-                    }
-                }
-                (None, Some(pb)) => {
-                    let gb = comp.options[b][pb].geo;
-                    for (k, &o) in self.domains[a].iter().enumerate() {
-                        self.unary[a][k] += edge.cost(&comp.options[a][o].geo, &gb);
-                    }
-                }
-                (None, None) => {
-                    let f = t.first;
-                    for (k, &o) in self.domains[f].iter().enumerate() {
-                        self.unary[f][k] += t.relaxed[o];
-                    }
-                }
-            }
+        let n = comp.workloads.len();
+        for (i, &v) in self.copies.iter().enumerate() {
+            let domain = self.domains[v].clone();
+            self.unary[n + i].clear();
+            self.unary[n + i].resize(domain.len(), 0.0);
+            self.domains[n + i] = domain;
         }
-        constant
     }
 
-    /// Bounds the node at `depth` (cut[..depth] assigned): updates the incumbent from the
-    /// DP's assignment and returns the children worth exploring.
+    /// The unary costs with the multipliers applied.
+    fn with_multipliers(&self) -> Vec<Vec<f64>> {
+        let n = self.comp.workloads.len();
+        let mut unary = self.unary.clone();
+        for (i, &v) in self.copies.iter().enumerate() {
+            for (k, &o) in self.domains[v].iter().enumerate() {
+                unary[v][k] += self.lambda[i][o];
+                unary[n + i][k] -= self.lambda[i][o];
+            }
+        }
+        unary
+    }
+
+    /// Prices the DP's assignment exactly and keeps it if it is the best so far.
+    fn try_incumbent(&mut self, positions: &[usize]) -> Vec<usize> {
+        let n = self.comp.workloads.len();
+        let options: Vec<usize> = positions
+            .iter()
+            .enumerate()
+            .map(|(v, &k)| self.domains[v][k])
+            .collect();
+        if let Some(cost) = component_cost(self.comp, &options[..n]) {
+            if cost < self.incumbent - tolerance(self.incumbent) || self.best.is_none() {
+                self.incumbent = cost;
+                self.best = Some(options[..n].to_vec());
+            }
+        }
+        options
+    }
+
+    /// Bounds the node at `depth` (cut[..depth] assigned), improving the multipliers by
+    /// a few subgradient steps; updates the incumbent from the DP's assignments and
+    /// returns the children worth exploring.
     fn expand(
         &mut self,
         depth: usize,
@@ -365,38 +380,92 @@ impl Search<'_> {
         if budget.exhausted() {
             return Err(Exhausted);
         }
-        let constant = self.prepare();
+        self.prepare();
         if self.domains.iter().any(Vec::is_empty) {
             return Ok(Vec::new());
         }
         let root = self.cut.get(depth).copied().unwrap_or(0);
         let rooted: Rooted = root_at(&self.tree, root);
-        budget.work += self.dp.run(self.comp, &rooted, &self.domains, &self.unary);
-        let table = &self.dp.tables[root];
-        let Some(best) = argmin(table) else {
-            return Ok(Vec::new());
+        let n = self.comp.workloads.len();
+        let iterations = if depth == 0 {
+            ROOT_ITERATIONS
+        } else {
+            NODE_ITERATIONS
         };
-        let positions = self.dp.assignment(&rooted, best);
-        let options: Vec<usize> = positions
-            .iter()
-            .enumerate()
-            .map(|(v, &k)| self.domains[v][k])
-            .collect();
-        if let Some(cost) = component_cost(self.comp, &options) {
-            if cost < self.incumbent - tolerance(self.incumbent) || self.best.is_none() {
-                self.incumbent = cost;
-                self.best = Some(options);
+        // Polyak steps towards the incumbent; the step shrinks when the bound stalls,
+        // and the best multipliers found are the ones the children's bounds use.
+        let mut theta = 1.0;
+        let mut best_bound = f64::NEG_INFINITY;
+        let mut best_lambda: Option<Vec<Vec<f64>>> = None;
+        let mut last_is_best = true;
+        let mut stalled = 0;
+        for iteration in 0..iterations {
+            let unary = self.with_multipliers();
+            budget.work += self.dp.run(&self.augmented, &rooted, &self.domains, &unary);
+            if budget.exhausted() {
+                return Err(Exhausted);
+            }
+            let Some(best) = argmin(&self.dp.tables[root]) else {
+                return Ok(Vec::new());
+            };
+            let bound = self.dp.tables[root][best];
+            let positions = self.dp.assignment(&rooted, best);
+            let options = self.try_incumbent(&positions);
+            // Subgradient: where a copy disagrees with its original.
+            let disagree: Vec<usize> = (0..self.copies.len())
+                .filter(|&i| options[n + i] != options[self.copies[i]])
+                .collect();
+            let improved = best_bound == f64::NEG_INFINITY || bound > best_bound + tolerance(bound);
+            last_is_best = improved || bound >= best_bound;
+            if improved {
+                best_bound = bound;
+                stalled = 0;
+            } else {
+                stalled += 1;
+                if stalled >= 3 {
+                    theta *= 0.5;
+                    stalled = 0;
+                }
+            }
+            if disagree.is_empty()
+                || iteration + 1 == iterations
+                || self.pruned(bound)
+                || theta < 0.01
+            {
+                break;
+            }
+            if improved {
+                best_lambda = Some(self.lambda.clone());
+            }
+            let target = if self.incumbent < f64::INFINITY {
+                self.incumbent
+            } else {
+                bound + 0.05 * bound.abs().max(1.0)
+            };
+            let step = theta * (target - bound) / (2 * disagree.len()) as f64;
+            for i in disagree {
+                let (original, copy) = (options[self.copies[i]], options[n + i]);
+                self.lambda[i][original] += step;
+                self.lambda[i][copy] -= step;
+            }
+        }
+        if !last_is_best {
+            if let Some(lambda) = best_lambda {
+                self.lambda = lambda;
+                let unary = self.with_multipliers();
+                budget.work += self.dp.run(&self.augmented, &rooted, &self.domains, &unary);
             }
         }
         if depth == self.cut.len() {
             return Ok(Vec::new());
         }
+        let table = &self.dp.tables[root];
         let mut children: Vec<(f64, usize)> = table
             .iter()
             .zip(&self.domains[root])
-            .map(|(&t, &o)| (t + constant, o))
+            .map(|(&t, &o)| (t, o))
             .filter(|&(bound, o)| {
-                bound < f64::INFINITY && !self.prunes(bound) && self.fits(depth, o)
+                bound < f64::INFINITY && !self.pruned(bound) && self.fits(depth, o)
             })
             .collect();
         children.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
@@ -426,7 +495,7 @@ impl Search<'_> {
                 continue;
             };
             top.next += 1;
-            if bound >= self.incumbent - tolerance(self.incumbent) {
+            if self.pruned(bound) {
                 top.next = top.children.len();
                 continue;
             }

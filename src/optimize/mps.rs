@@ -255,3 +255,37 @@ fn write_mps(m: &Model, header: &str, constant: f64) -> String {
     out.push_str("ENDATA\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::{Choice, Location, Workload};
+
+    #[test]
+    fn names_fit_fixed_format_and_the_offset_is_the_negated_rhs() {
+        let problem = Problem {
+            locations: vec![Location {
+                name: "a".to_string(),
+                cloud: 0,
+                continent: 0,
+                region: 0,
+                egress: [0.0, 0.02, 0.05, 0.09],
+            }],
+            workloads: vec![Workload {
+                name: "w".to_string(),
+                options: vec![Choice {
+                    location: 0,
+                    label: "o".to_string(),
+                    monthly_usd: 5.0,
+                    uses: Vec::new(),
+                }],
+            }],
+            constant_usd: 12.5,
+            ..Problem::default()
+        };
+        let mps = to_mps(&problem);
+        assert!(mps.contains("    RHS       COST      -12.5\n"), "{mps}");
+        assert!(mps.contains(" BV BND       X0\n"), "{mps}");
+        assert_eq!(base36(36 * 36 - 1), "ZZ");
+    }
+}

@@ -282,3 +282,73 @@ pub(crate) fn solve_tree(
     let best = argmin(&dp.tables[0])?;
     Some(dp.assignment(&tree, best))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geo(cloud: u32, area: u32, region: u32, egress: [f64; 4]) -> Geo {
+        Geo {
+            cloud,
+            area,
+            region,
+            egress,
+        }
+    }
+
+    /// The per-class minimum equals the minimum over every child option, for every
+    /// parent location, with and without `apart`.
+    #[test]
+    fn class_minimum_matches_the_pairwise_minimum() {
+        let counts = GeoCounts {
+            clouds: 3,
+            areas: 6,
+            regions: 12,
+        };
+        // Region r lies in area r / 2, area a in cloud a / 2.
+        let places: Vec<Geo> = (0..12u32)
+            .map(|r| {
+                let base = 0.01 * (r % 3) as f64;
+                geo(
+                    r / 4,
+                    r / 2,
+                    r,
+                    [base, base + 0.02, base + 0.05, base + 0.09],
+                )
+            })
+            .collect();
+        let child: Vec<(Geo, f64)> = places
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 1)
+            .map(|(i, g)| (*g, 100.0 + ((i * 37) % 11) as f64))
+            .collect();
+        let mut class = ClassMin::new(counts);
+        for apart in [false, true] {
+            class.build(
+                child.iter().enumerate().map(|(k, (g, t))| (k, g, *t)),
+                700.0,
+                apart,
+            );
+            for parent in &places {
+                let (value, pos) = class.query(parent, 300.0);
+                let expected = child
+                    .iter()
+                    .map(|(g, t)| {
+                        let level = parent.level(g);
+                        if apart && level < 3 {
+                            f64::INFINITY
+                        } else {
+                            t + 300.0 * parent.egress[level] + 700.0 * g.egress[level]
+                        }
+                    })
+                    .fold(f64::INFINITY, f64::min);
+                assert!((value - expected).abs() < 1e-9, "{value} vs {expected}");
+                let (g, t) = child[pos as usize];
+                let level = parent.level(&g);
+                let priced = t + 300.0 * parent.egress[level] + 700.0 * g.egress[level];
+                assert!((priced - value).abs() < 1e-9);
+            }
+        }
+    }
+}
