@@ -1,6 +1,8 @@
 //! `mlc plan FILE`: the cheapest placement that meets every rule, for review.
 
-use super::{print_err, print_out, use_color, write_atomically, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
+use super::{
+    print_err, print_out, use_color, write_atomically, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE,
+};
 use clap::ValueEnum;
 use mlc::check::FsWorld;
 use mlc::diag::render;
@@ -44,14 +46,21 @@ pub fn run(args: &PlanArgs) -> u8 {
         } else {
             render::Style::Plain
         };
-        print_err(&render::to_text(&compilation.diagnostics, &compilation.sources, style));
+        print_err(&render::to_text(
+            &compilation.diagnostics,
+            &compilation.sources,
+            style,
+        ));
     }
     let (Some(model), Some(graph), false) = (
         compilation.model.as_ref(),
         compilation.graph.as_ref(),
         compilation.has_errors(),
     ) else {
-        print_err(&format!("{}: no plan: the spec has errors\n", args.file.display()));
+        print_err(&format!(
+            "{}: no plan: the spec has errors\n",
+            args.file.display()
+        ));
         return EXIT_SPEC_ERRORS;
     };
     let rules = mlc::policy::placement::rules(model, graph);
@@ -101,7 +110,10 @@ fn describe(error: &PlanError) -> String {
         PlanError::NoPlacement(failures) => {
             let mut out = String::new();
             for f in failures {
-                let copy = f.copy.describe().map_or(String::new(), |c| format!(" ({c})"));
+                let copy = f
+                    .copy
+                    .describe()
+                    .map_or(String::new(), |c| format!(" ({c})"));
                 out.push_str(&format!(
                     "error: no placement for {}.{}{copy}: it needs {}",
                     f.kind.keyword(),
@@ -144,7 +156,11 @@ fn describe(error: &PlanError) -> String {
             out.push_str("  help: raise `budget.monthly`, or cut what the largest items need (runs, replicas, capacity = spot)\n");
             out
         }
-        PlanError::Window { message, .. } => format!("error: {message}\n  help: shorten the runs, run less often, or use `window = any`\n"),
-        PlanError::Catalog(message) => format!("error: the embedded catalog cannot be read: {message}\n"),
+        PlanError::Window { message, .. } => format!(
+            "error: {message}\n  help: shorten the runs, run less often, or use `window = any`\n"
+        ),
+        PlanError::Catalog(message) => {
+            format!("error: the embedded catalog cannot be read: {message}\n")
+        }
     }
 }

@@ -24,20 +24,25 @@ pub fn hourly_price(offering: &Offering, capacity: CapacityKind, cloud: &CloudIn
     match capacity {
         CapacityKind::OnDemand => on_demand,
         CapacityKind::Spot => offering.spot_price_usd_per_hour.map(|p| p.to_f64()),
-        CapacityKind::Reserved { .. } => {
-            Some(on_demand? * capacity.price_factor(cloud)?.to_f64())
-        }
+        CapacityKind::Reserved { .. } => Some(on_demand? * capacity.price_factor(cloud)?.to_f64()),
     }
 }
 
 /// Billed hours of a spot job, with the work each interruption loses: an interruption
 /// costs half a checkpoint interval of rework (the whole run so far without
 /// checkpoints: half the run on average) plus the time to get a VM back.
-pub fn spot_hours(hours: f64, run_hours: f64, checkpoint_hours: Option<f64>, cloud: &CloudInfo) -> f64 {
+pub fn spot_hours(
+    hours: f64,
+    run_hours: f64,
+    checkpoint_hours: Option<f64>,
+    cloud: &CloudInfo,
+) -> f64 {
     let per_hour = cloud
         .spot_interruptions_per_second
         .map_or(0.0, |r| r.to_f64() * 3600.0);
-    let restart = cloud.spot_restart_seconds.map_or(0.0, |s| s.to_f64() / 3600.0);
+    let restart = cloud
+        .spot_restart_seconds
+        .map_or(0.0, |s| s.to_f64() / 3600.0);
     let interval = checkpoint_hours.map_or(run_hours, |c| c.min(run_hours));
     hours * (1.0 + per_hour * (interval / 2.0 + restart))
 }

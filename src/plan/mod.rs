@@ -35,12 +35,16 @@ pub struct Plan {
     pub catalog_date: String,
     /// Days between the catalog date and `today` (when known).
     pub catalog_age_days: Option<i64>,
+    /// Everything: cloud spend plus on-prem sites' amortised costs.
     pub total_monthly_usd: f64,
+    /// What the clouds bill: what `budget` (and the clouds' budget alerts) measure.
+    pub cloud_monthly_usd: f64,
     pub budget_monthly_usd: Option<f64>,
     pub budget_daily_usd: Option<f64>,
     pub workloads: Vec<PlannedWorkload>,
     pub line_items: Vec<LineItem>,
-    /// Budget alert thresholds (percent of the monthly budget) the planned spend reaches.
+    /// Budget alert thresholds (percent of the monthly budget) the planned cloud spend
+    /// reaches.
     pub alerts_reached: Vec<f64>,
     pub compliance: Vec<FrameworkVerdict>,
     pub findings: Vec<Finding>,
@@ -166,6 +170,7 @@ pub fn plan(
     let places = Places::build(model);
     windows(model)?;
     let ctx = Context {
+        anchors: anchors(model, &places),
         model,
         rules,
         places: &places,
@@ -180,13 +185,18 @@ pub fn plan(
         optimize::solve(&problem, &limits).map_err(|e| PlanError::Solver(e.to_string()))?;
     let plan = assemble(model, &ctx, &units, &problem, &solution, constants, options);
     match &model.budget {
-        Some(budget) if plan.total_monthly_usd > budget.monthly_usd.to_f64() + 0.005 => {
-            let mut largest = plan.line_items.clone();
+        Some(budget) if plan.cloud_monthly_usd > budget.monthly_usd.to_f64() + 0.005 => {
+            let mut largest: Vec<LineItem> = plan
+                .line_items
+                .iter()
+                .filter(|i| i.category != "onprem")
+                .cloned()
+                .collect();
             largest.sort_by(|a, b| b.monthly_usd.total_cmp(&a.monthly_usd));
             largest.truncate(3);
             Err(PlanError::OverBudget {
                 budget_usd: budget.monthly_usd.to_f64(),
-                cheapest_usd: plan.total_monthly_usd,
+                cheapest_usd: plan.cloud_monthly_usd,
                 largest,
                 plan: Box::new(plan),
             })
@@ -202,29 +212,45 @@ fn windows(model: &Model) -> Result<(), PlanError> {
         .trains
         .iter()
         .filter(|t| t.window == "off_peak")
-        .map(|t| (&t.name, t.max_runtime_seconds, t.runs_per_month))
+        .map(|t| {
+            let resumable = t.checkpoint_every_seconds.is_some();
+            (&t.name, t.max_runtime_seconds, t.runs_per_month, resumable)
+        })
         .chain(
             model
                 .batches
                 .iter()
                 .filter(|b| b.window == "off_peak")
-                .map(|b| (&b.name, b.max_runtime_seconds, b.runs_per_month)),
+                .map(|b| (&b.name, b.max_runtime_seconds, b.runs_per_month, false)),
         );
-    for (name, runtime, runs) in jobs {
+    for (name, runtime, runs, resumable) in jobs {
         let run = runtime.to_f64() / 3600.0;
         let month = run * runs.to_f64();
         let available = cost::off_peak_hours_per_month();
-        if run > cost::LONGEST_OFF_PEAK_HOURS || month > available {
+        // A job that checkpoints pauses at the end of a window and resumes in the next.
+        let stretch_too_short = !resumable && run > cost::LONGEST_OFF_PEAK_HOURS;
+        if stretch_too_short || month > available {
             return Err(PlanError::Window {
                 workload: name.clone(),
                 message: format!(
-                    "`{name}` runs {run:.1} h a run and {month:.0} h a month, but off-peak time is at most {:.0} h at a stretch and {available:.0} h a month (22:00-06:00 on weekdays and all weekend)",
+                    "`{name}` runs {run:.1} h a run and {month:.0} h a month, but off-peak time is at most {:.0} h at a stretch (without checkpoints a run cannot pause) and {available:.0} h a month (22:00-06:00 on weekdays and all weekend)",
                     cost::LONGEST_OFF_PEAK_HOURS
                 ),
             });
         }
     }
     Ok(())
+}
+
+fn anchors(model: &Model, places: &Places) -> Vec<usize> {
+    model
+        .datasets
+        .iter()
+        .filter_map(|d| match d.location.as_ref()? {
+            crate::check::model::Location::Region { cloud, region } => places.find(cloud, region),
+            crate::check::model::Location::Onprem { site } => places.find("onprem", site),
+        })
+        .collect()
 }
 
 fn produced(model: &Model) -> BTreeMap<String, Vec<&crate::check::model::Dataset>> {
@@ -274,7 +300,12 @@ struct Constants {
     items: Vec<LineItem>,
 }
 
-fn problem(model: &Model, graph: &ResourceGraph, ctx: &Context, units: &[Unit]) -> (Problem, Constants) {
+fn problem(
+    model: &Model,
+    graph: &ResourceGraph,
+    ctx: &Context,
+    units: &[Unit],
+) -> (Problem, Constants) {
     let workloads = units
         .iter()
         .map(|u| Workload {
@@ -293,7 +324,10 @@ fn problem(model: &Model, graph: &ResourceGraph, ctx: &Context, units: &[Unit]) 
         .collect();
     let mut by_node: BTreeMap<(NodeKind, &str), Vec<usize>> = BTreeMap::new();
     for (i, u) in units.iter().enumerate() {
-        by_node.entry((u.kind, u.name.as_str())).or_default().push(i);
+        by_node
+            .entry((u.kind, u.name.as_str()))
+            .or_default()
+            .push(i);
     }
     // A produced dataset lives with its producer: its edges start there.
     let producer_of: BTreeMap<&str, &str> = model
@@ -353,7 +387,10 @@ fn problem(model: &Model, graph: &ResourceGraph, ctx: &Context, units: &[Unit]) 
                 category: "onprem".into(),
                 name: format!("onprem.{}", s.name),
                 monthly_usd: usd,
-                detail: format!("amortised running cost of {} x {}", s.gpus.name, s.gpus.count),
+                detail: format!(
+                    "amortised running cost of {} x {}",
+                    s.gpus.name, s.gpus.count
+                ),
             })
         })
         .collect();
@@ -383,7 +420,10 @@ fn candidate_label(ctx: &Context, c: &Candidate) -> String {
     if c.instance_type.is_empty() {
         return site.reference();
     }
-    format!("{} {} {} {}", site.cloud, site.code, c.instance_type, c.capacity)
+    format!(
+        "{} {} {} {}",
+        site.cloud, site.code, c.instance_type, c.capacity
+    )
 }
 
 fn assemble(
@@ -403,7 +443,12 @@ fn assemble(
         let name = unit_label(unit);
         if chosen.compute_usd > 0.0 {
             line_items.push(LineItem {
-                category: if chosen.capacity == "serverless" { "serverless" } else { "compute" }.into(),
+                category: if chosen.capacity == "serverless" {
+                    "serverless"
+                } else {
+                    "compute"
+                }
+                .into(),
                 name: name.clone(),
                 monthly_usd: chosen.compute_usd,
                 detail: compute_detail(chosen, &candidate_label(ctx, chosen)),
@@ -438,6 +483,7 @@ fn assemble(
     line_items.extend(egress_items(problem, solution));
     line_items.extend(constants.items);
     let total = optimize::evaluate(problem, &solution.choice).unwrap_or(solution.total_usd);
+    let cloud = total - problem.constant_usd;
     let budget = model.budget.as_ref();
     let budget_monthly = budget.map(|b| b.monthly_usd.to_f64());
     let alerts_reached = budget
@@ -445,21 +491,26 @@ fn assemble(
             b.alerts
                 .iter()
                 .flat_map(|a| a.thresholds_percent.iter().map(|t| t.to_f64()))
-                .filter(|pct| total >= b.monthly_usd.to_f64() * pct / 100.0)
+                .filter(|pct| cloud >= b.monthly_usd.to_f64() * pct / 100.0)
                 .collect()
         })
         .unwrap_or_default();
     let catalog_age_days = options
         .today_days
         .and_then(|today| days_from_iso(crate::catalog::CATALOG_DATE).map(|d| today - d));
-    let mut findings = findings(model, &workloads, total, catalog_age_days);
-    findings.sort_by(|a, b| a.subject.cmp(&b.subject).then_with(|| a.message.cmp(&b.message)));
+    let mut findings = findings(model, &workloads, cloud, catalog_age_days);
+    findings.sort_by(|a, b| {
+        a.subject
+            .cmp(&b.subject)
+            .then_with(|| a.message.cmp(&b.message))
+    });
     Plan {
         schema_version: SCHEMA_VERSION,
         spec: options.spec_name.clone(),
         catalog_date: crate::catalog::CATALOG_DATE.into(),
         catalog_age_days,
         total_monthly_usd: total,
+        cloud_monthly_usd: cloud,
         budget_monthly_usd: budget_monthly,
         budget_daily_usd: budget.and_then(|b| b.daily_usd).map(|d| d.to_f64()),
         workloads,
@@ -511,11 +562,15 @@ fn egress_items(problem: &Problem, solution: &optimize::Solution) -> Vec<LineIte
         let la = &problem.locations[a.options[solution.choice[flow.from]].location];
         let lb = &problem.locations[b.options[solution.choice[flow.to]].location];
         let usd = optimize::flow_cost(la, lb, flow.gb_per_month);
-        if usd <= 0.0 {
+        if usd < 0.005 {
             continue;
         }
-        let level = ["same region", "inter-region", "inter-continent", "cross-cloud or internet"]
-            [optimize::level(la, lb)];
+        let level = [
+            "same region",
+            "inter-region",
+            "inter-continent",
+            "cross-cloud or internet",
+        ][optimize::level(la, lb)];
         items.push(LineItem {
             category: "egress".into(),
             name: format!("{} -> {}", a.name, b.name),
@@ -570,7 +625,11 @@ fn rationale(
             reason: e.reason.clone(),
         })
         .collect();
-    excluded.sort_by(|a, b| a.monthly_usd.total_cmp(&b.monthly_usd).then_with(|| a.placement.cmp(&b.placement)));
+    excluded.sort_by(|a, b| {
+        a.monthly_usd
+            .total_cmp(&b.monthly_usd)
+            .then_with(|| a.placement.cmp(&b.placement))
+    });
     // One line per rule is enough to explain it.
     let mut seen = std::collections::BTreeSet::new();
     excluded.retain(|e| seen.insert(e.reason.clone()));
@@ -603,7 +662,12 @@ fn compliance(model: &Model, ctx: &Context) -> Vec<FrameworkVerdict> {
         .collect()
 }
 
-fn findings(model: &Model, workloads: &[PlannedWorkload], total: f64, catalog_age: Option<i64>) -> Vec<Finding> {
+fn findings(
+    model: &Model,
+    workloads: &[PlannedWorkload],
+    total: f64,
+    catalog_age: Option<i64>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(age) = catalog_age.filter(|a| *a > STALE_CATALOG_DAYS) {
         out.push(Finding {
@@ -623,7 +687,7 @@ fn findings(model: &Model, workloads: &[PlannedWorkload], total: f64, catalog_ag
                     severity: "warning".into(),
                     subject: "budget".into(),
                     message: format!(
-                        "the plan spends ${per_day:.2} a day on average, above the daily limit of ${:.2}",
+                        "the plan's cloud spend is ${per_day:.2} a day on average, above the daily limit of ${:.2}",
                         daily.to_f64()
                     ),
                 });

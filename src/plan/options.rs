@@ -106,6 +106,9 @@ pub struct SitePool {
 }
 
 pub struct Context<'a> {
+    /// The sites of the spec's fixed datasets: among equally cheap candidates, the one
+    /// nearest the data comes first (the solver breaks ties by the lowest index).
+    pub anchors: Vec<usize>,
     pub model: &'a Model,
     pub rules: &'a PlacementRules,
     pub places: &'a Places,
@@ -179,6 +182,34 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
+    /// How near a site is to the spec's data (0 same region .. 4 elsewhere), then whether
+    /// it is on the preferred cloud: the order candidates are offered in.
+    fn nearness(&self, site: usize) -> (u8, bool) {
+        let here = &self.places.sites[site];
+        let distance = self
+            .anchors
+            .iter()
+            .map(|&a| {
+                let there = &self.places.sites[a];
+                match () {
+                    _ if a == site => 0,
+                    _ if there.geography == here.geography => 1,
+                    _ if there.cloud == here.cloud && there.continent == here.continent => 2,
+                    _ if there.continent == here.continent => 3,
+                    _ => 4,
+                }
+            })
+            .min()
+            .unwrap_or(4);
+        let preferred = self
+            .model
+            .clouds
+            .as_ref()
+            .and_then(|c| c.prefer.as_deref())
+            .is_some_and(|p| p == here.cloud);
+        (distance, !preferred)
+    }
+
     fn hybrid_base(&self) -> Option<&'a str> {
         self.model
             .placement
@@ -202,7 +233,11 @@ impl<'a> Context<'a> {
     }
 
     /// Keeps the cheapest candidate per site and the cheapest excluded fit per site.
-    fn collect(&self, needs: &Needs, fits: Vec<(usize, Candidate, String)>) -> (Vec<Candidate>, Vec<Excluded>, Vec<(String, usize)>) {
+    fn collect(
+        &self,
+        needs: &Needs,
+        fits: Vec<(usize, Candidate, String)>,
+    ) -> (Vec<Candidate>, Vec<Excluded>, Vec<(String, usize)>) {
         let mut best: BTreeMap<usize, Candidate> = BTreeMap::new();
         let mut excluded: BTreeMap<usize, Excluded> = BTreeMap::new();
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
@@ -220,7 +255,8 @@ impl<'a> Context<'a> {
                     let monthly = candidate.monthly_usd();
                     let better = excluded.get(&site).is_none_or(|e| monthly < e.monthly_usd);
                     if better {
-                        *reasons.entry(reason.clone()).or_default() += usize::from(!excluded.contains_key(&site));
+                        *reasons.entry(reason.clone()).or_default() +=
+                            usize::from(!excluded.contains_key(&site));
                         excluded.insert(
                             site,
                             Excluded {
@@ -236,11 +272,9 @@ impl<'a> Context<'a> {
         }
         let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        (
-            best.into_values().collect(),
-            excluded.into_values().collect(),
-            reasons,
-        )
+        let mut candidates: Vec<Candidate> = best.into_values().collect();
+        candidates.sort_by_key(|c| (self.nearness(c.site), c.site));
+        (candidates, excluded.into_values().collect(), reasons)
     }
 }
 
@@ -277,8 +311,13 @@ pub fn capacity_word(kind: CapacityKind) -> String {
 
 /// The hourly price of an offering at the capacity the spec asks for, falling back as it
 /// says (`spot fallback on_demand` where there is no spot price).
-fn priced(offering: &Offering, capacity: &Capacity, cloud: &CloudInfo) -> Option<(f64, CapacityKind)> {
-    let primary = cost::hourly_price(offering, capacity.primary, cloud).map(|p| (p, capacity.primary));
+fn priced(
+    offering: &Offering,
+    capacity: &Capacity,
+    cloud: &CloudInfo,
+) -> Option<(f64, CapacityKind)> {
+    let primary =
+        cost::hourly_price(offering, capacity.primary, cloud).map(|p| (p, capacity.primary));
     primary.or_else(|| {
         let fallback = capacity.fallback?;
         cost::hourly_price(offering, fallback, cloud).map(|p| (p, fallback))
@@ -299,7 +338,12 @@ fn gpu_fits(
     producer: Option<&str>,
 ) -> Vec<(usize, Candidate, String)> {
     let mut fits = Vec::new();
-    for offering in ctx.catalog.offerings.iter().filter(|o| accelerator_matches(accel, o)) {
+    for offering in ctx
+        .catalog
+        .offerings
+        .iter()
+        .filter(|o| accelerator_matches(accel, o))
+    {
         let (Some(site), Some(cloud)) = (
             ctx.places.by_code(offering.cloud, &offering.region),
             ctx.cloud(offering.cloud),
@@ -316,7 +360,10 @@ fn gpu_fits(
         };
         let storage = producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[site]));
         let capacity = capacity_word(kind);
-        let label = format!("{} {} {} {capacity}", offering.cloud, offering.region, offering.instance_type);
+        let label = format!(
+            "{} {} {} {capacity}",
+            offering.cloud, offering.region, offering.instance_type
+        );
         fits.push((
             site,
             Candidate {
@@ -339,10 +386,16 @@ fn gpu_fits(
 
 /// On-prem sites with the same accelerator: free at the margin (the site's amortised cost
 /// is a fixed line item), limited by its GPU-hours, which all workloads share.
-fn site_fits(ctx: &Context, accel: &AccelCount, nodes: f64, hours: f64) -> Vec<(usize, Candidate, String)> {
+fn site_fits(
+    ctx: &Context,
+    accel: &AccelCount,
+    nodes: f64,
+    hours: f64,
+) -> Vec<(usize, Candidate, String)> {
     let mut fits = Vec::new();
     for (pool_id, pool) in ctx.pools.iter().enumerate() {
-        let same = normalise_accelerator(&pool.accelerator.name) == normalise_accelerator(&accel.name);
+        let same =
+            normalise_accelerator(&pool.accelerator.name) == normalise_accelerator(&accel.name);
         if !same || pool.accelerator.count < accel.count {
             continue;
         }
@@ -380,7 +433,11 @@ fn cpu_fits(
     producer: Option<&str>,
 ) -> Vec<(usize, Candidate, String)> {
     let mut fits = Vec::new();
-    let cpu_types = ctx.catalog.offerings.iter().filter(|o| o.accelerator.is_none());
+    let cpu_types = ctx
+        .catalog
+        .offerings
+        .iter()
+        .filter(|o| o.accelerator.is_none());
     for offering in cpu_types {
         let (Some(site), Some(cloud)) = (
             ctx.places.by_code(offering.cloud, &offering.region),
@@ -395,7 +452,10 @@ fn cpu_fits(
         } else {
             1.0
         };
-        if have_cpu <= 0.0 || (!share && (have_cpu < vcpus || have_mem < memory_gib)) || fraction > 1.0 {
+        if have_cpu <= 0.0
+            || (!share && (have_cpu < vcpus || have_mem < memory_gib))
+            || fraction > 1.0
+        {
             continue;
         }
         let Some((price, kind)) = priced(offering, capacity, cloud) else {
@@ -403,7 +463,10 @@ fn cpu_fits(
         };
         let storage = producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[site]));
         let capacity = capacity_word(kind);
-        let label = format!("{} {} {} {capacity}", offering.cloud, offering.region, offering.instance_type);
+        let label = format!(
+            "{} {} {} {capacity}",
+            offering.cloud, offering.region, offering.instance_type
+        );
         fits.push((
             site,
             Candidate {
@@ -474,12 +537,19 @@ fn primary(model: &Model) -> Option<&str> {
 }
 
 fn secondary(model: &Model) -> Option<&str> {
-    model.placement.as_ref().and_then(|p| p.secondary.as_deref())
+    model
+        .placement
+        .as_ref()
+        .and_then(|p| p.secondary.as_deref())
 }
 
 /// The cloud a strategy keeps a unit on: with spec-wide `failover`, everything on the
 /// primary; a standby on the secondary.
-fn strategy_cloud<'m>(model: &'m Model, strategy: Strategy, copy: &Copy) -> Option<(&'m str, &'static str)> {
+fn strategy_cloud<'m>(
+    model: &'m Model,
+    strategy: Strategy,
+    copy: &Copy,
+) -> Option<(&'m str, &'static str)> {
     let spec_failover = model
         .placement
         .as_ref()
@@ -493,7 +563,17 @@ fn strategy_cloud<'m>(model: &'m Model, strategy: Strategy, copy: &Copy) -> Opti
     }
 }
 
-fn finish(ctx: &Context, kind: NodeKind, name: &str, copy: Copy, needs: &Needs, what: String, fits: Vec<(usize, Candidate, String)>, notes: Vec<String>) -> Result<Unit, NoPlacement> {
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    ctx: &Context,
+    kind: NodeKind,
+    name: &str,
+    copy: Copy,
+    needs: &Needs,
+    what: String,
+    fits: Vec<(usize, Candidate, String)>,
+    notes: Vec<String>,
+) -> Result<Unit, NoPlacement> {
     let (candidates, excluded, reasons) = ctx.collect(needs, fits);
     if candidates.is_empty() {
         return Err(NoPlacement {
@@ -606,7 +686,16 @@ fn train_unit(ctx: &Context, train: &crate::check::model::Train) -> Result<Unit,
         train.nodes,
         capacity_word(train.capacity.primary)
     );
-    finish(ctx, NodeKind::Train, &train.name, Copy::Only, &needs, what, fits, Vec::new())
+    finish(
+        ctx,
+        NodeKind::Train,
+        &train.name,
+        Copy::Only,
+        &needs,
+        what,
+        fits,
+        Vec::new(),
+    )
 }
 
 fn batch_unit(ctx: &Context, batch: &crate::check::model::Batch) -> Result<Unit, NoPlacement> {
@@ -616,14 +705,34 @@ fn batch_unit(ctx: &Context, batch: &crate::check::model::Batch) -> Result<Unit,
     let producer = Some(batch.name.as_str());
     let (fits, what) = match &batch.accelerator {
         Some(accel) => (
-            gpu_fits(ctx, accel, &batch.capacity, nodes, hours, run_hours, None, producer),
+            gpu_fits(
+                ctx,
+                accel,
+                &batch.capacity,
+                nodes,
+                hours,
+                run_hours,
+                None,
+                producer,
+            ),
             format!("{} x {} per node", accel.name, accel.count),
         ),
         None => {
             let cpu = batch.cpu.map_or(1.0, |c| c.to_f64());
-            let memory = batch.memory_bytes.map_or(0.0, |m| m.to_f64() / f64::from(1u32 << 30));
+            let memory = batch
+                .memory_bytes
+                .map_or(0.0, |m| m.to_f64() / f64::from(1u32 << 30));
             (
-                cpu_fits(ctx, cpu, memory, &batch.capacity, nodes, hours, false, producer),
+                cpu_fits(
+                    ctx,
+                    cpu,
+                    memory,
+                    &batch.capacity,
+                    nodes,
+                    hours,
+                    false,
+                    producer,
+                ),
                 format!("{cpu} vCPUs and {memory:.0} GiB per node"),
             )
         }
@@ -637,10 +746,23 @@ fn batch_unit(ctx: &Context, batch: &crate::check::model::Batch) -> Result<Unit,
         strategy_cloud: strategy_cloud(ctx.model, Strategy::CostOptimized, &Copy::Only),
         near: None,
     };
-    finish(ctx, NodeKind::Batch, &batch.name, Copy::Only, &needs, what, fits, Vec::new())
+    finish(
+        ctx,
+        NodeKind::Batch,
+        &batch.name,
+        Copy::Only,
+        &needs,
+        what,
+        fits,
+        Vec::new(),
+    )
 }
 
-fn service_unit(ctx: &Context, service: &crate::check::model::Service, copy: Copy) -> Result<Unit, NoPlacement> {
+fn service_unit(
+    ctx: &Context,
+    service: &crate::check::model::Service,
+    copy: Copy,
+) -> Result<Unit, NoPlacement> {
     // A warm standby runs one replica and scales out when traffic fails over.
     let replicas = match copy {
         Copy::Standby => 1.0,
@@ -655,7 +777,16 @@ fn service_unit(ctx: &Context, service: &crate::check::model::Service, copy: Cop
     }
     let (fits, what) = match &service.accelerator {
         Some(accel) => (
-            gpu_fits(ctx, accel, &service.capacity, replicas, HOURS_PER_MONTH, HOURS_PER_MONTH, None, None),
+            gpu_fits(
+                ctx,
+                accel,
+                &service.capacity,
+                replicas,
+                HOURS_PER_MONTH,
+                HOURS_PER_MONTH,
+                None,
+                None,
+            ),
             format!("{} x {} per replica", accel.name, accel.count),
         ),
         None => {
@@ -664,12 +795,24 @@ fn service_unit(ctx: &Context, service: &crate::check::model::Service, copy: Cop
                 .memory_bytes
                 .map_or(2.0, |(_, hi)| hi.to_f64() / f64::from(1u32 << 30));
             (
-                cpu_fits(ctx, cpu, memory, &service.capacity, replicas, HOURS_PER_MONTH, true, None),
+                cpu_fits(
+                    ctx,
+                    cpu,
+                    memory,
+                    &service.capacity,
+                    replicas,
+                    HOURS_PER_MONTH,
+                    true,
+                    None,
+                ),
                 format!("{cpu} vCPUs and {memory:.1} GiB per replica"),
             )
         }
     };
-    let region_pin = service.region.as_ref().map(|(c, r)| (c.as_str(), r.as_str()));
+    let region_pin = service
+        .region
+        .as_ref()
+        .map(|(c, r)| (c.as_str(), r.as_str()));
     let near_geo = match &copy {
         Copy::Near(geo) => Some(geo.clone()),
         _ => None,
@@ -683,22 +826,47 @@ fn service_unit(ctx: &Context, service: &crate::check::model::Service, copy: Cop
         strategy_cloud: strategy_cloud(ctx.model, service.strategy, &copy),
         near,
     };
-    let unit = finish(ctx, NodeKind::Service, &service.name, copy.clone(), &needs, what.clone(), fits.clone(), notes.clone());
+    let unit = finish(
+        ctx,
+        NodeKind::Service,
+        &service.name,
+        copy.clone(),
+        &needs,
+        what.clone(),
+        fits.clone(),
+        notes.clone(),
+    );
     match (unit, near) {
         // Residency may keep a geographic copy out of its geography: serve those users
         // from the nearest allowed place instead, and say so.
         (Err(_), Some(geo)) => {
-            let needs = Needs { near: None, ..needs };
+            let needs = Needs {
+                near: None,
+                ..needs
+            };
             notes.push(format!(
                 "no allowed region in `{geo}`: users there are served from the cheapest allowed region"
             ));
-            finish(ctx, NodeKind::Service, &service.name, copy, &needs, what, fits, notes)
+            finish(
+                ctx,
+                NodeKind::Service,
+                &service.name,
+                copy,
+                &needs,
+                what,
+                fits,
+                notes,
+            )
         }
         (unit, _) => unit,
     }
 }
 
-fn function_unit(ctx: &Context, function: &crate::check::model::Function, copy: Copy) -> Result<Unit, NoPlacement> {
+fn function_unit(
+    ctx: &Context,
+    function: &crate::check::model::Function,
+    copy: Copy,
+) -> Result<Unit, NoPlacement> {
     let invocations = function.invocations_per_month.to_f64();
     let seconds = function.avg_duration_seconds.to_f64();
     let memory_gb = function.memory_bytes.to_f64() / f64::from(1u32 << 30);
@@ -718,11 +886,27 @@ fn function_unit(ctx: &Context, function: &crate::check::model::Function, copy: 
         what = "a Knative cluster node".to_string();
     } else {
         for cloud in &ctx.model.knowledge.clouds {
-            let Some(price) = cloud.serverless.iter().find(|s| s.platform == function.platform) else {
+            let Some(price) = cloud
+                .serverless
+                .iter()
+                .find(|s| s.platform == function.platform)
+            else {
                 continue;
             };
-            let priced = cost::serverless(price, invocations, seconds, memory_gb, function.min_instances);
-            for (site, place) in ctx.places.sites.iter().enumerate().filter(|(_, p)| p.cloud == cloud.name) {
+            let priced = cost::serverless(
+                price,
+                invocations,
+                seconds,
+                memory_gb,
+                function.min_instances,
+            );
+            for (site, place) in ctx
+                .places
+                .sites
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.cloud == cloud.name)
+            {
                 fits.push((
                     site,
                     Candidate {
@@ -742,7 +926,10 @@ fn function_unit(ctx: &Context, function: &crate::check::model::Function, copy: 
         }
         what = format!("the `{}` platform", function.platform);
     }
-    let region_pin = function.region.as_ref().map(|(c, r)| (c.as_str(), r.as_str()));
+    let region_pin = function
+        .region
+        .as_ref()
+        .map(|(c, r)| (c.as_str(), r.as_str()));
     let needs = Needs {
         kind: NodeKind::Function,
         name: &function.name,
@@ -751,5 +938,14 @@ fn function_unit(ctx: &Context, function: &crate::check::model::Function, copy: 
         strategy_cloud: strategy_cloud(ctx.model, function.strategy, &copy),
         near: None,
     };
-    finish(ctx, NodeKind::Function, &function.name, copy, &needs, what, fits, Vec::new())
+    finish(
+        ctx,
+        NodeKind::Function,
+        &function.name,
+        copy,
+        &needs,
+        what,
+        fits,
+        Vec::new(),
+    )
 }

@@ -62,8 +62,11 @@ impl Places {
                 let internet = region
                     .egress_internet_usd_per_gb
                     .or(cloud.egress_internet_usd_per_gb);
+                // Data edges within a region read object storage from compute or ship
+                // an artifact; the clouds do not charge that (their same-region rate is
+                // for traffic between zones, which the plan does not model).
                 let egress = monotone([
-                    rate(cloud.egress_same_region_usd_per_gb),
+                    0.0,
                     rate(cloud.egress_inter_region_usd_per_gb),
                     rate(cloud.egress_inter_continent_usd_per_gb),
                     rate(internet),
@@ -121,7 +124,8 @@ impl Places {
         });
         self.by_reference
             .insert((site.cloud.clone(), site.region.clone()), id);
-        self.by_code.insert((site.cloud.clone(), site.code.clone()), id);
+        self.by_code
+            .insert((site.cloud.clone(), site.code.clone()), id);
         self.sites.push(site);
     }
 

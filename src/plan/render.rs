@@ -8,7 +8,11 @@ use std::fmt::Write;
 /// `$12,345.67`
 pub fn usd(x: f64) -> String {
     let cents = (x * 100.0).round() as i128;
-    let (sign, cents) = if cents < 0 { ("-", -cents) } else { ("", cents) };
+    let (sign, cents) = if cents < 0 {
+        ("-", -cents)
+    } else {
+        ("", cents)
+    };
     let whole = (cents / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
@@ -51,10 +55,22 @@ fn title(w: &PlannedWorkload) -> String {
 
 fn budget_line(plan: &Plan) -> Option<String> {
     let budget = plan.budget_monthly_usd?;
-    let share = if budget > 0.0 { plan.total_monthly_usd / budget * 100.0 } else { 0.0 };
-    let mut line = format!("{} / month ({share:.0}% of the budget)", usd(budget));
+    let share = if budget > 0.0 {
+        plan.cloud_monthly_usd / budget * 100.0
+    } else {
+        0.0
+    };
+    let mut line = format!(
+        "{} / month; cloud spend {} is {share:.0}% of it",
+        usd(budget),
+        usd(plan.cloud_monthly_usd)
+    );
     if !plan.alerts_reached.is_empty() {
-        let reached: Vec<String> = plan.alerts_reached.iter().map(|a| format!("{a}%")).collect();
+        let reached: Vec<String> = plan
+            .alerts_reached
+            .iter()
+            .map(|a| format!("{a}%"))
+            .collect();
         let _ = write!(line, "; alerts reached: {}", reached.join(", "));
     }
     Some(line)
@@ -80,13 +96,22 @@ pub fn to_text(plan: &Plan) -> String {
             placement(w),
             usd(w.monthly_usd),
             if w.usd_per_hour > 0.0 {
-                format!(" ({}/h for {:.1} h)", usd(w.usd_per_hour), w.hours_per_month)
+                format!(
+                    " ({}/h for {:.1} h)",
+                    usd(w.usd_per_hour),
+                    w.hours_per_month
+                )
             } else {
                 String::new()
             }
         );
         if let Some(r) = &w.rationale.runner_up {
-            let _ = writeln!(out, "    runner-up: {} (+{}/month)", r.placement, usd(r.extra_monthly_usd));
+            let _ = writeln!(
+                out,
+                "    runner-up: {} (+{}/month)",
+                r.placement,
+                usd(r.extra_monthly_usd)
+            );
         }
         for e in &w.rationale.excluded {
             let _ = writeln!(
@@ -194,10 +219,22 @@ pub fn to_markdown(plan: &Plan) -> String {
         out.push('\n');
     }
     for c in &plan.compliance {
-        let _ = writeln!(out, "- **{}**: {} ({})", cell(&c.framework), c.verdict, cell(&c.detail));
+        let _ = writeln!(
+            out,
+            "- **{}**: {} ({})",
+            cell(&c.framework),
+            c.verdict,
+            cell(&c.detail)
+        );
     }
     for f in &plan.findings {
-        let _ = writeln!(out, "- {} `{}`: {}", f.severity, cell(&f.subject), cell(&f.message));
+        let _ = writeln!(
+            out,
+            "- {} `{}`: {}",
+            f.severity,
+            cell(&f.subject),
+            cell(&f.message)
+        );
     }
     out
 }
