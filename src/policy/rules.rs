@@ -98,12 +98,12 @@ pub(super) fn evaluate<'a>(scope: &Scope<'a>, rule: &FrameworkRule) -> Vec<Viola
 }
 
 /// One violation for all the spec-wide gaps of a rule: on the first gap's line, with
-/// the gaps written elsewhere as further labels.
+/// the gaps written elsewhere as further labels (those with no line join the first).
 fn spec_wide_violation<'a>(model: &Model, end: &'a Node, gaps: Vec<Gap>) -> Violation<'a> {
     let at = gaps.iter().find_map(|g| g.at);
     let here: Vec<&str> = gaps
         .iter()
-        .filter(|g| g.at == at)
+        .filter(|g| g.at.is_none() || g.at == at)
         .map(|g| g.detail.as_str())
         .collect();
     let more = gaps
