@@ -140,7 +140,7 @@ fn gdpr_transfers_widen_framework_residency_but_not_spec_residency() {
     };
     assert_eq!(
         residency(&gdpr),
-        ["dataset `scans` holds personal_data: placed in `us` (aws.us_east_1); allowed: eu, no, uk, ch, jp, ca, kr, nz, il"]
+        ["placed in `us` (aws.us_east_1); allowed: eu, no, uk, ch, jp, ca, kr, nz, il"]
     );
     let transfers = gdpr.replace("[gdpr]", "[gdpr]\n  transfers = [us]");
     assert!(residency(&transfers).is_empty());
@@ -268,13 +268,38 @@ fn pinned_workloads_are_checked_for_residency() {
         )
     );
     let checked = mlc::policy::check_text("spec.mlc", &spec);
-    let residency: Vec<&str> = checked
+    let residency: Vec<&mlc::diag::Diagnostic> = checked
         .diagnostics
         .iter()
         .filter(|d| d.code.0 == "E0502")
-        .map(|d| d.labels[0].text.as_str())
         .collect();
-    assert_eq!(residency, ["service `api` holds personal_data: placed in `us` (aws.us_east_1); allowed: eu, no, uk, ch, jp, ca, kr, nz, il"]);
+    assert_eq!(residency.len(), 1, "{residency:?}");
+    let text = |span: mlc::source::Span| &spec[span.start as usize..span.end as usize];
+    // The finding sits on the offending line and labels each hop of the class's path.
+    let labels: Vec<(&str, &str)> = residency[0]
+        .labels
+        .iter()
+        .map(|l| (text(l.span), l.text.as_str()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            (
+                "aws.us_east_1",
+                "placed in `us` (aws.us_east_1); allowed: eu, no, uk, ch, jp, ca, kr, nz, il"
+            ),
+            ("dataset scans", "personal_data starts here"),
+            ("train detector", "reads dataset.scans"),
+            ("service api", "serves train.detector"),
+        ]
+    );
+    let help = residency[0].help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with(
+            "personal_data arrives via dataset.scans -> train.detector -> service.api; "
+        ),
+        "{help}"
+    );
 }
 
 #[test]

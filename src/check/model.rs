@@ -95,6 +95,8 @@ pub struct Security {
     pub audit_logging: Option<bool>,
     pub key_rotation_seconds: Option<Exact>,
     pub log_retention_seconds: Option<Exact>,
+    /// The `security` header, where a finding about a setting it lacks is reported.
+    pub span: Span,
 }
 
 /// A KMS key by name, with the cloud its name shape belongs to.
@@ -716,7 +718,7 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
                     transfers: words(f.get("transfers")),
                 })
             }
-            "security" => model.security = Some(security(f)),
+            "security" => model.security = Some(security(f, decl.header)),
             "placement" => model.placement = Some(placement(f)),
             "onprem" => model.onprem.push(onprem(name, f, decl.header)),
             "dataset" => model.datasets.push(dataset(name, f, decl.header)),
@@ -948,7 +950,7 @@ fn budget(f: &Fields) -> Budget {
     }
 }
 
-fn security(f: &Fields) -> Security {
+fn security(f: &Fields, span: Span) -> Security {
     Security {
         encryption_at_rest: match f.get("encryption_at_rest") {
             Some(Val::Via(cipher, keys)) => Some((cipher.clone(), keys.clone())),
@@ -964,6 +966,7 @@ fn security(f: &Fields) -> Security {
         audit_logging: bool_(f.get("audit_logging")),
         key_rotation_seconds: opt_exact(f.get("key_rotation")),
         log_retention_seconds: opt_exact(f.get("log_retention")),
+        span,
     }
 }
 

@@ -350,16 +350,20 @@ codes! {
          the spec does not meet. Frameworks apply to every dataset of their data classes \
          and to everything that data flows into (a model trained on health data carries \
          the class to the services and functions that serve it). The message names the \
-         rule's id and title, and the help says how to comply; docs/stdlib.md lists every \
-         rule.",
+         rule's id and title; the primary label sits on the line to fix (the `security` \
+         attribute, or the header of what lacks it), a label on each hop shows the path \
+         by which the class arrived, and the help names that path and says how to comply; \
+         docs/stdlib.md lists every rule.",
         Some("compliance {\n  frameworks = [hipaa]\n}\ndataset records {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = health_data\n}\n");
     RESIDENCY_VIOLATED = "E0502", "data residency violated",
         "Data of a class that a framework restricts (GDPR: the EEA, an adequate country or \
          a jurisdiction in `compliance { transfers = [...] }`), or any data when \
          `compliance { residency = [...] }` is set, is stored in or pinned to a region of \
          another jurisdiction. Residency is checked for \
-         dataset locations, on-prem sites and workloads pinned with `region = ...`; the \
-         optimizer keeps unpinned workloads inside the allowed jurisdictions.",
+         dataset locations, on-prem sites and workloads pinned with `region = ...`, and \
+         reported on that `location` or `region`, with a label on each hop of the path \
+         the class took; the optimizer keeps unpinned workloads inside the allowed \
+         jurisdictions.",
         Some("compliance {\n  frameworks = [gdpr]\n}\ndataset users {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = personal_data\n}\n");
     RULE_CONDITION_INVALID = "E0510", "framework rule condition does not parse",
         "A `require` rule compares `key_rotation` or `log_retention` with a duration written \

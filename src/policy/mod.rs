@@ -13,7 +13,7 @@ mod rules;
 
 use crate::check::model::{Framework, FrameworkRule, Model};
 use crate::diag::{codes, Code, Diagnostic};
-use crate::graph::{Node, ResourceGraph};
+use crate::graph::{Node, NodeKind, ResourceGraph};
 use crate::source::Span;
 use rules::{Scope, Violation};
 use std::collections::BTreeSet;
@@ -95,6 +95,7 @@ fn check_framework(
     }
     let scope = Scope {
         model,
+        graph,
         classes: &framework.applies_to,
         reached: &reached,
     };
@@ -116,7 +117,7 @@ fn check_framework(
                 Enforcement::Advised if keys.iter().all(|k| seen.contains(k)) => continue,
                 Enforcement::Advised => {}
             }
-            out.push(diagnostic(framework, rule, &violation, enforcement));
+            out.push(diagnostic(graph, framework, rule, &violation, enforcement));
         }
     }
 }
@@ -150,7 +151,10 @@ fn malformed_rules(model: &Model) -> Vec<Diagnostic> {
     out
 }
 
+/// A violated rule as a diagnostic: on the offending line, with a label on each hop of
+/// the path by which the class reached the node, and the path in the help.
 fn diagnostic(
+    graph: &ResourceGraph,
     framework: &Framework,
     rule: &FrameworkRule,
     violation: &Violation,
@@ -166,26 +170,82 @@ fn diagnostic(
     } else {
         "rule"
     };
+    let node = violation.node;
     let class = framework
         .applies_to
         .iter()
-        .find(|c| violation.node.classes.contains(*c))
+        .find(|c| node.classes.contains(*c))
         .map_or("", String::as_str);
-    Diagnostic::new(
+    let path = graph.class_path(node.kind, &node.name, class);
+    // With no line to point at, a spec-wide gap sits where the class starts and a
+    // per-node one on the node.
+    let fallback = match (violation.gaps.is_empty(), path.first()) {
+        (false, Some(origin)) => origin,
+        _ => node,
+    };
+    let primary = violation.at.unwrap_or(fallback.span);
+    let label = if violation.at.is_some() {
+        violation.detail.clone()
+    } else {
+        format!("{} holds {class}: {}", describe(fallback), violation.detail)
+    };
+    let mut d = Diagnostic::new(
         code,
-        violation.node.span,
+        primary,
         format!("{what} {} violated: {}", rule.id, rule.title),
     )
-    .label(format!(
-        "{} holds {class}: {}",
-        describe(violation.node),
-        violation.detail
-    ))
-    .help(format!(
-        "{} [{} `{}`, rule {}, {}]",
+    .label(label);
+    for (span, detail) in &violation.more {
+        d = d.secondary(*span, detail.clone());
+    }
+    for (i, hop) in path.iter().enumerate() {
+        if hop.span != primary {
+            let text = match i.checked_sub(1).and_then(|p| path.get(p)) {
+                Some(previous) => arrival(previous, hop),
+                None => origin(hop, class),
+            };
+            d = d.secondary(hop.span, text);
+        }
+    }
+    let mut help = String::new();
+    if path.len() > 1 {
+        let via: Vec<String> = path.iter().map(|n| dotted(n)).collect();
+        help.push_str(&format!("{class} arrives via {}; ", via.join(" -> ")));
+    }
+    if violation.no_security_block {
+        help.push_str("add a `security { ... }` block, then ");
+    }
+    d.help(format!(
+        "{help}{} [{} `{}`, rule {}, {}]",
         rule.help, framework.title, framework.name, rule.id, rule.source
     ))
     .rule(rule_ref(framework, rule))
+}
+
+/// The label on the node where a class starts: a dataset's classification, or a served
+/// image's declared lineage.
+fn origin(node: &Node, class: &str) -> String {
+    match node.kind {
+        NodeKind::Dataset => format!("{class} starts here"),
+        _ => format!("{class} starts here (declared lineage)"),
+    }
+}
+
+/// The label on a hop of a class path: how the class got there from the previous node.
+fn arrival(previous: &Node, hop: &Node) -> String {
+    let from = dotted(previous);
+    match (previous.kind, hop.kind) {
+        (NodeKind::Dataset, _) => format!("reads {from}"),
+        (NodeKind::Batch, NodeKind::Dataset) => format!("written by {from}"),
+        (NodeKind::Train, NodeKind::Service | NodeKind::Function) => format!("serves {from}"),
+        (NodeKind::Train, _) => format!("uses the model of {from}"),
+        _ => format!("receives data from {from}"),
+    }
+}
+
+/// `dataset.records`, as the spec refers to it.
+fn dotted(node: &Node) -> String {
+    format!("{}.{}", node.kind.keyword(), node.name)
 }
 
 fn rule_ref(framework: &Framework, rule: &FrameworkRule) -> crate::diag::Rule {

@@ -7,22 +7,67 @@ use crate::check::model::{FrameworkRule, Location, Model};
 use crate::check::units::{self, Exact};
 use crate::diag::{codes, Diagnostic};
 use crate::graph::{Node, NodeKind, ResourceGraph};
+use crate::source::Span;
 
 pub(super) struct Scope<'a> {
     pub model: &'a Model,
+    pub graph: &'a ResourceGraph,
     /// The data classes the framework applies to.
     pub classes: &'a [String],
     /// Nodes the classes reach, in model order (datasets before workloads).
     pub reached: &'a [&'a Node],
 }
 
+impl<'a> Scope<'a> {
+    /// The framework's first class that reaches `node` (the one its findings name).
+    pub fn class_at(&self, node: &Node) -> Option<&'a str> {
+        self.classes
+            .iter()
+            .find(|c| node.classes.contains(*c))
+            .map(String::as_str)
+    }
+}
+
 pub(super) struct Violation<'a> {
+    /// The node the finding is about. For a spec-wide gap, the end of the longest path
+    /// the framework's classes take (the first such in model order), which it names.
     pub node: &'a Node,
+    /// The offending line: the attribute that is wrong or the header of the block that
+    /// lacks it; `None` when there is no such line and the finding sits on the node
+    /// where the class starts.
+    pub at: Option<Span>,
+    /// What is wrong, shown at `at`.
     pub detail: String,
+    /// Further offending lines of a spec-wide rule whose gaps lie in several places.
+    pub more: Vec<(Span, String)>,
     pub residency: bool,
-    /// The separate spec-wide gaps joined in `detail` (empty for per-node violations),
-    /// so that a baseline gap already reported by a framework is not reported again.
+    /// The separate spec-wide gaps (empty for per-node violations), so that a baseline
+    /// gap already reported by a framework is not reported again.
     pub gaps: Vec<String>,
+    /// A spec-wide gap in a spec with no `security` block to write the setting in.
+    pub no_security_block: bool,
+}
+
+impl<'a> Violation<'a> {
+    fn on_node(node: &'a Node, at: Option<Span>, detail: String) -> Violation<'a> {
+        Violation {
+            node,
+            at,
+            detail,
+            more: Vec::new(),
+            residency: false,
+            gaps: Vec::new(),
+            no_security_block: false,
+        }
+    }
+}
+
+/// A spec-wide requirement that is not met, and the line that should meet it.
+struct Gap {
+    detail: String,
+    at: Option<Span>,
+    /// A `security` setting (not, say, the project's owner).
+    in_security: bool,
 }
 
 pub(super) fn evaluate<'a>(scope: &Scope<'a>, rule: &FrameworkRule) -> Vec<Violation<'a>> {
@@ -32,27 +77,77 @@ pub(super) fn evaluate<'a>(scope: &Scope<'a>, rule: &FrameworkRule) -> Vec<Viola
         match subject.as_str() {
             "residency" => per_node.extend(residency(scope, words)),
             "retention" => per_node.extend(dataset_setting(scope, "retention", |d| {
-                d.retention_seconds.is_some()
+                match d.retention_seconds {
+                    Some(_) => Ok(()),
+                    None => Err(None),
+                }
             })),
-            "consent" => per_node.extend(dataset_setting(scope, "consent", |d| {
-                d.consent == Some(true)
+            "consent" => per_node.extend(dataset_setting(scope, "consent", |d| match d.consent {
+                Some(true) => Ok(()),
+                Some(false) => Err(Some("`consent` is off")),
+                None => Err(None),
             })),
             "baa_eligible" => per_node.extend(baa_eligible(scope)),
-            other => spec_wide.extend(security_setting(scope.model, other, words)),
+            other => spec_wide.extend(spec_gap(scope.model, other, words)),
         }
     }
-    if let (false, Some(first)) = (spec_wide.is_empty(), scope.reached.first()) {
-        per_node.insert(
-            0,
-            Violation {
-                node: first,
-                detail: spec_wide.join("; "),
-                residency: false,
-                gaps: spec_wide,
-            },
-        );
+    if let (false, Some(end)) = (spec_wide.is_empty(), longest_path_end(scope)) {
+        per_node.insert(0, spec_wide_violation(scope.model, end, spec_wide));
     }
     per_node
+}
+
+/// One violation for all the spec-wide gaps of a rule: on the first gap's line, with
+/// the gaps written elsewhere as further labels (those with no line join the first).
+fn spec_wide_violation<'a>(model: &Model, end: &'a Node, gaps: Vec<Gap>) -> Violation<'a> {
+    let at = gaps.iter().find_map(|g| g.at);
+    let here: Vec<&str> = gaps
+        .iter()
+        .filter(|g| g.at.is_none() || g.at == at)
+        .map(|g| g.detail.as_str())
+        .collect();
+    let more = gaps
+        .iter()
+        .filter_map(|g| {
+            g.at.filter(|span| Some(*span) != at)
+                .map(|s| (s, g.detail.clone()))
+        })
+        .collect();
+    Violation {
+        node: end,
+        at,
+        detail: here.join("; "),
+        more,
+        residency: false,
+        no_security_block: model.security.is_none() && gaps.iter().any(|g| g.in_security),
+        gaps: gaps.into_iter().map(|g| g.detail).collect(),
+    }
+}
+
+/// The reached node with the longest class path, the first such in model order: the
+/// path a spec-wide finding names, since its gap exposes every node along it.
+fn longest_path_end<'a>(scope: &Scope<'a>) -> Option<&'a Node> {
+    let mut best: Option<(&'a Node, usize)> = None;
+    for node in scope.reached.iter().copied() {
+        let length = scope.class_at(node).map_or(0, |class| {
+            scope.graph.class_path(node.kind, &node.name, class).len()
+        });
+        if best.is_none_or(|(_, longest)| length > longest) {
+            best = Some((node, length));
+        }
+    }
+    best.map(|(node, _)| node)
+}
+
+/// The attribute that places a node: a dataset's `location`, a workload's `region`, an
+/// on-prem site's `jurisdiction` (or the `geography` it is taken from).
+fn placing_attribute(model: &Model, node: &Node) -> Option<Span> {
+    let attr = |name: &str| model.attr_span(node.kind.keyword(), &node.name, name);
+    match node.kind {
+        NodeKind::Dataset => attr("location"),
+        NodeKind::Onprem => attr("jurisdiction").or_else(|| attr("geography")),
+        _ => attr("region"),
+    }
 }
 
 /// The jurisdiction and place of a node whose location is known before placement.
@@ -143,39 +238,50 @@ fn residency<'a>(scope: &Scope<'a>, listed: &[String]) -> Vec<Violation<'a>> {
         .filter_map(|node| {
             let (jurisdiction, place) = jurisdiction_of(scope.model, node)?;
             (!allowed.contains(&jurisdiction)).then(|| Violation {
-                node,
-                detail: format!(
-                    "placed in `{jurisdiction}` ({place}); allowed: {}",
-                    allowed.join(", ")
-                ),
                 residency: true,
-                gaps: Vec::new(),
+                ..Violation::on_node(
+                    node,
+                    placing_attribute(scope.model, node),
+                    format!(
+                        "placed in `{jurisdiction}` ({place}); allowed: {}",
+                        allowed.join(", ")
+                    ),
+                )
             })
         })
         .collect()
 }
 
+/// A dataset setting a framework requires of the datasets of its classes. `ok` says
+/// whether the dataset meets it, or what is wrong with the value written (`None` when
+/// it is not written at all, which is reported on the dataset's header).
 fn dataset_setting<'a>(
     scope: &Scope<'a>,
     attribute: &str,
-    ok: impl Fn(&crate::check::model::Dataset) -> bool,
+    ok: impl Fn(&crate::check::model::Dataset) -> Result<(), Option<&'static str>>,
 ) -> Vec<Violation<'a>> {
     scope
         .reached
         .iter()
         .filter(|n| n.kind == NodeKind::Dataset)
-        .filter(|n| {
-            scope
-                .model
-                .datasets
-                .iter()
-                .any(|d| d.name == n.name && scope.classes.contains(&d.classification) && !ok(d))
-        })
-        .map(|node| Violation {
-            node,
-            detail: format!("`{attribute}` is not set on this dataset"),
-            residency: false,
-            gaps: Vec::new(),
+        .filter_map(|node| {
+            let dataset = scope.model.datasets.get(node.item)?;
+            if !scope.classes.contains(&dataset.classification) {
+                return None;
+            }
+            let violation = match ok(dataset).err()? {
+                Some(wrong) => Violation::on_node(
+                    node,
+                    scope.model.attr_span("dataset", &node.name, attribute),
+                    wrong.to_string(),
+                ),
+                None => Violation::on_node(
+                    node,
+                    None,
+                    format!("`{attribute}` is not set on this dataset"),
+                ),
+            };
+            Some(violation)
         })
         .collect()
 }
@@ -187,13 +293,13 @@ fn baa_eligible<'a>(scope: &Scope<'a>) -> Vec<Violation<'a>> {
         return scope
             .reached
             .first()
-            .map(|node| Violation {
-                node,
-                detail:
+            .map(|node| {
+                Violation::on_node(
+                    node,
+                    None,
                     "no `clouds { allow = [...] }` limits placement to clouds with a signed BAA"
                         .into(),
-                residency: false,
-                gaps: Vec::new(),
+                )
             })
             .into_iter()
             .collect();
@@ -203,11 +309,18 @@ fn baa_eligible<'a>(scope: &Scope<'a>) -> Vec<Violation<'a>> {
         .iter()
         .filter_map(|node| {
             let cloud = cloud_of(scope.model, node)?;
-            (!policy.allow.contains(&cloud)).then(|| Violation {
-                node,
-                detail: format!("uses `{cloud}`, which is not in `clouds.allow`"),
-                residency: false,
-                gaps: Vec::new(),
+            (!policy.allow.contains(&cloud)).then(|| {
+                let attr =
+                    |name: &str| scope.model.attr_span(node.kind.keyword(), &node.name, name);
+                let at = match node.kind {
+                    NodeKind::Dataset => attr("location"),
+                    _ => attr("cloud").or_else(|| attr("region")),
+                };
+                Violation::on_node(
+                    node,
+                    at,
+                    format!("uses `{cloud}`, which is not in `clouds.allow`"),
+                )
             })
         })
         .collect()
@@ -251,6 +364,30 @@ fn cloud_of(model: &Model, node: &Node) -> Option<String> {
             .and_then(|b| pinned(&b.cloud, &b.region)),
         NodeKind::Onprem => None,
     }
+}
+
+/// A spec-wide requirement that is not met: what is wrong and where. A `security`
+/// setting is reported on its attribute, or on the block's header when it is missing.
+fn spec_gap(model: &Model, subject: &str, words: &[String]) -> Option<Gap> {
+    let detail = security_setting(model, subject, words)?;
+    let attribute = match subject {
+        "change_control" => None,
+        "mfa" => Some("access"),
+        other => Some(other),
+    };
+    let at = attribute.and_then(|attr| {
+        let security = model.security.as_ref()?;
+        Some(
+            model
+                .attr_span("security", "", attr)
+                .unwrap_or(security.span),
+        )
+    });
+    Some(Gap {
+        detail,
+        at,
+        in_security: attribute.is_some(),
+    })
 }
 
 /// A spec-wide requirement; `Some(detail)` when it is not met.
@@ -413,9 +550,9 @@ pub(super) fn spec_residency(model: &Model, graph: &ResourceGraph) -> Vec<Diagno
         .filter_map(|node| {
             let (jurisdiction, place) = jurisdiction_of(model, node)?;
             (!allowed.contains(&jurisdiction)).then(|| {
-                Diagnostic::new(
+                let mut d = Diagnostic::new(
                     codes::RESIDENCY_VIOLATED,
-                    node.span,
+                    placing_attribute(model, node).unwrap_or(node.span),
                     format!(
                         "data residency violated: `compliance.residency` allows only {}",
                         allowed.join(", ")
@@ -425,8 +562,11 @@ pub(super) fn spec_residency(model: &Model, graph: &ResourceGraph) -> Vec<Diagno
                     "{} `{}` is placed in `{jurisdiction}` ({place})",
                     node.kind.keyword(),
                     node.name
-                ))
-                .help(format!(
+                ));
+                if let Some(span) = model.attr_span("compliance", "", "residency") {
+                    d = d.secondary(span, "the jurisdictions allowed");
+                }
+                d.help(format!(
                     "move it to a region in {}, or widen `compliance.residency`",
                     allowed.join(", ")
                 ))
