@@ -36,10 +36,14 @@ pub struct Plan {
     /// Days between the catalog date and `today` (when known).
     pub catalog_age_days: Option<i64>,
     /// Everything: cloud spend plus on-prem sites' amortised costs.
+    #[serde(serialize_with = "rounded")]
     pub total_monthly_usd: f64,
     /// What the clouds bill: what `budget` (and the clouds' budget alerts) measure.
+    #[serde(serialize_with = "rounded")]
     pub cloud_monthly_usd: f64,
+    #[serde(serialize_with = "rounded_opt")]
     pub budget_monthly_usd: Option<f64>,
+    #[serde(serialize_with = "rounded_opt")]
     pub budget_daily_usd: Option<f64>,
     pub workloads: Vec<PlannedWorkload>,
     pub line_items: Vec<LineItem>,
@@ -68,8 +72,11 @@ pub struct PlannedWorkload {
     /// Nodes (jobs), replicas (services), 1 (functions, datasets).
     pub nodes: f64,
     pub capacity: String,
+    #[serde(serialize_with = "rounded")]
     pub usd_per_hour: f64,
+    #[serde(serialize_with = "rounded")]
     pub hours_per_month: f64,
+    #[serde(serialize_with = "rounded")]
     pub monthly_usd: f64,
     pub rationale: Rationale,
     pub notes: Vec<String>,
@@ -87,12 +94,14 @@ pub struct Rationale {
 #[derive(Debug, Clone, Serialize)]
 pub struct Alternative {
     pub placement: String,
+    #[serde(serialize_with = "rounded")]
     pub extra_monthly_usd: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ExcludedOption {
     pub placement: String,
+    #[serde(serialize_with = "rounded")]
     pub monthly_usd: f64,
     pub reason: String,
 }
@@ -102,6 +111,7 @@ pub struct LineItem {
     /// `compute`, `storage`, `serverless`, `egress`, `onprem`.
     pub category: String,
     pub name: String,
+    #[serde(serialize_with = "rounded")]
     pub monthly_usd: f64,
     pub detail: String,
 }
@@ -553,16 +563,23 @@ fn trim(x: f64) -> String {
     }
 }
 
-/// One line per flow that costs anything, at the rate between its two ends.
+/// One line per flow that costs a cent or more, at the rate between its two ends; the
+/// flows below a cent each are summed on one line, so the items add up to the total.
 fn egress_items(problem: &Problem, solution: &optimize::Solution) -> Vec<LineItem> {
     let mut items = Vec::new();
+    let (mut small_usd, mut small_flows) = (0.0, 0);
     for flow in &problem.flows {
         let a = &problem.workloads[flow.from];
         let b = &problem.workloads[flow.to];
         let la = &problem.locations[a.options[solution.choice[flow.from]].location];
         let lb = &problem.locations[b.options[solution.choice[flow.to]].location];
         let usd = optimize::flow_cost(la, lb, flow.gb_per_month);
-        if usd < 0.005 {
+        if usd <= 0.0 {
+            continue;
+        }
+        if usd < 0.01 {
+            small_usd += usd;
+            small_flows += 1;
             continue;
         }
         let level = [
@@ -581,6 +598,16 @@ fn egress_items(problem: &Problem, solution: &optimize::Solution) -> Vec<LineIte
                 la.name,
                 lb.name,
                 la.egress[optimize::level(la, lb)]
+            ),
+        });
+    }
+    if small_flows > 0 {
+        items.push(LineItem {
+            category: "egress".into(),
+            name: "small flows".into(),
+            monthly_usd: small_usd,
+            detail: format!(
+                "{small_flows} flow(s) under $0.01 a month each (model artifacts, small outputs)"
             ),
         });
     }
@@ -754,6 +781,19 @@ fn runtime_finding(model: &Model, train: &crate::check::model::Train) -> Option<
         subject: format!("train.{}", train.name),
         message,
     })
+}
+
+/// Money and hours in JSON to a millionth: enough to compare totals with another solver
+/// at 1e-6, without float noise such as `0.44611999999999996`.
+fn rounded<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((x * 1e6).round() / 1e6)
+}
+
+fn rounded_opt<S: serde::Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match x {
+        Some(x) => rounded(x, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date.

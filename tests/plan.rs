@@ -1,0 +1,511 @@
+//! `mlc plan` end to end: every example plans (text, markdown and JSON valid against
+//! docs/plan.schema.json, snapshotted), the line items add up to the total, and each
+//! strategy, hybrid mode, capacity type, residency path and budget failure does what
+//! docs/plan.md says.
+
+use mlc::check::{FsWorld, LoadOptions};
+use mlc::compile::{compile, compile_text, Compilation};
+use mlc::plan::{self, Plan, PlanError, PlanOptions};
+use std::path::Path;
+
+/// 2026-12-01: the catalog's age is part of the output, so the tests fix "today".
+const TODAY: i64 = 20_788;
+
+fn plan_of(c: &Compilation, name: &str) -> Result<Plan, PlanError> {
+    let errors: Vec<String> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity() == mlc::diag::Severity::Error)
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect();
+    assert!(errors.is_empty(), "{name} has errors: {errors:#?}");
+    let model = c.model.as_ref().expect("model");
+    let graph = c.graph.as_ref().expect("graph");
+    let rules = mlc::policy::placement::rules(model, graph);
+    let options = PlanOptions {
+        today_days: Some(TODAY),
+        spec_name: name.to_string(),
+        limits: None,
+    };
+    plan::plan(model, graph, &rules, &options)
+}
+
+fn plan_text(text: &str) -> Result<Plan, PlanError> {
+    plan_of(&compile_text("spec.mlc", text), "spec.mlc")
+}
+
+fn examples() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir("examples")
+        .expect("examples/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "mlc"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn validate(json: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("docs/plan.schema.json").expect("schema"))
+            .expect("schema is JSON");
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler
+        .add_resource("file:///plan.schema.json", schema)
+        .expect("schema loads");
+    let index = compiler
+        .compile("file:///plan.schema.json", &mut schemas)
+        .expect("schema compiles");
+    if let Err(e) = schemas.validate(json, index) {
+        panic!("plan JSON does not match docs/plan.schema.json: {e:#}");
+    }
+}
+
+fn assert_adds_up(plan: &Plan) {
+    let items: f64 = plan.line_items.iter().map(|i| i.monthly_usd).sum();
+    assert!(
+        (items - plan.total_monthly_usd).abs() < 1e-6 * plan.total_monthly_usd.max(1.0),
+        "line items {items} != total {}",
+        plan.total_monthly_usd
+    );
+    let onprem: f64 = plan
+        .line_items
+        .iter()
+        .filter(|i| i.category == "onprem")
+        .map(|i| i.monthly_usd)
+        .sum();
+    assert!((plan.total_monthly_usd - onprem - plan.cloud_monthly_usd).abs() < 1e-6);
+}
+
+#[test]
+fn every_example_plans_and_matches_its_snapshots() {
+    for path in examples() {
+        let name = path.display().to_string();
+        let c = compile(&FsWorld, &path, &LoadOptions::default()).expect("readable");
+        let outcome = plan_of(&c, &name);
+        let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+        let plan = match outcome {
+            Ok(plan) => plan,
+            Err(e) => panic!("{name} does not plan: {e:?}"),
+        };
+        assert_adds_up(&plan);
+        let json = serde_json::to_value(&plan).expect("serialises");
+        validate(&json);
+        insta::with_settings!({ snapshot_path => "snapshots/plan", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!(format!("{stem}.text"), plan::render::to_text(&plan));
+            insta::assert_snapshot!(format!("{stem}.markdown"), plan::render::to_markdown(&plan));
+            insta::assert_snapshot!(format!("{stem}.json"), serde_json::to_string_pretty(&json).unwrap());
+        });
+    }
+}
+
+#[test]
+fn the_same_spec_plans_the_same_twice() {
+    let path = Path::new("examples/inference_geo.mlc");
+    let once = || {
+        let c = compile(&FsWorld, path, &LoadOptions::default()).unwrap();
+        serde_json::to_string(&plan_of(&c, "x").unwrap()).unwrap()
+    };
+    assert_eq!(once(), once());
+}
+
+const T4_JOB: &str = r#"
+train t {
+  model       = mlp { input = 64, hidden = [128], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = T4 x 1
+  batch_size  = 64
+  optimizer   = sgd { lr = 0.1 }
+  max_runtime = 10 h
+  runs        = 2 / month
+  CAPACITY
+}
+"#;
+
+fn job(capacity: &str) -> Plan {
+    plan_text(&T4_JOB.replace("CAPACITY", capacity)).expect("plans")
+}
+
+#[test]
+fn capacity_types_are_priced_as_documented() {
+    let on_demand = job("capacity = on_demand");
+    let w = &on_demand.workloads[0];
+    assert_eq!(w.capacity, "on_demand");
+    assert!(
+        (w.monthly_usd - w.usd_per_hour * 20.0).abs() < 1e-6,
+        "{w:?}"
+    );
+
+    let spot = job("capacity = spot\n  checkpoint = every 30 min");
+    let s = &spot.workloads[0];
+    assert_eq!(s.capacity, "spot");
+    assert!(s.hours_per_month > 20.0, "spot hours carry rework: {s:?}");
+    assert!(s.monthly_usd < w.monthly_usd);
+
+    // Without checkpoints an interruption loses half the run, not half an interval.
+    let spot_bare = job("capacity = spot");
+    assert!(spot_bare.workloads[0].hours_per_month > s.hours_per_month);
+
+    let reserved = job("capacity = reserved_3y");
+    let r = &reserved.workloads[0];
+    assert_eq!(r.capacity, "reserved_3y");
+    assert!(r.monthly_usd < w.monthly_usd);
+}
+
+#[test]
+fn a_pin_and_the_allow_list_exclude_cheaper_regions_and_say_so() {
+    let pinned = plan_text(&T4_JOB.replace("CAPACITY", "region = aws.eu_west_1")).unwrap();
+    let w = &pinned.workloads[0];
+    assert_eq!((w.cloud.as_str(), w.region.as_str()), ("aws", "eu_west_1"));
+    assert!(w
+        .rationale
+        .excluded
+        .iter()
+        .all(|e| e.reason.contains("pinned to `region = aws.eu_west_1`")));
+    assert!(!w.rationale.excluded.is_empty());
+
+    let allowed = plan_text(&format!(
+        "clouds {{\n  allow = [gcp]\n}}\n{}",
+        T4_JOB.replace("CAPACITY", "")
+    ))
+    .unwrap();
+    assert_eq!(allowed.workloads[0].cloud, "gcp");
+}
+
+const GDPR_SERVICE: &str = r#"
+compliance {
+  frameworks = [gdpr]
+}
+security {
+  encryption_at_rest = aes256 via kms
+  audit_logging      = on
+}
+dataset eu_users {
+  size           = 2 TB
+  location       = gcp.europe_west4
+  classification = personal_data
+  retention      = 2 year
+  consent        = on
+}
+train recommender {
+  data        = dataset.eu_users
+  model       = mlp { input = 64, hidden = [256], output = 16 }
+  parallelism = data { gpus = 1 }
+  accelerator = L4 x 1
+  batch_size  = 1024
+  optimizer   = adamw { lr = 1e-3 }
+}
+service recommend_api {
+  model    = train.recommender
+  replicas = 2
+  near     = [us_east]
+}
+"#;
+
+#[test]
+fn residency_follows_the_class_through_the_graph() {
+    let plan = plan_text(GDPR_SERVICE).unwrap();
+    let api = plan
+        .workloads
+        .iter()
+        .find(|w| w.name == "recommend_api")
+        .unwrap();
+    // GDPR reaches the service through the model: it stays in an allowed jurisdiction,
+    // and the cheaper US regions it could use are excluded with the path.
+    assert!(
+        ["eu", "uk", "ch", "no", "jp", "ca", "kr", "nz", "il"].contains(&api.jurisdiction.as_str()),
+        "{api:?}"
+    );
+    let reason = api
+        .rationale
+        .excluded
+        .iter()
+        .map(|e| e.reason.as_str())
+        .find(|r| r.contains("GDPR-44"));
+    if let Some(reason) = reason {
+        assert!(
+            reason.contains("dataset.eu_users -> train.recommender -> service.recommend_api"),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn residency_with_no_region_left_names_the_workload_and_the_rules() {
+    let spec = format!("clouds {{\n  allow = [aws]\n}}\n{}", GDPR_SERVICE).replace(
+        "location       = gcp.europe_west4",
+        "location       = aws.eu_west_1",
+    );
+    // A100 x 8 with personal data: AWS offers it, but the compliance residency [us] of
+    // this spec and GDPR's [eu, ...] leave no jurisdiction at all.
+    let spec = spec.replace(
+        "compliance {\n  frameworks = [gdpr]\n}",
+        "compliance {\n  frameworks = [gdpr]\n  residency  = [us]\n}",
+    );
+    let checked = compile_text("spec.mlc", &spec);
+    // Check already rejects the dataset stored outside [us]; the plan never runs.
+    assert!(checked.has_errors());
+}
+
+#[test]
+fn active_active_puts_two_copies_on_two_clouds() {
+    let plan = plan_text(
+        r#"
+service api {
+  model    = "registry.example/api:1"
+  replicas = 2
+  strategy = active_active
+}
+"#,
+    )
+    .unwrap();
+    let copies: Vec<&plan::PlannedWorkload> =
+        plan.workloads.iter().filter(|w| w.name == "api").collect();
+    assert_eq!(copies.len(), 2);
+    assert_ne!(copies[0].cloud, copies[1].cloud);
+    assert_eq!(copies[0].copy.as_deref(), Some("active copy 1"));
+}
+
+#[test]
+fn failover_keeps_everything_on_the_primary_and_prices_a_standby() {
+    let plan = plan_text(
+        r#"
+clouds {
+  allow = [aws, gcp, azure]
+}
+placement {
+  strategy  = failover
+  primary   = azure
+  secondary = gcp
+}
+service api {
+  model    = "registry.example/api:1"
+  replicas = 3
+}
+"#,
+    )
+    .unwrap();
+    let main = plan.workloads.iter().find(|w| w.copy.is_none()).unwrap();
+    let standby = plan
+        .workloads
+        .iter()
+        .find(|w| w.copy.as_deref() == Some("warm standby"))
+        .unwrap();
+    assert_eq!(main.cloud, "azure");
+    assert_eq!(standby.cloud, "gcp");
+    assert_eq!(standby.nodes, 1.0);
+    assert!(standby.monthly_usd > 0.0);
+}
+
+#[test]
+fn geographic_places_one_copy_per_geography() {
+    let plan = plan_text(
+        r#"
+service api {
+  model    = "registry.example/api:1"
+  replicas = 1
+  near     = [eu_west, ap_northeast]
+  strategy = geographic
+}
+"#,
+    )
+    .unwrap();
+    let geos: Vec<(String, String)> = plan
+        .workloads
+        .iter()
+        .map(|w| (w.copy.clone().unwrap_or_default(), w.jurisdiction.clone()))
+        .collect();
+    assert_eq!(geos.len(), 2, "{geos:?}");
+    assert!(
+        geos.contains(&("near eu_west".into(), "eu".into()))
+            || geos.iter().any(|(c, j)| c == "near eu_west" && j == "uk"),
+        "{geos:?}"
+    );
+    assert!(
+        geos.iter()
+            .any(|(c, j)| c == "near ap_northeast" && (j == "jp" || j == "kr")),
+        "{geos:?}"
+    );
+}
+
+const HYBRID: &str = r#"
+onprem dc {
+  region = us_east
+  gpus   = A100 x 8
+  cost   = 20000 USD / month
+}
+dataset scans {
+  size           = 10 TB
+  location       = onprem.dc
+  classification = health_data
+}
+train a {
+  data        = dataset.scans
+  model       = mlp { input = 64, hidden = [128], output = 2 }
+  parallelism = data { gpus = 8 }
+  accelerator = A100 x 8
+  batch_size  = 64
+  optimizer   = sgd { lr = 0.1 }
+  max_runtime = 400 h
+}
+train b {
+  model       = mlp { input = 64, hidden = [128], output = 2 }
+  parallelism = data { gpus = 8 }
+  accelerator = A100 x 8
+  batch_size  = 64
+  optimizer   = sgd { lr = 0.1 }
+  max_runtime = 400 h
+}
+placement {
+  strategy = cost_optimized
+  hybrid   = MODE { base = onprem.dc }
+}
+"#;
+
+#[test]
+fn burst_compute_uses_the_site_first_and_bursts_the_rest() {
+    let plan = plan_text(&HYBRID.replace("MODE", "burst_compute")).unwrap();
+    // The site has 8 x 730 GPU-hours; each job needs 8 x 400: one fits, one bursts.
+    let on_site = plan
+        .workloads
+        .iter()
+        .filter(|w| w.capacity == "onprem")
+        .count();
+    let jobs: Vec<_> = plan
+        .workloads
+        .iter()
+        .filter(|w| w.kind == "train")
+        .collect();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(
+        on_site,
+        2 - jobs.iter().filter(|w| w.cloud != "onprem").count()
+    );
+    assert_eq!(
+        jobs.iter().filter(|w| w.cloud == "onprem").count(),
+        1,
+        "{jobs:?}"
+    );
+    // The site's amortised cost is counted in the total but not against cloud budgets.
+    assert!(plan.total_monthly_usd - plan.cloud_monthly_usd > 19_999.0);
+    assert_adds_up(&plan);
+}
+
+#[test]
+fn sensitive_data_keeps_raw_readers_on_the_site() {
+    let plan = plan_text(&HYBRID.replace("MODE", "sensitive_data")).unwrap();
+    let a = plan.workloads.iter().find(|w| w.name == "a").unwrap();
+    assert_eq!(a.cloud, "onprem", "job a reads classified data raw: {a:?}");
+    let b = plan.workloads.iter().find(|w| w.name == "b").unwrap();
+    // The site is full with a; b reads nothing classified and runs in the cloud.
+    assert_ne!(b.cloud, "onprem");
+}
+
+#[test]
+fn over_budget_names_the_budget_the_cheapest_total_and_the_largest_items() {
+    let spec = format!(
+        "budget {{\n  monthly = 1 USD\n}}\n{}",
+        T4_JOB.replace("CAPACITY", "")
+    );
+    match plan_text(&spec) {
+        Err(PlanError::OverBudget {
+            budget_usd,
+            cheapest_usd,
+            largest,
+            ..
+        }) => {
+            assert_eq!(budget_usd, 1.0);
+            assert!(cheapest_usd > 1.0);
+            assert_eq!(largest[0].category, "compute");
+        }
+        other => panic!("expected over budget, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_off_peak_job_too_long_for_the_window_is_an_error() {
+    let spec = T4_JOB
+        .replace("CAPACITY", "window = off_peak")
+        .replace("runs        = 2 / month", "runs        = 60 / month");
+    match plan_text(&spec) {
+        Err(PlanError::Window { workload, message }) => {
+            assert_eq!(workload, "t");
+            assert!(message.contains("382 h a month"), "{message}");
+        }
+        other => panic!("expected a window error, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_accelerator_no_region_offers_under_the_rules_is_explained() {
+    let spec = format!(
+        "clouds {{\n  allow = [gcp]\n}}\n{}",
+        T4_JOB
+            .replace("T4 x 1", "MI300X x 8")
+            .replace("gpus = 1", "gpus = 8")
+            .replace("CAPACITY", "")
+    );
+    match plan_text(&spec) {
+        Err(PlanError::NoPlacement(failures)) => {
+            assert_eq!(failures[0].name, "t");
+            assert!(failures[0].needs.contains("MI300X x 8"));
+            assert!(
+                failures[0]
+                    .reasons
+                    .iter()
+                    .any(|(r, _)| r.contains("`clouds.allow` is [gcp]")),
+                "{:?}",
+                failures[0].reasons
+            );
+        }
+        other => panic!("expected no placement, got {other:?}"),
+    }
+}
+
+#[test]
+fn pipelines_place_produced_datasets_with_their_producer_and_price_egress() {
+    let plan = plan_text(
+        r#"
+dataset raw {
+  size     = 5 TB
+  location = aws.us_east_1
+}
+dataset features {
+  size = 500 GB
+}
+batch featurize {
+  inputs      = [dataset.raw]
+  output      = dataset.features
+  cpu         = 16
+  memory      = 32 GiB
+  max_runtime = 1 h
+  runs        = 1 / day
+}
+train model {
+  data        = dataset.features
+  model       = mlp { input = 64, hidden = [128], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = T4 x 1
+  batch_size  = 64
+  optimizer   = sgd { lr = 0.1 }
+}
+"#,
+    )
+    .unwrap();
+    let featurize = plan
+        .workloads
+        .iter()
+        .find(|w| w.name == "featurize")
+        .unwrap();
+    // 5 TB a day read from us-east-1: anywhere else costs far more in egress.
+    assert_eq!(
+        (featurize.cloud.as_str(), featurize.region.as_str()),
+        ("aws", "us_east_1")
+    );
+    assert!(plan
+        .line_items
+        .iter()
+        .any(|i| i.category == "storage" && i.name == "batch.featurize"));
+    assert!(!plan.workloads.iter().any(|w| w.name == "features"));
+    assert_adds_up(&plan);
+}
