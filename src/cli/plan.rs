@@ -27,12 +27,26 @@ pub struct PlanArgs {
     /// solver; its optimum is the plan's total)
     #[arg(long, value_name = "FILE.mps")]
     pub export_model: Option<PathBuf>,
+    /// Show what changed against an earlier `mlc plan --format json` instead of the plan
+    #[arg(long, value_name = "OLD.json")]
+    pub compare: Option<PathBuf>,
     #[command(flatten)]
     pub load: super::LoadArgs,
 }
 
 pub fn run(args: &PlanArgs) -> u8 {
     let options = args.load.options();
+    // Read the old plan first: a bad --compare file is a usage error before any work.
+    let old = match &args.compare {
+        Some(path) => match read_old(path) {
+            Ok(old) => Some(old),
+            Err(message) => {
+                print_err(&format!("error: {message}\n"));
+                return EXIT_USAGE;
+            }
+        },
+        None => None,
+    };
     let compilation = match mlc::compile::compile(&FsWorld, &args.file, &options) {
         Ok(c) => c,
         Err(message) => {
@@ -82,6 +96,17 @@ pub fn run(args: &PlanArgs) -> u8 {
             return EXIT_USAGE;
         }
     }
+    if let Some(old) = &old {
+        let diff = plan::compare::diff(old, &plan);
+        print_out(&match args.format {
+            PlanFormat::Text => plan::compare::to_text(&diff),
+            PlanFormat::Markdown => plan::compare::to_markdown(&diff),
+            PlanFormat::Json => {
+                serde_json::to_string_pretty(&diff).unwrap_or_else(|_| "{}".into()) + "\n"
+            }
+        });
+        return EXIT_OK;
+    }
     print_out(&match args.format {
         PlanFormat::Text => plan_render::to_text(&plan),
         PlanFormat::Markdown => plan_render::to_markdown(&plan),
@@ -90,6 +115,22 @@ pub fn run(args: &PlanArgs) -> u8 {
         }
     });
     EXIT_OK
+}
+
+fn read_old(path: &std::path::Path) -> Result<plan::Plan, String> {
+    // A plan is small; refuse anything huge rather than read it whole.
+    const LIMIT: u64 = 64 << 20;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !meta.is_file() || meta.len() > LIMIT {
+        return Err(format!(
+            "{} is not a plan file (a regular file under 64 MiB)",
+            path.display()
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    plan::compare::read(&text).map_err(|e| format!("{} cannot be compared: {e}", path.display()))
 }
 
 /// Today as days since 1970-01-01: `SOURCE_DATE_EPOCH` when set (reproducible output),

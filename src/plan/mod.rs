@@ -3,6 +3,7 @@
 //! excludes the rest), `cost` prices it, the exact solver in `crate::optimize` chooses,
 //! and this module assembles the [`Plan`] that `render` prints and `mlc build` emits.
 
+pub mod compare;
 pub mod cost;
 pub mod options;
 pub mod places;
@@ -15,7 +16,7 @@ use crate::optimize::{self, Choice, Flow, Limits, Problem, Resource, Workload};
 use crate::policy::placement::PlacementRules;
 use options::{Candidate, Context, Copy, NoPlacement, SitePool, Unit};
 use places::Places;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The version of the JSON plan (`docs/plan.schema.json`); bumped on any change of shape.
@@ -28,7 +29,7 @@ pub const STALE_CATALOG_DAYS: i64 = 90;
 pub const ASSUMED_MFU: f64 = 0.4;
 
 /// A reviewed placement: what runs where, what it costs, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     pub schema_version: u32,
     pub spec: String,
@@ -58,7 +59,7 @@ pub struct Plan {
     pub problem: Problem,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlannedWorkload {
     pub name: String,
     pub kind: String,
@@ -82,7 +83,7 @@ pub struct PlannedWorkload {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rationale {
     /// The cheapest other placement of this workload with the rest of the plan fixed,
     /// and how much more the whole plan would cost with it.
@@ -91,14 +92,14 @@ pub struct Rationale {
     pub excluded: Vec<ExcludedOption>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Alternative {
     pub placement: String,
     #[serde(serialize_with = "rounded")]
     pub extra_monthly_usd: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExcludedOption {
     pub placement: String,
     #[serde(serialize_with = "rounded")]
@@ -106,7 +107,7 @@ pub struct ExcludedOption {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LineItem {
     /// `compute`, `storage`, `serverless`, `egress`, `onprem`.
     pub category: String,
@@ -116,21 +117,21 @@ pub struct LineItem {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FrameworkVerdict {
     pub framework: String,
     pub verdict: String,
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     pub severity: String,
     pub subject: String,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SolverSummary {
     pub units: usize,
     pub options: usize,

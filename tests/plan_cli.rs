@@ -1,0 +1,176 @@
+//! `mlc plan` as users drive it: formats, exit codes, `--export-model`, `--compare`.
+
+use std::process::Command;
+
+fn mlc() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlc"));
+    cmd.env("NO_COLOR", "1")
+        .env("SOURCE_DATE_EPOCH", "1796083200");
+    cmd
+}
+
+const SPEC: &str = r#"
+dataset d {
+  size     = 500 GB
+  location = gcp.us_central1
+}
+train t {
+  data        = dataset.d
+  model       = mlp { input = 64, hidden = [128], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = L4 x 1
+  batch_size  = 64
+  optimizer   = sgd { lr = 0.1 }
+  max_runtime = 5 h
+}
+"#;
+
+fn spec(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join("spec.mlc");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn plan_prints_text_json_and_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spec(&dir, SPEC);
+    let text = mlc().arg("plan").arg(&path).output().unwrap();
+    assert_eq!(
+        text.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("train t"), "{text}");
+    assert!(text.contains("Total: $"), "{text}");
+    assert!(text.contains("catalog 2026-05-20 (195 days old)"), "{text}");
+
+    let json = mlc()
+        .args(["plan", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["schema_version"], 1);
+    assert_eq!(value["workloads"][1]["name"], "t");
+
+    let md = mlc()
+        .args(["plan", "--format", "markdown"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(md.stdout)
+        .unwrap()
+        .starts_with("### mlc plan"));
+}
+
+#[test]
+fn export_model_writes_the_exact_problem_with_the_total_as_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spec(&dir, SPEC);
+    let mps = dir.path().join("model.mps");
+    let out = mlc()
+        .arg("plan")
+        .arg(&path)
+        .arg("--export-model")
+        .arg(&mps)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&mps).unwrap();
+    for section in ["NAME", "ROWS", "COLUMNS", "RHS", "BOUNDS", "ENDATA"] {
+        assert!(
+            text.lines().any(|l| l.starts_with(section)),
+            "no {section} in\n{text}"
+        );
+    }
+    assert!(
+        text.contains("train.t"),
+        "options are commented with their workload"
+    );
+}
+
+#[test]
+fn compare_shows_what_moved_and_what_it_costs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spec(&dir, SPEC);
+    let old = dir.path().join("old.json");
+    let json = mlc()
+        .args(["plan", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::write(&old, json.stdout).unwrap();
+    spec(
+        &dir,
+        &SPEC.replace(
+            "max_runtime = 5 h",
+            "max_runtime = 10 h\n  region = gcp.europe_west4",
+        ),
+    );
+    let out = mlc()
+        .arg("plan")
+        .arg(&path)
+        .arg("--compare")
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("moved    train.t +$"), "{text}");
+    assert!(text.contains("- gcp us-central1"), "{text}");
+    assert!(text.contains("+ gcp europe-west4"), "{text}");
+
+    std::fs::write(&old, "{\"schema_version\": 99}").unwrap();
+    let out = mlc()
+        .arg("plan")
+        .arg(&path)
+        .arg("--compare")
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schema_version 99"));
+}
+
+#[test]
+fn no_plan_for_a_spec_with_errors_or_no_placement() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spec(&dir, "dataset d {\n  size = 1 GB\n}\n");
+    let out = mlc().arg("plan").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no plan: the spec has errors"));
+
+    let path = spec(
+        &dir,
+        &format!("clouds {{\n  allow = [aws]\n}}\n{SPEC}")
+            .replace("location = gcp.us_central1", "location = aws.us_east_1")
+            .replace("L4 x 1", "MI300X x 8")
+            .replace("gpus = 1", "gpus = 8"),
+    );
+    let out = mlc().arg("plan").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("no placement for train.t: it needs MI300X x 8 per node"),
+        "{err}"
+    );
+    assert!(err.contains("`clouds.allow` is [aws]"), "{err}");
+}
+
+#[test]
+fn a_missing_spec_is_a_usage_error() {
+    let out = mlc()
+        .args(["plan", "/nonexistent/spec.mlc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
