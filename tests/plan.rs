@@ -509,3 +509,34 @@ train model {
     assert!(!plan.workloads.iter().any(|w| w.name == "features"));
     assert_adds_up(&plan);
 }
+
+/// docs/plan.md's worked example is the plan the docs say it is.
+#[test]
+fn the_worked_example_in_docs_plan_md_is_right() {
+    let docs = std::fs::read_to_string("docs/plan.md").expect("docs/plan.md");
+    let start = docs.find("### A worked example").expect("section");
+    let block = &docs[start..];
+    let code = block
+        .split("```mlc\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("an mlc block");
+    let plan = plan_text(code).expect("plans");
+    let amount = |name: &str| {
+        plan.line_items
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| plan::render::usd(i.monthly_usd))
+            .unwrap_or_default()
+    };
+    assert_eq!(amount("dataset.tickets"), "$18.40");
+    assert_eq!(amount("train.classifier"), "$40.85");
+    assert_eq!(amount("service.api"), "$140.16");
+    assert_eq!(plan::render::usd(plan.total_monthly_usd), "$199.41");
+    for figure in ["$18.40", "$40.85", "$140.16", "$199.41", "$58.76"] {
+        assert!(block.contains(figure), "docs/plan.md lost {figure}");
+    }
+    let classifier = plan.workloads.iter().find(|w| w.name == "classifier").unwrap();
+    let runner_up = classifier.rationale.runner_up.as_ref().unwrap();
+    assert_eq!(plan::render::usd(runner_up.extra_monthly_usd), "$58.76");
+}

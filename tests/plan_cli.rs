@@ -174,3 +174,18 @@ fn a_missing_spec_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The plan the README shows is the plan mlc prints.
+#[test]
+fn the_readme_shows_the_real_plan_of_its_example() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let command = "cargo run --release -- plan examples/multicloud_failover.mlc";
+    assert!(readme.contains(command));
+    let shown = readme
+        .split("```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a text block after the command");
+    let out = mlc().args(["plan", "examples/multicloud_failover.mlc"]).output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), shown);
+}
