@@ -3,6 +3,10 @@
 
 pub static FILES: &[(&str, &str)] = &[
     (
+        "<stdlib>/managed.mlc",
+        include_str!("../stdlib/managed.mlc"),
+    ),
+    (
         "<stdlib>/geographies.mlc",
         include_str!("../stdlib/geographies.mlc"),
     ),

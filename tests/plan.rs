@@ -536,7 +536,11 @@ fn the_worked_example_in_docs_plan_md_is_right() {
     for figure in ["$18.40", "$40.85", "$140.16", "$199.41", "$58.76"] {
         assert!(block.contains(figure), "docs/plan.md lost {figure}");
     }
-    let classifier = plan.workloads.iter().find(|w| w.name == "classifier").unwrap();
+    let classifier = plan
+        .workloads
+        .iter()
+        .find(|w| w.name == "classifier")
+        .unwrap();
     let runner_up = classifier.rationale.runner_up.as_ref().unwrap();
     assert_eq!(plan::render::usd(runner_up.extra_monthly_usd), "$58.76");
 }

@@ -186,6 +186,9 @@ fn the_readme_shows_the_real_plan_of_its_example() {
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("a text block after the command");
-    let out = mlc().args(["plan", "examples/multicloud_failover.mlc"]).output().unwrap();
+    let out = mlc()
+        .args(["plan", "examples/multicloud_failover.mlc"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), shown);
 }

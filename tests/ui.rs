@@ -114,8 +114,9 @@ fn no_snapshot_without_a_case() {
 }
 
 /// Every `.snap` under `tests/snapshots` must be one a test still writes: a policy ui
-/// case (`policy_ui__CASE`), an example (`examples__NAME`), or an unnamed snapshot of a
-/// test function (`MODULE__FN`, taken from the function's name). Lists every orphan.
+/// case (`policy_ui__CASE`), an example (`examples__NAME`), an example's plan
+/// (`plan/NAME.{text,markdown,json}`), or an unnamed snapshot of a test function
+/// (`MODULE__FN`, taken from the function's name). Lists every orphan.
 #[test]
 fn no_orphaned_snapshots_in_tests_snapshots() {
     let stems = |dir: &str, ext: &str| -> BTreeSet<String> {
@@ -133,11 +134,30 @@ fn no_orphaned_snapshots_in_tests_snapshots() {
     let policy_cases = stems("tests/ui/policy", "mlc");
     let examples = stems("examples", "mlc");
     let mut orphans = Vec::new();
+    for entry in fs::read_dir("tests/snapshots/plan")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let produced = file
+            .strip_suffix(".snap")
+            .and_then(|stem| stem.rsplit_once('.'))
+            .is_some_and(|(example, format)| {
+                examples.contains(example) && ["text", "markdown", "json"].contains(&format)
+            });
+        if !produced {
+            orphans.push(format!("plan/{file}"));
+        }
+    }
     for entry in fs::read_dir("tests/snapshots")
         .expect("tests/snapshots exists")
         .flatten()
     {
         let file = entry.file_name().to_string_lossy().into_owned();
+        if file == "plan" && entry.path().is_dir() {
+            continue;
+        }
         let produced = file
             .strip_suffix(".snap")
             .and_then(|stem| stem.split_once("__"))

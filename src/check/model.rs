@@ -577,6 +577,18 @@ pub struct Knowledge {
     pub geographies: Vec<Geography>,
     pub accelerators: Vec<AcceleratorInfo>,
     pub frameworks: Vec<Framework>,
+    pub managed: Vec<ManagedService>,
+}
+
+/// A cloud's managed ML platform (`stdlib/managed.mlc`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ManagedService {
+    pub name: String,
+    pub title: String,
+    pub cloud: String,
+    /// Workload kinds it runs: `train`, `batch`, `service`, `function`.
+    pub runs: Vec<String>,
+    pub features: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -747,6 +759,13 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
                 cloud: ref_name(f.get("cloud")),
             }),
             "framework" => model.knowledge.frameworks.push(framework(name, f)),
+            "managed_service" => model.knowledge.managed.push(ManagedService {
+                name,
+                title: string(f.get("title")),
+                cloud: ref_name(f.get("cloud")).unwrap_or_default(),
+                runs: words(f.get("runs")),
+                features: words(f.get("features")),
+            }),
             _ => {}
         }
     }
@@ -776,6 +795,7 @@ fn sort_by_name(model: &mut Model) {
     k.geographies.sort_by(|a, b| a.name.cmp(&b.name));
     k.accelerators.sort_by(|a, b| a.name.cmp(&b.name));
     k.frameworks.sort_by(|a, b| a.name.cmp(&b.name));
+    k.managed.sort_by(|a, b| a.name.cmp(&b.name));
 }
 
 // ---- field accessors: missing values default quietly, because a missing required

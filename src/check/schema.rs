@@ -209,6 +209,16 @@ pub const JURISDICTIONS: &[&str] = &[
     "us", "eu", "uk", "ch", "no", "jp", "kr", "sg", "in", "id", "br", "ca", "au", "cl", "mx", "za",
     "ae", "qa", "il", "tw", "hk", "cn", "nz", "sa", "bh", "my", "th", "other",
 ];
+/// Features of managed ML platforms that a workload may use (`managed_service`).
+pub const MANAGED_FEATURES: &[&str] = &[
+    "managed_spot",
+    "multi_node",
+    "checkpoint_sync",
+    "autoscaling",
+    "scale_to_zero",
+    "batch_inference",
+    "serverless_inference",
+];
 pub const CONTINENTS: &[&str] = &[
     "north_america",
     "south_america",
@@ -797,6 +807,22 @@ pub static KINDS: &[KindSchema] = &[
             req("bf16_tflops", Ty::Number, "peak dense bf16/fp16 TFLOP/s"),
             def("vendor", Ty::Word(&["nvidia", "google", "aws", "amd"]), "nvidia", "maker"),
             opt("cloud", Ty::Ref(RefKind::Cloud), "set for a cloud's own chips (TPU, Trainium)"),
+        ],
+        blocks: &[],
+        allows_alert: false,
+        allows_require: false,
+        stdlib: true,
+    },
+    KindSchema {
+        kind: "managed_service",
+        name: NameRule::Required,
+        doc: "A cloud's managed ML platform: the workload kinds it runs and the features specs use (standard library).",
+        attrs: &[
+            req("title", Ty::Str, "product name"),
+            req("cloud", Ty::Ref(RefKind::Cloud), "the cloud it runs on"),
+            req("runs", Ty::List(&Ty::Word(&["train", "batch", "service", "function"])), "workload kinds it can run"),
+            def("features", Ty::List(&Ty::Word(MANAGED_FEATURES)), "[]", "what it offers that a spec may use"),
+            opt("docs", Ty::Str, "where its documentation is"),
         ],
         blocks: &[],
         allows_alert: false,

@@ -51,6 +51,10 @@ pub struct Plan {
     /// Budget alert thresholds (percent of the monthly budget) the planned cloud spend
     /// reaches.
     pub alerts_reached: Vec<f64>,
+    /// The monthly cloud spend at which the anomaly alert fires: the planned spend times
+    /// `anomaly_threshold`.
+    #[serde(serialize_with = "rounded_opt")]
+    pub anomaly_alert_usd: Option<f64>,
     pub compliance: Vec<FrameworkVerdict>,
     pub findings: Vec<Finding>,
     pub solver: SolverSummary,
@@ -80,7 +84,19 @@ pub struct PlannedWorkload {
     #[serde(serialize_with = "rounded")]
     pub monthly_usd: f64,
     pub rationale: Rationale,
+    /// Which managed ML platform of the chosen cloud could run it instead (advice).
+    pub managed: Option<ManagedFit>,
     pub notes: Vec<String>,
+}
+
+/// A managed platform that could run a workload on its chosen cloud, the platform
+/// features the workload would use, and those it needs that the platform lacks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManagedFit {
+    pub service: String,
+    pub title: String,
+    pub uses: Vec<String>,
+    pub lacks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -488,6 +504,7 @@ fn assemble(
             hours_per_month: chosen.hours,
             monthly_usd: chosen.monthly_usd(),
             rationale: rationale(ctx, units, problem, solution, i),
+            managed: managed_fit(model, unit, chosen, &site.cloud),
             notes: unit.notes.clone(),
         });
     }
@@ -527,6 +544,7 @@ fn assemble(
         workloads,
         line_items,
         alerts_reached,
+        anomaly_alert_usd: budget.map(|b| cloud * b.anomaly_threshold.to_f64()),
         compliance: compliance(model, ctx),
         findings,
         solver: SolverSummary {
@@ -539,6 +557,54 @@ fn assemble(
         },
         problem: problem.clone(),
     }
+}
+
+/// The features of a managed platform a workload would use, from what the spec asks.
+fn needed_features(model: &Model, unit: &Unit, chosen: &Candidate) -> Vec<&'static str> {
+    let mut needs = Vec::new();
+    let spot = chosen.capacity == "spot";
+    match unit.kind {
+        NodeKind::Train => {
+            let train = model.trains.iter().find(|t| t.name == unit.name);
+            needs.extend(spot.then_some("managed_spot"));
+            needs.extend((chosen.units > 1.0).then_some("multi_node"));
+            let checkpoints = train.is_some_and(|t| t.checkpoint_every_seconds.is_some());
+            needs.extend(checkpoints.then_some("checkpoint_sync"));
+        }
+        NodeKind::Batch => {
+            needs.push("batch_inference");
+            needs.extend(spot.then_some("managed_spot"));
+            needs.extend((chosen.units > 1.0).then_some("multi_node"));
+        }
+        NodeKind::Service => {
+            if let Some(service) = model.services.iter().find(|s| s.name == unit.name) {
+                let scales = service.replicas_max > service.replicas_min;
+                needs.extend(scales.then_some("autoscaling"));
+                needs.extend((service.replicas_min == 0).then_some("scale_to_zero"));
+            }
+        }
+        NodeKind::Function => needs.push("serverless_inference"),
+        NodeKind::Dataset | NodeKind::Onprem => {}
+    }
+    needs
+}
+
+fn managed_fit(model: &Model, unit: &Unit, chosen: &Candidate, cloud: &str) -> Option<ManagedFit> {
+    let kind = unit.kind.keyword();
+    let service = model
+        .knowledge
+        .managed
+        .iter()
+        .find(|m| m.cloud == cloud && m.runs.iter().any(|r| r == kind))?;
+    let (uses, lacks): (Vec<&str>, Vec<&str>) = needed_features(model, unit, chosen)
+        .into_iter()
+        .partition(|f| service.features.iter().any(|have| have == f));
+    Some(ManagedFit {
+        service: service.name.clone(),
+        title: service.title.clone(),
+        uses: uses.into_iter().map(String::from).collect(),
+        lacks: lacks.into_iter().map(String::from).collect(),
+    })
 }
 
 fn compute_detail(c: &Candidate, label: &str) -> String {

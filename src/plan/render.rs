@@ -24,6 +24,15 @@ pub fn usd(x: f64) -> String {
     format!("{sign}${grouped}.{:02}", cents % 100)
 }
 
+/// Like [`usd`], but an amount too small to show in cents reads `<$0.01`, not `$0.00`.
+fn usd_item(x: f64) -> String {
+    if x > 0.0 && x < 0.005 {
+        "<$0.01".into()
+    } else {
+        usd(x)
+    }
+}
+
 fn placement(w: &PlannedWorkload) -> String {
     if w.instance_type.is_empty() {
         return format!("{}.{}", w.cloud, w.region);
@@ -73,6 +82,13 @@ fn budget_line(plan: &Plan) -> Option<String> {
             .collect();
         let _ = write!(line, "; alerts reached: {}", reached.join(", "));
     }
+    if let Some(anomaly) = plan.anomaly_alert_usd {
+        let _ = write!(
+            line,
+            "; the anomaly alert fires above {} a month",
+            usd(anomaly)
+        );
+    }
     Some(line)
 }
 
@@ -81,6 +97,17 @@ fn catalog_line(plan: &Plan) -> String {
         Some(age) => format!("catalog {} ({age} days old)", plan.catalog_date),
         None => format!("catalog {}", plan.catalog_date),
     }
+}
+
+fn managed_line(m: &super::ManagedFit) -> String {
+    let mut line = format!("{} could run it", m.title);
+    if !m.uses.is_empty() {
+        let _ = write!(line, ", using {}", m.uses.join(", "));
+    }
+    if !m.lacks.is_empty() {
+        let _ = write!(line, "; it lacks {}", m.lacks.join(", "));
+    }
+    line
 }
 
 /// The plan as a terminal report.
@@ -122,6 +149,9 @@ pub fn to_text(plan: &Plan) -> String {
                 e.reason
             );
         }
+        if let Some(m) = &w.managed {
+            let _ = writeln!(out, "    managed: {}", managed_line(m));
+        }
         for note in &w.notes {
             let _ = writeln!(out, "    note: {note}");
         }
@@ -132,7 +162,7 @@ pub fn to_text(plan: &Plan) -> String {
             out,
             "  {:<10} {:>14}  {}: {}",
             item.category,
-            usd(item.monthly_usd),
+            usd_item(item.monthly_usd),
             item.name,
             item.detail
         );
@@ -203,6 +233,24 @@ pub fn to_markdown(plan: &Plan) -> String {
         }
         out.push_str("\n</details>\n");
     }
+    let managed: Vec<String> = plan
+        .workloads
+        .iter()
+        .filter_map(|w| {
+            Some(format!(
+                "| {} | {} |",
+                cell(&title(w)),
+                cell(&managed_line(w.managed.as_ref()?))
+            ))
+        })
+        .collect();
+    if !managed.is_empty() {
+        out.push_str("\n<details><summary>Managed-service fit (advice)</summary>\n\n| workload | managed platform |\n|---|---|\n");
+        for row in managed {
+            let _ = writeln!(out, "{row}");
+        }
+        out.push_str("\n</details>\n");
+    }
     out.push_str("\n<details><summary>Line items</summary>\n\n| category | item | $/month | detail |\n|---|---|---:|---|\n");
     for item in &plan.line_items {
         let _ = writeln!(
@@ -210,7 +258,7 @@ pub fn to_markdown(plan: &Plan) -> String {
             "| {} | {} | {} | {} |",
             item.category,
             cell(&item.name),
-            usd(item.monthly_usd),
+            usd_item(item.monthly_usd),
             cell(&item.detail)
         );
     }
