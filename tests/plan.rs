@@ -544,3 +544,20 @@ fn the_worked_example_in_docs_plan_md_is_right() {
     let runner_up = classifier.rationale.runner_up.as_ref().unwrap();
     assert_eq!(plan::render::usd(runner_up.extra_monthly_usd), "$58.76");
 }
+
+#[test]
+fn counts_no_cloud_provisions_are_an_error_not_a_plan() {
+    let spec = T4_JOB
+        .replace("gpus = 1", "gpus = 80000000")
+        .replace("T4 x 1", "T4 x 4")
+        .replace("CAPACITY", "");
+    match plan_text(&spec) {
+        Err(PlanError::TooBig { workload, message }) => {
+            assert_eq!(workload, "t");
+            assert!(message.contains("20000000 nodes"), "{message}");
+        }
+        other => panic!("expected TooBig, got {other:?}"),
+    }
+    let service = "service s {\n  model    = \"x/y:1\"\n  replicas = 1000000000\n}\n";
+    assert!(matches!(plan_text(service), Err(PlanError::TooBig { .. })));
+}

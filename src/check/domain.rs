@@ -584,6 +584,7 @@ fn budget(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
 
 fn train(decl: &CheckedDecl, typed: &Train, diagnostics: &mut Vec<Diagnostic>) {
     let f = &decl.fields;
+    runs_fit_a_month(f, diagnostics);
     for name in [
         "batch_size",
         "epochs",
@@ -941,9 +942,37 @@ fn placement(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
+/// A job's runs must fit in a month one after another: `max_runtime` x `runs` over
+/// 730 h means runs overlap, which a single job (one set of nodes) cannot do.
+fn runs_fit_a_month(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
+    let (Some(runtime), Some(Val::Qty(runs))) = (opt_exact(f.get("max_runtime")), f.get("runs"))
+    else {
+        return;
+    };
+    let month = crate::check::units::SECONDS_PER_MONTH as f64;
+    let busy = runtime.to_f64() * runs.value.to_f64() * month;
+    if busy <= month * (1.0 + 1e-9) {
+        return;
+    }
+    diagnostics.push(
+        Diagnostic::new(
+            codes::RUNS_EXCEED_MONTH,
+            f.span_of("runs"),
+            format!(
+                "{:.0} h of runs a month do not fit in a month of 730 h",
+                busy / 3600.0
+            ),
+        )
+        .label("runs x max_runtime")
+        .secondary(f.span_of("max_runtime"), "each run")
+        .help("run less often or shorten `max_runtime`; for more throughput, add nodes or GPUs to one run"),
+    );
+}
+
 /// A batch job computes on accelerators or on CPU cores; one of them must be given.
 fn batch(decl: &CheckedDecl, diagnostics: &mut Vec<Diagnostic>) {
     let f = &decl.fields;
+    runs_fit_a_month(f, diagnostics);
     not_positive(diagnostics, f, "nodes");
     not_positive(diagnostics, f, "max_runtime");
     if f.get("accelerator").is_none() && f.get("cpu").is_none() {

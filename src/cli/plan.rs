@@ -197,6 +197,9 @@ fn describe(error: &PlanError) -> String {
             out.push_str("  help: raise `budget.monthly`, or cut what the largest items need (runs, replicas, capacity = spot)\n");
             out
         }
+        PlanError::TooBig { message, .. } => {
+            format!("error: {message}\n  help: check the count for a typo or a unit slip\n")
+        }
         PlanError::Window { message, .. } => format!(
             "error: {message}\n  help: shorten the runs, run less often, or use `window = any`\n"
         ),

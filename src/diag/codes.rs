@@ -268,6 +268,12 @@ codes! {
          may live anywhere). Move the data to `location = onprem.site`, or use \
          `burst_compute` if the data may live in the cloud.",
         Some("onprem dc {\n  region = us_east\n  gpus = A100 x 8\n}\ndataset records {\n  size = 1 TB\n  location = aws.us_east_1\n  classification = health_data\n}\ntrain t {\n  data = dataset.records\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 8 }\n  accelerator = A100 x 8\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n}\nplacement {\n  strategy = cost_optimized\n  hybrid = sensitive_data { base = onprem.dc }\n}\n");
+    RUNS_EXCEED_MONTH = "E0416", "runs do not fit in a month",
+        "A training or batch job runs `runs` times a month for up to `max_runtime` each, one \
+         run after another on the job's nodes. When the product is more than a month (730 \
+         h), the runs would have to overlap. Run less often, shorten the runs, or give one \
+         run more nodes or GPUs.",
+        Some("batch b {\n  inputs = []\n  cpu = 4\n  max_runtime = 3 h\n  runs = 12 / d\n}\n");
     KMS_KEY_WITHOUT_KMS = "E0430", "KMS key named without KMS encryption",
         "`security { kms_key = \"...\" }` names the key that encrypts data at rest, so \
          `encryption_at_rest` must say which keys manage it: `aes256 via kms` (or `via \

@@ -25,6 +25,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Catalog prices older than this many days earn a warning in the plan.
 pub const STALE_CATALOG_DAYS: i64 = 90;
 
+/// The most nodes one job (and replicas one service) may ask for: beyond what any cloud
+/// provisions for one workload, so a larger count is a mistake, not a plan.
+pub const MAX_NODES: u64 = 10_000;
+pub const MAX_REPLICAS: u64 = 100_000;
+
 /// Model FLOP utilisation assumed when judging a training job's `max_runtime`.
 pub const ASSUMED_MFU: f64 = 0.4;
 
@@ -171,6 +176,8 @@ pub enum PlanError {
         largest: Vec<LineItem>,
         plan: Box<Plan>,
     },
+    /// A count beyond what any cloud can provision (a typo, or a unit slip).
+    TooBig { workload: String, message: String },
     /// An off-peak job that cannot fit its hours in the month's off-peak windows.
     Window { workload: String, message: String },
     /// The embedded catalog could not be read (a bug).
@@ -195,6 +202,7 @@ pub fn plan(
 ) -> Result<Plan, PlanError> {
     let catalog = Catalog::embedded().map_err(|e| PlanError::Catalog(e.to_string()))?;
     let places = Places::build(model);
+    bounds(model)?;
     windows(model)?;
     let ctx = Context {
         anchors: anchors(model, &places),
@@ -230,6 +238,44 @@ pub fn plan(
         }
         _ => Ok(plan),
     }
+}
+
+/// Counts no cloud provisions for one workload end the plan with a clear message.
+fn bounds(model: &Model) -> Result<(), PlanError> {
+    let too_big = |workload: &str, message: String| {
+        Err(PlanError::TooBig {
+            workload: workload.to_string(),
+            message,
+        })
+    };
+    for t in &model.trains {
+        if t.nodes > MAX_NODES {
+            return too_big(
+                &t.name,
+                format!(
+                    "`{}` needs {} nodes of {} x {}; mlc plans at most {MAX_NODES} nodes per job",
+                    t.name, t.nodes, t.accelerator.name, t.accelerator.count
+                ),
+            );
+        }
+    }
+    for b in &model.batches {
+        if b.nodes > MAX_NODES {
+            return too_big(
+                &b.name,
+                format!(
+                    "`{}` asks for {} nodes; mlc plans at most {MAX_NODES} nodes per job",
+                    b.name, b.nodes
+                ),
+            );
+        }
+    }
+    for s in &model.services {
+        if s.replicas_min > MAX_REPLICAS {
+            return too_big(&s.name, format!("`{}` asks for at least {} replicas; mlc plans at most {MAX_REPLICAS} per service", s.name, s.replicas_min));
+        }
+    }
+    Ok(())
 }
 
 /// `window = off_peak` jobs must fit their month of runs into off-peak hours, and each
