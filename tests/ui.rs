@@ -138,6 +138,10 @@ fn no_orphaned_snapshots_in_tests_snapshots() {
         .flatten()
     {
         let file = entry.file_name().to_string_lossy().into_owned();
+        if file == "plan" && entry.path().is_dir() {
+            orphans.extend(orphaned_plan_snapshots(&examples));
+            continue;
+        }
         let produced = file
             .strip_suffix(".snap")
             .and_then(|stem| stem.split_once("__"))
@@ -173,4 +177,27 @@ fn test_fn_takes_snapshot(module: &str, name: &str) -> bool {
     let body = &source[start..];
     let end = body[1..].find("\nfn ").map_or(body.len(), |i| i + 1);
     body[..end].contains("assert_snapshot!")
+}
+
+/// `tests/snapshots/plan/` holds what tests/plan.rs writes for each example:
+/// `EXAMPLE.text.snap`, `EXAMPLE.markdown.snap` and `EXAMPLE.json.snap`. Returns the
+/// files there that no example produces (as `plan/FILE`).
+fn orphaned_plan_snapshots(examples: &BTreeSet<String>) -> Vec<String> {
+    let Ok(entries) = fs::read_dir("tests/snapshots/plan") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|file| {
+            let produced = file
+                .strip_suffix(".snap")
+                .and_then(|stem| stem.rsplit_once('.'))
+                .is_some_and(|(example, format)| {
+                    examples.contains(example) && ["text", "markdown", "json"].contains(&format)
+                });
+            !produced
+        })
+        .map(|file| format!("plan/{file}"))
+        .collect()
 }
