@@ -213,7 +213,7 @@ fn box_size(lines: &[String]) -> Point {
     let font = FONT_SIZE as f64;
     Point::new(
         (longest as f64 * font * CHAR_WIDTH + font * 2.0).round(),
-        lines.len().max(1) as f64 * font + font,
+        lines.len().max(1) as f64 * font + font * 1.5,
     )
 }
 
