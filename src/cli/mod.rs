@@ -58,13 +58,9 @@ pub enum Command {
     /// Plan the cheapest placement that meets every rule: per workload the choice, cost and
     /// rationale; line items; total against the budget (exit 1 when there is no plan)
     Plan(plan::PlanArgs),
-    /// Print the resource graph (data flow, classes, where classes stop) as Graphviz DOT
-    Graph {
-        /// The spec file
-        file: PathBuf,
-        #[command(flatten)]
-        load: LoadArgs,
-    },
+    /// Print the resource graph (data flow, classes, where classes stop, planned placement)
+    /// as Graphviz DOT or as SVG drawn without Graphviz
+    Graph(graph::GraphArgs),
 }
 
 /// Options of every subcommand that loads a spec (with its imports).
@@ -138,7 +134,7 @@ pub fn run() -> ExitCode {
         Command::Explain { code } => explain::run(&code),
         Command::Catalog(args) => catalog::run(args),
         Command::Plan(args) => plan::run(&args),
-        Command::Graph { file, load } => graph::run(&file, &load.options()),
+        Command::Graph(args) => graph::run(&args),
     };
     ExitCode::from(code)
 }

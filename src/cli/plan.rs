@@ -146,7 +146,7 @@ fn today_days() -> Option<i64> {
     Some(seconds.div_euclid(86_400))
 }
 
-fn describe(error: &PlanError) -> String {
+pub(super) fn describe(error: &PlanError) -> String {
     match error {
         PlanError::NoPlacement(failures) => {
             let mut out = String::new();

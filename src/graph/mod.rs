@@ -7,6 +7,8 @@
 //! carries the bytes it moves per month, which the planner prices as egress.
 
 pub mod dot;
+pub mod draw;
+pub mod svg;
 
 use crate::check::model::{Deidentified, Input, Location, Model, ModelSource, Train};
 use crate::source::Span;
@@ -38,6 +40,20 @@ impl NodeKind {
             NodeKind::Batch => "batch",
             NodeKind::Onprem => "onprem",
         }
+    }
+
+    /// The kind a keyword declares (the inverse of [`NodeKind::keyword`]).
+    pub fn from_keyword(keyword: &str) -> Option<NodeKind> {
+        [
+            NodeKind::Dataset,
+            NodeKind::Train,
+            NodeKind::Service,
+            NodeKind::Function,
+            NodeKind::Batch,
+            NodeKind::Onprem,
+        ]
+        .into_iter()
+        .find(|kind| kind.keyword() == keyword)
     }
 }
 

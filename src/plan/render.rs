@@ -3,6 +3,8 @@
 //! line items by category then name.
 
 use super::{Plan, PlannedWorkload};
+use crate::graph::draw::Placements;
+use crate::graph::NodeKind;
 use std::fmt::Write;
 
 /// `$12,345.67`
@@ -45,6 +47,28 @@ fn placement(w: &PlannedWorkload) -> String {
         trim(w.nodes),
         w.capacity
     )
+}
+
+/// The plan as lines on the resource graph's nodes (`mlc graph`): per workload, each
+/// copy's placement and monthly cost, in plan order, e.g.
+/// `plan (warm standby): gcp europe-west1 n2-standard-16 x 1 on_demand, $155.98/month`.
+pub fn placements_by_node(plan: &Plan) -> Placements {
+    let mut placements = Placements::new();
+    for w in &plan.workloads {
+        let Some(kind) = NodeKind::from_keyword(&w.kind) else {
+            continue;
+        };
+        let copy = w.copy.as_ref().map_or(String::new(), |c| format!(" ({c})"));
+        placements
+            .entry((kind, w.name.clone()))
+            .or_default()
+            .push(format!(
+                "plan{copy}: {}, {}/month",
+                placement(w),
+                usd(w.monthly_usd)
+            ));
+    }
+    placements
 }
 
 fn trim(x: f64) -> String {
