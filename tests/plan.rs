@@ -561,3 +561,58 @@ fn counts_no_cloud_provisions_are_an_error_not_a_plan() {
     let service = "service s {\n  model    = \"x/y:1\"\n  replicas = 1000000000\n}\n";
     assert!(matches!(plan_text(service), Err(PlanError::TooBig { .. })));
 }
+
+#[test]
+fn a_gpu_service_gets_a_host_with_the_cpus_and_memory_it_asks_for() {
+    let small = plan_text(
+        "service s {\n  model = \"x/y:1\"\n  replicas = 1\n  resources { accelerator = T4 x 1 }\n  region = azure.eastus\n}\n",
+    )
+    .unwrap();
+    let big = plan_text(
+        "service s {\n  model = \"x/y:1\"\n  replicas = 1\n  resources { cpu = 4..8, memory = 16 GiB..32 GiB, accelerator = T4 x 1 }\n  region = azure.eastus\n}\n",
+    )
+    .unwrap();
+    assert_eq!(small.workloads[0].instance_type, "Standard_NC4as_T4_v3");
+    assert_eq!(big.workloads[0].instance_type, "Standard_NC8as_T4_v3");
+}
+
+#[test]
+fn a_service_stays_on_the_continents_of_its_users() {
+    let plan =
+        plan_text("service s {\n  model = \"x/y:1\"\n  replicas = 2\n  near = [ap_northeast]\n}\n")
+            .unwrap();
+    let w = &plan.workloads[0];
+    assert!(
+        ["jp", "kr", "hk", "tw", "sg", "in", "id", "my", "th", "cn"]
+            .contains(&w.jurisdiction.as_str()),
+        "an Asian user base is served from Asia: {w:?}"
+    );
+    assert!(
+        w.rationale
+            .excluded
+            .iter()
+            .any(|e| e.reason.contains("`near` geographies in asia")),
+        "{:?}",
+        w.rationale
+    );
+}
+
+#[test]
+fn reading_an_archive_dataset_pays_retrieval() {
+    let plan = plan_text(&format!(
+        "dataset cold {{\n  size = 10 TB\n  location = aws.us_east_1\n  tier = archive\n}}\n{}",
+        T4_JOB.replace("CAPACITY", "data = dataset.cold")
+    ))
+    .unwrap();
+    let retrieval = plan
+        .line_items
+        .iter()
+        .find(|i| i.name == "dataset.cold (retrieval)")
+        .expect("a retrieval line item");
+    // 10 TB read twice a month at S3 Glacier Flexible Retrieval's 0.01 USD/GB.
+    assert!(
+        (retrieval.monthly_usd - 200.0).abs() < 1e-6,
+        "{retrieval:?}"
+    );
+    assert_adds_up(&plan);
+}

@@ -64,6 +64,15 @@ pub fn storage_usd_per_gb_month(cloud: &CloudInfo, tier: &str) -> f64 {
         .map_or(0.0, |s| s.usd_per_gb_month.to_f64())
 }
 
+/// USD per GB read back from the cloud's storage class for a dataset tier (infrequent
+/// and archive classes charge retrieval; standard ones do not).
+pub fn retrieval_usd_per_gb(cloud: &CloudInfo, tier: &str) -> f64 {
+    let class = |t: &str| cloud.storage.iter().find(|s| s.tier.as_deref() == Some(t));
+    class(tier)
+        .or_else(|| class("standard"))
+        .map_or(0.0, |s| s.retrieval_usd_per_gb.to_f64())
+}
+
 /// What one serverless function costs a month on its platform: compute (GB-seconds less
 /// the free tier), requests (less the free tier), and instances kept warm.
 pub struct ServerlessCost {

@@ -212,6 +212,7 @@ pub fn plan(
         catalog,
         produced: produced(model),
         pools: pools(model, &places),
+        reads_gb: reads_gb(graph),
     };
     let units = options::units(&ctx).map_err(PlanError::NoPlacement)?;
     let (problem, constants) = problem(model, graph, &ctx, &units);
@@ -313,6 +314,16 @@ fn windows(model: &Model) -> Result<(), PlanError> {
         }
     }
     Ok(())
+}
+
+fn reads_gb(graph: &ResourceGraph) -> BTreeMap<String, f64> {
+    let mut reads: BTreeMap<String, f64> = BTreeMap::new();
+    for (from, _, bytes) in graph.data_flows() {
+        if from.kind == NodeKind::Dataset {
+            *reads.entry(from.name.clone()).or_default() += bytes / 1e9;
+        }
+    }
+    reads
 }
 
 fn anchors(model: &Model, places: &Places) -> Vec<usize> {
@@ -533,6 +544,14 @@ fn assemble(
                 name: name.clone(),
                 monthly_usd: chosen.storage_usd,
                 detail: format!("stored in {}", site.reference()),
+            });
+        }
+        if chosen.retrieval_usd > 0.0 {
+            line_items.push(LineItem {
+                category: "storage".into(),
+                name: format!("{name} (retrieval)"),
+                monthly_usd: chosen.retrieval_usd,
+                detail: "reading it back from its storage tier".into(),
             });
         }
         workloads.push(PlannedWorkload {

@@ -12,7 +12,7 @@ use crate::check::model::{
 };
 use crate::graph::NodeKind;
 use crate::policy::placement::PlacementRules;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Which copy of a workload a unit is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -66,13 +66,15 @@ pub struct Candidate {
     pub hours: f64,
     pub compute_usd: f64,
     pub storage_usd: f64,
+    /// Reading data back from an infrequent-access or archive tier.
+    pub retrieval_usd: f64,
     /// What a shared site gives it: `(resource, GPU-hours)`.
     pub uses: Vec<(usize, f64)>,
 }
 
 impl Candidate {
     pub fn monthly_usd(&self) -> f64 {
-        self.compute_usd + self.storage_usd
+        self.compute_usd + self.storage_usd + self.retrieval_usd
     }
 }
 
@@ -116,9 +118,12 @@ pub struct Context<'a> {
     /// Produced datasets by producer: their storage is priced where the producer runs.
     pub produced: BTreeMap<String, Vec<&'a Dataset>>,
     pub pools: Vec<SitePool>,
+    /// GB read from each dataset a month (its outgoing data edges), for retrieval fees.
+    pub reads_gb: BTreeMap<String, f64>,
 }
 
 /// What a unit asks of a site before price: the rules that may exclude it.
+#[derive(Clone, Copy)]
 struct Needs<'a> {
     kind: NodeKind,
     name: &'a str,
@@ -126,6 +131,8 @@ struct Needs<'a> {
     region_pin: Option<(&'a str, &'a str)>,
     strategy_cloud: Option<(&'a str, &'static str)>,
     near: Option<&'a str>,
+    /// Continents the unit is kept on: those of a service's `near` geographies.
+    continents: Option<&'a BTreeSet<String>>,
 }
 
 impl<'a> Context<'a> {
@@ -177,6 +184,15 @@ impl<'a> Context<'a> {
         if let Some(geo) = needs.near {
             if site.geography != geo {
                 return Err(format!("this copy serves users near `{geo}`"));
+            }
+        }
+        if let Some(continents) = needs.continents {
+            if !continents.contains(&site.continent) {
+                let names: Vec<&str> = continents.iter().map(String::as_str).collect();
+                return Err(format!(
+                    "its users are `near` geographies in {}",
+                    names.join(", ")
+                ));
             }
         }
         Ok(())
@@ -324,12 +340,31 @@ fn priced(
     })
 }
 
+/// What one GPU node needs: its accelerators, and at least this many vCPUs and GiB of
+/// memory on the host (a service's `resources` limits, a batch job's `cpu` and `memory`).
+pub struct GpuNode<'a> {
+    pub accel: &'a AccelCount,
+    pub vcpus: f64,
+    pub memory_gib: f64,
+}
+
+impl GpuNode<'_> {
+    /// TPU slices have no host VM in the catalog: only the accelerator is matched.
+    fn fits(&self, offering: &Offering) -> bool {
+        let host_ok = match (offering.vcpus, offering.memory_gib) {
+            (Some(cpu), Some(mem)) => cpu.to_f64() >= self.vcpus && mem.to_f64() >= self.memory_gib,
+            _ => true,
+        };
+        accelerator_matches(self.accel, offering) && host_ok
+    }
+}
+
 /// Billed GPU-VM hours and price of `nodes` VMs running `hours` each, on each fitting
 /// offering. Spot hours include the expected rework (see `cost::spot_hours`).
 #[allow(clippy::too_many_arguments)]
 fn gpu_fits(
     ctx: &Context,
-    accel: &AccelCount,
+    node: &GpuNode,
     capacity: &Capacity,
     nodes: f64,
     hours: f64,
@@ -337,13 +372,9 @@ fn gpu_fits(
     checkpoint_hours: Option<f64>,
     producer: Option<&str>,
 ) -> Vec<(usize, Candidate, String)> {
+    let accel = node.accel;
     let mut fits = Vec::new();
-    for offering in ctx
-        .catalog
-        .offerings
-        .iter()
-        .filter(|o| accelerator_matches(accel, o))
-    {
+    for offering in ctx.catalog.offerings.iter().filter(|o| node.fits(o)) {
         let (Some(site), Some(cloud)) = (
             ctx.places.by_code(offering.cloud, &offering.region),
             ctx.cloud(offering.cloud),
@@ -375,6 +406,7 @@ fn gpu_fits(
                 hours: billed,
                 compute_usd: price * nodes * billed,
                 storage_usd: storage,
+                retrieval_usd: 0.0,
                 uses: Vec::new(),
             },
             label,
@@ -411,6 +443,7 @@ fn site_fits(
                 hours,
                 compute_usd: 0.0,
                 storage_usd: 0.0,
+                retrieval_usd: 0.0,
                 uses: vec![(pool_id, gpu_hours)],
             },
             format!("onprem {}", pool.name),
@@ -478,6 +511,7 @@ fn cpu_fits(
                 hours,
                 compute_usd: price * fraction * units * hours,
                 storage_usd: storage,
+                retrieval_usd: 0.0,
                 uses: Vec::new(),
             },
             label,
@@ -603,9 +637,12 @@ fn fixed_dataset(ctx: &Context, dataset: &Dataset) -> Result<Unit, NoPlacement> 
     let fits = site
         .map(|site| {
             let place = &ctx.places.sites[site];
-            let per_gb = ctx
-                .cloud(&place.cloud)
-                .map_or(0.0, |c| cost::storage_usd_per_gb_month(c, &dataset.tier));
+            let cloud = ctx.cloud(&place.cloud);
+            let per_gb = cloud.map_or(0.0, |c| cost::storage_usd_per_gb_month(c, &dataset.tier));
+            let read_gb = ctx.reads_gb.get(&dataset.name).copied().unwrap_or(0.0);
+            let retrieval = cloud.map_or(0.0, |c| {
+                read_gb * cost::retrieval_usd_per_gb(c, &dataset.tier)
+            });
             let candidate = Candidate {
                 site,
                 instance_type: String::new(),
@@ -615,6 +652,7 @@ fn fixed_dataset(ctx: &Context, dataset: &Dataset) -> Result<Unit, NoPlacement> 
                 hours: 0.0,
                 compute_usd: 0.0,
                 storage_usd: dataset.size_bytes.to_f64() / 1e9 * per_gb,
+                retrieval_usd: retrieval,
                 uses: Vec::new(),
             };
             (site, candidate, place.reference())
@@ -651,9 +689,14 @@ fn train_unit(ctx: &Context, train: &crate::check::model::Train) -> Result<Unit,
     let run_hours = train.max_runtime_seconds.to_f64() / 3600.0;
     let hours = run_hours * train.runs_per_month.to_f64();
     let checkpoint = train.checkpoint_every_seconds.map(|s| s.to_f64() / 3600.0);
+    let node = GpuNode {
+        accel: &train.accelerator,
+        vcpus: 0.0,
+        memory_gib: 0.0,
+    };
     let mut fits = gpu_fits(
         ctx,
-        &train.accelerator,
+        &node,
         &train.capacity,
         train.nodes as f64,
         hours,
@@ -678,6 +721,7 @@ fn train_unit(ctx: &Context, train: &crate::check::model::Train) -> Result<Unit,
         region_pin,
         strategy_cloud: strategy_cloud(ctx.model, Strategy::CostOptimized, &Copy::Only),
         near: None,
+        continents: None,
     };
     let what = format!(
         "{} x {} per node ({} nodes) on {}",
@@ -707,7 +751,13 @@ fn batch_unit(ctx: &Context, batch: &crate::check::model::Batch) -> Result<Unit,
         Some(accel) => (
             gpu_fits(
                 ctx,
-                accel,
+                &GpuNode {
+                    accel,
+                    vcpus: batch.cpu.map_or(0.0, |c| c.to_f64()),
+                    memory_gib: batch
+                        .memory_bytes
+                        .map_or(0.0, |m| m.to_f64() / f64::from(1u32 << 30)),
+                },
                 &batch.capacity,
                 nodes,
                 hours,
@@ -745,6 +795,7 @@ fn batch_unit(ctx: &Context, batch: &crate::check::model::Batch) -> Result<Unit,
         region_pin,
         strategy_cloud: strategy_cloud(ctx.model, Strategy::CostOptimized, &Copy::Only),
         near: None,
+        continents: None,
     };
     finish(
         ctx,
@@ -779,7 +830,13 @@ fn service_unit(
         Some(accel) => (
             gpu_fits(
                 ctx,
-                accel,
+                &GpuNode {
+                    accel,
+                    vcpus: service.cpu.map_or(0.0, |(_, hi)| hi.to_f64()),
+                    memory_gib: service
+                        .memory_bytes
+                        .map_or(0.0, |(_, hi)| hi.to_f64() / f64::from(1u32 << 30)),
+                },
                 &service.capacity,
                 replicas,
                 HOURS_PER_MONTH,
@@ -818,6 +875,17 @@ fn service_unit(
         _ => None,
     };
     let near = near_geo.as_deref();
+    // A service's users are near its `near` geographies: whatever the strategy, it stays
+    // on their continents (a geographic copy, in its own geography) unless the rules
+    // leave nothing there.
+    let continents: BTreeSet<String> = match near {
+        Some(geo) => continent_of(ctx, geo).into_iter().collect(),
+        None => service
+            .near
+            .iter()
+            .filter_map(|g| continent_of(ctx, g))
+            .collect(),
+    };
     let needs = Needs {
         kind: NodeKind::Service,
         name: &service.name,
@@ -825,41 +893,56 @@ fn service_unit(
         region_pin,
         strategy_cloud: strategy_cloud(ctx.model, service.strategy, &copy),
         near,
+        continents: (!continents.is_empty()).then_some(&continents),
     };
-    let unit = finish(
-        ctx,
-        NodeKind::Service,
-        &service.name,
-        copy.clone(),
-        &needs,
-        what.clone(),
-        fits.clone(),
-        notes.clone(),
-    );
-    match (unit, near) {
-        // Residency may keep a geographic copy out of its geography: serve those users
-        // from the nearest allowed place instead, and say so.
-        (Err(_), Some(geo)) => {
-            let needs = Needs {
+    let tries = [
+        (needs, None),
+        (
+            Needs {
                 near: None,
                 ..needs
-            };
-            notes.push(format!(
-                "no allowed region in `{geo}`: users there are served from the cheapest allowed region"
-            ));
-            finish(
-                ctx,
-                NodeKind::Service,
-                &service.name,
-                copy,
-                &needs,
-                what,
-                fits,
-                notes,
-            )
+            },
+            Some("no allowed region in its `near` geography: served from the cheapest allowed region on the same continent"),
+        ),
+        (
+            Needs {
+                near: None,
+                continents: None,
+                ..needs
+            },
+            Some("no allowed region on the continents of its `near` geographies: served from the cheapest allowed region"),
+        ),
+    ];
+    let mut first_failure = None;
+    for (needs, note) in tries.iter() {
+        let mut notes = notes.clone();
+        notes.extend(note.map(String::from));
+        match finish(
+            ctx,
+            NodeKind::Service,
+            &service.name,
+            copy.clone(),
+            needs,
+            what.clone(),
+            fits.clone(),
+            notes,
+        ) {
+            Ok(unit) => return Ok(unit),
+            Err(failure) => {
+                first_failure.get_or_insert(failure);
+            }
         }
-        (unit, _) => unit,
     }
+    Err(first_failure.expect("at least one try"))
+}
+
+fn continent_of(ctx: &Context, geography: &str) -> Option<String> {
+    ctx.model
+        .knowledge
+        .geographies
+        .iter()
+        .find(|g| g.name == geography)
+        .map(|g| g.continent.clone())
 }
 
 fn function_unit(
@@ -880,7 +963,14 @@ fn function_unit(
             fallback: None,
         };
         fits = match &function.accelerator {
-            Some(accel) => gpu_fits(ctx, accel, &capacity, 1.0, busy, busy, None, None),
+            Some(accel) => {
+                let node = GpuNode {
+                    accel,
+                    vcpus: 0.0,
+                    memory_gib: memory_gb,
+                };
+                gpu_fits(ctx, &node, &capacity, 1.0, busy, busy, None, None)
+            }
             None => cpu_fits(ctx, 1.0, memory_gb, &capacity, 1.0, busy, true, None),
         };
         what = "a Knative cluster node".to_string();
@@ -918,6 +1008,7 @@ fn function_unit(
                         hours: 0.0,
                         compute_usd: priced.total(),
                         storage_usd: 0.0,
+                        retrieval_usd: 0.0,
                         uses: Vec::new(),
                     },
                     format!("{} {} {}", place.cloud, place.code, price.product),
@@ -937,6 +1028,7 @@ fn function_unit(
         region_pin,
         strategy_cloud: strategy_cloud(ctx.model, function.strategy, &copy),
         near: None,
+        continents: None,
     };
     finish(
         ctx,
