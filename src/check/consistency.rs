@@ -504,7 +504,7 @@ fn sensitive_data(
     let Some(hybrid) = placement
         .hybrid
         .as_ref()
-        .filter(|h| h.mode == "sensitive_data")
+        .filter(|h| h.mode == crate::check::model::HybridMode::SensitiveData)
     else {
         return;
     };

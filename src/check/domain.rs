@@ -208,7 +208,11 @@ fn memory_fit(decl: &CheckedDecl, train: &Train, model: &Model, diagnostics: &mu
         Optimizer::Sgd { momentum, .. } if momentum.is_positive() => 4.0,
         Optimizer::Sgd { .. } => 0.0,
     };
-    let half_copy = if train.precision == "fp32" { 0.0 } else { 2.0 };
+    let half_copy = if train.precision == super::model::Precision::Fp32 {
+        0.0
+    } else {
+        2.0
+    };
     let bytes_per_param = 8.0 + optimizer_bytes + half_copy;
     let splits = match train.parallelism {
         Parallelism::Pipeline { stages, .. } => stages,

@@ -420,7 +420,7 @@ pub struct Train {
     pub epochs: Option<u64>,
     pub max_steps: Option<u64>,
     pub optimizer: Optimizer,
-    pub precision: String,
+    pub precision: Precision,
     pub grad_accumulation: u64,
     pub grad_clip: Option<Exact>,
     pub capacity: Capacity,
@@ -428,7 +428,7 @@ pub struct Train {
     pub checkpoint_storage: Option<CheckpointStorage>,
     pub max_runtime_seconds: Exact,
     pub runs_per_month: Exact,
-    pub window: String,
+    pub window: Window,
     pub cloud: Option<String>,
     pub region: Option<(String, String)>,
     pub deidentified: Option<Deidentified>,
@@ -456,7 +456,7 @@ pub struct Batch {
     pub max_runtime_seconds: Exact,
     pub runs_per_month: Exact,
     pub capacity: Capacity,
-    pub window: String,
+    pub window: Window,
     pub cloud: Option<String>,
     pub region: Option<(String, String)>,
     pub span: Span,
@@ -567,8 +567,109 @@ pub struct Placement {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Hybrid {
-    pub mode: String,
+    pub mode: HybridMode,
     pub base: String,
+}
+
+/// How a spec uses its on-prem site.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum HybridMode {
+    /// The site's GPUs are used first; the rest bursts to the cloud.
+    BurstCompute,
+    /// Classified data (and the jobs that read it raw) stays on the site.
+    SensitiveData,
+}
+
+/// When a job may run.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    Any,
+    /// Nights (22:00-06:00) and weekends.
+    OffPeak,
+}
+
+impl Window {
+    pub fn from_word(word: &str) -> Window {
+        match word {
+            "off_peak" => Window::OffPeak,
+            _ => Window::Any,
+        }
+    }
+}
+
+/// Training precision on GPUs.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    Fp32,
+    Bf16,
+    Fp16,
+}
+
+impl Precision {
+    pub fn from_word(word: &str) -> Precision {
+        match word {
+            "fp32" => Precision::Fp32,
+            "fp16" => Precision::Fp16,
+            _ => Precision::Bf16,
+        }
+    }
+
+    /// Bytes of one weight as shipped in a model artifact.
+    pub fn bytes_per_weight(self) -> f64 {
+        match self {
+            Precision::Fp32 => 4.0,
+            Precision::Bf16 | Precision::Fp16 => 2.0,
+        }
+    }
+}
+
+/// Where a workload is pinned: one type for every kind (a function has no `cloud` pin
+/// of its own, but its region's cloud is one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pin<'m> {
+    pub cloud: Option<&'m str>,
+    pub region: Option<(&'m str, &'m str)>,
+}
+
+impl<'m> Pin<'m> {
+    fn of(cloud: &'m Option<String>, region: &'m Option<(String, String)>) -> Pin<'m> {
+        Pin {
+            cloud: cloud.as_deref(),
+            region: region.as_ref().map(|(c, r)| (c.as_str(), r.as_str())),
+        }
+    }
+
+    /// The cloud the pin implies, from `cloud` or from the region.
+    pub fn implied_cloud(&self) -> Option<&'m str> {
+        self.cloud.or(self.region.map(|(c, _)| c))
+    }
+}
+
+impl Train {
+    pub fn pin(&self) -> Pin<'_> {
+        Pin::of(&self.cloud, &self.region)
+    }
+}
+
+impl Batch {
+    pub fn pin(&self) -> Pin<'_> {
+        Pin::of(&self.cloud, &self.region)
+    }
+}
+
+impl Service {
+    pub fn pin(&self) -> Pin<'_> {
+        Pin::of(&self.cloud, &self.region)
+    }
+}
+
+impl Function {
+    pub fn pin(&self) -> Pin<'_> {
+        Pin::of(&None, &self.region)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -994,7 +1095,11 @@ fn placement(f: &Fields) -> Placement {
     Placement {
         strategy: Strategy::from_word(&word(f.get("strategy"))),
         hybrid: ctor(f.get("hybrid")).map(|(mode, inner)| Hybrid {
-            mode: mode.to_string(),
+            mode: if mode == "sensitive_data" {
+                HybridMode::SensitiveData
+            } else {
+                HybridMode::BurstCompute
+            },
             base: ref_name(inner.get("base")).unwrap_or_default(),
         }),
         primary: ref_name(f.get("primary")),
@@ -1093,7 +1198,7 @@ fn batch(name: String, f: &Fields, span: Span) -> Batch {
         max_runtime_seconds: exact(f.get("max_runtime")),
         runs_per_month: per_month(f.get("runs")).unwrap_or(Exact::ONE),
         capacity: capacity(f.get("capacity")),
-        window: word(f.get("window")),
+        window: Window::from_word(&word(f.get("window"))),
         cloud: ref_name(f.get("cloud")),
         region: ref_pair(f.get("region")),
         span,
@@ -1207,7 +1312,7 @@ fn train(name: String, f: &Fields, span: Span) -> Train {
         epochs: opt_count(f.get("epochs")),
         max_steps: opt_count(f.get("max_steps")),
         optimizer: optimizer(f.get("optimizer")),
-        precision: word(f.get("precision")),
+        precision: Precision::from_word(&word(f.get("precision"))),
         grad_accumulation: count(f.get("grad_accumulation")),
         grad_clip: opt_exact(f.get("grad_clip")),
         capacity: capacity(f.get("capacity")),
@@ -1219,7 +1324,7 @@ fn train(name: String, f: &Fields, span: Span) -> Train {
         }),
         max_runtime_seconds: exact(f.get("max_runtime")),
         runs_per_month: per_month(f.get("runs")).unwrap_or(Exact::ONE),
-        window: word(f.get("window")),
+        window: Window::from_word(&word(f.get("window"))),
         cloud: ref_name(f.get("cloud")),
         region: ref_pair(f.get("region")),
         deidentified: deidentified(f),

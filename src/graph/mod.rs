@@ -264,7 +264,7 @@ fn data(bytes_per_month: f64) -> Edge {
 
 /// Bytes of a trained model's weights as shipped: 4 per parameter in fp32, 2 otherwise.
 pub fn artifact_bytes(train: &Train) -> f64 {
-    let per_parameter = if train.precision == "fp32" { 4.0 } else { 2.0 };
+    let per_parameter = train.precision.bytes_per_weight();
     train.model.parameters() as f64 * per_parameter
 }
 

@@ -285,7 +285,7 @@ fn windows(model: &Model) -> Result<(), PlanError> {
     let jobs = model
         .trains
         .iter()
-        .filter(|t| t.window == "off_peak")
+        .filter(|t| t.window == crate::check::model::Window::OffPeak)
         .map(|t| {
             let resumable = t.checkpoint_every_seconds.is_some();
             (&t.name, t.max_runtime_seconds, t.runs_per_month, resumable)
@@ -294,7 +294,7 @@ fn windows(model: &Model) -> Result<(), PlanError> {
             model
                 .batches
                 .iter()
-                .filter(|b| b.window == "off_peak")
+                .filter(|b| b.window == crate::check::model::Window::OffPeak)
                 .map(|b| (&b.name, b.max_runtime_seconds, b.runs_per_month, false)),
         );
     for (name, runtime, runs, resumable) in jobs {

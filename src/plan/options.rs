@@ -8,7 +8,7 @@ use super::cost::{self, HOURS_PER_MONTH};
 use super::places::{Places, Site};
 use crate::catalog::{normalise_accelerator, Catalog, Offering};
 use crate::check::model::{
-    AccelCount, Capacity, CapacityKind, CloudInfo, Dataset, Location, Model, Strategy,
+    AccelCount, Capacity, CapacityKind, CloudInfo, Dataset, Location, Model, Pin, Strategy,
 };
 use crate::graph::NodeKind;
 use crate::policy::placement::PlacementRules;
@@ -127,8 +127,7 @@ pub struct Context<'a> {
 struct Needs<'a> {
     kind: NodeKind,
     name: &'a str,
-    cloud_pin: Option<&'a str>,
-    region_pin: Option<(&'a str, &'a str)>,
+    pin: Pin<'a>,
     strategy_cloud: Option<(&'a str, &'static str)>,
     near: Option<&'a str>,
     /// Continents the unit is kept on: those of a service's `near` geographies.
@@ -142,12 +141,12 @@ impl<'a> Context<'a> {
 
     /// `Err(reason)` when a rule keeps the unit off `site`.
     fn admit(&self, site: &Site, needs: &Needs) -> Result<(), String> {
-        if let Some((cloud, region)) = needs.region_pin {
+        if let Some((cloud, region)) = needs.pin.region {
             if site.cloud != cloud || site.region != region {
                 return Err(format!("pinned to `region = {cloud}.{region}`"));
             }
         }
-        if let Some(cloud) = needs.cloud_pin {
+        if let Some(cloud) = needs.pin.cloud {
             if site.cloud != cloud {
                 return Err(format!("pinned to `cloud = {cloud}`"));
             }
@@ -713,12 +712,10 @@ fn train_unit(ctx: &Context, train: &crate::check::model::Train) -> Result<Unit,
             }
         }
     }
-    let region_pin = train.region.as_ref().map(|(c, r)| (c.as_str(), r.as_str()));
     let needs = Needs {
         kind: NodeKind::Train,
         name: &train.name,
-        cloud_pin: train.cloud.as_deref(),
-        region_pin,
+        pin: train.pin(),
         strategy_cloud: strategy_cloud(ctx.model, Strategy::CostOptimized, &Copy::Only),
         near: None,
         continents: None,
@@ -787,12 +784,10 @@ fn batch_unit(ctx: &Context, batch: &crate::check::model::Batch) -> Result<Unit,
             )
         }
     };
-    let region_pin = batch.region.as_ref().map(|(c, r)| (c.as_str(), r.as_str()));
     let needs = Needs {
         kind: NodeKind::Batch,
         name: &batch.name,
-        cloud_pin: batch.cloud.as_deref(),
-        region_pin,
+        pin: batch.pin(),
         strategy_cloud: strategy_cloud(ctx.model, Strategy::CostOptimized, &Copy::Only),
         near: None,
         continents: None,
@@ -866,10 +861,6 @@ fn service_unit(
             )
         }
     };
-    let region_pin = service
-        .region
-        .as_ref()
-        .map(|(c, r)| (c.as_str(), r.as_str()));
     let near_geo = match &copy {
         Copy::Near(geo) => Some(geo.clone()),
         _ => None,
@@ -889,8 +880,7 @@ fn service_unit(
     let needs = Needs {
         kind: NodeKind::Service,
         name: &service.name,
-        cloud_pin: service.cloud.as_deref(),
-        region_pin,
+        pin: service.pin(),
         strategy_cloud: strategy_cloud(ctx.model, service.strategy, &copy),
         near,
         continents: (!continents.is_empty()).then_some(&continents),
@@ -1017,15 +1007,10 @@ fn function_unit(
         }
         what = format!("the `{}` platform", function.platform);
     }
-    let region_pin = function
-        .region
-        .as_ref()
-        .map(|(c, r)| (c.as_str(), r.as_str()));
     let needs = Needs {
         kind: NodeKind::Function,
         name: &function.name,
-        cloud_pin: None,
-        region_pin,
+        pin: function.pin(),
         strategy_cloud: strategy_cloud(ctx.model, function.strategy, &copy),
         near: None,
         continents: None,

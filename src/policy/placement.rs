@@ -155,7 +155,7 @@ fn onsite(model: &Model, graph: &ResourceGraph, node: &Node) -> Option<Reason> {
     let hybrid = placement
         .hybrid
         .as_ref()
-        .filter(|h| h.mode == "sensitive_data")?;
+        .filter(|h| h.mode == crate::check::model::HybridMode::SensitiveData)?;
     let classified = |n: &Node| {
         n.kind == NodeKind::Dataset
             && model

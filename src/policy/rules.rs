@@ -3,7 +3,7 @@
 //! violation per rule, at the first node the data reaches; per-node subjects
 //! (residency, dataset retention and consent) yield one per offending node.
 
-use crate::check::model::{FrameworkRule, Location, Model};
+use crate::check::model::{FrameworkRule, Location, Model, Pin};
 use crate::check::units::{self, Exact};
 use crate::diag::{codes, Diagnostic};
 use crate::graph::{Node, NodeKind, ResourceGraph};
@@ -166,46 +166,23 @@ pub(super) fn jurisdiction_of(model: &Model, node: &Node) -> Option<(String, Str
                 Location::Onprem { site } => onprem_jurisdiction(model, site),
             }
         }
-        NodeKind::Train => pinned(
-            model
-                .trains
-                .iter()
-                .find(|t| t.name == node.name)?
-                .region
-                .as_ref(),
-            region_jurisdiction,
-        ),
-        NodeKind::Service => pinned(
-            model
-                .services
-                .iter()
-                .find(|s| s.name == node.name)?
-                .region
-                .as_ref(),
-            region_jurisdiction,
-        ),
-        NodeKind::Function => pinned(
-            model
-                .functions
-                .iter()
-                .find(|f| f.name == node.name)?
-                .region
-                .as_ref(),
-            region_jurisdiction,
-        ),
-        NodeKind::Batch => pinned(
-            model.batches.get(node.item)?.region.as_ref(),
-            region_jurisdiction,
-        ),
+        NodeKind::Train | NodeKind::Service | NodeKind::Function | NodeKind::Batch => {
+            let (cloud, region) = pin_of(model, node)?.region?;
+            region_jurisdiction(cloud, region)
+        }
         NodeKind::Onprem => onprem_jurisdiction(model, &node.name),
     }
 }
 
-fn pinned(
-    region: Option<&(String, String)>,
-    lookup: impl Fn(&str, &str) -> Option<(String, String)>,
-) -> Option<(String, String)> {
-    region.and_then(|(cloud, region)| lookup(cloud, region))
+/// Where a workload node is pinned (`None` for datasets and sites).
+fn pin_of<'m>(model: &'m Model, node: &Node) -> Option<Pin<'m>> {
+    match node.kind {
+        NodeKind::Train => model.trains.get(node.item).map(|t| t.pin()),
+        NodeKind::Service => model.services.get(node.item).map(|s| s.pin()),
+        NodeKind::Function => model.functions.get(node.item).map(|f| f.pin()),
+        NodeKind::Batch => model.batches.get(node.item).map(|b| b.pin()),
+        NodeKind::Dataset | NodeKind::Onprem => None,
+    }
 }
 
 fn onprem_jurisdiction(model: &Model, site: &str) -> Option<(String, String)> {
@@ -327,11 +304,6 @@ fn baa_eligible<'a>(scope: &Scope<'a>) -> Vec<Violation<'a>> {
 }
 
 fn cloud_of(model: &Model, node: &Node) -> Option<String> {
-    let pinned = |cloud: &Option<String>, region: &Option<(String, String)>| {
-        cloud
-            .clone()
-            .or_else(|| region.as_ref().map(|(c, _)| c.clone()))
-    };
     match node.kind {
         NodeKind::Dataset => match &model
             .datasets
@@ -343,25 +315,9 @@ fn cloud_of(model: &Model, node: &Node) -> Option<String> {
             Location::Region { cloud, .. } => Some(cloud.clone()),
             Location::Onprem { .. } => None,
         },
-        NodeKind::Train => model
-            .trains
-            .iter()
-            .find(|t| t.name == node.name)
-            .and_then(|t| pinned(&t.cloud, &t.region)),
-        NodeKind::Service => model
-            .services
-            .iter()
-            .find(|s| s.name == node.name)
-            .and_then(|s| pinned(&s.cloud, &s.region)),
-        NodeKind::Function => model
-            .functions
-            .iter()
-            .find(|f| f.name == node.name)
-            .and_then(|f| pinned(&None, &f.region)),
-        NodeKind::Batch => model
-            .batches
-            .get(node.item)
-            .and_then(|b| pinned(&b.cloud, &b.region)),
+        NodeKind::Train | NodeKind::Service | NodeKind::Function | NodeKind::Batch => {
+            pin_of(model, node)?.implied_cloud().map(str::to_string)
+        }
         NodeKind::Onprem => None,
     }
 }
