@@ -445,3 +445,68 @@ fn empty_problem_costs_its_constant() {
     assert_eq!(solution.total_usd, 12.5);
     assert!(solution.choice.is_empty());
 }
+
+/// Four workloads held together only by a shared resource: `y` → `z` is one tree of
+/// flows, `a` → `d` another, and the cut set is the resource users `y` and `d`. Each
+/// tree must be optimized whatever node the search roots its DP at: `z` belongs next to
+/// `y` (10 + no egress), not on the other cloud (0 + 1000 GB at 0.09), and `d` must take
+/// its cheap option although its first one costs 1000.
+#[test]
+fn trees_joined_only_by_a_resource_are_all_optimized() {
+    let location = |cloud| Location {
+        name: format!("cloud{cloud}"),
+        cloud,
+        continent: 0,
+        region: 0,
+        egress: [0.0, 0.0, 0.0, 0.09],
+    };
+    let choice = |location, monthly_usd, uses: f64| Choice {
+        location,
+        label: format!("at {location} for {monthly_usd}"),
+        monthly_usd,
+        uses: if uses > 0.0 {
+            vec![(0, uses)]
+        } else {
+            Vec::new()
+        },
+    };
+    let workload = |name: &str, options| Workload {
+        name: name.to_string(),
+        options,
+    };
+    let problem = Problem {
+        locations: vec![location(0), location(1)],
+        workloads: vec![
+            workload("a", vec![choice(0, 0.0, 0.0)]),
+            workload("y", vec![choice(0, 0.0, 1.0)]),
+            workload("z", vec![choice(1, 0.0, 0.0), choice(0, 10.0, 0.0)]),
+            workload("d", vec![choice(0, 1000.0, 1.0), choice(0, 0.0, 1.0)]),
+        ],
+        flows: vec![
+            Flow {
+                from: 1,
+                to: 2,
+                gb_per_month: 1000.0,
+            },
+            Flow {
+                from: 0,
+                to: 3,
+                gb_per_month: 1.0,
+            },
+        ],
+        resources: vec![Resource {
+            name: "site".to_string(),
+            capacity: 10.0,
+        }],
+        ..Problem::default()
+    };
+    assert_eq!(brute_force(&problem), Some(10.0));
+    for solution in [
+        solve(&problem, &Limits::default()),
+        solve_by_search(&problem, &Limits::default()),
+    ] {
+        let solution = solution.unwrap();
+        assert_eq!(solution.choice, vec![0, 0, 1, 1]);
+        assert_eq!(solution.total_usd, 10.0);
+    }
+}
