@@ -558,3 +558,69 @@ impl Search<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::problem::{Choice, Flow, Location, Problem, Resource, Workload};
+    use crate::optimize::reduce::reduce;
+
+    /// Two flows, `a` → `b` and `c` → `d`, and one resource used by `a` and `c`: one
+    /// component whose flows span a forest of two trees. The search's tree must reach
+    /// every workload from every root, or the DP leaves the other tree unoptimized.
+    #[test]
+    fn spanning_tree_of_a_component_held_by_a_resource_reaches_every_workload() {
+        let option = |uses: f64| Choice {
+            location: 0,
+            label: "only".to_string(),
+            monthly_usd: 1.0,
+            uses: if uses > 0.0 {
+                vec![(0, uses)]
+            } else {
+                Vec::new()
+            },
+        };
+        let workload = |name: &str, uses| Workload {
+            name: name.to_string(),
+            options: vec![option(uses)],
+        };
+        let flow = |from, to| Flow {
+            from,
+            to,
+            gb_per_month: 10.0,
+        };
+        let problem = Problem {
+            locations: vec![Location {
+                name: "r".to_string(),
+                cloud: 0,
+                continent: 0,
+                region: 0,
+                egress: [0.0, 0.02, 0.05, 0.09],
+            }],
+            workloads: vec![
+                workload("a", 1.0),
+                workload("b", 0.0),
+                workload("c", 1.0),
+                workload("d", 0.0),
+            ],
+            flows: vec![flow(0, 1), flow(2, 3)],
+            resources: vec![Resource {
+                name: "site".to_string(),
+                capacity: 2.0,
+            }],
+            ..Problem::default()
+        };
+        let reduced = reduce(&problem);
+        let [comp] = reduced.components.as_slice() else {
+            panic!("one component expected");
+        };
+        let tree = spanning_tree(comp);
+        assert!(tree.off_tree.is_empty());
+        assert_eq!(tree.joins.len(), 1);
+        let edges: usize = tree.adjacency.iter().map(Vec::len).sum();
+        assert_eq!(edges, 2 * (comp.workloads.len() - 1));
+        for root in 0..comp.workloads.len() {
+            assert_eq!(root_at(&tree.adjacency, root).order.len(), 4);
+        }
+    }
+}
