@@ -1,7 +1,9 @@
 //! The placement solver against brute force on small random instances: its total is the
 //! least any feasible assignment costs, infeasible instances are reported as such, the
 //! answer is deterministic, tree DP and branch and bound agree, and the MPS export prices
-//! every assignment exactly as `evaluate` does.
+//! every assignment exactly as `evaluate` does. `instance` draws general instances,
+//! `varied` the corner cases (ties, zero volumes, two resources, dense cycles, several
+//! `apart` pairs).
 
 use std::collections::BTreeMap;
 
@@ -136,6 +138,89 @@ fn instance(seed: u64, tree: bool) -> Problem {
     }
 }
 
+/// What `instance` rarely makes: equal costs, volumes and rates (ties, where a pruning
+/// rule or a tie-break can drop the only optimum), zero volumes, a second location in
+/// an existing region with other rates, up to two resources with tight capacities,
+/// dense flows with cycles, several `apart` pairs (some also carrying flows), and so
+/// components that only a resource holds together.
+fn varied(seed: u64) -> Problem {
+    let mut rng = Rng(seed);
+    let ties = rng.chance(50);
+    let mut locations = locations(&mut rng);
+    if rng.chance(30) {
+        let mut twin = locations[rng.below(locations.len())].clone();
+        twin.name.push_str("-twin");
+        let mut level = 0;
+        for e in &mut twin.egress {
+            level = (level + rng.below(3)).min(RATES.len() - 1);
+            *e = RATES[level];
+        }
+        locations.push(twin);
+    }
+    let n = 2 + rng.below(6);
+    let resources: Vec<Resource> = (0..rng.below(3))
+        .map(|r| Resource {
+            name: format!("site{r}"),
+            capacity: rng.below(4 + 3 * n) as f64,
+        })
+        .collect();
+    let cost = |rng: &mut Rng| {
+        if ties {
+            100.0 * rng.below(3) as f64
+        } else {
+            rng.below(100_000) as f64 / 100.0
+        }
+    };
+    let workloads: Vec<Workload> = (0..n)
+        .map(|w| Workload {
+            name: format!("w{w}"),
+            options: (0..1 + rng.below(4))
+                .map(|o| Choice {
+                    location: rng.below(locations.len()),
+                    label: format!("o{o}"),
+                    monthly_usd: cost(&mut rng),
+                    uses: {
+                        let mut uses = Vec::new();
+                        for r in 0..resources.len() {
+                            if rng.chance(50) {
+                                let amount = if ties { 1 } else { 1 + rng.below(4) };
+                                uses.push((r, amount as f64));
+                            }
+                        }
+                        uses
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    let flows = (0..rng.below(3 * n))
+        .map(|_| Flow {
+            from: rng.below(n),
+            to: rng.below(n),
+            gb_per_month: match (ties, rng.below(10)) {
+                (_, 0) => 0.0,
+                (true, k) => 1000.0 * (1 + k % 2) as f64,
+                (false, _) => (1 + rng.below(5000)) as f64,
+            },
+        })
+        .collect();
+    // Distinct pairs: `instance` covers a workload apart from itself.
+    let apart = (0..rng.below(4))
+        .map(|_| {
+            let a = rng.below(n);
+            (a, (a + 1 + rng.below(n - 1)) % n)
+        })
+        .collect();
+    Problem {
+        locations,
+        workloads,
+        flows,
+        apart,
+        resources,
+        constant_usd: cost(&mut rng),
+    }
+}
+
 /// Every assignment, in lexicographic order.
 fn assignments(problem: &Problem) -> Vec<Vec<usize>> {
     let mut all = vec![Vec::new()];
@@ -165,8 +250,11 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
 }
 
+// Debug-build cost per 1000 cases: ~0.5 s for the brute-force properties, ~7 s for the
+// MPS one (it prices every assignment). For a deeper check run, e.g.,
+// `PROPTEST_CASES=100000 cargo test --release -p mlc --test optimize_props`.
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
     fn solve_matches_brute_force(seed in any::<u64>()) {
@@ -183,8 +271,24 @@ proptest! {
     }
 
     #[test]
+    fn solve_matches_brute_force_on_varied_instances(seed in any::<u64>()) {
+        let problem = varied(seed);
+        let expected = brute_force(&problem);
+        for solved in [solve(&problem, &Limits::default()), solve_by_search(&problem, &Limits::default())] {
+            match (solved, expected) {
+                (Ok(solution), Some(best)) => {
+                    prop_assert!(close(solution.total_usd, best), "solve {} vs brute force {best}", solution.total_usd);
+                    prop_assert_eq!(evaluate(&problem, &solution.choice), Some(solution.total_usd));
+                }
+                (Err(SolveError::Infeasible { explanation }), None) => prop_assert!(!explanation.is_empty()),
+                (got, expected) => prop_assert!(false, "solve gave {got:?}, brute force {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn solve_is_deterministic(seed in any::<u64>()) {
-        let problem = instance(seed, false);
+        let problem = if seed % 2 == 0 { instance(seed, false) } else { varied(seed) };
         let first = solve(&problem, &Limits::default());
         prop_assert_eq!(&first, &solve(&problem.clone(), &Limits::default()));
     }
@@ -203,9 +307,14 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
     #[test]
     fn mps_prices_every_assignment_like_evaluate(seed in any::<u64>()) {
-        let problem = instance(seed, false);
+        let problem = if seed % 2 == 0 { instance(seed, false) } else { varied(seed) };
         let model = Mps::parse(&to_mps(&problem));
         for assignment in assignments(&problem) {
             let priced = model.price(&problem, &assignment);
@@ -224,7 +333,13 @@ proptest! {
 struct Mps {
     senses: BTreeMap<String, char>,
     rhs: BTreeMap<String, f64>,
-    columns: Vec<(String, BTreeMap<String, f64>)>,
+    /// Column names in file order.
+    columns: Vec<String>,
+    /// Per column: (row, coefficient).
+    entries: Vec<Vec<(String, f64)>>,
+    /// Per row: (column position, coefficient), so that a row's activity costs its
+    /// entries only.
+    rows: BTreeMap<String, Vec<(usize, f64)>>,
 }
 
 impl Mps {
@@ -234,6 +349,8 @@ impl Mps {
             senses: BTreeMap::new(),
             rhs: BTreeMap::new(),
             columns: Vec::new(),
+            entries: Vec::new(),
+            rows: BTreeMap::new(),
         };
         for line in text.lines() {
             if line.starts_with('*') {
@@ -250,13 +367,16 @@ impl Mps {
                         .insert(f[1].to_string(), f[0].chars().next().unwrap());
                 }
                 "COLUMNS" if f[1] != "'MARKER'" => {
-                    if mps.columns.last().is_none_or(|c| c.0 != f[0]) {
-                        mps.columns.push((f[0].to_string(), BTreeMap::new()));
+                    if mps.columns.last().is_none_or(|c| c != f[0]) {
+                        mps.columns.push(f[0].to_string());
+                        mps.entries.push(Vec::new());
                     }
-                    let entries = &mut mps.columns.last_mut().unwrap().1;
-                    assert!(entries
-                        .insert(f[1].to_string(), f[2].parse().unwrap())
-                        .is_none());
+                    let column = mps.columns.len() - 1;
+                    let coefficient: f64 = f[2].parse().unwrap();
+                    let row = mps.rows.entry(f[1].to_string()).or_default();
+                    assert!(row.iter().all(|&(c, _)| c != column), "{line}");
+                    row.push((column, coefficient));
+                    mps.entries[column].push((f[1].to_string(), coefficient));
                 }
                 "RHS" => {
                     mps.rhs.insert(f[1].to_string(), f[2].parse().unwrap());
@@ -264,47 +384,52 @@ impl Mps {
                 _ => {}
             }
         }
+        let mut names: Vec<&String> = mps.columns.iter().collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            mps.columns.len(),
+            "a column's entries are split"
+        );
         mps
+    }
+
+    fn activity(&self, row: &str, value: &[f64]) -> f64 {
+        self.rows.get(row).map_or(0.0, |entries| {
+            entries.iter().map(|&(c, a)| a * value[c]).sum()
+        })
     }
 
     fn price(&self, problem: &Problem, assignment: &[usize]) -> Option<f64> {
         // The x columns come first, workload by workload, option by option.
-        let mut value: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut value = vec![0.0; self.columns.len()];
         let mut k = 0;
         for (w, workload) in problem.workloads.iter().enumerate() {
             for o in 0..workload.options.len() {
-                value.insert(
-                    &self.columns[k].0,
-                    if assignment[w] == o { 1.0 } else { 0.0 },
-                );
+                value[k] = if assignment[w] == o { 1.0 } else { 0.0 };
                 k += 1;
             }
         }
-        let activity = |row: &str, value: &BTreeMap<&str, f64>| -> f64 {
-            self.columns
-                .iter()
-                .filter_map(|(name, entries)| {
-                    Some(entries.get(row)? * value.get(name.as_str()).copied().unwrap_or(0.0))
-                })
-                .sum()
-        };
-        for (name, entries) in &self.columns[k..] {
+        for column in k..self.columns.len() {
             let mut least: f64 = 0.0;
-            for (row, &coefficient) in entries {
+            for (row, coefficient) in &self.entries[column] {
                 if row == "COST" {
                     continue;
                 }
                 assert_eq!(self.senses[row], 'G');
-                assert_eq!(coefficient, 1.0);
-                least = least.max(-activity(row, &value));
+                assert_eq!(*coefficient, 1.0);
+                // Continuous columns do not share rows, so the row's other entries are
+                // all binaries, already set.
+                least = least.max(-self.activity(row, &value));
             }
-            value.insert(name, least);
+            value[column] = least;
         }
         for (row, &sense) in &self.senses {
             if sense == 'N' {
                 continue;
             }
-            let a = activity(row, &value);
+            let a = self.activity(row, &value);
             let b = self.rhs.get(row).copied().unwrap_or(0.0);
             let ok = match sense {
                 'E' => (a - b).abs() < 1e-9,
@@ -315,7 +440,7 @@ impl Mps {
                 return None;
             }
         }
-        Some(activity("COST", &value) - self.rhs.get("COST").copied().unwrap_or(0.0))
+        Some(self.activity("COST", &value) - self.rhs.get("COST").copied().unwrap_or(0.0))
     }
 }
 
@@ -444,4 +569,69 @@ fn empty_problem_costs_its_constant() {
     let solution = solve(&problem, &Limits::default()).unwrap();
     assert_eq!(solution.total_usd, 12.5);
     assert!(solution.choice.is_empty());
+}
+
+/// Four workloads held together only by a shared resource: `y` → `z` is one tree of
+/// flows, `a` → `d` another, and the cut set is the resource users `y` and `d`. Each
+/// tree must be optimized whatever node the search roots its DP at: `z` belongs next to
+/// `y` (10 + no egress), not on the other cloud (0 + 1000 GB at 0.09), and `d` must take
+/// its cheap option although its first one costs 1000.
+#[test]
+fn trees_joined_only_by_a_resource_are_all_optimized() {
+    let location = |cloud| Location {
+        name: format!("cloud{cloud}"),
+        cloud,
+        continent: 0,
+        region: 0,
+        egress: [0.0, 0.0, 0.0, 0.09],
+    };
+    let choice = |location, monthly_usd, uses: f64| Choice {
+        location,
+        label: format!("at {location} for {monthly_usd}"),
+        monthly_usd,
+        uses: if uses > 0.0 {
+            vec![(0, uses)]
+        } else {
+            Vec::new()
+        },
+    };
+    let workload = |name: &str, options| Workload {
+        name: name.to_string(),
+        options,
+    };
+    let problem = Problem {
+        locations: vec![location(0), location(1)],
+        workloads: vec![
+            workload("a", vec![choice(0, 0.0, 0.0)]),
+            workload("y", vec![choice(0, 0.0, 1.0)]),
+            workload("z", vec![choice(1, 0.0, 0.0), choice(0, 10.0, 0.0)]),
+            workload("d", vec![choice(0, 1000.0, 1.0), choice(0, 0.0, 1.0)]),
+        ],
+        flows: vec![
+            Flow {
+                from: 1,
+                to: 2,
+                gb_per_month: 1000.0,
+            },
+            Flow {
+                from: 0,
+                to: 3,
+                gb_per_month: 1.0,
+            },
+        ],
+        resources: vec![Resource {
+            name: "site".to_string(),
+            capacity: 10.0,
+        }],
+        ..Problem::default()
+    };
+    assert_eq!(brute_force(&problem), Some(10.0));
+    for solution in [
+        solve(&problem, &Limits::default()),
+        solve_by_search(&problem, &Limits::default()),
+    ] {
+        let solution = solution.unwrap();
+        assert_eq!(solution.choice, vec![0, 0, 1, 1]);
+        assert_eq!(solution.total_usd, 10.0);
+    }
 }

@@ -1,7 +1,8 @@
 //! Exact branch and bound for components that are not trees or share a resource.
 //!
 //! A maximum-volume spanning tree keeps the heaviest flows (and every `apart` pair it
-//! can) inside a tree DP; the remaining edges are covered by a small set of workloads,
+//! can) inside a tree DP (where flows leave a spanning forest, as in a component joined
+//! by a shared resource, zero-volume edges join its trees); the remaining edges are covered by a small set of workloads,
 //! the *cut set*, which the search branches on, together with every workload that may
 //! use a shared resource. Each off-tree edge is attached to the tree through a *copy*
 //! of its cut-set end, and the copy's agreement with the original is relaxed with
@@ -62,9 +63,23 @@ pub(crate) fn component_cost(comp: &Component, pos: &[usize]) -> Option<f64> {
     (total < f64::INFINITY).then_some(total)
 }
 
-/// The spanning tree (adjacency) and the edges left out of it, heaviest flows and
-/// `apart` pairs first, ties by edge index.
-fn spanning_tree(comp: &Component) -> (Vec<Vec<(usize, usize)>>, Vec<usize>) {
+/// A spanning tree of a component's edges: heaviest flows and `apart` pairs first, ties
+/// by edge index.
+struct SpanningTree {
+    /// Per node: (neighbour, edge index), where indices past the component's edges name
+    /// the `joins`.
+    adjacency: Vec<Vec<(usize, usize)>>,
+    /// The component's edges left out of the tree.
+    off_tree: Vec<usize>,
+    /// Zero-volume edges (free at every level) that join the trees of a spanning forest
+    /// into one tree, to be appended to the component's edges. A component held together
+    /// only by a shared resource has no spanning tree of its edges; the DP, run from one
+    /// root, would see only that root's tree and leave every workload outside it at its
+    /// first option, in the bound and in the incumbent alike.
+    joins: Vec<Edge>,
+}
+
+fn spanning_tree(comp: &Component) -> SpanningTree {
     let n = comp.workloads.len();
     let weight = |e: usize| {
         let edge = &comp.edges[e];
@@ -97,11 +112,32 @@ fn spanning_tree(comp: &Component) -> (Vec<Vec<(usize, usize)>>, Vec<usize>) {
             adjacency[b].push((a, e));
         }
     }
+    let mut joins = Vec::new();
+    for v in 1..n {
+        let (r0, rv) = (find(&mut parent, 0), find(&mut parent, v));
+        if r0 != rv {
+            parent[rv] = r0;
+            let e = comp.edges.len() + joins.len();
+            joins.push(Edge {
+                a: 0,
+                b: v,
+                ab: 0.0,
+                ba: 0.0,
+                apart: false,
+            });
+            adjacency[0].push((v, e));
+            adjacency[v].push((0, e));
+        }
+    }
     for list in &mut adjacency {
         list.sort_unstable();
     }
     off_tree.sort_unstable();
-    (adjacency, off_tree)
+    SpanningTree {
+        adjacency,
+        off_tree,
+        joins,
+    }
 }
 
 /// A small set of workloads touching every off-tree edge (greedy by uncovered degree),
@@ -184,7 +220,11 @@ pub(crate) fn search(
     budget: &mut Budget,
 ) -> Result<Option<Vec<usize>>, Exhausted> {
     let n = comp.workloads.len();
-    let (mut tree, off_edges) = spanning_tree(comp);
+    let SpanningTree {
+        adjacency: mut tree,
+        off_tree: off_edges,
+        joins,
+    } = spanning_tree(comp);
     let cut = cut_set(comp, &off_edges);
     let depth_of = {
         let mut d = vec![usize::MAX; n];
@@ -194,6 +234,7 @@ pub(crate) fn search(
         d
     };
     let mut augmented = comp.clone();
+    augmented.edges.extend(joins);
     let mut copies = Vec::new();
     for &e in &off_edges {
         let edge = comp.edges[e].clone();
@@ -515,5 +556,71 @@ impl Search<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimize::problem::{Choice, Flow, Location, Problem, Resource, Workload};
+    use crate::optimize::reduce::reduce;
+
+    /// Two flows, `a` → `b` and `c` → `d`, and one resource used by `a` and `c`: one
+    /// component whose flows span a forest of two trees. The search's tree must reach
+    /// every workload from every root, or the DP leaves the other tree unoptimized.
+    #[test]
+    fn spanning_tree_of_a_component_held_by_a_resource_reaches_every_workload() {
+        let option = |uses: f64| Choice {
+            location: 0,
+            label: "only".to_string(),
+            monthly_usd: 1.0,
+            uses: if uses > 0.0 {
+                vec![(0, uses)]
+            } else {
+                Vec::new()
+            },
+        };
+        let workload = |name: &str, uses| Workload {
+            name: name.to_string(),
+            options: vec![option(uses)],
+        };
+        let flow = |from, to| Flow {
+            from,
+            to,
+            gb_per_month: 10.0,
+        };
+        let problem = Problem {
+            locations: vec![Location {
+                name: "r".to_string(),
+                cloud: 0,
+                continent: 0,
+                region: 0,
+                egress: [0.0, 0.02, 0.05, 0.09],
+            }],
+            workloads: vec![
+                workload("a", 1.0),
+                workload("b", 0.0),
+                workload("c", 1.0),
+                workload("d", 0.0),
+            ],
+            flows: vec![flow(0, 1), flow(2, 3)],
+            resources: vec![Resource {
+                name: "site".to_string(),
+                capacity: 2.0,
+            }],
+            ..Problem::default()
+        };
+        let reduced = reduce(&problem);
+        let [comp] = reduced.components.as_slice() else {
+            panic!("one component expected");
+        };
+        let tree = spanning_tree(comp);
+        assert!(tree.off_tree.is_empty());
+        assert_eq!(tree.joins.len(), 1);
+        let edges: usize = tree.adjacency.iter().map(Vec::len).sum();
+        assert_eq!(edges, 2 * (comp.workloads.len() - 1));
+        for root in 0..comp.workloads.len() {
+            assert_eq!(root_at(&tree.adjacency, root).order.len(), 4);
+        }
     }
 }
