@@ -87,62 +87,40 @@ pub fn to_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
 
 /// Lines of context miette shows around a label (its default).
 const CONTEXT_LINES: usize = 1;
-/// Lines kept around each label in an [`Excerpt`]: more than miette reads, and enough
-/// that the excerpts of labels whose contexts miette merges overlap, and so are one.
+/// Lines kept around the labels in an [`Excerpt`]: more than miette reads around a
+/// span, so that it stops reading where it would have stopped in the whole file.
 const EXCERPT_LINES: usize = CONTEXT_LINES + 2;
 
-/// The lines of one file that a diagnostic's labels need, with their offsets and line
-/// numbers in the file. miette scans a source from its start for every label, so giving
-/// it the whole file made rendering quadratic in the number of diagnostics; an excerpt
-/// costs only the lines shown, and renders identically.
+/// The lines of one file that a diagnostic shows: from its first label to its last, with
+/// context, their byte offset and line number in the file. miette scans a source from its
+/// start for every label, so giving it the whole file made rendering quadratic in the
+/// number of diagnostics; an excerpt costs only the lines shown (miette prints every line
+/// between two labels of a file), and renders identically.
 struct Excerpt {
     name: String,
-    windows: Vec<Window>,
-}
-
-/// Whole lines of a file starting at byte `offset`, which is line `line` (0-based).
-struct Window {
+    /// Byte offset of `text` in the file; `text` starts a line.
     offset: usize,
-    line: usize,
+    /// Line breaks before `offset`, counted as miette counts them in the whole file.
+    breaks_before: usize,
     text: String,
 }
 
 impl Excerpt {
     fn new(file: &SourceFile, spans: &[SourceSpan]) -> Excerpt {
-        let last_line = file.line_count() - 1;
-        let mut ranges: Vec<(usize, usize)> = spans
+        let start = spans.iter().map(|s| s.offset()).min().unwrap_or(0);
+        let end = spans
             .iter()
-            .map(|span| {
-                let first = file.line_index(span.offset());
-                let last = file.line_index(span.offset() + span.len());
-                (
-                    first.saturating_sub(EXCERPT_LINES),
-                    (last + EXCERPT_LINES).min(last_line),
-                )
-            })
-            .collect();
-        ranges.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::new();
-        for (first, last) in ranges {
-            match merged.last_mut() {
-                Some(previous) if first <= previous.1 + 1 => previous.1 = previous.1.max(last),
-                _ => merged.push((first, last)),
-            }
-        }
-        let windows = merged
-            .into_iter()
-            .map(|(first, last)| {
-                let bytes = file.lines(first, last);
-                Window {
-                    offset: bytes.start,
-                    line: first,
-                    text: file.text[bytes].to_string(),
-                }
-            })
-            .collect();
+            .map(|s| s.offset() + s.len())
+            .max()
+            .unwrap_or(0);
+        let first = file.line_index(start).saturating_sub(EXCERPT_LINES);
+        let last = (file.line_index(end) + EXCERPT_LINES).min(file.line_count() - 1);
+        let bytes = file.lines(first, last);
         Excerpt {
             name: file.name.clone(),
-            windows,
+            offset: bytes.start,
+            breaks_before: file.miette_line_breaks_before(bytes.start),
+            text: file.text[bytes].to_string(),
         }
     }
 }
@@ -154,26 +132,29 @@ impl SourceCode for Excerpt {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let (start, end) = (span.offset(), span.offset() + span.len());
-        let window = self
-            .windows
-            .iter()
-            .find(|w| w.offset <= start && end <= w.offset + w.text.len())
+        let local = span
+            .offset()
+            .checked_sub(self.offset)
+            .filter(|start| start + span.len() <= self.text.len())
             .ok_or(MietteError::OutOfBounds)?;
-        let local = SourceSpan::new((start - window.offset).into(), span.len());
-        let inner = window
-            .text
-            .read_span(&local, context_lines_before, context_lines_after)?;
+        let inner = self.text.read_span(
+            &SourceSpan::new(local.into(), span.len()),
+            context_lines_before,
+            context_lines_after,
+        )?;
+        // miette's `line_count` is the number of line breaks from the start of the source
+        // to the end of what it read, not within it; it decides from it whether two
+        // labels share one snippet, so it is made absolute like the line.
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             inner.data(),
             SourceSpan::new(
-                (inner.span().offset() + window.offset).into(),
+                (inner.span().offset() + self.offset).into(),
                 inner.span().len(),
             ),
-            inner.line() + window.line,
+            inner.line() + self.breaks_before,
             inner.column(),
-            inner.line_count(),
+            inner.line_count() + self.breaks_before,
         )))
     }
 }
@@ -300,6 +281,34 @@ mod tests {
         out
     }
 
+    /// Renders `checked` both ways and insists they agree; returns the text.
+    fn render_both_ways(checked: &crate::check::Checked) -> String {
+        let excerpts = to_text(&checked.diagnostics, &checked.sources, Style::Plain);
+        assert_eq!(
+            excerpts,
+            whole_file_text(&checked.diagnostics, &checked.sources)
+        );
+        excerpts
+    }
+
+    /// The `╭─[file:line:col]` snippet headers of a rendered report, in order.
+    fn headers(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter_map(|l| l.split_once("╭─[").map(|(_, rest)| rest))
+            .collect()
+    }
+
+    /// A spec whose only diagnostic is a duplicate dataset: `before` blank lines, the
+    /// first declaration, `gap` blank lines, the second one.
+    fn duplicate(before: usize, gap: usize) -> String {
+        let dataset = "dataset dup {\n  size = 1 GB\n  location = aws.us_east_1\n}\n";
+        format!(
+            "{}{dataset}{}{dataset}",
+            "\n".repeat(before),
+            "\n".repeat(gap)
+        )
+    }
+
     #[test]
     fn excerpts_render_exactly_like_the_whole_file() {
         // Labels on the first and last lines, far apart (duplicates), on adjacent lines
@@ -319,10 +328,110 @@ mod tests {
             "{}",
             checked.diagnostics.len()
         );
-        let excerpts = to_text(&checked.diagnostics, &checked.sources, Style::Plain);
-        assert_eq!(
-            excerpts,
-            whole_file_text(&checked.diagnostics, &checked.sources)
+        render_both_ways(&checked);
+    }
+
+    #[test]
+    fn a_cycle_is_one_snippet_headed_at_its_primary_label() {
+        // Four labels over 18 lines; the primary one is the last in the file.
+        let spec = include_str!("../../tests/ui/e0213_pipeline_cycle.mlc");
+        let checked = crate::check::check_text("cycle.mlc", spec);
+        let text = render_both_ways(&checked);
+        assert_eq!(headers(&text), ["cycle.mlc:32:17]"], "{text}");
+        assert!(
+            text.contains(" 22 │ \n"),
+            "the lines between labels are shown: {text}"
         );
+    }
+
+    #[test]
+    fn labels_far_apart_render_like_the_whole_file() {
+        // miette merges two labels' snippets by comparing a line number with a count of
+        // lines from the start of the file, so whether labels 20 lines apart share one
+        // snippet depends on how far down the file they are: both cases occur here.
+        let mut snippets = Vec::new();
+        for before in [0, 1, 3, 20, 40] {
+            for gap in [0, 1, 2, 3, 5, 20, 60] {
+                let spec = duplicate(before, gap);
+                let checked = crate::check::check_text("far.mlc", &spec);
+                assert_eq!(checked.diagnostics.len(), 1, "{spec}");
+                let text = render_both_ways(&checked);
+                let second = before + gap + 5;
+                assert_eq!(
+                    headers(&text).last(),
+                    Some(&format!("far.mlc:{second}:1]").as_str())
+                );
+                snippets.push(headers(&text).len());
+            }
+        }
+        assert!(
+            snippets.contains(&1) && snippets.contains(&2),
+            "{snippets:?}"
+        );
+    }
+
+    #[test]
+    fn labels_in_two_files_render_like_the_whole_file() {
+        // The primary file gets the excerpt; the imported file's label becomes a note.
+        let imported = format!(
+            "{}\n{}",
+            duplicate(2, 0),
+            "dataset other {\n  size = 1 GB\n  location = aws.us_east_1\n}\n"
+        );
+        let world = crate::check::world::MemoryWorld::new().with("/p/lib.mlc", imported);
+        let root = format!(
+            "import \"lib.mlc\"\n{}{}",
+            "\n".repeat(25),
+            duplicate(0, 20).replace("dup", "other")
+        );
+        let checked = crate::check::check_text_in(&world, "/p/main.mlc", &root);
+        assert!(checked.diagnostics.len() >= 3, "{:?}", checked.diagnostics);
+        let text = render_both_ways(&checked);
+        assert!(text.contains("first declared here at"), "{text}");
+    }
+
+    #[test]
+    fn carriage_returns_render_like_the_whole_file() {
+        // miette counts a carriage return without a newline as a line break.
+        let spec = format!(
+            "# a\rcomment\r\n{}\r\n# b\rc\r\n{}",
+            duplicate(1, 2).replace('\n', "\r\n"),
+            duplicate(0, 30).replace("dup", "again")
+        );
+        render_both_ways(&crate::check::check_text("cr.mlc", &spec));
+    }
+
+    /// The `.mlc` files directly in a directory of the package, sorted.
+    fn mlc_files(dir: &str) -> Vec<std::path::PathBuf> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("directory exists")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "mlc"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn every_ui_case_and_example_renders_like_the_whole_file() {
+        // So that the ui snapshots show what miette shows for the whole file.
+        let mut rendered = 0;
+        for path in mlc_files("tests/ui")
+            .into_iter()
+            .chain(mlc_files("examples"))
+        {
+            let mut checked = crate::check::check(&crate::check::FsWorld, &path).expect("case");
+            crate::policy::apply(&mut checked);
+            rendered += checked.diagnostics.len();
+            render_both_ways(&checked);
+        }
+        for path in mlc_files("tests/ui/policy") {
+            let text = std::fs::read_to_string(&path).expect("policy case");
+            let checked = crate::policy::check_text(&path.to_string_lossy(), &text);
+            rendered += checked.diagnostics.len();
+            render_both_ways(&checked);
+        }
+        assert!(rendered > 100, "{rendered}");
     }
 }
