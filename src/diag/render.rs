@@ -27,7 +27,7 @@ pub fn to_text(diagnostics: &[Diagnostic], sources: &SourceMap, style: Style) ->
         .with_context_lines(CONTEXT_LINES);
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let report = Report::new(diagnostic, sources, Excerpt::new);
+        let report = Report::new(diagnostic, sources, |file| Excerpts { file });
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("{}: {}\n", diagnostic.code, diagnostic.message));
         }
@@ -87,74 +87,56 @@ pub fn to_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
 
 /// Lines of context miette shows around a label (its default).
 const CONTEXT_LINES: usize = 1;
-/// Lines kept around the labels in an [`Excerpt`]: more than miette reads around a
-/// span, so that it stops reading where it would have stopped in the whole file.
-const EXCERPT_LINES: usize = CONTEXT_LINES + 2;
+/// Lines an excerpt takes beyond the context miette asks for, so that miette stops
+/// reading where it would have stopped in the whole file.
+const EXCERPT_MARGIN: usize = 2;
 
-/// The lines of one file that a diagnostic shows: from its first label to its last, with
-/// context, their byte offset and line number in the file. miette scans a source from its
-/// start for every label, so giving it the whole file made rendering quadratic in the
-/// number of diagnostics; an excerpt costs only the lines shown (miette prints every line
-/// between two labels of a file), and renders identically.
-struct Excerpt {
-    name: String,
-    /// Byte offset of `text` in the file; `text` starts a line.
-    offset: usize,
-    /// Line breaks before `offset`, counted as miette counts them in the whole file.
-    breaks_before: usize,
-    text: String,
+/// One file as miette sees it, read in excerpts. miette scans a source from its start for
+/// every span it reads, so handing it the whole file made rendering quadratic in the
+/// number of diagnostics. Each read here scans only the lines of the span asked for and
+/// their context, numbered as in the whole file, so miette renders exactly what it renders
+/// with the whole file (snippets, merges and headers included) and the cost is that of
+/// the lines it shows: miette reads a span over several labels only to print it.
+struct Excerpts<'a> {
+    file: &'a SourceFile,
 }
 
-impl Excerpt {
-    fn new(file: &SourceFile, spans: &[SourceSpan]) -> Excerpt {
-        let start = spans.iter().map(|s| s.offset()).min().unwrap_or(0);
-        let end = spans
-            .iter()
-            .map(|s| s.offset() + s.len())
-            .max()
-            .unwrap_or(0);
-        let first = file.line_index(start).saturating_sub(EXCERPT_LINES);
-        let last = (file.line_index(end) + EXCERPT_LINES).min(file.line_count() - 1);
-        let bytes = file.lines(first, last);
-        Excerpt {
-            name: file.name.clone(),
-            offset: bytes.start,
-            breaks_before: file.miette_line_breaks_before(bytes.start),
-            text: file.text[bytes].to_string(),
-        }
-    }
-}
-
-impl SourceCode for Excerpt {
-    fn read_span<'a>(
-        &'a self,
+impl SourceCode for Excerpts<'_> {
+    fn read_span<'b>(
+        &'b self,
         span: &SourceSpan,
         context_lines_before: usize,
         context_lines_after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let local = span
-            .offset()
-            .checked_sub(self.offset)
-            .filter(|start| start + span.len() <= self.text.len())
-            .ok_or(MietteError::OutOfBounds)?;
-        let inner = self.text.read_span(
-            &SourceSpan::new(local.into(), span.len()),
-            context_lines_before,
-            context_lines_after,
-        )?;
-        // miette's `line_count` is the number of line breaks from the start of the source
-        // to the end of what it read, not within it; it decides from it whether two
-        // labels share one snippet, so it is made absolute like the line.
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let file = self.file;
+        let (start, end) = (span.offset(), span.offset() + span.len());
+        if end > file.text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let first = file
+            .line_index(start)
+            .saturating_sub(context_lines_before + EXCERPT_MARGIN);
+        let last = (file.line_index(end) + context_lines_after + EXCERPT_MARGIN)
+            .min(file.line_count() - 1);
+        let lines = file.lines(first, last);
+        let excerpt = &file.text[lines.clone()];
+        let local = SourceSpan::new((start - lines.start).into(), span.len());
+        let inner = excerpt.read_span(&local, context_lines_before, context_lines_after)?;
+        // miette counts a carriage return without a newline as a line break, and its
+        // `line_count` is the number of breaks from the start of the source to the end of
+        // what it read, not within it (it decides from it whether two labels share a
+        // snippet): both are made absolute.
+        let breaks_before = file.miette_line_breaks_before(lines.start);
         Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
+            file.name.clone(),
             inner.data(),
             SourceSpan::new(
-                (inner.span().offset() + self.offset).into(),
+                (inner.span().offset() + lines.start).into(),
                 inner.span().len(),
             ),
-            inner.line() + self.breaks_before,
+            inner.line() + breaks_before,
             inner.column(),
-            inner.line_count() + self.breaks_before,
+            inner.line_count() + breaks_before,
         )))
     }
 }
@@ -169,12 +151,12 @@ struct Report<S> {
     labels: Vec<LabeledSpan>,
 }
 
-impl<S: SourceCode + 'static> Report<S> {
-    /// `source` makes miette's view of the primary file from the spans it must show.
-    fn new(
+impl<S: SourceCode> Report<S> {
+    /// `source` makes miette's view of the primary file.
+    fn new<'a>(
         diagnostic: &Diagnostic,
-        sources: &SourceMap,
-        source: impl FnOnce(&SourceFile, &[SourceSpan]) -> S,
+        sources: &'a SourceMap,
+        source: impl FnOnce(&'a SourceFile) -> S,
     ) -> Report<S> {
         let primary_file = diagnostic.span().file;
         let file = sources.get(primary_file);
@@ -218,7 +200,7 @@ impl<S: SourceCode + 'static> Report<S> {
                 Severity::Warning => miette::Severity::Warning,
             },
             help,
-            source: source(file, &labels.iter().map(|l| *l.inner()).collect::<Vec<_>>()),
+            source: source(file),
             labels,
         }
     }
@@ -273,7 +255,7 @@ mod tests {
             .with_context_lines(CONTEXT_LINES);
         let mut out = String::new();
         for diagnostic in diagnostics {
-            let report = Report::new(diagnostic, sources, |file, _| {
+            let report = Report::new(diagnostic, sources, |file| {
                 miette::NamedSource::new(file.name.clone(), file.text.clone())
             });
             handler.render_report(&mut out, &report).expect("renders");
