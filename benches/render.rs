@@ -1,7 +1,8 @@
 //! Text rendering of many diagnostics: it must grow linearly with their number. Run with
 //! `cargo bench --bench render`; it prints the time of text and JSON rendering for specs
-//! of 500 to 80,000 declarations that each produce two diagnostics, and the ratio of
-//! the largest to the smallest per-diagnostic cost.
+//! of 500 to 80,000 declarations that each produce two diagnostics, then for specs that
+//! declare 500 to 80,000 datasets twice (one diagnostic each, its two labels half the file
+//! apart), and for each kind the ratio of the largest to the smallest per-diagnostic cost.
 
 use mlc::diag::render;
 use std::time::{Duration, Instant};
@@ -15,6 +16,15 @@ fn generate(n: usize) -> String {
         .collect()
 }
 
+/// `n` datasets, then the same `n` again: each a duplicate (E0103) whose labels are half
+/// the file apart.
+fn generate_far_apart(n: usize) -> String {
+    let datasets: String = (0..n)
+        .map(|i| format!("dataset d{i} {{\n  size = 1 GB\n  location = aws.us_east_1\n}}\n"))
+        .collect();
+    datasets.repeat(2)
+}
+
 fn time(f: impl FnOnce() -> String) -> (Duration, usize) {
     let start = Instant::now();
     let out = f();
@@ -22,13 +32,20 @@ fn time(f: impl FnOnce() -> String) -> (Duration, usize) {
 }
 
 fn main() {
-    let mut per_diagnostic = Vec::new();
     // `RENDER_SIZES=500,1000` measures only those sizes (e.g. against an older build).
     let sizes: Vec<usize> = std::env::var("RENDER_SIZES")
         .ok()
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![500, 1_000, 2_000, 4_000, 80_000]);
-    for n in sizes {
+    println!("each declaration with two diagnostics:");
+    measure(&sizes, generate);
+    println!("each declaration twice (labels half the file apart):");
+    measure(&sizes, generate_far_apart);
+}
+
+fn measure(sizes: &[usize], generate: fn(usize) -> String) {
+    let mut per_diagnostic = Vec::new();
+    for &n in sizes {
         let text = generate(n);
         let checked = mlc::check::check_text("render.mlc", &text);
         let count = checked.diagnostics.len();
@@ -42,7 +59,7 @@ fn main() {
             text_len / 1024,
             json_time.as_secs_f64() * 1e3,
         );
-        per_diagnostic.push(text_time.as_secs_f64() / count as f64);
+        per_diagnostic.push(text_time.as_secs_f64() / count.max(1) as f64);
     }
     let first = per_diagnostic.first().copied().unwrap_or(1.0);
     let last = per_diagnostic.last().copied().unwrap_or(1.0);

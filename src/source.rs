@@ -46,6 +46,9 @@ pub struct SourceFile {
     /// (SARIF); `None` for the stdlib.
     pub project_path: Option<std::path::PathBuf>,
     line_starts: Vec<usize>,
+    /// Offsets of carriage returns not followed by a newline (rare; see
+    /// [`SourceFile::miette_line_breaks_before`]).
+    lone_carriage_returns: Vec<usize>,
 }
 
 impl SourceFile {
@@ -54,11 +57,17 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let lone_carriage_returns = text
+            .match_indices('\r')
+            .map(|(i, _)| i)
+            .filter(|&i| text.as_bytes().get(i + 1) != Some(&b'\n'))
+            .collect();
         SourceFile {
             name: name.into(),
             text,
             project_path: None,
             line_starts,
+            lone_carriage_returns,
         }
     }
 
@@ -74,6 +83,14 @@ impl SourceFile {
     /// Number of lines (a final line without a newline counts; an empty text has one).
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
+    }
+
+    /// Line breaks before `offset` as miette counts them when it numbers lines: newlines
+    /// plus carriage returns without one. The text renderer hands miette excerpts and
+    /// must number them as miette numbers the whole file.
+    pub fn miette_line_breaks_before(&self, offset: usize) -> usize {
+        let lone = self.lone_carriage_returns.partition_point(|&i| i < offset);
+        self.line_index(offset) + lone
     }
 
     /// Byte range of the 0-based lines `first..=last`, newlines included.

@@ -27,7 +27,7 @@ pub fn to_text(diagnostics: &[Diagnostic], sources: &SourceMap, style: Style) ->
         .with_context_lines(CONTEXT_LINES);
     let mut out = String::new();
     for diagnostic in diagnostics {
-        let report = Report::new(diagnostic, sources, Excerpt::new);
+        let report = Report::new(diagnostic, sources, |file| Excerpts { file });
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("{}: {}\n", diagnostic.code, diagnostic.message));
         }
@@ -87,93 +87,56 @@ pub fn to_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
 
 /// Lines of context miette shows around a label (its default).
 const CONTEXT_LINES: usize = 1;
-/// Lines kept around each label in an [`Excerpt`]: more than miette reads, and enough
-/// that the excerpts of labels whose contexts miette merges overlap, and so are one.
-const EXCERPT_LINES: usize = CONTEXT_LINES + 2;
+/// Lines an excerpt takes beyond the context miette asks for, so that miette stops
+/// reading where it would have stopped in the whole file.
+const EXCERPT_MARGIN: usize = 2;
 
-/// The lines of one file that a diagnostic's labels need, with their offsets and line
-/// numbers in the file. miette scans a source from its start for every label, so giving
-/// it the whole file made rendering quadratic in the number of diagnostics; an excerpt
-/// costs only the lines shown, and renders identically.
-struct Excerpt {
-    name: String,
-    windows: Vec<Window>,
+/// One file as miette sees it, read in excerpts. miette scans a source from its start for
+/// every span it reads, so handing it the whole file made rendering quadratic in the
+/// number of diagnostics. Each read here scans only the lines of the span asked for and
+/// their context, numbered as in the whole file, so miette renders exactly what it renders
+/// with the whole file (snippets, merges and headers included) and the cost is that of
+/// the lines it shows: miette reads a span over several labels only to print it.
+struct Excerpts<'a> {
+    file: &'a SourceFile,
 }
 
-/// Whole lines of a file starting at byte `offset`, which is line `line` (0-based).
-struct Window {
-    offset: usize,
-    line: usize,
-    text: String,
-}
-
-impl Excerpt {
-    fn new(file: &SourceFile, spans: &[SourceSpan]) -> Excerpt {
-        let last_line = file.line_count() - 1;
-        let mut ranges: Vec<(usize, usize)> = spans
-            .iter()
-            .map(|span| {
-                let first = file.line_index(span.offset());
-                let last = file.line_index(span.offset() + span.len());
-                (
-                    first.saturating_sub(EXCERPT_LINES),
-                    (last + EXCERPT_LINES).min(last_line),
-                )
-            })
-            .collect();
-        ranges.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::new();
-        for (first, last) in ranges {
-            match merged.last_mut() {
-                Some(previous) if first <= previous.1 + 1 => previous.1 = previous.1.max(last),
-                _ => merged.push((first, last)),
-            }
-        }
-        let windows = merged
-            .into_iter()
-            .map(|(first, last)| {
-                let bytes = file.lines(first, last);
-                Window {
-                    offset: bytes.start,
-                    line: first,
-                    text: file.text[bytes].to_string(),
-                }
-            })
-            .collect();
-        Excerpt {
-            name: file.name.clone(),
-            windows,
-        }
-    }
-}
-
-impl SourceCode for Excerpt {
-    fn read_span<'a>(
-        &'a self,
+impl SourceCode for Excerpts<'_> {
+    fn read_span<'b>(
+        &'b self,
         span: &SourceSpan,
         context_lines_before: usize,
         context_lines_after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let file = self.file;
         let (start, end) = (span.offset(), span.offset() + span.len());
-        let window = self
-            .windows
-            .iter()
-            .find(|w| w.offset <= start && end <= w.offset + w.text.len())
-            .ok_or(MietteError::OutOfBounds)?;
-        let local = SourceSpan::new((start - window.offset).into(), span.len());
-        let inner = window
-            .text
-            .read_span(&local, context_lines_before, context_lines_after)?;
+        if end > file.text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let first = file
+            .line_index(start)
+            .saturating_sub(context_lines_before + EXCERPT_MARGIN);
+        let last = (file.line_index(end) + context_lines_after + EXCERPT_MARGIN)
+            .min(file.line_count() - 1);
+        let lines = file.lines(first, last);
+        let excerpt = &file.text[lines.clone()];
+        let local = SourceSpan::new((start - lines.start).into(), span.len());
+        let inner = excerpt.read_span(&local, context_lines_before, context_lines_after)?;
+        // miette counts a carriage return without a newline as a line break, and its
+        // `line_count` is the number of breaks from the start of the source to the end of
+        // what it read, not within it (it decides from it whether two labels share a
+        // snippet): both are made absolute.
+        let breaks_before = file.miette_line_breaks_before(lines.start);
         Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
+            file.name.clone(),
             inner.data(),
             SourceSpan::new(
-                (inner.span().offset() + window.offset).into(),
+                (inner.span().offset() + lines.start).into(),
                 inner.span().len(),
             ),
-            inner.line() + window.line,
+            inner.line() + breaks_before,
             inner.column(),
-            inner.line_count(),
+            inner.line_count() + breaks_before,
         )))
     }
 }
@@ -188,12 +151,12 @@ struct Report<S> {
     labels: Vec<LabeledSpan>,
 }
 
-impl<S: SourceCode + 'static> Report<S> {
-    /// `source` makes miette's view of the primary file from the spans it must show.
-    fn new(
+impl<S: SourceCode> Report<S> {
+    /// `source` makes miette's view of the primary file.
+    fn new<'a>(
         diagnostic: &Diagnostic,
-        sources: &SourceMap,
-        source: impl FnOnce(&SourceFile, &[SourceSpan]) -> S,
+        sources: &'a SourceMap,
+        source: impl FnOnce(&'a SourceFile) -> S,
     ) -> Report<S> {
         let primary_file = diagnostic.span().file;
         let file = sources.get(primary_file);
@@ -237,7 +200,7 @@ impl<S: SourceCode + 'static> Report<S> {
                 Severity::Warning => miette::Severity::Warning,
             },
             help,
-            source: source(file, &labels.iter().map(|l| *l.inner()).collect::<Vec<_>>()),
+            source: source(file),
             labels,
         }
     }
@@ -292,12 +255,40 @@ mod tests {
             .with_context_lines(CONTEXT_LINES);
         let mut out = String::new();
         for diagnostic in diagnostics {
-            let report = Report::new(diagnostic, sources, |file, _| {
+            let report = Report::new(diagnostic, sources, |file| {
                 miette::NamedSource::new(file.name.clone(), file.text.clone())
             });
             handler.render_report(&mut out, &report).expect("renders");
         }
         out
+    }
+
+    /// Renders `checked` both ways and insists they agree; returns the text.
+    fn render_both_ways(checked: &crate::check::Checked) -> String {
+        let excerpts = to_text(&checked.diagnostics, &checked.sources, Style::Plain);
+        assert_eq!(
+            excerpts,
+            whole_file_text(&checked.diagnostics, &checked.sources)
+        );
+        excerpts
+    }
+
+    /// The `╭─[file:line:col]` snippet headers of a rendered report, in order.
+    fn headers(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter_map(|l| l.split_once("╭─[").map(|(_, rest)| rest))
+            .collect()
+    }
+
+    /// A spec whose only diagnostic is a duplicate dataset: `before` blank lines, the
+    /// first declaration, `gap` blank lines, the second one.
+    fn duplicate(before: usize, gap: usize) -> String {
+        let dataset = "dataset dup {\n  size = 1 GB\n  location = aws.us_east_1\n}\n";
+        format!(
+            "{}{dataset}{}{dataset}",
+            "\n".repeat(before),
+            "\n".repeat(gap)
+        )
     }
 
     #[test]
@@ -319,10 +310,110 @@ mod tests {
             "{}",
             checked.diagnostics.len()
         );
-        let excerpts = to_text(&checked.diagnostics, &checked.sources, Style::Plain);
-        assert_eq!(
-            excerpts,
-            whole_file_text(&checked.diagnostics, &checked.sources)
+        render_both_ways(&checked);
+    }
+
+    #[test]
+    fn a_cycle_is_one_snippet_headed_at_its_primary_label() {
+        // Four labels over 18 lines; the primary one is the last in the file.
+        let spec = include_str!("../../tests/ui/e0213_pipeline_cycle.mlc");
+        let checked = crate::check::check_text("cycle.mlc", spec);
+        let text = render_both_ways(&checked);
+        assert_eq!(headers(&text), ["cycle.mlc:32:17]"], "{text}");
+        assert!(
+            text.contains(" 22 │ \n"),
+            "the lines between labels are shown: {text}"
         );
+    }
+
+    #[test]
+    fn labels_far_apart_render_like_the_whole_file() {
+        // miette merges two labels' snippets by comparing a line number with a count of
+        // lines from the start of the file, so whether labels 20 lines apart share one
+        // snippet depends on how far down the file they are: both cases occur here.
+        let mut snippets = Vec::new();
+        for before in [0, 1, 3, 20, 40] {
+            for gap in [0, 1, 2, 3, 5, 20, 60] {
+                let spec = duplicate(before, gap);
+                let checked = crate::check::check_text("far.mlc", &spec);
+                assert_eq!(checked.diagnostics.len(), 1, "{spec}");
+                let text = render_both_ways(&checked);
+                let second = before + gap + 5;
+                assert_eq!(
+                    headers(&text).last(),
+                    Some(&format!("far.mlc:{second}:1]").as_str())
+                );
+                snippets.push(headers(&text).len());
+            }
+        }
+        assert!(
+            snippets.contains(&1) && snippets.contains(&2),
+            "{snippets:?}"
+        );
+    }
+
+    #[test]
+    fn labels_in_two_files_render_like_the_whole_file() {
+        // The primary file gets the excerpt; the imported file's label becomes a note.
+        let imported = format!(
+            "{}\n{}",
+            duplicate(2, 0),
+            "dataset other {\n  size = 1 GB\n  location = aws.us_east_1\n}\n"
+        );
+        let world = crate::check::world::MemoryWorld::new().with("/p/lib.mlc", imported);
+        let root = format!(
+            "import \"lib.mlc\"\n{}{}",
+            "\n".repeat(25),
+            duplicate(0, 20).replace("dup", "other")
+        );
+        let checked = crate::check::check_text_in(&world, "/p/main.mlc", &root);
+        assert!(checked.diagnostics.len() >= 3, "{:?}", checked.diagnostics);
+        let text = render_both_ways(&checked);
+        assert!(text.contains("first declared here at"), "{text}");
+    }
+
+    #[test]
+    fn carriage_returns_render_like_the_whole_file() {
+        // miette counts a carriage return without a newline as a line break.
+        let spec = format!(
+            "# a\rcomment\r\n{}\r\n# b\rc\r\n{}",
+            duplicate(1, 2).replace('\n', "\r\n"),
+            duplicate(0, 30).replace("dup", "again")
+        );
+        render_both_ways(&crate::check::check_text("cr.mlc", &spec));
+    }
+
+    /// The `.mlc` files directly in a directory of the package, sorted.
+    fn mlc_files(dir: &str) -> Vec<std::path::PathBuf> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("directory exists")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "mlc"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn every_ui_case_and_example_renders_like_the_whole_file() {
+        // So that the ui snapshots show what miette shows for the whole file.
+        let mut rendered = 0;
+        for path in mlc_files("tests/ui")
+            .into_iter()
+            .chain(mlc_files("examples"))
+        {
+            let mut checked = crate::check::check(&crate::check::FsWorld, &path).expect("case");
+            crate::policy::apply(&mut checked);
+            rendered += checked.diagnostics.len();
+            render_both_ways(&checked);
+        }
+        for path in mlc_files("tests/ui/policy") {
+            let text = std::fs::read_to_string(&path).expect("policy case");
+            let checked = crate::policy::check_text(&path.to_string_lossy(), &text);
+            rendered += checked.diagnostics.len();
+            render_both_ways(&checked);
+        }
+        assert!(rendered > 100, "{rendered}");
     }
 }
