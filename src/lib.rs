@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod check;
 pub mod compile;
 pub mod diag;
+pub mod emit;
 pub mod fmt;
 pub mod graph;
 pub mod optimize;

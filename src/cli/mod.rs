@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one module per subcommand. Only this layer
 //! touches the terminal and the file system for output.
 
+mod build;
 mod catalog;
 mod check;
 mod explain;
@@ -55,6 +56,9 @@ pub enum Command {
     },
     /// List real instance offerings with hourly prices, cheapest first
     Catalog(catalog::CatalogArgs),
+    /// Plan the spec and write what is applied: Kubernetes manifests, Terraform, serverless
+    /// configs and training-harness projects, plus plan.json (all or nothing)
+    Build(build::BuildArgs),
     /// Plan the cheapest placement that meets every rule: per workload the choice, cost and
     /// rationale; line items; total against the budget (exit 1 when there is no plan)
     Plan(plan::PlanArgs),
@@ -134,6 +138,7 @@ pub fn run() -> ExitCode {
         Command::Explain { code } => explain::run(&code),
         Command::Catalog(args) => catalog::run(args),
         Command::Plan(args) => plan::run(&args),
+        Command::Build(args) => build::run(&args),
         Command::Graph(args) => graph::run(&args),
     };
     ExitCode::from(code)

@@ -135,7 +135,7 @@ fn read_old(path: &std::path::Path) -> Result<plan::Plan, String> {
 
 /// Today as days since 1970-01-01: `SOURCE_DATE_EPOCH` when set (reproducible output),
 /// else the clock.
-fn today_days() -> Option<i64> {
+pub fn today_days() -> Option<i64> {
     let seconds = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(value) => value.trim().parse::<i64>().ok()?,
         Err(_) => std::time::SystemTime::now()
@@ -146,7 +146,7 @@ fn today_days() -> Option<i64> {
     Some(seconds.div_euclid(86_400))
 }
 
-pub(super) fn describe(error: &PlanError) -> String {
+pub fn describe(error: &PlanError) -> String {
     match error {
         PlanError::NoPlacement(failures) => {
             let mut out = String::new();

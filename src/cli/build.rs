@@ -1,0 +1,272 @@
+//! `mlc build FILE -o DIR`: plan the spec and write what the platform team applies.
+//! All or nothing: the files are written into a fresh folder beside `DIR`, which then
+//! replaces `DIR` in one step, so an error or an interruption leaves `DIR` as it was.
+
+use super::{print_err, use_color, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
+use clap::ValueEnum;
+use mlc::check::FsWorld;
+use mlc::diag::render;
+use mlc::emit::{self, BuildInput, Output, Target};
+use mlc::plan::{self, PlanOptions};
+use std::path::{Path, PathBuf};
+
+/// The file that marks a folder as `mlc build`'s own, so it may be replaced.
+pub const MARKER: &str = ".mlc-build";
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetArg {
+    Kubernetes,
+    Terraform,
+    Serverless,
+    Harness,
+}
+
+impl TargetArg {
+    fn target(self) -> Target {
+        match self {
+            TargetArg::Kubernetes => Target::Kubernetes,
+            TargetArg::Terraform => Target::Terraform,
+            TargetArg::Serverless => Target::Serverless,
+            TargetArg::Harness => Target::Harness,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// The spec file
+    pub file: PathBuf,
+    /// The output folder; created, or replaced if an earlier `mlc build` wrote it
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Targets to emit (default: all)
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub target: Vec<TargetArg>,
+    #[command(flatten)]
+    pub load: super::LoadArgs,
+}
+
+pub fn run(args: &BuildArgs) -> u8 {
+    // Refuse a folder that is not ours before doing any work.
+    if let Err(message) = check_out_dir(&args.out) {
+        print_err(&format!("error: {message}\n"));
+        return EXIT_USAGE;
+    }
+    let compilation = match mlc::compile::compile(&FsWorld, &args.file, &args.load.options()) {
+        Ok(c) => c,
+        Err(message) => {
+            print_err(&format!("error: {message}\n"));
+            return EXIT_USAGE;
+        }
+    };
+    if !compilation.diagnostics.is_empty() {
+        let style = if use_color() {
+            render::Style::Color
+        } else {
+            render::Style::Plain
+        };
+        print_err(&render::to_text(
+            &compilation.diagnostics,
+            &compilation.sources,
+            style,
+        ));
+    }
+    let (Some(model), Some(graph), false) = (
+        compilation.model.as_ref(),
+        compilation.graph.as_ref(),
+        compilation.has_errors(),
+    ) else {
+        print_err(&format!(
+            "{}: nothing built: the spec has errors\n",
+            args.file.display()
+        ));
+        return EXIT_SPEC_ERRORS;
+    };
+    let spec_name = args.file.display().to_string();
+    let rules = mlc::policy::placement::rules(model, graph);
+    let options = PlanOptions {
+        today_days: super::plan::today_days(),
+        spec_name: spec_name.clone(),
+        limits: None,
+    };
+    let plan = match plan::plan(model, graph, &rules, &options) {
+        Ok(plan) => plan,
+        Err(error) => {
+            print_err(&super::plan::describe(&error));
+            print_err(&format!(
+                "{}: nothing built: no plan\n",
+                args.file.display()
+            ));
+            return EXIT_SPEC_ERRORS;
+        }
+    };
+    let targets: Vec<Target> = if args.target.is_empty() {
+        Target::ALL.to_vec()
+    } else {
+        let mut t: Vec<Target> = args.target.iter().map(|t| t.target()).collect();
+        t.sort();
+        t.dedup();
+        t
+    };
+    let input = BuildInput {
+        model,
+        graph,
+        plan: &plan,
+        spec_name: &spec_name,
+    };
+    let mut files = match emit::build(&input, &targets) {
+        Ok(files) => files,
+        Err(errors) => {
+            for e in errors {
+                print_err(&format!("error: {e}\n"));
+            }
+            print_err(&format!("{}: nothing built\n", args.file.display()));
+            return EXIT_SPEC_ERRORS;
+        }
+    };
+    // The plan goes with what it produced; without a reproducible date its age would
+    // make two builds differ, so the catalog age is left to `mlc plan`.
+    let mut stable = plan.clone();
+    stable.catalog_age_days = None;
+    stable.findings.retain(|f| f.subject != "catalog");
+    files.push(Output {
+        path: "plan.json".into(),
+        contents: serde_json::to_string_pretty(&stable).unwrap_or_default() + "\n",
+    });
+    files.push(Output {
+        path: MARKER.into(),
+        contents: format!(
+            "Written by mlc {} from {spec_name}; `mlc build` replaces this folder as a whole.\n",
+            env!("CARGO_PKG_VERSION")
+        ),
+    });
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    match write_all(&args.out, &files) {
+        Ok(()) => {
+            print_err(&format!(
+                "{}: built {} files into {}\n",
+                args.file.display(),
+                files.len(),
+                args.out.display()
+            ));
+            EXIT_OK
+        }
+        Err(message) => {
+            print_err(&format!(
+                "error: {message}; {} is unchanged\n",
+                args.out.display()
+            ));
+            EXIT_USAGE
+        }
+    }
+}
+
+/// `DIR` may be missing, empty, or a folder `mlc build` wrote (it has the marker).
+fn check_out_dir(out: &Path) -> Result<(), String> {
+    let Ok(meta) = std::fs::symlink_metadata(out) else {
+        return Ok(());
+    };
+    if !meta.is_dir() {
+        return Err(format!("{} exists and is not a folder", out.display()));
+    }
+    let mut entries =
+        std::fs::read_dir(out).map_err(|e| format!("cannot read {}: {e}", out.display()))?;
+    if entries.next().is_none() || out.join(MARKER).is_file() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} is not empty and was not written by `mlc build` (no {MARKER} in it); choose an empty or new folder",
+        out.display()
+    ))
+}
+
+/// Writes every file into a new folder beside `out`, then puts it in `out`'s place in
+/// one step (an atomic exchange where the platform has one).
+fn write_all(out: &Path, files: &[Output]) -> Result<(), String> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".mlc-build-")
+        .tempdir_in(parent)
+        .map_err(|e| format!("cannot write in {}: {e}", parent.display()))?;
+    for file in files {
+        let path = staging.path().join(&file.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        write_synced(&path, &file.contents)
+            .map_err(|e| format!("cannot write {}: {e}", file.path))?;
+    }
+    replace(staging, out)
+}
+
+fn write_synced(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+fn replace(staging: tempfile::TempDir, out: &Path) -> Result<(), String> {
+    if std::fs::symlink_metadata(out).is_err() {
+        let path = staging.keep();
+        return std::fs::rename(&path, out).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&path);
+            format!("cannot create {}: {e}", out.display())
+        });
+    }
+    let new = staging.keep();
+    match exchange(&new, out) {
+        Ok(()) => {
+            // `new` now holds the previous output.
+            let _ = std::fs::remove_dir_all(&new);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&new);
+            Err(format!("cannot replace {}: {e}", out.display()))
+        }
+    }
+}
+
+/// Swaps two folders atomically (Linux `renameat2(RENAME_EXCHANGE)`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes())?;
+    let b = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere: the old folder moves aside, the new one takes its place, and the old one
+/// goes (a crash between the two renames leaves the old output beside `b`).
+#[cfg(not(target_os = "linux"))]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    let aside = b.with_extension("mlc-old");
+    std::fs::rename(b, &aside)?;
+    if let Err(e) = std::fs::rename(a, b) {
+        let _ = std::fs::rename(&aside, b);
+        return Err(e);
+    }
+    std::fs::rename(&aside, a)
+}

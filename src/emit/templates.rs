@@ -1,0 +1,121 @@
+//! The template engine: handlebars in strict mode (a missing field is an error, not an
+//! empty string), without HTML escaping; values reach YAML and HCL through the escaping
+//! helpers below, deliberately. Templates live in `targets/<target>/` and are embedded in
+//! the binary, so an installed `mlc` needs no checkout.
+
+use super::EmitError;
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
+};
+use serde::Serialize;
+use std::sync::OnceLock;
+
+fn registry() -> &'static Result<Handlebars<'static>, String> {
+    static REGISTRY: OnceLock<Result<Handlebars<'static>, String>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_escape_fn(handlebars::no_escape);
+        hb.register_helper("yaml_str", Box::new(yaml_str));
+        hb.register_helper("hcl_str", Box::new(hcl_str));
+        hb.register_helper("json", Box::new(json));
+        let all = super::kubernetes::TEMPLATES
+            .iter()
+            .chain(super::terraform::TEMPLATES)
+            .chain(super::serverless::TEMPLATES)
+            .chain(super::harness::TEMPLATES);
+        for (name, text) in all {
+            hb.register_template_string(name, *text)
+                .map_err(|e| format!("{name}: {e}"))?;
+        }
+        Ok(hb)
+    })
+}
+
+/// Renders template `name` with `context`.
+pub fn render<T: Serialize>(name: &str, context: &T) -> Result<String, EmitError> {
+    let hb = registry().as_ref().map_err(|message| EmitError::Template {
+        template: name.to_string(),
+        message: message.clone(),
+    })?;
+    hb.render(name, context).map_err(|e| EmitError::Template {
+        template: name.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn param_str<'a>(h: &'a Helper, name: &str) -> Result<String, RenderErrorReason> {
+    let value = h
+        .param(0)
+        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("helper", 0))?
+        .value();
+    Ok(match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => {
+            let _ = name;
+            other.to_string()
+        }
+    })
+}
+
+/// A YAML double-quoted scalar: JSON string syntax is valid YAML, and escapes quotes,
+/// backslashes and control characters.
+pub fn yaml_quote(text: &str) -> String {
+    serde_json::Value::String(text.to_string()).to_string()
+}
+
+/// An HCL quoted string: JSON escapes plus HCL's template sequences (`${`, `%{`)
+/// doubled so a value can never become an interpolation.
+pub fn hcl_quote(text: &str) -> String {
+    yaml_quote(text).replace("${", "$${").replace("%{", "%%{")
+}
+
+fn yaml_str(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    out.write(&yaml_quote(&param_str(h, "yaml_str")?))?;
+    Ok(())
+}
+
+fn hcl_str(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    out.write(&hcl_quote(&param_str(h, "hcl_str")?))?;
+    Ok(())
+}
+
+/// Any value as JSON (lists and maps in HCL and YAML flow style).
+fn json(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let value = h
+        .param(0)
+        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("json", 0))?
+        .value();
+    out.write(&value.to_string())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quoting_escapes_what_would_break_the_format() {
+        assert_eq!(super::yaml_quote("a\"b\nc: d"), "\"a\\\"b\\nc: d\"");
+        assert_eq!(
+            super::hcl_quote("${var.x} %{ if }"),
+            "\"$${var.x} %%{ if }\""
+        );
+    }
+}
