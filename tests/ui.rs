@@ -150,18 +150,35 @@ fn no_orphaned_snapshots_in_tests_snapshots() {
             orphans.push(format!("plan/{file}"));
         }
     }
+    // `mlc build` output: tests/snapshots/build/<target>/<example>.snap
+    for target in fs::read_dir("tests/snapshots/build")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let target_name = target.file_name().to_string_lossy().into_owned();
+        let known =
+            ["kubernetes", "terraform", "serverless", "harness"].contains(&target_name.as_str());
+        for entry in fs::read_dir(target.path()).into_iter().flatten().flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let produced = known
+                && file
+                    .strip_suffix(".snap")
+                    .is_some_and(|example| examples.contains(example));
+            if !produced {
+                orphans.push(format!("build/{target_name}/{file}"));
+            }
+        }
+    }
     for entry in fs::read_dir("tests/snapshots")
         .expect("tests/snapshots exists")
         .flatten()
     {
-        // Folders (`plan/`) hold snapshots a test names by path, not `MODULE__NAME`.
+        // Folders (`plan/`, `build/`) hold snapshots named by path, not `MODULE__NAME`.
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
         let file = entry.file_name().to_string_lossy().into_owned();
-        if file == "plan" && entry.path().is_dir() {
-            continue;
-        }
         let produced = file
             .strip_suffix(".snap")
             .and_then(|stem| stem.split_once("__"))
