@@ -124,6 +124,32 @@ pub fn run(args: &BuildArgs) -> u8 {
             return EXIT_SPEC_ERRORS;
         }
     };
+    // A target asked for by name must have something in it; with the default (all
+    // targets) the empty ones are only mentioned.
+    let empty: Vec<Target> = targets
+        .iter()
+        .copied()
+        .filter(|t| {
+            !files
+                .iter()
+                .any(|f| f.path.starts_with(&format!("{}/", t.name())))
+        })
+        .collect();
+    if !empty.is_empty() {
+        let names: Vec<&str> = empty.iter().map(|t| t.name()).collect();
+        if args.target.is_empty() {
+            print_err(&format!(
+                "note: nothing in the plan for {}\n",
+                names.join(", ")
+            ));
+        } else {
+            print_err(&format!(
+                "error: the plan puts nothing in {} (no workload of the spec is emitted there); nothing built\n",
+                names.join(", ")
+            ));
+            return EXIT_SPEC_ERRORS;
+        }
+    }
     // The plan goes with what it produced; without a reproducible date its age would
     // make two builds differ, so the catalog age is left to `mlc plan`.
     let mut stable = plan.clone();
