@@ -2,10 +2,8 @@
 //! All or nothing: the files are written into a fresh folder beside `DIR`, which then
 //! replaces `DIR` in one step, so an error or an interruption leaves `DIR` as it was.
 
-use super::{print_err, use_color, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
+use super::{print_err, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
 use clap::ValueEnum;
-use mlc::check::FsWorld;
-use mlc::diag::render;
 use mlc::emit::{self, BuildInput, Output, Target};
 use mlc::plan::{self, PlanOptions};
 use std::path::{Path, PathBuf};
@@ -52,34 +50,13 @@ pub fn run(args: &BuildArgs) -> u8 {
         print_err(&format!("error: {message}\n"));
         return EXIT_USAGE;
     }
-    let compilation = match mlc::compile::compile(&FsWorld, &args.file, &args.load.options()) {
+    let compilation = match super::compile_clean(&args.file, &args.load.options(), "nothing built")
+    {
         Ok(c) => c,
-        Err(message) => {
-            print_err(&format!("error: {message}\n"));
-            return EXIT_USAGE;
-        }
+        Err(code) => return code,
     };
-    if !compilation.diagnostics.is_empty() {
-        let style = if use_color() {
-            render::Style::Color
-        } else {
-            render::Style::Plain
-        };
-        print_err(&render::to_text(
-            &compilation.diagnostics,
-            &compilation.sources,
-            style,
-        ));
-    }
-    let (Some(model), Some(graph), false) = (
-        compilation.model.as_ref(),
-        compilation.graph.as_ref(),
-        compilation.has_errors(),
-    ) else {
-        print_err(&format!(
-            "{}: nothing built: the spec has errors\n",
-            args.file.display()
-        ));
+    let (Some(model), Some(graph)) = (compilation.model.as_ref(), compilation.graph.as_ref())
+    else {
         return EXIT_SPEC_ERRORS;
     };
     let spec_name = args.file.display().to_string();

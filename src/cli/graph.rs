@@ -1,11 +1,9 @@
 //! `mlc graph FILE`: the resource graph as Graphviz DOT or as SVG (drawn without
 //! Graphviz) on stdout, with each workload's planned placement when the spec plans.
 
-use super::{print_err, print_out, use_color, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
+use super::{print_err, print_out, EXIT_OK, EXIT_SPEC_ERRORS};
 use clap::ValueEnum;
 use mlc::check::model::Model;
-use mlc::check::FsWorld;
-use mlc::diag::render;
 use mlc::graph::draw::{self, Placements};
 use mlc::graph::ResourceGraph;
 use mlc::plan::{self, PlanOptions};
@@ -31,34 +29,12 @@ pub struct GraphArgs {
 }
 
 pub fn run(args: &GraphArgs) -> u8 {
-    let compilation = match mlc::compile::compile(&FsWorld, &args.file, &args.load.options()) {
+    let compilation = match super::compile_clean(&args.file, &args.load.options(), "no graph") {
         Ok(c) => c,
-        Err(message) => {
-            print_err(&format!("error: {message}\n"));
-            return EXIT_USAGE;
-        }
+        Err(code) => return code,
     };
-    let style = if use_color() {
-        render::Style::Color
-    } else {
-        render::Style::Plain
-    };
-    if !compilation.diagnostics.is_empty() {
-        print_err(&render::to_text(
-            &compilation.diagnostics,
-            &compilation.sources,
-            style,
-        ));
-    }
-    let (Some(model), Some(graph), false) = (
-        compilation.model.as_ref(),
-        compilation.graph.as_ref(),
-        compilation.has_errors(),
-    ) else {
-        print_err(&format!(
-            "{}: no graph: the spec has errors\n",
-            args.file.display()
-        ));
+    let (Some(model), Some(graph)) = (compilation.model.as_ref(), compilation.graph.as_ref())
+    else {
         return EXIT_SPEC_ERRORS;
     };
     let title = model

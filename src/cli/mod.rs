@@ -159,3 +159,40 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+/// Compiles the spec for a command that needs its model and graph: prints every
+/// diagnostic, and returns the compilation only when there is no error; otherwise the
+/// exit code, after saying `FILE: <outcome>: the spec has errors`.
+pub fn compile_clean(
+    file: &Path,
+    options: &mlc::check::LoadOptions,
+    outcome: &str,
+) -> Result<mlc::compile::Compilation, u8> {
+    let compilation = match mlc::compile::compile(&mlc::check::FsWorld, file, options) {
+        Ok(c) => c,
+        Err(message) => {
+            print_err(&format!("error: {message}\n"));
+            return Err(EXIT_USAGE);
+        }
+    };
+    if !compilation.diagnostics.is_empty() {
+        let style = if use_color() {
+            mlc::diag::render::Style::Color
+        } else {
+            mlc::diag::render::Style::Plain
+        };
+        print_err(&mlc::diag::render::to_text(
+            &compilation.diagnostics,
+            &compilation.sources,
+            style,
+        ));
+    }
+    if compilation.has_errors() || compilation.model.is_none() || compilation.graph.is_none() {
+        print_err(&format!(
+            "{}: {outcome}: the spec has errors\n",
+            file.display()
+        ));
+        return Err(EXIT_SPEC_ERRORS);
+    }
+    Ok(compilation)
+}

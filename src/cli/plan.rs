@@ -1,11 +1,7 @@
 //! `mlc plan FILE`: the cheapest placement that meets every rule, for review.
 
-use super::{
-    print_err, print_out, use_color, write_atomically, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE,
-};
+use super::{print_err, print_out, write_atomically, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
 use clap::ValueEnum;
-use mlc::check::FsWorld;
-use mlc::diag::render;
 use mlc::plan::{self, render as plan_render, PlanError, PlanOptions};
 use std::path::PathBuf;
 
@@ -47,34 +43,12 @@ pub fn run(args: &PlanArgs) -> u8 {
         },
         None => None,
     };
-    let compilation = match mlc::compile::compile(&FsWorld, &args.file, &options) {
+    let compilation = match super::compile_clean(&args.file, &options, "no plan") {
         Ok(c) => c,
-        Err(message) => {
-            print_err(&format!("error: {message}\n"));
-            return EXIT_USAGE;
-        }
+        Err(code) => return code,
     };
-    if !compilation.diagnostics.is_empty() {
-        let style = if use_color() {
-            render::Style::Color
-        } else {
-            render::Style::Plain
-        };
-        print_err(&render::to_text(
-            &compilation.diagnostics,
-            &compilation.sources,
-            style,
-        ));
-    }
-    let (Some(model), Some(graph), false) = (
-        compilation.model.as_ref(),
-        compilation.graph.as_ref(),
-        compilation.has_errors(),
-    ) else {
-        print_err(&format!(
-            "{}: no plan: the spec has errors\n",
-            args.file.display()
-        ));
+    let (Some(model), Some(graph)) = (compilation.model.as_ref(), compilation.graph.as_ref())
+    else {
         return EXIT_SPEC_ERRORS;
     };
     let rules = mlc::policy::placement::rules(model, graph);

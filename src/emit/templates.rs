@@ -44,17 +44,15 @@ pub fn render<T: Serialize>(name: &str, context: &T) -> Result<String, EmitError
     })
 }
 
-fn param_str<'a>(h: &'a Helper, name: &str) -> Result<String, RenderErrorReason> {
+/// The helper's first parameter as text: a string as it is, anything else as JSON.
+fn param_str(h: &Helper, helper: &'static str) -> Result<String, RenderErrorReason> {
     let value = h
         .param(0)
-        .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex("helper", 0))?
+        .ok_or(RenderErrorReason::ParamNotFoundForIndex(helper, 0))?
         .value();
     Ok(match value {
         serde_json::Value::String(s) => s.clone(),
-        other => {
-            let _ = name;
-            other.to_string()
-        }
+        other => other.to_string(),
     })
 }
 
