@@ -20,8 +20,9 @@ wall time for mlc (parse, check, plan, JSON, writing the MPS; best of --repeat) 
 HiGHS's `run()` alone (the model already read). Exit status 1 when HiGHS finds a
 cheaper plan than mlc's, or mlc fails on a spec.
 
-Scale: specs of many pipelines of 3-30 workloads; whole-process wall time (median of
---repeat) and peak memory of `mlc check SPEC` and `mlc plan SPEC --format json`.
+Scale: specs of many pipelines of 3-30 workloads; whole-process wall time and CPU time
+(user + system; medians of --repeat) and peak memory of `mlc check SPEC` and
+`mlc plan SPEC --format json`.
 
 Everything (specs, MPS, JSON, CSV) is written under --out (default target/plan-bench).
 """
@@ -64,7 +65,7 @@ def mlc_binary(args):
 
 
 def run_timed(command, stdout):
-    """(exit status, wall seconds, peak resident KiB) of one process."""
+    """(exit status, wall seconds, peak resident KiB, CPU seconds) of one process."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -74,7 +75,7 @@ def run_timed(command, stdout):
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         sys.stderr.write(stderr[-4000:])
-    return process.returncode, seconds, usage.ru_maxrss
+    return process.returncode, seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def highs_solve(path, time_limit):
@@ -117,7 +118,7 @@ def optimality(args, mlc, stdlib):
                 times = []
                 for _ in range(args.repeat):
                     with open(plan_json, "w") as f:
-                        rc, seconds, _ = run_timed(command, f)
+                        rc, seconds, _, _ = run_timed(command, f)
                     if rc != 0:
                         break
                     times.append(seconds)
@@ -198,7 +199,10 @@ def scale(args, mlc, stdlib):
     out = args.out
     rows = []
     print("\n## Scale: whole-process time of mlc check and mlc plan\n")
-    print("| workloads | spec MiB | mlc check s | mlc plan s | plan peak MiB | plan s vs previous |")
+    print(
+        "| workloads | spec MiB | mlc check s (CPU s) | mlc plan s (CPU s) | plan peak MiB "
+        "| plan s vs previous |"
+    )
     print("|---|---|---|---|---|---|")
     previous = None
     for n in args.scale:
@@ -211,20 +215,22 @@ def scale(args, mlc, stdlib):
             ("check", [mlc, "check", spec]),
             ("plan", [mlc, "plan", spec, "--format", "json"]),
         ):
-            times, peak = [], 0
+            times, cpu, peak = [], [], 0
             for _ in range(args.repeat):
                 with open(os.devnull, "w") as sink:
-                    rc, seconds, rss = run_timed(command, sink)
+                    rc, seconds, rss, cpu_seconds = run_timed(command, sink)
                 if rc != 0:
                     print(f"mlc {what} failed on {spec} (exit {rc})")
                     return 1
                 times.append(seconds)
+                cpu.append(cpu_seconds)
                 peak = max(peak, rss)
-            measured[what] = (statistics.median(times), peak)
+            measured[what] = (statistics.median(times), peak, statistics.median(cpu))
         plan_s = measured["plan"][0]
         ratio = "" if previous is None else f"{plan_s / previous[1]:.1f}x for {n / previous[0]:g}x"
         print(
-            f"| {n:,} | {mib:.1f} | {measured['check'][0]:.3f} | {plan_s:.3f} "
+            f"| {n:,} | {mib:.1f} | {measured['check'][0]:.3f} ({measured['check'][2]:.3f}) "
+            f"| {plan_s:.3f} ({measured['plan'][2]:.3f}) "
             f"| {measured['plan'][1] / 1024:.0f} | {ratio} |",
             flush=True,
         )
@@ -233,7 +239,9 @@ def scale(args, mlc, stdlib):
                 workloads=n,
                 spec_mib=round(mib, 2),
                 check_seconds=round(measured["check"][0], 4),
+                check_cpu_seconds=round(measured["check"][2], 4),
                 plan_seconds=round(plan_s, 4),
+                plan_cpu_seconds=round(measured["plan"][2], 4),
                 plan_peak_mib=round(measured["plan"][1] / 1024, 1),
             )
         )

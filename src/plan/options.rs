@@ -106,9 +106,10 @@ pub struct SitePool {
 }
 
 pub struct Context<'a> {
-    /// The sites of the spec's fixed datasets: among equally cheap candidates, the one
-    /// nearest the data comes first (the solver breaks ties by the lowest index).
-    pub anchors: Vec<usize>,
+    /// Per site, the order candidates are offered in (see [`nearness`]): among equally
+    /// cheap candidates, the one nearest the data comes first (the solver breaks ties by
+    /// the lowest index).
+    pub nearness: Vec<(u8, bool)>,
     pub model: &'a Model,
     pub rules: &'a PlacementRules,
     pub places: &'a Places,
@@ -182,32 +183,8 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
-    /// How near a site is to the spec's data (0 same region .. 4 elsewhere), then whether
-    /// it is on the preferred cloud: the order candidates are offered in.
     fn nearness(&self, site: usize) -> (u8, bool) {
-        let here = &self.places.sites[site];
-        let distance = self
-            .anchors
-            .iter()
-            .map(|&a| {
-                let there = &self.places.sites[a];
-                match () {
-                    _ if a == site => 0,
-                    _ if there.geography == here.geography => 1,
-                    _ if there.cloud == here.cloud && there.continent == here.continent => 2,
-                    _ if there.continent == here.continent => 3,
-                    _ => 4,
-                }
-            })
-            .min()
-            .unwrap_or(4);
-        let preferred = self
-            .model
-            .clouds
-            .as_ref()
-            .and_then(|c| c.prefer.as_deref())
-            .is_some_and(|p| p == here.cloud);
-        (distance, !preferred)
+        self.nearness[site]
     }
 
     fn hybrid_base(&self) -> Option<&'a str> {
@@ -278,6 +255,37 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Per site: how near it is to the spec's data, the sites in `anchors` (0 same region ..
+/// 4 elsewhere), then whether it is off the preferred cloud: the order candidates are
+/// offered in. Computed once per spec: recomputing it for every candidate of every
+/// workload made planning quadratic in the number of datasets.
+pub fn nearness(model: &Model, places: &Places, anchors: &[usize]) -> Vec<(u8, bool)> {
+    let mut anchors = anchors.to_vec();
+    anchors.sort_unstable();
+    anchors.dedup();
+    let prefer = model.clouds.as_ref().and_then(|c| c.prefer.as_deref());
+    (0..places.sites.len())
+        .map(|site| {
+            let here = &places.sites[site];
+            let distance = anchors
+                .iter()
+                .map(|&a| {
+                    let there = &places.sites[a];
+                    match () {
+                        _ if a == site => 0,
+                        _ if there.geography == here.geography => 1,
+                        _ if there.cloud == here.cloud && there.continent == here.continent => 2,
+                        _ if there.continent == here.continent => 3,
+                        _ => 4,
+                    }
+                })
+                .min()
+                .unwrap_or(4);
+            (distance, prefer != Some(here.cloud.as_str()))
+        })
+        .collect()
+}
+
 /// A GPU count in spec terms matches a catalog row: `A100_80GB x 8` is the row
 /// `A100-80GB, 8`; TPU slices are one row per slice (`TPU_V5E x 8` is `tpu-v5litepod-8`).
 pub fn accelerator_matches(accel: &AccelCount, offering: &Offering) -> bool {
@@ -294,10 +302,23 @@ pub fn accelerator_matches(accel: &AccelCount, offering: &Offering) -> bool {
     match tpu {
         Some(slice) => name == &slice,
         None => {
-            normalise_accelerator(name) == normalise_accelerator(&accel.name)
-                && offering.accelerator_count.as_integer() == Some(i128::from(accel.count))
+            offering.accelerator_count.as_integer() == Some(i128::from(accel.count))
+                && same_accelerator(name, &accel.name)
         }
     }
+}
+
+/// `normalise_accelerator(a) == normalise_accelerator(b)` without allocating: it runs for
+/// every catalog row and every workload.
+fn same_accelerator(a: &str, b: &str) -> bool {
+    let fold = |c: char| {
+        if c == '_' {
+            '-'
+        } else {
+            c.to_ascii_uppercase()
+        }
+    };
+    a.trim().chars().map(fold).eq(b.trim().chars().map(fold))
 }
 
 /// How a capacity is shown in the plan.
@@ -948,4 +969,35 @@ fn function_unit(
         fits,
         Vec::new(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_accelerator;
+    use crate::catalog::normalise_accelerator;
+
+    #[test]
+    fn same_accelerator_agrees_with_normalising_both_names() {
+        let names = [
+            "A100_80GB",
+            "A100-80GB",
+            "a100_80gb",
+            " A100-80GB ",
+            "A100",
+            "H100_MEGA",
+            "H100-MEGA",
+            "h100",
+            "T4",
+            "t4 ",
+            "L40S",
+            "L4",
+            "",
+        ];
+        for a in names {
+            for b in names {
+                let expected = normalise_accelerator(a) == normalise_accelerator(b);
+                assert_eq!(same_accelerator(a, b), expected, "{a:?} vs {b:?}");
+            }
+        }
+    }
 }
