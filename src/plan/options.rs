@@ -213,13 +213,18 @@ impl<'a> Context<'a> {
     fn collect(
         &self,
         needs: &Needs,
-        fits: Vec<(usize, Candidate, String)>,
+        fits: Vec<(usize, Candidate, Option<String>)>,
     ) -> (Vec<Candidate>, Vec<Excluded>, Vec<(String, usize)>) {
         let mut best: BTreeMap<usize, Candidate> = BTreeMap::new();
         let mut excluded: BTreeMap<usize, Excluded> = BTreeMap::new();
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        // A site's verdict does not depend on the instance: judge each site once.
+        let mut verdicts: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
         for (site, candidate, label) in fits {
-            match self.admit(&self.places.sites[site], needs) {
+            let verdict = verdicts
+                .entry(site)
+                .or_insert_with(|| self.admit(&self.places.sites[site], needs));
+            match verdict {
                 Ok(()) => {
                     let better = best
                         .get(&site)
@@ -232,13 +237,16 @@ impl<'a> Context<'a> {
                     let monthly = candidate.monthly_usd();
                     let better = excluded.get(&site).is_none_or(|e| monthly < e.monthly_usd);
                     if better {
+                        let reason = reason.clone();
                         *reasons.entry(reason.clone()).or_default() +=
                             usize::from(!excluded.contains_key(&site));
                         excluded.insert(
                             site,
                             Excluded {
                                 site,
-                                label,
+                                label: label.unwrap_or_else(|| {
+                                    instance_label(&self.places.sites[site], &candidate)
+                                }),
                                 monthly_usd: monthly,
                                 reason,
                             },
@@ -253,6 +261,15 @@ impl<'a> Context<'a> {
         candidates.sort_by_key(|c| (self.nearness(c.site), c.site));
         (candidates, excluded.into_values().collect(), reasons)
     }
+}
+
+/// How an instance fit is named, `aws us-east-1 p5.48xlarge spot`: formatted only for
+/// the fits a rationale shows, not for every catalog row of every workload.
+fn instance_label(site: &Site, candidate: &Candidate) -> String {
+    format!(
+        "{} {} {} {}",
+        site.cloud, site.code, candidate.instance_type, candidate.capacity
+    )
 }
 
 /// Per site: how near it is to the spec's data, the sites in `anchors` (0 same region ..
@@ -357,7 +374,7 @@ fn gpu_fits(
     run_hours: f64,
     checkpoint_hours: Option<f64>,
     producer: Option<&str>,
-) -> Vec<(usize, Candidate, String)> {
+) -> Vec<(usize, Candidate, Option<String>)> {
     let mut fits = Vec::new();
     for offering in ctx
         .catalog
@@ -381,10 +398,6 @@ fn gpu_fits(
         };
         let storage = producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[site]));
         let capacity = capacity_word(kind);
-        let label = format!(
-            "{} {} {} {capacity}",
-            offering.cloud, offering.region, offering.instance_type
-        );
         fits.push((
             site,
             Candidate {
@@ -398,7 +411,7 @@ fn gpu_fits(
                 storage_usd: storage,
                 uses: Vec::new(),
             },
-            label,
+            None,
         ));
     }
     fits.extend(site_fits(ctx, accel, nodes, hours));
@@ -412,7 +425,7 @@ fn site_fits(
     accel: &AccelCount,
     nodes: f64,
     hours: f64,
-) -> Vec<(usize, Candidate, String)> {
+) -> Vec<(usize, Candidate, Option<String>)> {
     let mut fits = Vec::new();
     for (pool_id, pool) in ctx.pools.iter().enumerate() {
         let same =
@@ -434,7 +447,7 @@ fn site_fits(
                 storage_usd: 0.0,
                 uses: vec![(pool_id, gpu_hours)],
             },
-            format!("onprem {}", pool.name),
+            Some(format!("onprem {}", pool.name)),
         ));
     }
     fits
@@ -452,7 +465,7 @@ fn cpu_fits(
     hours: f64,
     share: bool,
     producer: Option<&str>,
-) -> Vec<(usize, Candidate, String)> {
+) -> Vec<(usize, Candidate, Option<String>)> {
     let mut fits = Vec::new();
     let cpu_types = ctx
         .catalog
@@ -460,12 +473,7 @@ fn cpu_fits(
         .iter()
         .filter(|o| o.accelerator.is_none());
     for offering in cpu_types {
-        let (Some(site), Some(cloud)) = (
-            ctx.places.by_code(offering.cloud, &offering.region),
-            ctx.cloud(offering.cloud),
-        ) else {
-            continue;
-        };
+        // Size first: it rules out most rows before the lookups below.
         let have_cpu = offering.vcpus.map_or(0.0, |v| v.to_f64());
         let have_mem = offering.memory_gib.map_or(0.0, |m| m.to_f64());
         let fraction = if share {
@@ -479,15 +487,17 @@ fn cpu_fits(
         {
             continue;
         }
+        let (Some(site), Some(cloud)) = (
+            ctx.places.by_code(offering.cloud, &offering.region),
+            ctx.cloud(offering.cloud),
+        ) else {
+            continue;
+        };
         let Some((price, kind)) = priced(offering, capacity, cloud) else {
             continue;
         };
         let storage = producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[site]));
         let capacity = capacity_word(kind);
-        let label = format!(
-            "{} {} {} {capacity}",
-            offering.cloud, offering.region, offering.instance_type
-        );
         fits.push((
             site,
             Candidate {
@@ -501,7 +511,7 @@ fn cpu_fits(
                 storage_usd: storage,
                 uses: Vec::new(),
             },
-            label,
+            None,
         ));
     }
     fits
@@ -592,7 +602,7 @@ fn finish(
     copy: Copy,
     needs: &Needs,
     what: String,
-    fits: Vec<(usize, Candidate, String)>,
+    fits: Vec<(usize, Candidate, Option<String>)>,
     notes: Vec<String>,
 ) -> Result<Unit, NoPlacement> {
     let (candidates, excluded, reasons) = ctx.collect(needs, fits);
@@ -638,7 +648,7 @@ fn fixed_dataset(ctx: &Context, dataset: &Dataset) -> Result<Unit, NoPlacement> 
                 storage_usd: dataset.size_bytes.to_f64() / 1e9 * per_gb,
                 uses: Vec::new(),
             };
-            (site, candidate, place.reference())
+            (site, candidate, Some(place.reference()))
         })
         .into_iter()
         .collect();
@@ -664,7 +674,7 @@ fn fixed_dataset(ctx: &Context, dataset: &Dataset) -> Result<Unit, NoPlacement> 
     Ok(unit)
 }
 
-fn fits_unfiltered(fits: Vec<(usize, Candidate, String)>) -> Vec<Candidate> {
+fn fits_unfiltered(fits: Vec<(usize, Candidate, Option<String>)>) -> Vec<Candidate> {
     fits.into_iter().map(|(_, c, _)| c).collect()
 }
 
@@ -941,7 +951,7 @@ fn function_unit(
                         storage_usd: 0.0,
                         uses: Vec::new(),
                     },
-                    format!("{} {} {}", place.cloud, place.code, price.product),
+                    Some(format!("{} {} {}", place.cloud, place.code, price.product)),
                 ));
             }
         }
