@@ -17,7 +17,7 @@ use crate::policy::placement::PlacementRules;
 use options::{Candidate, Context, Copy, NoPlacement, SitePool, Unit};
 use places::Places;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The version of the JSON plan (`docs/plan.schema.json`); bumped on any change of shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -205,7 +205,7 @@ pub fn plan(
     bounds(model)?;
     windows(model)?;
     let ctx = Context {
-        anchors: anchors(model, &places),
+        nearness: options::nearness(model, &places, &anchors(model, &places)),
         model,
         rules,
         places: &places,
@@ -338,16 +338,16 @@ fn anchors(model: &Model, places: &Places) -> Vec<usize> {
 }
 
 fn produced(model: &Model) -> BTreeMap<String, Vec<&crate::check::model::Dataset>> {
+    let unplaced: BTreeMap<&str, &crate::check::model::Dataset> = model
+        .datasets
+        .iter()
+        .filter(|d| d.location.is_none())
+        .map(|d| (d.name.as_str(), d))
+        .collect();
     let mut produced: BTreeMap<String, Vec<&crate::check::model::Dataset>> = BTreeMap::new();
     for batch in &model.batches {
-        if let Some(output) = &batch.output {
-            if let Some(d) = model
-                .datasets
-                .iter()
-                .find(|d| &d.name == output && d.location.is_none())
-            {
-                produced.entry(batch.name.clone()).or_default().push(d);
-            }
+        if let Some(d) = batch.output.as_deref().and_then(|o| unplaced.get(o)) {
+            produced.entry(batch.name.clone()).or_default().push(d);
         }
     }
     produced
@@ -413,12 +413,19 @@ fn problem(
             .or_default()
             .push(i);
     }
-    // A produced dataset lives with its producer: its edges start there.
+    // A produced dataset lives with its producer: its edges start there. (A set, not a
+    // scan of `ctx.produced` per batch job: that was quadratic in the job count.)
+    let produced: BTreeSet<&str> = ctx
+        .produced
+        .values()
+        .flatten()
+        .map(|p| p.name.as_str())
+        .collect();
     let producer_of: BTreeMap<&str, &str> = model
         .batches
         .iter()
         .filter_map(|b| Some((b.output.as_deref()?, b.name.as_str())))
-        .filter(|(d, _)| ctx.produced.values().flatten().any(|p| p.name == *d))
+        .filter(|(d, _)| produced.contains(d))
         .collect();
     let resolve = |kind: NodeKind, name: &str| -> Vec<usize> {
         match (kind, producer_of.get(name)) {
@@ -521,6 +528,7 @@ fn assemble(
 ) -> Plan {
     let mut workloads = Vec::new();
     let mut line_items = Vec::new();
+    let neighbours = Neighbours::new(problem, &solution.choice);
     for (i, unit) in units.iter().enumerate() {
         let chosen = &unit.candidates[solution.choice[i]];
         let site = &ctx.places.sites[chosen.site];
@@ -568,7 +576,7 @@ fn assemble(
             usd_per_hour: chosen.usd_per_hour * chosen.units,
             hours_per_month: chosen.hours,
             monthly_usd: chosen.monthly_usd(),
-            rationale: rationale(ctx, units, problem, solution, i),
+            rationale: rationale(ctx, units, problem, solution, &neighbours, i),
             managed: managed_fit(model, unit, chosen, &site.cloud),
             notes: unit.notes.clone(),
         });
@@ -746,33 +754,111 @@ fn egress_items(problem: &Problem, solution: &optimize::Solution) -> Vec<LineIte
     items
 }
 
+/// What moving one workload touches: per workload, the flows and `apart` pairs it is in,
+/// and what the plan takes from each shared resource. A rationale prices each other
+/// option of a workload from these alone; re-pricing the whole plan per option (with
+/// `optimize::evaluate`) made rationales quadratic in the number of workloads.
+struct Neighbours {
+    flows: Vec<Vec<usize>>,
+    apart: Vec<Vec<usize>>,
+    used: Vec<f64>,
+}
+
+impl Neighbours {
+    fn new(problem: &Problem, choice: &[usize]) -> Self {
+        let n = problem.workloads.len();
+        let mut flows = vec![Vec::new(); n];
+        for (f, flow) in problem.flows.iter().enumerate() {
+            flows[flow.from].push(f);
+            if flow.to != flow.from {
+                flows[flow.to].push(f);
+            }
+        }
+        let mut apart = vec![Vec::new(); n];
+        for &(a, b) in &problem.apart {
+            apart[a].push(b);
+            apart[b].push(a);
+        }
+        let mut used = vec![0.0; problem.resources.len()];
+        for (workload, &c) in problem.workloads.iter().zip(choice) {
+            for &(r, amount) in &workload.options[c].uses {
+                used[r] += amount;
+            }
+        }
+        Neighbours { flows, apart, used }
+    }
+
+    /// How much the plan's total changes when workload `i` takes option `j` and every
+    /// other workload keeps its choice (what `evaluate` of that assignment minus
+    /// `evaluate` of `choice` gives), or `None` when that assignment is infeasible.
+    fn change(&self, problem: &Problem, choice: &[usize], i: usize, j: usize) -> Option<f64> {
+        let options = &problem.workloads[i].options;
+        let (now, then) = (&options[choice[i]], &options[j]);
+        for (r, resource) in problem.resources.iter().enumerate() {
+            let take =
+                |o: &Choice| -> f64 { o.uses.iter().filter(|u| u.0 == r).map(|u| u.1).sum() };
+            let used = self.used[r] - take(now) + take(then);
+            if used > resource.capacity + 1e-9 * resource.capacity.abs().max(1.0) {
+                return None;
+            }
+        }
+        let location = |w: usize, option: &Choice| {
+            if w == i {
+                &problem.locations[then.location]
+            } else {
+                &problem.locations[option.location]
+            }
+        };
+        let chosen = |w: usize| &problem.workloads[w].options[choice[w]];
+        for &k in &self.apart[i] {
+            if problem.locations[then.location].cloud == location(k, chosen(k)).cloud {
+                return None;
+            }
+        }
+        let mut change = then.monthly_usd - now.monthly_usd;
+        for &f in &self.flows[i] {
+            let flow = &problem.flows[f];
+            let before = optimize::flow_cost(
+                &problem.locations[chosen(flow.from).location],
+                &problem.locations[chosen(flow.to).location],
+                flow.gb_per_month,
+            );
+            let after = optimize::flow_cost(
+                location(flow.from, chosen(flow.from)),
+                location(flow.to, chosen(flow.to)),
+                flow.gb_per_month,
+            );
+            change += after - before;
+        }
+        Some(change)
+    }
+}
+
 /// The runner-up (best other option with the rest fixed) and the cheaper excluded fits.
 fn rationale(
     ctx: &Context,
     units: &[Unit],
     problem: &Problem,
     solution: &optimize::Solution,
+    neighbours: &Neighbours,
     i: usize,
 ) -> Rationale {
     let unit = &units[i];
     let chosen = &unit.candidates[solution.choice[i]];
-    let base = optimize::evaluate(problem, &solution.choice).unwrap_or(solution.total_usd);
-    let mut choice = solution.choice.clone();
     let mut runner_up: Option<(f64, usize)> = None;
     for j in 0..unit.candidates.len() {
         if j == solution.choice[i] {
             continue;
         }
-        choice[i] = j;
-        if let Some(total) = optimize::evaluate(problem, &choice) {
-            if runner_up.is_none_or(|(best, _)| total < best) {
-                runner_up = Some((total, j));
+        if let Some(extra) = neighbours.change(problem, &solution.choice, i, j) {
+            if runner_up.is_none_or(|(best, _)| extra < best) {
+                runner_up = Some((extra, j));
             }
         }
     }
-    let runner_up = runner_up.map(|(total, j)| Alternative {
+    let runner_up = runner_up.map(|(extra, j)| Alternative {
         placement: candidate_label(ctx, &unit.candidates[j]),
-        extra_monthly_usd: total - base,
+        extra_monthly_usd: extra,
     });
     let mut excluded: Vec<ExcludedOption> = unit
         .excluded
@@ -944,6 +1030,101 @@ pub fn days_from_iso(date: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    use super::Neighbours;
+    use crate::optimize::{evaluate, Choice, Flow, Location, Problem, Resource, Workload};
+
+    /// A small problem with flows both ways, an `apart` pair and a shared resource,
+    /// its numbers drawn from `seed`.
+    fn small_problem(seed: u64) -> Problem {
+        let mut state = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut next = move |below: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % below
+        };
+        let locations = (0..4)
+            .map(|l| Location {
+                name: format!("l{l}"),
+                cloud: l % 2,
+                continent: l / 2,
+                region: l,
+                egress: [0.0, 0.02, 0.05, 0.09],
+            })
+            .collect();
+        let workloads = (0..6)
+            .map(|w| Workload {
+                name: format!("w{w}"),
+                options: (0..3)
+                    .map(|o| Choice {
+                        location: next(4) as usize,
+                        label: format!("o{o}"),
+                        monthly_usd: next(1000) as f64 + 0.25,
+                        uses: if next(2) == 0 {
+                            vec![(0, next(300) as f64)]
+                        } else {
+                            vec![]
+                        },
+                    })
+                    .collect(),
+            })
+            .collect();
+        let flows = (0..8)
+            .filter_map(|_| {
+                let (from, to) = (next(6) as usize, next(6) as usize);
+                (from != to).then(|| Flow {
+                    from,
+                    to,
+                    gb_per_month: next(5000) as f64,
+                })
+            })
+            .collect();
+        Problem {
+            locations,
+            workloads,
+            flows,
+            apart: vec![(0, 1)],
+            resources: vec![Resource {
+                name: "site".into(),
+                capacity: 600.0,
+            }],
+            constant_usd: 12.5,
+        }
+    }
+
+    #[test]
+    fn neighbours_price_a_move_as_evaluate_does() {
+        let mut compared = 0;
+        for seed in 0..200 {
+            let problem = small_problem(seed);
+            let choice: Vec<usize> = (0..6).map(|w| (w + seed as usize) % 3).collect();
+            let Some(base) = evaluate(&problem, &choice) else {
+                continue;
+            };
+            let neighbours = Neighbours::new(&problem, &choice);
+            for i in 0..6 {
+                for j in 0..3 {
+                    let mut moved = choice.clone();
+                    moved[i] = j;
+                    let expected = evaluate(&problem, &moved).map(|total| total - base);
+                    let got = neighbours.change(&problem, &choice, i, j);
+                    match (expected, got) {
+                        (Some(e), Some(g)) => {
+                            assert!((e - g).abs() < 1e-6, "seed {seed}: {e} != {g}")
+                        }
+                        (e, g) => {
+                            assert_eq!(e.is_some(), g.is_some(), "seed {seed}, move {i} to {j}")
+                        }
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 1000, "only {compared} moves compared");
+    }
+
     #[test]
     fn civil_days() {
         assert_eq!(super::days_from_iso("1970-01-01"), Some(0));

@@ -108,9 +108,10 @@ pub struct SitePool {
 }
 
 pub struct Context<'a> {
-    /// The sites of the spec's fixed datasets: among equally cheap candidates, the one
-    /// nearest the data comes first (the solver breaks ties by the lowest index).
-    pub anchors: Vec<usize>,
+    /// Per site, the order candidates are offered in (see [`nearness`]): among equally
+    /// cheap candidates, the one nearest the data comes first (the solver breaks ties by
+    /// the lowest index).
+    pub nearness: Vec<(u8, bool)>,
     pub model: &'a Model,
     pub rules: &'a PlacementRules,
     pub places: &'a Places,
@@ -197,32 +198,8 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
-    /// How near a site is to the spec's data (0 same region .. 4 elsewhere), then whether
-    /// it is on the preferred cloud: the order candidates are offered in.
     fn nearness(&self, site: usize) -> (u8, bool) {
-        let here = &self.places.sites[site];
-        let distance = self
-            .anchors
-            .iter()
-            .map(|&a| {
-                let there = &self.places.sites[a];
-                match () {
-                    _ if a == site => 0,
-                    _ if there.geography == here.geography => 1,
-                    _ if there.cloud == here.cloud && there.continent == here.continent => 2,
-                    _ if there.continent == here.continent => 3,
-                    _ => 4,
-                }
-            })
-            .min()
-            .unwrap_or(4);
-        let preferred = self
-            .model
-            .clouds
-            .as_ref()
-            .and_then(|c| c.prefer.as_deref())
-            .is_some_and(|p| p == here.cloud);
-        (distance, !preferred)
+        self.nearness[site]
     }
 
     fn hybrid_base(&self) -> Option<&'a str> {
@@ -251,13 +228,18 @@ impl<'a> Context<'a> {
     fn collect(
         &self,
         needs: &Needs,
-        fits: Vec<(usize, Candidate, String)>,
+        fits: Vec<(usize, Candidate, Option<String>)>,
     ) -> (Vec<Candidate>, Vec<Excluded>, Vec<(String, usize)>) {
         let mut best: BTreeMap<usize, Candidate> = BTreeMap::new();
         let mut excluded: BTreeMap<usize, Excluded> = BTreeMap::new();
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        // A site's verdict does not depend on the instance: judge each site once.
+        let mut verdicts: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
         for (site, candidate, label) in fits {
-            match self.admit(&self.places.sites[site], needs) {
+            let verdict = verdicts
+                .entry(site)
+                .or_insert_with(|| self.admit(&self.places.sites[site], needs));
+            match verdict {
                 Ok(()) => {
                     let better = best
                         .get(&site)
@@ -270,13 +252,16 @@ impl<'a> Context<'a> {
                     let monthly = candidate.monthly_usd();
                     let better = excluded.get(&site).is_none_or(|e| monthly < e.monthly_usd);
                     if better {
+                        let reason = reason.clone();
                         *reasons.entry(reason.clone()).or_default() +=
                             usize::from(!excluded.contains_key(&site));
                         excluded.insert(
                             site,
                             Excluded {
                                 site,
-                                label,
+                                label: label.unwrap_or_else(|| {
+                                    instance_label(&self.places.sites[site], &candidate)
+                                }),
                                 monthly_usd: monthly,
                                 reason,
                             },
@@ -291,6 +276,46 @@ impl<'a> Context<'a> {
         candidates.sort_by_key(|c| (self.nearness(c.site), c.site));
         (candidates, excluded.into_values().collect(), reasons)
     }
+}
+
+/// How an instance fit is named, `aws us-east-1 p5.48xlarge spot`: formatted only for
+/// the fits a rationale shows, not for every catalog row of every workload.
+fn instance_label(site: &Site, candidate: &Candidate) -> String {
+    format!(
+        "{} {} {} {}",
+        site.cloud, site.code, candidate.instance_type, candidate.capacity
+    )
+}
+
+/// Per site: how near it is to the spec's data, the sites in `anchors` (0 same region ..
+/// 4 elsewhere), then whether it is off the preferred cloud: the order candidates are
+/// offered in. Computed once per spec: recomputing it for every candidate of every
+/// workload made planning quadratic in the number of datasets.
+pub fn nearness(model: &Model, places: &Places, anchors: &[usize]) -> Vec<(u8, bool)> {
+    let mut anchors = anchors.to_vec();
+    anchors.sort_unstable();
+    anchors.dedup();
+    let prefer = model.clouds.as_ref().and_then(|c| c.prefer.as_deref());
+    (0..places.sites.len())
+        .map(|site| {
+            let here = &places.sites[site];
+            let distance = anchors
+                .iter()
+                .map(|&a| {
+                    let there = &places.sites[a];
+                    match () {
+                        _ if a == site => 0,
+                        _ if there.geography == here.geography => 1,
+                        _ if there.cloud == here.cloud && there.continent == here.continent => 2,
+                        _ if there.continent == here.continent => 3,
+                        _ => 4,
+                    }
+                })
+                .min()
+                .unwrap_or(4);
+            (distance, prefer != Some(here.cloud.as_str()))
+        })
+        .collect()
 }
 
 /// A GPU count in spec terms matches a catalog row: `A100_80GB x 8` is the row
@@ -309,10 +334,23 @@ pub fn accelerator_matches(accel: &AccelCount, offering: &Offering) -> bool {
     match tpu {
         Some(slice) => name == &slice,
         None => {
-            normalise_accelerator(name) == normalise_accelerator(&accel.name)
-                && offering.accelerator_count.as_integer() == Some(i128::from(accel.count))
+            offering.accelerator_count.as_integer() == Some(i128::from(accel.count))
+                && same_accelerator(name, &accel.name)
         }
     }
+}
+
+/// `normalise_accelerator(a) == normalise_accelerator(b)` without allocating: it runs for
+/// every catalog row and every workload.
+fn same_accelerator(a: &str, b: &str) -> bool {
+    let fold = |c: char| {
+        if c == '_' {
+            '-'
+        } else {
+            c.to_ascii_uppercase()
+        }
+    };
+    a.trim().chars().map(fold).eq(b.trim().chars().map(fold))
 }
 
 /// How a capacity is shown in the plan.
@@ -370,7 +408,7 @@ fn gpu_fits(
     run_hours: f64,
     checkpoint_hours: Option<f64>,
     producer: Option<&str>,
-) -> Vec<(usize, Candidate, String)> {
+) -> Vec<(usize, Candidate, Option<String>)> {
     let accel = node.accel;
     let mut fits = Vec::new();
     for offering in ctx.catalog.offerings.iter().filter(|o| node.fits(o)) {
@@ -390,10 +428,6 @@ fn gpu_fits(
         };
         let storage = producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[site]));
         let capacity = capacity_word(kind);
-        let label = format!(
-            "{} {} {} {capacity}",
-            offering.cloud, offering.region, offering.instance_type
-        );
         fits.push((
             site,
             Candidate {
@@ -408,7 +442,7 @@ fn gpu_fits(
                 retrieval_usd: 0.0,
                 uses: Vec::new(),
             },
-            label,
+            None,
         ));
     }
     fits.extend(site_fits(ctx, accel, nodes, hours));
@@ -422,7 +456,7 @@ fn site_fits(
     accel: &AccelCount,
     nodes: f64,
     hours: f64,
-) -> Vec<(usize, Candidate, String)> {
+) -> Vec<(usize, Candidate, Option<String>)> {
     let mut fits = Vec::new();
     for (pool_id, pool) in ctx.pools.iter().enumerate() {
         let same =
@@ -445,7 +479,7 @@ fn site_fits(
                 retrieval_usd: 0.0,
                 uses: vec![(pool_id, gpu_hours)],
             },
-            format!("onprem {}", pool.name),
+            Some(format!("onprem {}", pool.name)),
         ));
     }
     fits
@@ -463,7 +497,7 @@ fn cpu_fits(
     hours: f64,
     share: bool,
     producer: Option<&str>,
-) -> Vec<(usize, Candidate, String)> {
+) -> Vec<(usize, Candidate, Option<String>)> {
     let mut fits = Vec::new();
     let cpu_types = ctx
         .catalog
@@ -471,12 +505,7 @@ fn cpu_fits(
         .iter()
         .filter(|o| o.accelerator.is_none());
     for offering in cpu_types {
-        let (Some(site), Some(cloud)) = (
-            ctx.places.by_code(offering.cloud, &offering.region),
-            ctx.cloud(offering.cloud),
-        ) else {
-            continue;
-        };
+        // Size first: it rules out most rows before the lookups below.
         let have_cpu = offering.vcpus.map_or(0.0, |v| v.to_f64());
         let have_mem = offering.memory_gib.map_or(0.0, |m| m.to_f64());
         let fraction = if share {
@@ -490,15 +519,17 @@ fn cpu_fits(
         {
             continue;
         }
+        let (Some(site), Some(cloud)) = (
+            ctx.places.by_code(offering.cloud, &offering.region),
+            ctx.cloud(offering.cloud),
+        ) else {
+            continue;
+        };
         let Some((price, kind)) = priced(offering, capacity, cloud) else {
             continue;
         };
         let storage = producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[site]));
         let capacity = capacity_word(kind);
-        let label = format!(
-            "{} {} {} {capacity}",
-            offering.cloud, offering.region, offering.instance_type
-        );
         fits.push((
             site,
             Candidate {
@@ -513,7 +544,7 @@ fn cpu_fits(
                 retrieval_usd: 0.0,
                 uses: Vec::new(),
             },
-            label,
+            None,
         ));
     }
     fits
@@ -604,7 +635,7 @@ fn finish(
     copy: Copy,
     needs: &Needs,
     what: String,
-    fits: Vec<(usize, Candidate, String)>,
+    fits: Vec<(usize, Candidate, Option<String>)>,
     notes: Vec<String>,
 ) -> Result<Unit, NoPlacement> {
     let (candidates, excluded, reasons) = ctx.collect(needs, fits);
@@ -654,7 +685,7 @@ fn fixed_dataset(ctx: &Context, dataset: &Dataset) -> Result<Unit, NoPlacement> 
                 retrieval_usd: retrieval,
                 uses: Vec::new(),
             };
-            (site, candidate, place.reference())
+            (site, candidate, Some(place.reference()))
         })
         .into_iter()
         .collect();
@@ -680,7 +711,7 @@ fn fixed_dataset(ctx: &Context, dataset: &Dataset) -> Result<Unit, NoPlacement> 
     Ok(unit)
 }
 
-fn fits_unfiltered(fits: Vec<(usize, Candidate, String)>) -> Vec<Candidate> {
+fn fits_unfiltered(fits: Vec<(usize, Candidate, Option<String>)>) -> Vec<Candidate> {
     fits.into_iter().map(|(_, c, _)| c).collect()
 }
 
@@ -1001,7 +1032,7 @@ fn function_unit(
                         retrieval_usd: 0.0,
                         uses: Vec::new(),
                     },
-                    format!("{} {} {}", place.cloud, place.code, price.product),
+                    Some(format!("{} {} {}", place.cloud, place.code, price.product)),
                 ));
             }
         }
@@ -1025,4 +1056,35 @@ fn function_unit(
         fits,
         Vec::new(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_accelerator;
+    use crate::catalog::normalise_accelerator;
+
+    #[test]
+    fn same_accelerator_agrees_with_normalising_both_names() {
+        let names = [
+            "A100_80GB",
+            "A100-80GB",
+            "a100_80gb",
+            " A100-80GB ",
+            "A100",
+            "H100_MEGA",
+            "H100-MEGA",
+            "h100",
+            "T4",
+            "t4 ",
+            "L40S",
+            "L4",
+            "",
+        ];
+        for a in names {
+            for b in names {
+                let expected = normalise_accelerator(a) == normalise_accelerator(b);
+                assert_eq!(same_accelerator(a, b), expected, "{a:?} vs {b:?}");
+            }
+        }
+    }
 }

@@ -38,7 +38,8 @@ pub struct Places {
     pub sites: Vec<Site>,
     pub locations: Vec<Location>,
     by_reference: BTreeMap<(String, String), usize>,
-    by_code: BTreeMap<(String, String), usize>,
+    /// Cloud, then region code: looked up per catalog row without allocating.
+    by_code: BTreeMap<String, BTreeMap<String, usize>>,
 }
 
 impl Places {
@@ -125,7 +126,9 @@ impl Places {
         self.by_reference
             .insert((site.cloud.clone(), site.region.clone()), id);
         self.by_code
-            .insert((site.cloud.clone(), site.code.clone()), id);
+            .entry(site.cloud.clone())
+            .or_default()
+            .insert(site.code.clone(), id);
         self.sites.push(site);
     }
 
@@ -138,9 +141,7 @@ impl Places {
 
     /// The site of a catalog row: `("aws", "us-east-1")`.
     pub fn by_code(&self, cloud: &str, code: &str) -> Option<usize> {
-        self.by_code
-            .get(&(cloud.to_string(), code.to_string()))
-            .copied()
+        self.by_code.get(cloud)?.get(code).copied()
     }
 }
 
