@@ -81,7 +81,10 @@ pub(super) fn emit(
             .push(p);
     }
     let mut outputs = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors: Vec<EmitError> = placed.iter().filter_map(|p| unnamable_model(p)).collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     for (region, functions) in by_region {
         let context = template(input, region, &functions, names);
         match render("serverless/sam.yaml", &context) {
@@ -136,7 +139,13 @@ fn template(input: &BuildInput, region: &str, placed: &[&Placed], names: &mut Na
 fn lambda(placed: &Placed, region: &str, names: &mut Names) -> Lambda {
     let f = placed.function;
     let scope = format!("aws_lambda {region}");
-    let mut id = |suffix: &str| {
+    // The function's own ID first: when two functions clash, that is the error reported.
+    let id = names.logical_id(
+        &format!("{scope} logical id"),
+        &placed.spec_name,
+        &placed.base,
+    );
+    let mut derived = |suffix: &str| {
         names.logical_id(
             &format!("{scope} logical id"),
             &placed.spec_name,
@@ -144,11 +153,15 @@ fn lambda(placed: &Placed, region: &str, names: &mut Names) -> Lambda {
         )
     };
     let (log_group_id, role_id, dead_letter_id, requests_id) = (
-        id("log group"),
-        id("role"),
-        id("dead letter queue"),
-        id("requests"),
+        derived("log group"),
+        derived("role"),
+        derived("dead letter queue"),
+        derived("request queue"),
     );
+    // What SAM derives from the function's ID: the event source mapping of the
+    // `Batches` event and the `live` alias.
+    derived("batches");
+    derived("alias live");
     let mut output = |suffix: &str| {
         names.logical_id(
             &format!("{scope} output"),
@@ -160,11 +173,6 @@ fn lambda(placed: &Placed, region: &str, names: &mut Names) -> Lambda {
         output("arn"),
         output("dead letter queue url"),
         output("requests url"),
-    );
-    let id = names.logical_id(
-        &format!("{scope} logical id"),
-        &placed.spec_name,
-        &placed.base,
     );
     let function_name = names.iam(
         &format!("{scope} function"),
@@ -253,4 +261,18 @@ fn model_object_arn(f: &Function) -> Option<String> {
     let path = uri.strip_prefix("s3://")?;
     let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
     (!bucket.is_empty()).then(|| format!("arn:aws:s3:::{bucket}/{key}*"))
+}
+
+/// A model path an IAM policy cannot name: control characters, or the policy wildcards
+/// `*` and `?` (which would grant more than the one artifact).
+pub(super) fn unnamable_model(placed: &Placed) -> Option<EmitError> {
+    let arn = model_object_arn(placed.function)?;
+    let path = arn.trim_end_matches('*');
+    path.chars()
+        .any(|c| c.is_control() || c == '*' || c == '?')
+        .then(|| EmitError::Unsupported {
+            target: "serverless",
+            subject: placed.spec_name.clone(),
+            why: "its model path has control characters or `*`/`?`, which an IAM policy cannot name as one S3 object; rename the artifact".into(),
+        })
 }

@@ -92,6 +92,12 @@ pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<Em
         }
     }
     errors.extend(names.take_errors());
+    // One clash of two functions is reported once, not once per resource it names.
+    let mut seen = std::collections::BTreeSet::new();
+    errors.retain(|e| match e {
+        EmitError::NameClash { first, second, .. } => seen.insert((first.clone(), second.clone())),
+        _ => true,
+    });
     if !errors.is_empty() {
         return Err(errors);
     }
