@@ -135,7 +135,7 @@ fn placed<'a>(input: &BuildInput<'a>) -> Vec<Placed<'a>> {
         })
         .filter(|p| p.function.platform != "knative")
         .collect();
-    placed.sort_by(|a, b| (&a.spec_name).cmp(&b.spec_name));
+    placed.sort_by(|a, b| a.spec_name.cmp(&b.spec_name));
     placed
 }
 
