@@ -89,6 +89,12 @@ pub enum EmitError {
         name: String,
         why: String,
     },
+    /// The spec asks for something the target's platform cannot do.
+    Unsupported {
+        target: &'static str,
+        subject: String,
+        why: String,
+    },
     /// A target was asked for, but the plan puts nothing in it.
     EmptyTarget { target: &'static str, why: String },
     /// A template failed to render (a bug: the context does not match the template).
@@ -110,6 +116,11 @@ impl fmt::Display for EmitError {
             EmitError::BadName { target, name, why } => {
                 write!(f, "{target}: `{name}` cannot be named there: {why}")
             }
+            EmitError::Unsupported {
+                target,
+                subject,
+                why,
+            } => write!(f, "{target}: `{subject}`: {why}"),
             EmitError::EmptyTarget { target, why } => {
                 write!(f, "{target}: nothing to emit: {why}")
             }

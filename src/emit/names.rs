@@ -58,6 +58,13 @@ impl Names {
         self.claim(scope, spec_name, iam)
     }
 
+    /// A CloudFormation logical ID: letters and digits only, at most 255 characters;
+    /// `score_card` becomes `ScoreCard`.
+    pub fn logical_id(&mut self, scope: &str, spec_name: &str, name: &str) -> String {
+        let id = logical_id(name);
+        self.claim(scope, spec_name, id)
+    }
+
     fn claim(&mut self, scope: &str, spec_name: &str, generated: String) -> String {
         if generated.is_empty() {
             self.errors.push(EmitError::BadName {
@@ -115,6 +122,23 @@ pub fn dns_label(name: &str, max: usize) -> String {
     trimmed.trim_end_matches('-').to_string()
 }
 
+/// CamelCase of the name's alphanumeric runs, at most 255 characters; a leading digit
+/// gets an `F` before it (a logical ID starts with a letter by convention).
+pub fn logical_id(name: &str) -> String {
+    let mut out = String::new();
+    for word in name.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_uppercase());
+            out.extend(chars);
+        }
+    }
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, 'F');
+    }
+    out.chars().take(255).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +149,18 @@ mod tests {
         assert_eq!(dns_label("__a__b__", 63), "a-b");
         assert_eq!(dns_label(&"x".repeat(100), 63).len(), 63);
         assert_eq!(dns_label("ab_cd", 3), "ab");
+    }
+
+    #[test]
+    fn logical_ids_are_alphanumeric_camel_case() {
+        assert_eq!(logical_id("score_authorisation"), "ScoreAuthorisation");
+        assert_eq!(logical_id("f_active copy 2"), "FActiveCopy2");
+        assert_eq!(logical_id("__"), "");
+        assert_eq!(logical_id(&"a".repeat(300)).len(), 255);
+        let mut names = Names::new("serverless");
+        names.logical_id("aws", "score_card", "score_card");
+        names.logical_id("aws", "scoreCard", "scoreCard");
+        assert_eq!(names.into_errors().len(), 1);
     }
 
     #[test]

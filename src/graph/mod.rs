@@ -269,14 +269,16 @@ pub fn artifact_bytes(train: &Train) -> f64 {
 }
 
 fn connect_edges(g: &mut ResourceGraph, model: &Model) {
-    let size = |name: &str| {
-        model
-            .datasets
-            .iter()
-            .find(|d| d.name == name)
-            .map_or(0.0, |d| d.size_bytes.to_f64())
-    };
-    let train_of = |name: &str| model.trains.iter().find(|t| t.name == name);
+    // Looked up once per edge: maps, so a large spec stays linear.
+    let sizes: std::collections::HashMap<&str, f64> = model
+        .datasets
+        .iter()
+        .map(|d| (d.name.as_str(), d.size_bytes.to_f64()))
+        .collect();
+    let trains: std::collections::HashMap<&str, &Train> =
+        model.trains.iter().map(|t| (t.name.as_str(), t)).collect();
+    let size = |name: &str| sizes.get(name).copied().unwrap_or(0.0);
+    let train_of = |name: &str| trains.get(name).copied();
     for d in &model.datasets {
         if let Some(Location::Onprem { site }) = &d.location {
             let hosts = Edge {

@@ -42,7 +42,9 @@ pub fn checkov() -> PathBuf {
 
 /// Runs a command and fails the test with its output unless it succeeds.
 pub fn run_ok(cmd: &mut Command, what: &str) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
     assert!(
         out.status.success(),
         "{what} failed ({}):\n{}{}",
@@ -99,4 +101,32 @@ pub fn files_under(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// `mlc build SPEC -o OUT --target TARGET`: `true` when it built, `false` when the plan
+/// puts nothing in that target (then the build must fail with exit 1, say so, and write
+/// nothing); anything else fails the test.
+pub fn build_target(spec: &Path, out: &Path, target: &str) -> bool {
+    let result = Command::new(env!("CARGO_BIN_EXE_mlc"))
+        .env("NO_COLOR", "1")
+        .env("SOURCE_DATE_EPOCH", "1796083200")
+        .arg("build")
+        .arg(spec)
+        .arg("-o")
+        .arg(out)
+        .args(["--target", target])
+        .output()
+        .expect("mlc runs");
+    if result.status.success() {
+        return true;
+    }
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        result.status.code() == Some(1)
+            && stderr.contains(&format!("the plan puts nothing in {target}")),
+        "mlc build {} --target {target} failed:\n{stderr}",
+        spec.display()
+    );
+    assert!(!out.exists(), "an empty target writes nothing");
+    false
 }
