@@ -1661,3 +1661,38 @@ fn mebibytes(bytes: f64) -> String {
 fn gib(bytes: f64) -> String {
     format!("{}Gi", (bytes / GIB).ceil().max(1.0) as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_peak_schedules_start_at_22_and_prefer_fridays() {
+        assert_eq!(off_peak_schedule(30.0).0, "0 22 * * *");
+        assert_eq!(off_peak_schedule(4.0).0, "0 22 * * 5");
+        assert_eq!(off_peak_schedule(8.7).0, "0 22 * * 2,5");
+        assert_eq!(off_peak_schedule(2.0).0, "0 22 1,15 * *");
+        assert_eq!(off_peak_schedule(1.0).0, "0 22 1 * *");
+        // Quarterly: 4 a year.
+        assert_eq!(off_peak_schedule(4.0 / 12.0).0, "0 22 1 */3 *");
+        assert_eq!(off_peak_schedule(0.0).0, "0 22 1 */12 *");
+    }
+
+    #[test]
+    fn quantities_are_kubernetes_quantities() {
+        assert_eq!(cpu(2000), "2");
+        assert_eq!(cpu(1500), "1500m");
+        assert_eq!(mebibytes(2.0 * GIB), "2Gi");
+        assert_eq!(mebibytes(1.5 * GIB), "1536Mi");
+        assert_eq!(mebibytes(1.0), "1Mi");
+        assert_eq!(gib(1.0), "1Gi");
+        assert_eq!(gib(1.2e12), "1118Gi");
+    }
+
+    #[test]
+    fn the_grace_period_covers_writing_a_checkpoint() {
+        assert_eq!(grace_seconds(0.0), 120);
+        // 15.6 GB at 200 MB/s is 78 s, plus a minute.
+        assert_eq!(grace_seconds(15.6e9), 138);
+    }
+}
