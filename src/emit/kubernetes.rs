@@ -1,14 +1,1698 @@
-//! Target `kubernetes`: not written yet.
+//! Target `kubernetes`: one folder per planned cluster (`kubernetes/<cloud>-<region>/`,
+//! applied with `kubectl apply -k`) holding the namespace, service accounts and RBAC,
+//! network policies, volumes, and one file per workload placed there: training jobs as
+//! Indexed Jobs (CronJobs in an off-peak window), batch jobs as Jobs, services as
+//! Deployments with a Service, autoscaler and disruption budget, Knative functions as
+//! Knative Services. docs/build.md describes the mapping.
 
-use super::names::Names;
+use super::names::{dns_label, Names};
+use super::templates::render;
 use super::{BuildInput, EmitError, Output};
+use crate::catalog::Catalog;
+use crate::check::model::{
+    AccelCount, Function, Input, ModelSource, Optimizer, Service, Train, Window,
+};
+use crate::graph::NodeKind;
+use crate::plan::PlannedWorkload;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Templates of this target: `(name, text)`.
-pub const TEMPLATES: &[(&str, &str)] = &[];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "k8s/meta",
+        include_str!("../../targets/kubernetes/meta.hbs"),
+    ),
+    ("k8s/pod", include_str!("../../targets/kubernetes/pod.hbs")),
+    ("k8s/job", include_str!("../../targets/kubernetes/job.hbs")),
+    (
+        "k8s/namespace.yaml",
+        include_str!("../../targets/kubernetes/namespace.yaml.hbs"),
+    ),
+    (
+        "k8s/rbac.yaml",
+        include_str!("../../targets/kubernetes/rbac.yaml.hbs"),
+    ),
+    (
+        "k8s/network.yaml",
+        include_str!("../../targets/kubernetes/network.yaml.hbs"),
+    ),
+    (
+        "k8s/volumes.yaml",
+        include_str!("../../targets/kubernetes/volumes.yaml.hbs"),
+    ),
+    (
+        "k8s/job.yaml",
+        include_str!("../../targets/kubernetes/job.yaml.hbs"),
+    ),
+    (
+        "k8s/service.yaml",
+        include_str!("../../targets/kubernetes/service.yaml.hbs"),
+    ),
+    (
+        "k8s/function.yaml",
+        include_str!("../../targets/kubernetes/function.yaml.hbs"),
+    ),
+    (
+        "k8s/kustomization.yaml",
+        include_str!("../../targets/kubernetes/kustomization.yaml.hbs"),
+    ),
+];
 
-pub fn emit(_input: &BuildInput, _names: &mut Names) -> Result<Vec<Output>, Vec<EmitError>> {
-    Err(vec![EmitError::EmptyTarget {
-        target: "kubernetes",
-        why: "this target is not implemented yet".into(),
-    }])
+/// Where images mlc names but does not know live until the user points kustomize at a
+/// registry (`kustomize edit set image`).
+pub const PLACEHOLDER_REGISTRY: &str = "mlc.local";
+/// The rank 0 rendezvous port of training jobs.
+pub const MASTER_PORT: u64 = 29500;
+/// Failed pods a job may have before it fails (preemptions do not count).
+const BACKOFF_LIMIT: u64 = 3;
+/// Write speed assumed for a checkpoint, to size the SIGTERM grace period.
+const CHECKPOINT_BYTES_PER_SECOND: f64 = 200e6;
+/// Where Knative functions and services without a known port listen.
+const FUNCTION_PORT: u64 = 8080;
+/// The Prometheus KEDA asks for a scale-to-zero service's request rate.
+pub const PROMETHEUS: &str = "http://prometheus-operated.monitoring.svc:9090";
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// The image of a training job's harness, built from `DIR/harness/<train>/`:
+/// `mlc.local/mlc-harness-<train>:<mlc version>-<hash of the job's settings>`, so a
+/// changed job gets a new tag and an unchanged one keeps it.
+pub fn harness_image(train: &Train) -> (String, String) {
+    let name = format!(
+        "{PLACEHOLDER_REGISTRY}/mlc-harness-{}",
+        dns_label(&train.name, 50)
+    );
+    (name, settings_tag(train))
+}
+
+/// `<mlc version>-<12 hex digits>`: FNV-1a of the job's settings as JSON (without its
+/// source position, so moving the block in the file keeps the tag).
+fn settings_tag(train: &Train) -> String {
+    let mut value = serde_json::to_value(train).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("span");
+        if let Some(d) = map.get_mut("deidentified").and_then(|d| d.as_object_mut()) {
+            d.remove("span");
+        }
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in value.to_string().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{}-{:012x}", env!("CARGO_PKG_VERSION"), hash >> 16)
+}
+
+pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<EmitError>> {
+    let clusters = clusters(input);
+    let mut outputs = Vec::new();
+    let mut errors = Vec::new();
+    for (key, workloads) in &clusters {
+        match emit_cluster(input, names, key, workloads) {
+            Ok(mut files) => outputs.append(&mut files),
+            Err(e) => errors.push(e),
+        }
+    }
+    errors.extend(names.take_errors());
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(outputs)
+}
+
+/// A planned cluster: `(cloud, region code)`.
+type ClusterKey = (String, String);
+
+/// The planned workloads that run on Kubernetes, by cluster (sorted: BTreeMap, and the
+/// plan lists workloads in a stable order).
+fn clusters<'p>(input: &BuildInput<'p>) -> BTreeMap<ClusterKey, Vec<&'p PlannedWorkload>> {
+    let mut clusters: BTreeMap<ClusterKey, Vec<&PlannedWorkload>> = BTreeMap::new();
+    for w in &input.plan.workloads {
+        let on_kubernetes = match w.kind.as_str() {
+            "train" | "batch" | "service" => true,
+            "function" => find_function(input, &w.name).is_some_and(|f| f.platform == "knative"),
+            _ => false,
+        };
+        if on_kubernetes {
+            clusters
+                .entry((w.cloud.clone(), w.region_code.clone()))
+                .or_default()
+                .push(w);
+        }
+    }
+    for list in clusters.values_mut() {
+        list.sort_by(|a, b| (&a.kind, &a.name, &a.copy).cmp(&(&b.kind, &b.name, &b.copy)));
+    }
+    clusters
+}
+
+fn find_function<'m>(input: &BuildInput<'m>, name: &str) -> Option<&'m Function> {
+    input.model.functions.iter().find(|f| f.name == name)
+}
+
+// ---------------------------------------------------------------------------------
+// Contexts (what the templates see)
+
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Kv {
+    key: String,
+    value: String,
+}
+
+fn kv(key: &str, value: impl Into<String>) -> Kv {
+    Kv {
+        key: key.to_string(),
+        value: value.into(),
+    }
+}
+
+#[derive(Serialize, Clone)]
+struct Meta {
+    name: String,
+    namespace: String,
+    labels: Vec<Kv>,
+    annotations: Vec<Kv>,
+    has_annotations: bool,
+}
+
+#[derive(Serialize)]
+struct Container {
+    name: String,
+    image: String,
+    /// Runs the training launcher (in pod.hbs) with `args`.
+    runs_launcher: bool,
+    args: Vec<String>,
+    /// Zero or one port (with probes on it).
+    port: Vec<u64>,
+    port_name: String,
+    has_env: bool,
+    env: Vec<Kv>,
+    env_fields: Vec<EnvField>,
+    requests: Vec<Kv>,
+    limits: Vec<Kv>,
+}
+
+#[derive(Serialize)]
+struct EnvField {
+    name: String,
+    path: String,
+}
+
+#[derive(Serialize)]
+struct Toleration {
+    key: String,
+    operator: String,
+    /// Zero or one value (`Exists` has none).
+    value: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Mount {
+    volume: String,
+    path: String,
+    read_only: bool,
+}
+
+#[derive(Serialize)]
+struct ClaimVolume {
+    volume: String,
+    claim: String,
+    read_only: bool,
+}
+
+#[derive(Serialize)]
+struct Scratch {
+    volume: String,
+    memory: bool,
+    size: String,
+}
+
+#[derive(Serialize)]
+struct Pod {
+    labels: Vec<Kv>,
+    service_account: String,
+    is_job: bool,
+    subdomain: Vec<String>,
+    grace_seconds: u64,
+    has_node_selector: bool,
+    node_selector: Vec<Kv>,
+    preferred_nodes: Vec<Kv>,
+    has_tolerations: bool,
+    tolerations: Vec<Toleration>,
+    container: Container,
+    mounts: Vec<Mount>,
+    claims: Vec<ClaimVolume>,
+    scratch: Vec<Scratch>,
+}
+
+#[derive(Serialize)]
+struct JobSpec {
+    completions: u64,
+    backoff_limit: u64,
+    deadline_seconds: u64,
+    fail_exit_codes: Vec<u64>,
+    container_name: String,
+    pod: Pod,
+}
+
+#[derive(Serialize)]
+struct Rendezvous {
+    meta: Meta,
+    instance: String,
+    port: u64,
+}
+
+#[derive(Serialize)]
+struct OnceJob {
+    meta: Meta,
+    job: JobSpec,
+}
+
+#[derive(Serialize)]
+struct ScheduledJob {
+    meta: Meta,
+    schedule: String,
+    schedule_note: String,
+    job: JobSpec,
+}
+
+#[derive(Serialize)]
+struct JobFile {
+    header: String,
+    rendezvous: Vec<Rendezvous>,
+    once: Vec<OnceJob>,
+    scheduled: Vec<ScheduledJob>,
+}
+
+#[derive(Serialize)]
+struct MetricTarget {
+    resource: String,
+    percent: u64,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct Hpa {
+    meta: Meta,
+    min: u64,
+    max: u64,
+    targets: Vec<MetricTarget>,
+}
+
+#[derive(Serialize)]
+struct ScaleToZero {
+    meta: Meta,
+    max: u64,
+    prometheus: String,
+    query: String,
+    threshold: String,
+    targets: Vec<MetricTarget>,
+}
+
+#[derive(Serialize)]
+struct ServiceFile {
+    header: String,
+    meta: Meta,
+    service_meta: Meta,
+    instance: String,
+    replicas: u64,
+    port: u64,
+    pod: Pod,
+    hpa: Vec<Hpa>,
+    scale_to_zero: Vec<ScaleToZero>,
+}
+
+#[derive(Serialize)]
+struct FunctionFile {
+    header: String,
+    meta: Meta,
+    template_annotations: Vec<Kv>,
+    timeout_seconds: u64,
+    concurrency: u64,
+    pod: Pod,
+}
+
+#[derive(Serialize)]
+struct Claim {
+    meta: Meta,
+    access_mode: String,
+    size: String,
+}
+
+#[derive(Serialize)]
+struct VolumesFile {
+    header: String,
+    claims: Vec<Claim>,
+}
+
+#[derive(Serialize)]
+struct PolicyFor {
+    meta: Meta,
+    instance: String,
+    port: u64,
+}
+
+#[derive(Serialize)]
+struct NetworkFile {
+    header: String,
+    deny: PolicyFor,
+    dns: PolicyFor,
+    peers: Vec<PolicyFor>,
+    serving: Vec<PolicyFor>,
+    knative: Vec<PolicyFor>,
+    data: Vec<PolicyFor>,
+}
+
+#[derive(Serialize)]
+struct Rule {
+    api_groups: Vec<String>,
+    resources: Vec<String>,
+    verbs: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Deployer {
+    meta: Meta,
+    group: String,
+    rules: Vec<Rule>,
+}
+
+#[derive(Serialize)]
+struct RbacFile {
+    header: String,
+    service_accounts: Vec<Meta>,
+    deployer: Deployer,
+}
+
+#[derive(Serialize)]
+struct NamespaceFile {
+    header: String,
+    namespace: String,
+    labels: Vec<Kv>,
+}
+
+#[derive(Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Image {
+    name: String,
+    tag: String,
+}
+
+#[derive(Serialize)]
+struct KustomizationFile {
+    header: String,
+    resources: Vec<String>,
+    has_images: bool,
+    images: Vec<Image>,
+}
+
+// ---------------------------------------------------------------------------------
+// One cluster
+
+/// What one cluster's files collect while its workloads are rendered.
+struct Cluster<'a> {
+    dir: String,
+    namespace: String,
+    project: String,
+    /// Claimed names are scoped per cluster: two clusters may reuse a name.
+    scope: String,
+    files: Vec<Output>,
+    service_accounts: Vec<Meta>,
+    claims: BTreeMap<String, Claim>,
+    peers: Vec<PolicyFor>,
+    serving: Vec<PolicyFor>,
+    knative: Vec<PolicyFor>,
+    data: Vec<PolicyFor>,
+    images: BTreeSet<Image>,
+    /// Kinds present, for the deployer Role: `(api group, resource)`.
+    kinds: BTreeSet<(&'static str, &'static str)>,
+    input: &'a BuildInput<'a>,
+}
+
+fn emit_cluster(
+    input: &BuildInput,
+    names: &mut Names,
+    (cloud, region): &ClusterKey,
+    workloads: &[&PlannedWorkload],
+) -> Result<Vec<Output>, EmitError> {
+    let dir = names.dns_label(
+        "cluster",
+        &format!("{cloud}.{region}"),
+        &format!("{cloud}-{region}"),
+    );
+    let project = input
+        .model
+        .project
+        .as_ref()
+        .map_or("mlc".to_string(), |p| p.name.clone());
+    let namespace = names.dns_label(&format!("{dir}/namespace"), &project, &project);
+    let mut cluster = Cluster {
+        scope: dir.clone(),
+        dir,
+        namespace,
+        project,
+        files: Vec::new(),
+        service_accounts: Vec::new(),
+        claims: BTreeMap::new(),
+        peers: Vec::new(),
+        serving: Vec::new(),
+        knative: Vec::new(),
+        data: Vec::new(),
+        images: BTreeSet::new(),
+        kinds: BTreeSet::new(),
+        input,
+    };
+    for w in workloads {
+        let copies_here = workloads
+            .iter()
+            .filter(|o| o.kind == w.kind && o.name == w.name)
+            .count();
+        let instance_of = |name: &str| match (&w.copy, copies_here > 1) {
+            (Some(copy), true) => format!("{name}-{copy}"),
+            _ => name.to_string(),
+        };
+        match w.kind.as_str() {
+            "train" => {
+                if let Some(t) = input.model.trains.iter().find(|t| t.name == w.name) {
+                    cluster.train(names, w, t)?;
+                }
+            }
+            "batch" => {
+                if let Some(b) = input.model.batches.iter().find(|b| b.name == w.name) {
+                    cluster.batch(names, w, b)?;
+                }
+            }
+            "service" => {
+                if let Some(s) = input.model.services.iter().find(|s| s.name == w.name) {
+                    let instance = instance_of(&s.name);
+                    cluster.service(names, w, s, &instance)?;
+                }
+            }
+            "function" => {
+                if let Some(f) = find_function(input, &w.name) {
+                    let instance = instance_of(&f.name);
+                    cluster.function(names, w, f, &instance)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    cluster.finish(names)
+}
+
+impl Cluster<'_> {
+    fn header(&self) -> String {
+        self.input.header("#")
+    }
+
+    fn path(&self, file: &str) -> String {
+        format!("kubernetes/{}/{file}", self.dir)
+    }
+
+    /// A name for a Kubernetes object of this cluster, unique among all its objects of
+    /// `kind` (`workload`, `pvc`, ...).
+    fn name(&self, names: &mut Names, kind: &str, spec_name: &str, name: &str) -> String {
+        names.dns_label(&format!("{}/{kind}", self.scope), spec_name, name)
+    }
+
+    fn labels(&self, name: &str, instance: &str, component: &str) -> Vec<Kv> {
+        vec![
+            kv("app.kubernetes.io/component", component),
+            kv("app.kubernetes.io/instance", instance),
+            kv("app.kubernetes.io/managed-by", "mlc"),
+            kv("app.kubernetes.io/name", name),
+            kv("app.kubernetes.io/part-of", dns_label(&self.project, 63)),
+        ]
+    }
+
+    fn meta(&self, name: &str, labels: Vec<Kv>, annotations: Vec<Kv>) -> Meta {
+        Meta {
+            name: name.to_string(),
+            namespace: self.namespace.clone(),
+            labels,
+            has_annotations: !annotations.is_empty(),
+            annotations,
+        }
+    }
+
+    fn service_account(&mut self, name: &str, labels: &[Kv]) {
+        let meta = self.meta(name, labels.to_vec(), Vec::new());
+        self.service_accounts.push(meta);
+        self.kinds.insert(("", "serviceaccounts"));
+    }
+
+    /// The egress a workload's data edges need, named after the edges it came from.
+    fn data_policy(
+        &mut self,
+        names: &mut Names,
+        kind: NodeKind,
+        spec_name: &str,
+        instance: &str,
+        labels: &[Kv],
+    ) {
+        let mut edges: Vec<String> = self
+            .input
+            .graph
+            .data_flows()
+            .into_iter()
+            .filter(|(a, b, _)| {
+                (a.kind == kind && a.name == spec_name) || (b.kind == kind && b.name == spec_name)
+            })
+            .map(|(a, b, _)| {
+                format!(
+                    "{}.{} -> {}.{}",
+                    a.kind.keyword(),
+                    a.name,
+                    b.kind.keyword(),
+                    b.name
+                )
+            })
+            .collect();
+        edges.sort();
+        edges.dedup();
+        if edges.is_empty() {
+            return;
+        }
+        let name = self.name(
+            names,
+            "networkpolicy",
+            spec_name,
+            &dns_label(&format!("{instance}-data"), 63),
+        );
+        let meta = self.meta(
+            &name,
+            labels.to_vec(),
+            vec![kv("mlc.dev/data-edges", edges.join(", "))],
+        );
+        self.data.push(PolicyFor {
+            meta,
+            instance: instance.to_string(),
+            port: 443,
+        });
+    }
+
+    /// A claim for a dataset the workload reads (`ReadOnlyMany`) or writes
+    /// (`ReadWriteMany`), shared by every workload of the cluster that uses it.
+    fn dataset_claim(
+        &mut self,
+        names: &mut Names,
+        dataset: &str,
+        writes: bool,
+    ) -> Option<(String, Mount)> {
+        let d = self
+            .input
+            .model
+            .datasets
+            .iter()
+            .find(|d| d.name == dataset)?;
+        let claim = self.name(names, "pvc", dataset, &format!("data-{dataset}"));
+        let labels = self.labels(&dns_label(dataset, 63), &claim, "dataset");
+        let mut annotations = vec![kv("mlc.dev/dataset", &d.name)];
+        if let Some(path) = &d.path {
+            annotations.push(kv("mlc.dev/source", path));
+        }
+        let access = if writes {
+            "ReadWriteMany"
+        } else {
+            "ReadOnlyMany"
+        };
+        let entry = self.claims.entry(claim.clone()).or_insert_with(|| Claim {
+            meta: Meta {
+                name: claim.clone(),
+                namespace: self.namespace.clone(),
+                labels,
+                has_annotations: true,
+                annotations,
+            },
+            access_mode: access.to_string(),
+            size: gib(d.size_bytes.to_f64()),
+        });
+        if writes {
+            entry.access_mode = "ReadWriteMany".into();
+        }
+        self.kinds.insert(("", "persistentvolumeclaims"));
+        Some((
+            claim.clone(),
+            Mount {
+                volume: claim,
+                path: format!("/data/{}", dns_label(dataset, 63)),
+                read_only: !writes,
+            },
+        ))
+    }
+
+    // ----- training jobs
+
+    fn train(
+        &mut self,
+        names: &mut Names,
+        w: &PlannedWorkload,
+        t: &Train,
+    ) -> Result<(), EmitError> {
+        // CronJob-made Job names add 11 characters and pod names `-<index>`: keep
+        // hostnames within 63.
+        let name = self.name(
+            names,
+            "workload",
+            &format!("train.{}", t.name),
+            &dns_label(&t.name, 45),
+        );
+        let labels = self.labels(&name, &name, "training");
+        self.service_account(&name, &labels);
+        let (image, tag) = harness_image(t);
+        self.images.insert(Image {
+            name: image.clone(),
+            tag: tag.clone(),
+        });
+
+        let ckpt_bytes = checkpoint_bytes(t);
+        let ckpt_claim = self.name(
+            names,
+            "pvc",
+            &format!("train.{}", t.name),
+            &format!("ckpt-{name}"),
+        );
+        let size = match &t.checkpoint_storage {
+            Some(s) => s.size_bytes.to_f64(),
+            None => ckpt_bytes * 3.0,
+        };
+        self.claims.insert(
+            ckpt_claim.clone(),
+            Claim {
+                meta: self.meta(
+                    &ckpt_claim,
+                    self.labels(&name, &name, "checkpoints"),
+                    Vec::new(),
+                ),
+                access_mode: "ReadWriteMany".into(),
+                size: gib(size),
+            },
+        );
+        let mut mounts = vec![Mount {
+            volume: "checkpoints".into(),
+            path: "/checkpoints".into(),
+            read_only: false,
+        }];
+        let mut claims = vec![ClaimVolume {
+            volume: "checkpoints".into(),
+            claim: ckpt_claim,
+            read_only: false,
+        }];
+        for dataset in &t.data {
+            if let Some((claim, mount)) = self.dataset_claim(names, dataset, false) {
+                claims.push(ClaimVolume {
+                    volume: mount.volume.clone(),
+                    claim,
+                    read_only: true,
+                });
+                mounts.push(mount);
+            }
+        }
+        mounts.push(scratch_mount("tmp", "/tmp"));
+        mounts.push(scratch_mount("dshm", "/dev/shm"));
+
+        let per_pod = processes_per_pod(t);
+        let world_size = t.nodes * per_pod;
+        let service = self.name(names, "service", &format!("train.{}", t.name), &name);
+        let mut env = vec![
+            kv(
+                "MASTER_ADDR",
+                format!("$(JOB_NAME)-0.{service}.{}.svc", self.namespace),
+            ),
+            kv("MASTER_PORT", MASTER_PORT.to_string()),
+            kv("WORLD_SIZE", world_size.to_string()),
+            kv("PROCESSES_PER_POD", per_pod.to_string()),
+            kv("NCCL_DEBUG", "WARN"),
+            kv("NCCL_SOCKET_IFNAME", "eth0"),
+        ];
+        env.sort();
+        let env_fields = vec![EnvField {
+            name: "JOB_NAME".into(),
+            path: "metadata.labels['batch.kubernetes.io/job-name']".into(),
+        }];
+        let (requests, limits) = self.node_resources(w, Some(&t.accelerator), None, None);
+        let accelerator = Some(&t.accelerator);
+        let grace = grace_seconds(ckpt_bytes);
+        let container = Container {
+            name: "train".into(),
+            image: format!("{image}:{tag}"),
+            runs_launcher: true,
+            args: vec![
+                "--config".into(),
+                "/app/config.json".into(),
+                "--checkpoint-dir".into(),
+                "/checkpoints".into(),
+                "--resume".into(),
+            ],
+            port: vec![],
+            port_name: String::new(),
+            has_env: true,
+            env,
+            env_fields,
+            requests,
+            limits,
+        };
+        let shm = (t.accelerator.count.max(1) as f64) * 2.0 * GIB;
+        let scratch = vec![
+            Scratch {
+                volume: "dshm".into(),
+                memory: true,
+                size: gib(shm),
+            },
+            Scratch {
+                volume: "tmp".into(),
+                memory: false,
+                size: "1Gi".into(),
+            },
+        ];
+        let pod = self.pod(PodParts {
+            w,
+            labels: labels.clone(),
+            service_account: name.clone(),
+            is_job: true,
+            subdomain: Some(service.clone()),
+            grace,
+            accelerator: accelerator.map(|a| self.accelerator_resource(a)),
+            spot_fallback: t.capacity.fallback.is_some(),
+            container,
+            mounts,
+            claims,
+            scratch,
+        });
+        let job = JobSpec {
+            completions: t.nodes,
+            backoff_limit: BACKOFF_LIMIT,
+            deadline_seconds: t.max_runtime_seconds.to_f64().ceil() as u64,
+            fail_exit_codes: vec![2],
+            container_name: "train".into(),
+            pod,
+        };
+        let mut job_labels = labels.clone();
+        job_labels.push(kv("kueue.x-k8s.io/queue-name", "training"));
+        job_labels.sort();
+        let meta = self.meta(&name, job_labels, self.image_skips(true));
+        let rendezvous = Rendezvous {
+            meta: self.meta(&service, labels.clone(), Vec::new()),
+            instance: name.clone(),
+            port: MASTER_PORT,
+        };
+        self.kinds.insert(("", "services"));
+        self.peers.push(PolicyFor {
+            meta: self.meta(
+                &self.name(
+                    names,
+                    "networkpolicy",
+                    &format!("train.{}", t.name),
+                    &dns_label(&format!("{name}-peers"), 63),
+                ),
+                labels.clone(),
+                Vec::new(),
+            ),
+            instance: name.clone(),
+            port: MASTER_PORT,
+        });
+        self.data_policy(names, NodeKind::Train, &t.name, &name, &labels);
+        let file = self.job_file(
+            meta,
+            job,
+            t.window,
+            t.runs_per_month.to_f64(),
+            vec![rendezvous],
+        )?;
+        self.files.push(Output {
+            path: self.path(&format!("train-{name}.yaml")),
+            contents: file,
+        });
+        Ok(())
+    }
+
+    fn job_file(
+        &mut self,
+        meta: Meta,
+        job: JobSpec,
+        window: Window,
+        runs_per_month: f64,
+        rendezvous: Vec<Rendezvous>,
+    ) -> Result<String, EmitError> {
+        let mut file = JobFile {
+            header: self.header(),
+            rendezvous,
+            once: Vec::new(),
+            scheduled: Vec::new(),
+        };
+        match window {
+            Window::OffPeak => {
+                let (schedule, schedule_note) = off_peak_schedule(runs_per_month);
+                file.scheduled.push(ScheduledJob {
+                    meta,
+                    schedule,
+                    schedule_note,
+                    job,
+                });
+                self.kinds.insert(("batch", "cronjobs"));
+            }
+            Window::Any => {
+                file.once.push(OnceJob { meta, job });
+                self.kinds.insert(("batch", "jobs"));
+            }
+        }
+        render("k8s/job.yaml", &file)
+    }
+
+    // ----- batch jobs
+
+    fn batch(
+        &mut self,
+        names: &mut Names,
+        w: &PlannedWorkload,
+        b: &crate::check::model::Batch,
+    ) -> Result<(), EmitError> {
+        let name = self.name(
+            names,
+            "workload",
+            &format!("batch.{}", b.name),
+            &dns_label(&b.name, 45),
+        );
+        let labels = self.labels(&name, &name, "batch");
+        self.service_account(&name, &labels);
+        let (image, generated) = match &b.image {
+            Some(image) => (image.clone(), false),
+            None => {
+                let placeholder = Image {
+                    name: format!("{PLACEHOLDER_REGISTRY}/mlc-batch-{name}"),
+                    tag: env!("CARGO_PKG_VERSION").to_string(),
+                };
+                let image = format!("{}:{}", placeholder.name, placeholder.tag);
+                self.images.insert(placeholder);
+                (image, true)
+            }
+        };
+        let mut mounts = Vec::new();
+        let mut claims = Vec::new();
+        let mut env = vec![kv("MLC_NODES", b.nodes.to_string())];
+        let mut reads = Vec::new();
+        for input in &b.inputs {
+            match input {
+                Input::Dataset(d) => {
+                    if let Some((claim, mount)) = self.dataset_claim(names, d, false) {
+                        claims.push(ClaimVolume {
+                            volume: mount.volume.clone(),
+                            claim,
+                            read_only: true,
+                        });
+                        reads.push(mount.path.clone());
+                        mounts.push(mount);
+                    }
+                }
+                Input::Train(t) => reads.push(format!("train.{t}")),
+            }
+        }
+        env.push(kv("MLC_INPUTS", reads.join(",")));
+        if let Some(out) = &b.output {
+            if let Some((claim, mount)) = self.dataset_claim(names, out, true) {
+                claims.push(ClaimVolume {
+                    volume: mount.volume.clone(),
+                    claim,
+                    read_only: false,
+                });
+                env.push(kv("MLC_OUTPUT", &mount.path));
+                mounts.push(mount);
+            }
+        }
+        env.sort();
+        mounts.push(scratch_mount("tmp", "/tmp"));
+        let accelerator = b.accelerator.as_ref();
+        let (requests, limits) = self.node_resources(
+            w,
+            accelerator,
+            b.cpu.map(|c| c.to_f64()),
+            b.memory_bytes.map(|m| m.to_f64()),
+        );
+        let container = Container {
+            name: "batch".into(),
+            image,
+            runs_launcher: false,
+            args: vec![],
+            port: vec![],
+            port_name: String::new(),
+            has_env: true,
+            env,
+            env_fields: vec![],
+            requests,
+            limits,
+        };
+        let pod = self.pod(PodParts {
+            w,
+            labels: labels.clone(),
+            service_account: name.clone(),
+            is_job: true,
+            subdomain: None,
+            grace: 60,
+            accelerator: accelerator.map(|a| self.accelerator_resource(a)),
+            spot_fallback: b.capacity.fallback.is_some(),
+            container,
+            mounts,
+            claims,
+            scratch: vec![Scratch {
+                volume: "tmp".into(),
+                memory: false,
+                size: "1Gi".into(),
+            }],
+        });
+        let job = JobSpec {
+            completions: b.nodes,
+            backoff_limit: BACKOFF_LIMIT,
+            deadline_seconds: b.max_runtime_seconds.to_f64().ceil() as u64,
+            fail_exit_codes: vec![],
+            container_name: "batch".into(),
+            pod,
+        };
+        let mut job_labels = labels.clone();
+        job_labels.push(kv("kueue.x-k8s.io/queue-name", "batch"));
+        job_labels.sort();
+        let meta = self.meta(&name, job_labels, self.image_skips(generated));
+        self.data_policy(names, NodeKind::Batch, &b.name, &name, &labels);
+        let file = self.job_file(meta, job, b.window, b.runs_per_month.to_f64(), Vec::new())?;
+        self.files.push(Output {
+            path: self.path(&format!("batch-{name}.yaml")),
+            contents: file,
+        });
+        Ok(())
+    }
+
+    // ----- services
+
+    fn service(
+        &mut self,
+        names: &mut Names,
+        w: &PlannedWorkload,
+        s: &Service,
+        instance: &str,
+    ) -> Result<(), EmitError> {
+        let spec_name = format!("service.{instance}");
+        let name = self.name(names, "workload", &spec_name, instance);
+        let service_name = self.name(names, "service", &spec_name, &name);
+        let labels = self.labels(&dns_label(&s.name, 63), &name, "inference");
+        self.service_account(&name, &labels);
+        let (image, generated) = match &s.model {
+            ModelSource::Image(image) => (image.clone(), false),
+            ModelSource::Train(train) => {
+                let placeholder = Image {
+                    name: format!(
+                        "{PLACEHOLDER_REGISTRY}/mlc-serve-{}",
+                        dns_label(&s.name, 50)
+                    ),
+                    tag: env!("CARGO_PKG_VERSION").to_string(),
+                };
+                let image = format!("{}:{}", placeholder.name, placeholder.tag);
+                self.images.insert(placeholder);
+                let _ = train;
+                (image, true)
+            }
+        };
+        let mut env = vec![kv("PORT", s.port.to_string())];
+        if let ModelSource::Train(train) = &s.model {
+            env.push(kv("MLC_MODEL", format!("train.{train}")));
+        }
+        env.sort();
+        let (requests, limits) = service_resources(s, self.accelerator_for(s.accelerator.as_ref()));
+        let container = Container {
+            name: "serve".into(),
+            image,
+            runs_launcher: false,
+            args: vec![],
+            port: vec![s.port],
+            port_name: "http".into(),
+            has_env: true,
+            env,
+            env_fields: vec![],
+            requests,
+            limits,
+        };
+        let pod = self.pod(PodParts {
+            w,
+            labels: labels.clone(),
+            service_account: name.clone(),
+            is_job: false,
+            subdomain: None,
+            grace: 30,
+            accelerator: s.accelerator.as_ref().map(|a| self.accelerator_resource(a)),
+            spot_fallback: s.capacity.fallback.is_some(),
+            container,
+            mounts: vec![scratch_mount("tmp", "/tmp")],
+            claims: vec![],
+            scratch: vec![Scratch {
+                volume: "tmp".into(),
+                memory: false,
+                size: "1Gi".into(),
+            }],
+        });
+        let mut targets = Vec::new();
+        if let Some(p) = s.autoscale_cpu_percent {
+            targets.push(metric("cpu", p.to_f64()));
+        }
+        if let Some(p) = s.autoscale_memory_percent {
+            targets.push(metric("memory", p.to_f64()));
+        }
+        let mut hpa = Vec::new();
+        let mut scale_to_zero = Vec::new();
+        if s.replicas_min == 0 && s.replicas_max > 0 {
+            if targets.is_empty() {
+                targets.push(metric("cpu", 80.0));
+            }
+            let query = format!(
+                "sum(rate(http_requests_total{{namespace=\"{}\",service=\"{}\"}}[2m]))",
+                self.namespace, service_name
+            );
+            scale_to_zero.push(ScaleToZero {
+                meta: self.meta(&name, labels.clone(), Vec::new()),
+                max: s.replicas_max,
+                prometheus: PROMETHEUS.into(),
+                query,
+                threshold: requests_threshold(s).to_string(),
+                targets,
+            });
+            self.kinds.insert(("keda.sh", "scaledobjects"));
+        } else if s.replicas_max > s.replicas_min {
+            if targets.is_empty() {
+                targets.push(metric("cpu", 80.0));
+            }
+            hpa.push(Hpa {
+                meta: self.meta(&name, labels.clone(), Vec::new()),
+                min: s.replicas_min,
+                max: s.replicas_max,
+                targets,
+            });
+            self.kinds
+                .insert(("autoscaling", "horizontalpodautoscalers"));
+        }
+        self.kinds.insert(("apps", "deployments"));
+        self.kinds.insert(("", "services"));
+        self.kinds.insert(("policy", "poddisruptionbudgets"));
+        let mut annotations = self.image_skips(generated);
+        if let ModelSource::Train(train) = &s.model {
+            annotations.push(kv("mlc.dev/model", format!("train.{train}")));
+        }
+        let file = ServiceFile {
+            header: self.header(),
+            meta: self.meta(&name, labels.clone(), annotations),
+            service_meta: self.meta(&service_name, labels.clone(), Vec::new()),
+            instance: name.clone(),
+            replicas: w.nodes.max(0.0).round() as u64,
+            port: s.port,
+            pod,
+            hpa,
+            scale_to_zero,
+        };
+        let serving_policy = self.name(
+            names,
+            "networkpolicy",
+            &spec_name,
+            &dns_label(&format!("{name}-ingress"), 63),
+        );
+        self.serving.push(PolicyFor {
+            meta: self.meta(&serving_policy, labels.clone(), Vec::new()),
+            instance: name.clone(),
+            port: s.port,
+        });
+        self.data_policy(names, NodeKind::Service, &s.name, &name, &labels);
+        self.files.push(Output {
+            path: self.path(&format!("service-{name}.yaml")),
+            contents: render("k8s/service.yaml", &file)?,
+        });
+        Ok(())
+    }
+
+    // ----- Knative functions
+
+    fn function(
+        &mut self,
+        names: &mut Names,
+        w: &PlannedWorkload,
+        f: &Function,
+        instance: &str,
+    ) -> Result<(), EmitError> {
+        let spec_name = format!("function.{instance}");
+        let name = self.name(names, "workload", &spec_name, instance);
+        let labels = self.labels(&dns_label(&f.name, 63), &name, "function");
+        self.service_account(&name, &labels);
+        let placeholder = Image {
+            name: format!(
+                "{PLACEHOLDER_REGISTRY}/mlc-function-{}",
+                dns_label(&f.name, 50)
+            ),
+            tag: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        let image = format!("{}:{}", placeholder.name, placeholder.tag);
+        self.images.insert(placeholder);
+        let mut env = vec![kv("MLC_RUNTIME", &f.runtime)];
+        match &f.model {
+            Some(ModelSource::Train(t)) => env.push(kv("MLC_MODEL", format!("train.{t}"))),
+            Some(ModelSource::Image(artifact)) => env.push(kv("MLC_MODEL", artifact)),
+            None => {}
+        }
+        if let Some(batching) = &f.batching {
+            env.push(kv("MLC_BATCH_SIZE", batching.max_size.to_string()));
+            env.push(kv(
+                "MLC_BATCH_MAX_WAIT_MS",
+                ((batching.max_wait_seconds.to_f64() * 1000.0).ceil() as u64).to_string(),
+            ));
+        }
+        env.sort();
+        let memory = f.memory_bytes.to_f64();
+        // Lambda's ratio: a full vCPU per 1769 MB; at least a quarter core.
+        let millicores = ((memory / 1_769e6) * 1000.0).ceil().max(250.0) as u64;
+        let mut resources = vec![kv("cpu", cpu(millicores)), kv("memory", mebibytes(memory))];
+        let accelerator = f.accelerator.as_ref().map(|a| self.accelerator_resource(a));
+        if let Some((resource, count)) = &accelerator {
+            resources.push(kv(resource, count.to_string()));
+        }
+        resources.sort();
+        let container = Container {
+            name: "function".into(),
+            image,
+            runs_launcher: false,
+            args: vec![],
+            port: vec![FUNCTION_PORT],
+            port_name: "http1".into(),
+            has_env: true,
+            env,
+            env_fields: vec![],
+            requests: resources.clone(),
+            limits: resources,
+        };
+        let pod = self.pod(PodParts {
+            w,
+            labels: labels.clone(),
+            service_account: name.clone(),
+            is_job: false,
+            subdomain: None,
+            grace: 30,
+            accelerator,
+            spot_fallback: false,
+            container,
+            mounts: vec![scratch_mount("tmp", "/tmp")],
+            claims: vec![],
+            scratch: vec![Scratch {
+                volume: "tmp".into(),
+                memory: false,
+                size: "1Gi".into(),
+            }],
+        });
+        let mut template_annotations = vec![kv(
+            "autoscaling.knative.dev/min-scale",
+            f.min_instances.to_string(),
+        )];
+        template_annotations.sort();
+        let file = FunctionFile {
+            header: self.header(),
+            meta: self.meta(&name, labels.clone(), self.image_skips(true)),
+            template_annotations,
+            timeout_seconds: f.timeout_seconds.to_f64().ceil() as u64,
+            concurrency: f.batching.as_ref().map_or(1, |b| b.max_size),
+            pod,
+        };
+        self.kinds.insert(("serving.knative.dev", "services"));
+        let policy = self.name(
+            names,
+            "networkpolicy",
+            &spec_name,
+            &dns_label(&format!("{name}-knative"), 63),
+        );
+        self.knative.push(PolicyFor {
+            meta: self.meta(&policy, labels.clone(), Vec::new()),
+            instance: name.clone(),
+            port: FUNCTION_PORT,
+        });
+        self.data_policy(names, NodeKind::Function, &f.name, &name, &labels);
+        self.files.push(Output {
+            path: self.path(&format!("function-{name}.yaml")),
+            contents: render("k8s/function.yaml", &file)?,
+        });
+        Ok(())
+    }
+
+    // ----- shared pieces
+
+    /// `(resource name, count)` of an accelerator: `nvidia.com/gpu` and the like.
+    fn accelerator_resource(&self, a: &AccelCount) -> (String, u64) {
+        let vendor = self
+            .input
+            .model
+            .knowledge
+            .accelerators
+            .iter()
+            .find(|k| k.name == a.name)
+            .map_or("nvidia", |k| k.vendor.as_str());
+        let resource = match vendor {
+            "amd" => "amd.com/gpu",
+            "aws" => "aws.amazon.com/neuron",
+            "google" => "google.com/tpu",
+            _ => "nvidia.com/gpu",
+        };
+        (resource.to_string(), a.count)
+    }
+
+    fn accelerator_for(&self, a: Option<&AccelCount>) -> Option<(String, u64)> {
+        a.map(|a| self.accelerator_resource(a))
+    }
+
+    /// Requests and limits of a job's pod, which has a node to itself: what the job
+    /// asks for, else 90% of the planned instance (the rest is the node's own), else 4
+    /// CPUs and 16 GiB per accelerator.
+    fn node_resources(
+        &self,
+        w: &PlannedWorkload,
+        accelerator: Option<&AccelCount>,
+        cpus: Option<f64>,
+        memory: Option<f64>,
+    ) -> (Vec<Kv>, Vec<Kv>) {
+        let instance = self.instance_size(w);
+        let per_accel = accelerator.map_or(1, |a| a.count.max(1)) as f64;
+        let cpus = cpus
+            .or(instance.map(|(c, _)| c * 0.9))
+            .unwrap_or(4.0 * per_accel);
+        let memory = memory
+            .or(instance.map(|(_, m)| m * 0.9))
+            .unwrap_or(16.0 * GIB * per_accel);
+        let mut resources = vec![
+            kv("cpu", cpu((cpus * 1000.0).floor().max(100.0) as u64)),
+            kv("memory", mebibytes(memory)),
+        ];
+        if let Some(a) = accelerator {
+            let (resource, count) = self.accelerator_resource(a);
+            resources.push(kv(&resource, count.to_string()));
+        }
+        resources.sort();
+        (resources.clone(), resources)
+    }
+
+    /// vCPUs and memory bytes of the planned instance: the catalog's row, or an on-prem
+    /// site's share per node (its CPUs and memory over its GPUs).
+    fn instance_size(&self, w: &PlannedWorkload) -> Option<(f64, f64)> {
+        if w.cloud == "onprem" {
+            let site = self
+                .input
+                .model
+                .onprem
+                .iter()
+                .find(|s| s.name == w.region)?;
+            let train_gpus = self
+                .input
+                .model
+                .trains
+                .iter()
+                .find(|t| t.name == w.name)
+                .map(|t| t.accelerator.count)
+                .unwrap_or(1);
+            let share = train_gpus as f64 / site.gpus.count.max(1) as f64;
+            let cpus = site.cpus? as f64 * share;
+            let memory = site.memory_bytes?.to_f64() * share;
+            return Some((cpus, memory));
+        }
+        let catalog = Catalog::embedded().ok()?;
+        let row = catalog.offerings.iter().find(|o| {
+            o.cloud == w.cloud && o.region == w.region_code && o.instance_type == w.instance_type
+        })?;
+        Some((row.vcpus?.to_f64(), row.memory_gib?.to_f64() * GIB))
+    }
+
+    fn pod(&self, parts: PodParts) -> Pod {
+        let w = parts.w;
+        let mut node_selector = Vec::new();
+        let mut preferred_nodes = Vec::new();
+        let mut tolerations = Vec::new();
+        if w.cloud == "onprem" {
+            node_selector.push(kv("mlc.dev/site", dns_label(&w.region, 63)));
+        } else if !w.instance_type.is_empty() {
+            node_selector.push(kv("node.kubernetes.io/instance-type", &w.instance_type));
+        }
+        if w.capacity == "spot" {
+            if let Some((key, value)) = spot_label(&w.cloud) {
+                if parts.spot_fallback {
+                    preferred_nodes.push(kv(key, value));
+                } else {
+                    node_selector.push(kv(key, value));
+                }
+                tolerations.push(Toleration {
+                    key: key.to_string(),
+                    operator: "Equal".into(),
+                    value: vec![value.to_string()],
+                });
+            }
+        }
+        if let Some((resource, _)) = &parts.accelerator {
+            tolerations.push(Toleration {
+                key: resource.clone(),
+                operator: "Exists".into(),
+                value: vec![],
+            });
+        }
+        node_selector.sort();
+        tolerations.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut mounts = parts.mounts;
+        mounts.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut claims = parts.claims;
+        claims.sort_by(|a, b| a.volume.cmp(&b.volume));
+        let mut scratch = parts.scratch;
+        scratch.sort_by(|a, b| a.volume.cmp(&b.volume));
+        Pod {
+            labels: parts.labels,
+            service_account: parts.service_account,
+            is_job: parts.is_job,
+            subdomain: parts.subdomain.into_iter().collect(),
+            grace_seconds: parts.grace,
+            has_node_selector: !node_selector.is_empty(),
+            node_selector,
+            preferred_nodes,
+            has_tolerations: !tolerations.is_empty(),
+            tolerations,
+            container: parts.container,
+            mounts,
+            claims,
+            scratch,
+        }
+    }
+
+    /// checkov's image digest check (CKV_K8S_43) cannot pass for an image that does not
+    /// exist yet or that the spec names by tag; the skip says which.
+    fn image_skips(&self, generated: bool) -> Vec<Kv> {
+        let reason = if generated {
+            "the image is built after mlc build from the generated project; pin its digest with kustomize images"
+        } else {
+            "the spec names this image by tag; write image@sha256:digest in the spec to pin it"
+        };
+        vec![kv("checkov.io/skip1", format!("CKV_K8S_43={reason}"))]
+    }
+
+    fn finish(mut self, names: &mut Names) -> Result<Vec<Output>, EmitError> {
+        let header = self.header();
+        let ns_labels = vec![
+            kv("app.kubernetes.io/managed-by", "mlc"),
+            kv("app.kubernetes.io/part-of", dns_label(&self.project, 63)),
+            kv("pod-security.kubernetes.io/enforce", "restricted"),
+        ];
+        let namespace = NamespaceFile {
+            header: header.clone(),
+            namespace: self.namespace.clone(),
+            labels: ns_labels,
+        };
+        self.files.push(Output {
+            path: self.path("namespace.yaml"),
+            contents: render("k8s/namespace.yaml", &namespace)?,
+        });
+
+        let base_labels = vec![
+            kv("app.kubernetes.io/managed-by", "mlc"),
+            kv("app.kubernetes.io/part-of", dns_label(&self.project, 63)),
+        ];
+        let deny = self.name(names, "networkpolicy", "default-deny", "default-deny");
+        let dns = self.name(names, "networkpolicy", "allow-dns", "allow-dns");
+        let network = NetworkFile {
+            header: header.clone(),
+            deny: PolicyFor {
+                meta: self.meta(&deny, base_labels.clone(), Vec::new()),
+                instance: String::new(),
+                port: 0,
+            },
+            dns: PolicyFor {
+                meta: self.meta(&dns, base_labels.clone(), Vec::new()),
+                instance: String::new(),
+                port: 53,
+            },
+            peers: std::mem::take(&mut self.peers),
+            serving: std::mem::take(&mut self.serving),
+            knative: std::mem::take(&mut self.knative),
+            data: std::mem::take(&mut self.data),
+        };
+        self.kinds.insert(("networking.k8s.io", "networkpolicies"));
+        self.files.push(Output {
+            path: self.path("network.yaml"),
+            contents: render("k8s/network.yaml", &network)?,
+        });
+
+        if !self.claims.is_empty() {
+            let claims = std::mem::take(&mut self.claims).into_values().collect();
+            let volumes = VolumesFile {
+                header: header.clone(),
+                claims,
+            };
+            self.files.push(Output {
+                path: self.path("volumes.yaml"),
+                contents: render("k8s/volumes.yaml", &volumes)?,
+            });
+        }
+
+        let deployer_name = self.name(names, "rbac", "deployer", "mlc-deployer");
+        let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (group, resource) in &self.kinds {
+            groups.entry(group).or_default().push(resource.to_string());
+        }
+        let rules = groups
+            .into_iter()
+            .map(|(group, resources)| Rule {
+                api_groups: vec![group.to_string()],
+                resources,
+                verbs: [
+                    "create", "delete", "get", "list", "patch", "update", "watch",
+                ]
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
+            })
+            .collect();
+        let mut service_accounts = std::mem::take(&mut self.service_accounts);
+        service_accounts.sort_by(|a, b| a.name.cmp(&b.name));
+        let rbac = RbacFile {
+            header: header.clone(),
+            service_accounts,
+            deployer: Deployer {
+                meta: self.meta(&deployer_name, base_labels, Vec::new()),
+                group: format!("mlc:{}:deployers", self.namespace),
+                rules,
+            },
+        };
+        self.files.push(Output {
+            path: self.path("rbac.yaml"),
+            contents: render("k8s/rbac.yaml", &rbac)?,
+        });
+
+        let prefix = format!("kubernetes/{}/", self.dir);
+        let mut resources: Vec<String> = self
+            .files
+            .iter()
+            .filter_map(|f| f.path.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        resources.sort();
+        let images: Vec<Image> = std::mem::take(&mut self.images).into_iter().collect();
+        let kustomization = KustomizationFile {
+            header,
+            resources,
+            has_images: !images.is_empty(),
+            images,
+        };
+        self.files.push(Output {
+            path: self.path("kustomization.yaml"),
+            contents: render("k8s/kustomization.yaml", &kustomization)?,
+        });
+        Ok(self.files)
+    }
+}
+
+struct PodParts<'w> {
+    w: &'w PlannedWorkload,
+    labels: Vec<Kv>,
+    service_account: String,
+    is_job: bool,
+    subdomain: Option<String>,
+    grace: u64,
+    accelerator: Option<(String, u64)>,
+    spot_fallback: bool,
+    container: Container,
+    mounts: Vec<Mount>,
+    claims: Vec<ClaimVolume>,
+    scratch: Vec<Scratch>,
+}
+
+/// Processes per pod: one per GPU for data parallelism; pipeline and model parallelism
+/// run their stages in one process over the node's GPUs.
+fn processes_per_pod(t: &Train) -> u64 {
+    match t.parallelism {
+        crate::check::model::Parallelism::Data { .. } => t.accelerator.count.max(1),
+        _ => 1,
+    }
+}
+
+/// A checkpoint: fp32 weights plus the optimizer's moments (AdamW two, SGD one).
+pub fn checkpoint_bytes(t: &Train) -> f64 {
+    let moments = match t.optimizer {
+        Optimizer::Adamw { .. } => 2.0,
+        Optimizer::Sgd { .. } => 1.0,
+    };
+    t.model.parameters() as f64 * 4.0 * (1.0 + moments)
+}
+
+/// Time to write a checkpoint at 200 MB/s plus a minute, at least two minutes.
+pub fn grace_seconds(checkpoint_bytes: f64) -> u64 {
+    ((checkpoint_bytes / CHECKPOINT_BYTES_PER_SECOND).ceil() as u64 + 60).max(120)
+}
+
+/// The node label (and taint) of spot capacity on each cloud's managed Kubernetes.
+fn spot_label(cloud: &str) -> Option<(&'static str, &'static str)> {
+    match cloud {
+        "aws" => Some(("eks.amazonaws.com/capacityType", "SPOT")),
+        "gcp" => Some(("cloud.google.com/gke-spot", "true")),
+        "azure" => Some(("kubernetes.azure.com/scalesetpriority", "spot")),
+        _ => None,
+    }
+}
+
+/// The CronJob schedule of an off-peak job with `runs` a month: starts at 22:00, the
+/// beginning of the off-peak window (docs/plan.md), Fridays first (the longest stretch,
+/// to Monday 06:00). Returns the schedule and a comment that says what it means.
+pub fn off_peak_schedule(runs_per_month: f64) -> (String, String) {
+    let per_week = (runs_per_month * 12.0 / 52.0).round() as u64;
+    if per_week >= 7 {
+        return ("0 22 * * *".into(), "every night at 22:00".into());
+    }
+    if per_week >= 1 {
+        let days: &[(&str, &str)] = &[
+            ("5", "Fridays"),
+            ("2,5", "Tuesdays and Fridays"),
+            ("1,3,5", "Mondays, Wednesdays and Fridays"),
+            ("1,2,4,5", "Mondays, Tuesdays, Thursdays and Fridays"),
+            ("1-5", "weekdays"),
+            ("0-5", "Sunday to Friday"),
+        ];
+        let (dow, said) = days[(per_week - 1) as usize];
+        return (format!("0 22 * * {dow}"), format!("{said} at 22:00"));
+    }
+    if runs_per_month >= 1.5 {
+        return (
+            "0 22 1,15 * *".into(),
+            "the 1st and 15th of each month at 22:00".into(),
+        );
+    }
+    if runs_per_month >= 0.75 {
+        return ("0 22 1 * *".into(), "the 1st of each month at 22:00".into());
+    }
+    let months = (1.0 / runs_per_month.max(1.0 / 12.0))
+        .round()
+        .clamp(2.0, 12.0) as u64;
+    (
+        format!("0 22 1 */{months} *"),
+        format!("the 1st of every {months}th month at 22:00"),
+    )
+}
+
+fn scratch_mount(volume: &str, path: &str) -> Mount {
+    Mount {
+        volume: volume.to_string(),
+        path: path.to_string(),
+        read_only: false,
+    }
+}
+
+fn metric(resource: &str, percent: f64) -> MetricTarget {
+    let percent = percent.round().clamp(1.0, 100.0) as u64;
+    MetricTarget {
+        resource: resource.to_string(),
+        percent,
+        value: percent.to_string(),
+    }
+}
+
+/// Requests a second one replica takes before KEDA adds another: twice the month's
+/// average rate spread over the most replicas (the peak fills them all), at least 1.
+fn requests_threshold(s: &Service) -> u64 {
+    let Some(rate) = s.requests_per_month else {
+        return 1;
+    };
+    let per_second = rate.to_f64() / (730.0 * 3600.0);
+    ((2.0 * per_second / s.replicas_max.max(1) as f64).ceil() as u64).max(1)
+}
+
+/// A service replica's requests and limits: `resources { cpu, memory }` as
+/// `request..limit`, else 1 CPU and 2 GiB (what the plan prices).
+fn service_resources(s: &Service, accelerator: Option<(String, u64)>) -> (Vec<Kv>, Vec<Kv>) {
+    let (cpu_req, cpu_lim) = s.cpu.map_or((1.0, 1.0), |(a, b)| (a.to_f64(), b.to_f64()));
+    let (mem_req, mem_lim) = s
+        .memory_bytes
+        .map_or((2.0 * GIB, 2.0 * GIB), |(a, b)| (a.to_f64(), b.to_f64()));
+    let mut requests = vec![
+        kv("cpu", cpu((cpu_req * 1000.0).ceil() as u64)),
+        kv("memory", mebibytes(mem_req)),
+    ];
+    let mut limits = vec![
+        kv("cpu", cpu((cpu_lim * 1000.0).ceil() as u64)),
+        kv("memory", mebibytes(mem_lim)),
+    ];
+    if let Some((resource, count)) = accelerator {
+        requests.push(kv(&resource, count.to_string()));
+        limits.push(kv(&resource, count.to_string()));
+    }
+    requests.sort();
+    limits.sort();
+    (requests, limits)
+}
+
+/// A CPU quantity: whole cores as `2`, else millicores as `1500m`.
+fn cpu(millicores: u64) -> String {
+    if millicores.is_multiple_of(1000) {
+        (millicores / 1000).to_string()
+    } else {
+        format!("{millicores}m")
+    }
+}
+
+/// A memory quantity rounded up to MiB, written in GiB when whole.
+fn mebibytes(bytes: f64) -> String {
+    let mib = (bytes / MIB).ceil().max(1.0) as u64;
+    if mib.is_multiple_of(1024) {
+        format!("{}Gi", mib / 1024)
+    } else {
+        format!("{mib}Mi")
+    }
+}
+
+/// A storage quantity rounded up to whole GiB, at least 1.
+fn gib(bytes: f64) -> String {
+    format!("{}Gi", (bytes / GIB).ceil().max(1.0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_peak_schedules_start_at_22_and_prefer_fridays() {
+        assert_eq!(off_peak_schedule(30.0).0, "0 22 * * *");
+        assert_eq!(off_peak_schedule(4.0).0, "0 22 * * 5");
+        assert_eq!(off_peak_schedule(8.7).0, "0 22 * * 2,5");
+        assert_eq!(off_peak_schedule(2.0).0, "0 22 1,15 * *");
+        assert_eq!(off_peak_schedule(1.0).0, "0 22 1 * *");
+        // Quarterly: 4 a year.
+        assert_eq!(off_peak_schedule(4.0 / 12.0).0, "0 22 1 */3 *");
+        assert_eq!(off_peak_schedule(0.0).0, "0 22 1 */12 *");
+    }
+
+    #[test]
+    fn quantities_are_kubernetes_quantities() {
+        assert_eq!(cpu(2000), "2");
+        assert_eq!(cpu(1500), "1500m");
+        assert_eq!(mebibytes(2.0 * GIB), "2Gi");
+        assert_eq!(mebibytes(1.5 * GIB), "1536Mi");
+        assert_eq!(mebibytes(1.0), "1Mi");
+        assert_eq!(gib(1.0), "1Gi");
+        assert_eq!(gib(1.2e12), "1118Gi");
+    }
+
+    #[test]
+    fn the_grace_period_covers_writing_a_checkpoint() {
+        assert_eq!(grace_seconds(0.0), 120);
+        // 15.6 GB at 200 MB/s is 78 s, plus a minute.
+        assert_eq!(grace_seconds(15.6e9), 138);
+    }
 }
