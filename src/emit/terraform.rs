@@ -805,3 +805,58 @@ fn trim_number(x: f64) -> String {
     let s = format!("{x:.4}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_hcl_identifiers() {
+        assert_eq!(ident("eu_west_1"), "eu_west_1");
+        assert_eq!(ident("Fraud-Model.v2"), "fraud_model_v2");
+        assert_eq!(ident("1st"), "n_1st");
+        assert_eq!(ident("${x}"), "n___x_");
+    }
+
+    #[test]
+    fn cloudwatch_keeps_logs_at_least_as_long_as_asked() {
+        assert_eq!(cloudwatch_retention(365), 365);
+        assert_eq!(cloudwatch_retention(366), 400);
+        assert_eq!(cloudwatch_retention(2190), 2192);
+        assert_eq!(cloudwatch_retention(10_000), 3653);
+    }
+
+    #[test]
+    fn buckets_come_from_paths_only_when_valid_as_written() {
+        assert_eq!(
+            path_bucket("aws", "s3://acme-events/clickstream/"),
+            Some(("acme-events".into(), "clickstream/".into()))
+        );
+        assert_eq!(
+            path_bucket("gcp", "gs://acme-pretrain"),
+            Some(("acme-pretrain".into(), String::new()))
+        );
+        // Another cloud's path, or a name that would have to be rewritten: a bucket of
+        // mlc's own naming instead.
+        assert_eq!(path_bucket("aws", "gs://acme-pretrain/x"), None);
+        assert_eq!(path_bucket("aws", "s3://Acme_Events/x"), None);
+        assert_eq!(path_bucket("aws", "nfs://nas/x"), None);
+    }
+
+    #[test]
+    fn numbers_print_without_noise() {
+        assert_eq!(trim_number(80.0), "80");
+        assert_eq!(trim_number(0.8), "0.8");
+        assert_eq!(trim_number(12.5), "12.5");
+    }
+
+    #[test]
+    fn storage_account_names_are_short_alphanumerics() {
+        assert_eq!(
+            storage_account_name("acme-ml-platform-eastus2"),
+            "acmemlplatformeastus2"
+        );
+        assert_eq!(storage_account_name("a-b"), "ab0");
+        assert_eq!(storage_account_name(&"x".repeat(40)).len(), 24);
+    }
+}
