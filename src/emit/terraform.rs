@@ -29,11 +29,12 @@ macro_rules! templates {
 }
 
 templates! {
-    "aws": ["versions.tf", "providers.tf", "variables.tf", "outputs.tf", "kms.tf", "network.tf", "cluster.tf", "storage.tf", "iam.tf", "budget.tf", "audit.tf"]
+    "aws": ["versions.tf", "providers.tf", "variables.tf", "outputs.tf", "kms.tf", "network.tf", "cluster.tf", "storage.tf", "iam.tf", "budget.tf", "audit.tf"],
+    "gcp": ["versions.tf", "providers.tf", "variables.tf", "outputs.tf", "kms.tf", "network.tf", "cluster.tf", "storage.tf", "iam.tf", "budget.tf", "audit.tf"]
 }
 
 /// The clouds this target writes, in output order.
-const CLOUDS: [&str; 1] = ["aws"];
+const CLOUDS: [&str; 2] = ["aws", "gcp"];
 
 /// Key rotation when the spec does not say: yearly, as the baseline asks.
 const DEFAULT_ROTATION_DAYS: u64 = 365;
@@ -60,12 +61,15 @@ pub struct CloudContext {
     pub key_rotation_days: u64,
     /// AWS KMS rotates every 90 to 2560 days: the spec's period, kept in that range.
     pub aws_rotation_days: u64,
-    /// The same, as the seconds GCP wants (`"31536000s"`).
+    /// GCP: the spec's period or 90 days, whichever is sooner (CIS GCP 1.10 asks 90), as
+    /// the seconds GCP wants (`"7776000s"`).
     pub key_rotation_seconds: String,
     pub log_retention_days: u64,
     /// CloudWatch Logs keeps logs for one of a fixed set of periods: the shortest that
     /// is at least `log_retention_days`.
     pub cw_retention_days: u64,
+    /// Cloud Logging keeps logs at most 3650 days.
+    pub gcp_log_retention_days: u64,
     /// The identifier of the main region, whose key encrypts the audit trail.
     pub default_region_id: String,
     /// The spec's `kms_key` when it belongs to this cloud: buckets and clusters use it
@@ -73,6 +77,8 @@ pub struct CloudContext {
     pub named_key: Option<String>,
     pub has_clusters: bool,
     pub has_buckets: bool,
+    /// Days an overwritten or deleted object version stays recoverable.
+    pub noncurrent_days: u64,
     /// The audit trail's own bucket (AWS) or storage account (Azure).
     pub audit_bucket: String,
 }
@@ -94,6 +100,8 @@ pub struct RegionContext {
     /// The VPC / VNet range, `10.<n>.0.0/16`, one `n` per region.
     pub cidr: String,
     pub subnet_cidrs: Vec<String>,
+    /// GKE: the control plane's private range.
+    pub master_cidr: String,
     /// A dedicated range for the cluster's pods (GCP) and services.
     pub pods_cidr: String,
     pub services_cidr: String,
@@ -180,7 +188,12 @@ pub struct GrantContext {
     pub write: bool,
     /// The dataset's key prefix in the bucket and the bucket's region.
     pub prefix: String,
+    pub has_prefix: bool,
     pub region_id: String,
+    /// GCP: the IAM member (`serviceAccount:...`, or the role as written when it names
+    /// its kind), and the IAM condition that keeps the grant to the dataset's prefix.
+    pub gcp_member: String,
+    pub condition: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -189,6 +202,11 @@ pub struct BudgetContext {
     pub daily_name: String,
     /// This cloud's share of the spec's monthly budget, USD with cents.
     pub monthly_usd: String,
+    /// Whole dollars, rounded up (GCP's `units`).
+    pub monthly_units: String,
+    /// The anomaly alert's spend as a fraction of this cloud's budget (GCP's
+    /// forecast rule).
+    pub anomaly_fraction: String,
     pub has_daily: bool,
     pub daily_usd: String,
     /// What the share is, for the comment.
@@ -352,6 +370,7 @@ fn cloud_context(input: &BuildInput, names: &mut Names, cloud: &str) -> Option<C
             key_name,
             cidr: format!("10.{n}.0.0/16"),
             subnet_cidrs: vec![format!("10.{n}.0.0/20"), format!("10.{n}.16.0/20")],
+            master_cidr: format!("172.16.{index}.0/28"),
             pods_cidr: format!("100.{}.0.0/16", 64 + index),
             services_cidr: format!("10.{}.0.0/20", 200 + index),
             has_buckets: buckets.iter().any(|b| &b.region_code == code),
@@ -428,14 +447,16 @@ fn cloud_context(input: &BuildInput, names: &mut Names, cloud: &str) -> Option<C
         default_region,
         has_clusters: regions.iter().any(|r| r.cluster.is_some()),
         has_buckets: !buckets.is_empty(),
+        noncurrent_days: NONCURRENT_DAYS,
         budget: budget(model, plan, cloud, &prefix),
         // Private unless the spec says `network = public`: mlc's baseline is private.
         private_network: security.and_then(|s| s.network.as_deref()) != Some("public"),
         audit_logging: security.and_then(|s| s.audit_logging) == Some(true),
-        key_rotation_seconds: format!("{}s", key_rotation_days * 86_400),
+        key_rotation_seconds: format!("{}s", key_rotation_days.min(90) * 86_400),
         aws_rotation_days: key_rotation_days.clamp(90, 2560),
         key_rotation_days,
         cw_retention_days: cloudwatch_retention(log_retention_days),
+        gcp_log_retention_days: log_retention_days.min(3650),
         log_retention_days,
         default_region_id,
         named_key: security
@@ -706,7 +727,21 @@ fn grants(
                     role_is_arn: role.starts_with("arn:"),
                     write,
                     prefix: rule.prefix.clone(),
+                    has_prefix: rule.has_prefix,
                     region_id: b.region_id.clone(),
+                    gcp_member: if role.contains(':') {
+                        role.to_string()
+                    } else {
+                        format!("serviceAccount:{role}")
+                    },
+                    // A CEL string literal: JSON's escaping is CEL's.
+                    condition: format!(
+                        "resource.name.startsWith({})",
+                        templates::yaml_quote(&format!(
+                            "projects/_/buckets/{}/objects/{}",
+                            b.name, rule.prefix
+                        ))
+                    ),
                 });
             }
         }
@@ -779,6 +814,12 @@ fn budget(
         name: format!("{prefix}-{cloud}"),
         daily_name: format!("{prefix}-{cloud}-daily"),
         monthly_usd: format!("{monthly:.2}"),
+        monthly_units: format!("{}", monthly.ceil() as u64),
+        anomaly_fraction: trim_number(if monthly > 0.0 {
+            (plan.anomaly_alert_usd.unwrap_or(0.0) * share / monthly).max(0.01)
+        } else {
+            budget.anomaly_threshold.to_f64()
+        }),
         has_daily: daily.is_some(),
         daily_usd: format!("{:.2}", daily.unwrap_or(0.0)),
         share_note: if share < 1.0 {
