@@ -30,11 +30,12 @@ macro_rules! templates {
 
 templates! {
     "aws": ["versions.tf", "providers.tf", "variables.tf", "outputs.tf", "kms.tf", "network.tf", "cluster.tf", "storage.tf", "iam.tf", "budget.tf", "audit.tf"],
-    "gcp": ["versions.tf", "providers.tf", "variables.tf", "outputs.tf", "kms.tf", "network.tf", "cluster.tf", "storage.tf", "iam.tf", "budget.tf", "audit.tf"]
+    "gcp": ["versions.tf", "providers.tf", "variables.tf", "outputs.tf", "kms.tf", "network.tf", "cluster.tf", "storage.tf", "iam.tf", "budget.tf", "audit.tf"],
+    "azure": ["versions.tf", "providers.tf", "variables.tf", "outputs.tf", "kms.tf", "network.tf", "cluster.tf", "storage.tf", "iam.tf", "budget.tf", "audit.tf"]
 }
 
 /// The clouds this target writes, in output order.
-const CLOUDS: [&str; 2] = ["aws", "gcp"];
+const CLOUDS: [&str; 3] = ["aws", "gcp", "azure"];
 
 /// Key rotation when the spec does not say: yearly, as the baseline asks.
 const DEFAULT_ROTATION_DAYS: u64 = 365;
@@ -68,6 +69,14 @@ pub struct CloudContext {
     /// CloudWatch Logs keeps logs for one of a fixed set of periods: the shortest that
     /// is at least `log_retention_days`.
     pub cw_retention_days: u64,
+    /// Azure Key Vault rotation: a new version after the spec's period, each version
+    /// expiring 30 days after that (ISO 8601 durations).
+    pub azure_rotate_after: String,
+    pub azure_expire_after: String,
+    /// Log Analytics keeps logs interactively 30 to 730 days, and in total (with the
+    /// archive) up to 4383.
+    pub azure_workspace_retention_days: u64,
+    pub azure_total_retention_days: u64,
     /// Cloud Logging keeps logs at most 3650 days.
     pub gcp_log_retention_days: u64,
     /// The identifier of the main region, whose key encrypts the audit trail.
@@ -110,6 +119,11 @@ pub struct RegionContext {
     pub storage_account: String,
     pub has_buckets: bool,
     pub key_name: String,
+    /// Azure: the region's key vault (3-24 characters, globally unique).
+    pub vault_name: String,
+    /// Azure: the lifecycle rules of every bucket in the region (one management policy
+    /// per storage account).
+    pub bucket_rules: Vec<LifecycleRule>,
     /// AWS: `alias/<key_name>`.
     pub key_alias: String,
     /// AWS: the CloudWatch Logs service principal of the region, which may use the key.
@@ -134,6 +148,8 @@ pub struct PoolContext {
     pub min_nodes: u64,
     /// Nodes of every planned workload on this pool at once.
     pub max_nodes: u64,
+    /// Azure: the pool's taints (GPU, and the one AKS puts on spot pools).
+    pub taints: Vec<String>,
     /// The workloads placed here, for the comment above the pool.
     pub workloads: String,
 }
@@ -152,7 +168,7 @@ pub struct BucketContext {
 }
 
 /// One dataset's lifecycle: where it moves with its tier and when it is deleted.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct LifecycleRule {
     pub id: String,
     pub dataset: String,
@@ -163,11 +179,15 @@ pub struct LifecycleRule {
     pub retention_days: u64,
     pub transitions: Vec<Transition>,
     pub noncurrent_days: u64,
+    /// Azure: `container/prefix`, what the management policy matches.
+    pub azure_prefix: String,
+    /// Azure: whether the rule moves or deletes current versions (a `base_blob` block).
+    pub has_base_actions: bool,
     /// Azure: a rule that tiers by last access needs access tracking on the account.
     pub by_access: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Transition {
     pub days: u64,
     /// The cloud's class: `INTELLIGENT_TIERING`, `NEARLINE`, `cool`, ...
@@ -207,6 +227,8 @@ pub struct BudgetContext {
     /// The anomaly alert's spend as a fraction of this cloud's budget (GCP's
     /// forecast rule).
     pub anomaly_fraction: String,
+    /// The same in percent (Azure's forecast notification).
+    pub anomaly_budget_percent: String,
     pub has_daily: bool,
     pub daily_usd: String,
     /// What the share is, for the comment.
@@ -364,7 +386,21 @@ fn cloud_context(input: &BuildInput, names: &mut Names, cloud: &str) -> Option<C
         );
         let n = index + 1;
         let key_name = names.dns_label(&scope("key"), code, &format!("{prefix}-{code}"));
+        let vault_name = names.iam(
+            &scope("vault"),
+            code,
+            &format!(
+                "{}kv",
+                storage_account_name(&format!("{prefix}{code}"))
+                    .chars()
+                    .take(22)
+                    .collect::<String>()
+            ),
+            24,
+        );
         regions.push(RegionContext {
+            vault_name,
+            bucket_rules: Vec::new(),
             key_alias: format!("alias/{key_name}"),
             logs_principal: format!("logs.{code}.amazonaws.com"),
             key_name,
@@ -390,6 +426,17 @@ fn cloud_context(input: &BuildInput, names: &mut Names, cloud: &str) -> Option<C
             b
         })
         .collect();
+    for region in &mut regions {
+        region.bucket_rules = buckets
+            .iter()
+            .filter(|b| b.region_code == region.code)
+            .flat_map(|b| b.rules.iter().map(move |r| (b, r)))
+            .map(|(b, r)| LifecycleRule {
+                azure_prefix: format!("{}/{}", b.name, r.prefix),
+                ..r.clone()
+            })
+            .collect();
+    }
     let grants = grants(model, names, cloud, &buckets);
     let main_region = regions
         .iter()
@@ -457,6 +504,10 @@ fn cloud_context(input: &BuildInput, names: &mut Names, cloud: &str) -> Option<C
         key_rotation_days,
         cw_retention_days: cloudwatch_retention(log_retention_days),
         gcp_log_retention_days: log_retention_days.min(3650),
+        azure_rotate_after: format!("P{}D", key_rotation_days.max(7)),
+        azure_expire_after: format!("P{}D", key_rotation_days.max(7) + 30),
+        azure_workspace_retention_days: log_retention_days.clamp(30, 730),
+        azure_total_retention_days: log_retention_days.clamp(30, 4383),
         log_retention_days,
         default_region_id,
         named_key: security
@@ -538,7 +589,15 @@ fn pools(
             } else {
                 names.dns_label(&format!("{cloud}/pool/{region_code}"), &base, &base)
             };
+            let mut taints = Vec::new();
+            if gpu {
+                taints.push("nvidia.com/gpu=present:NoSchedule".to_string());
+            }
+            if spot {
+                taints.push("kubernetes.azure.com/scalesetpriority=spot:NoSchedule".to_string());
+            }
             PoolContext {
+                taints,
                 id: ident(&format!("{region_code}_{base}")),
                 name,
                 instance_type,
@@ -687,6 +746,8 @@ fn lifecycle(cloud: &str, d: &Dataset, prefix: &str) -> LifecycleRule {
         has_retention: retention_days.is_some(),
         retention_days: retention_days.unwrap_or(0),
         by_access: cloud == "azure" && d.tier == "intelligent",
+        azure_prefix: prefix.to_string(),
+        has_base_actions: !transitions.is_empty() || retention_days.is_some(),
         transitions,
         noncurrent_days: NONCURRENT_DAYS,
     }
@@ -777,6 +838,13 @@ fn budget(
         here / total
     };
     let monthly = budget.monthly_usd.to_f64() * share;
+    // The anomaly alert's spend (planned spend times `anomaly_threshold`, this cloud's
+    // share) against this cloud's budget, for the forecast rules of GCP and Azure.
+    let anomaly_fraction = if monthly > 0.0 {
+        (plan.anomaly_alert_usd.unwrap_or(0.0) * share / monthly).max(0.01)
+    } else {
+        budget.anomaly_threshold.to_f64()
+    };
     let daily = budget.daily_usd.map(|d| d.to_f64() * share);
     let mut alerts = Vec::new();
     for alert in &budget.alerts {
@@ -815,11 +883,8 @@ fn budget(
         daily_name: format!("{prefix}-{cloud}-daily"),
         monthly_usd: format!("{monthly:.2}"),
         monthly_units: format!("{}", monthly.ceil() as u64),
-        anomaly_fraction: trim_number(if monthly > 0.0 {
-            (plan.anomaly_alert_usd.unwrap_or(0.0) * share / monthly).max(0.01)
-        } else {
-            budget.anomaly_threshold.to_f64()
-        }),
+        anomaly_fraction: trim_number(anomaly_fraction),
+        anomaly_budget_percent: trim_number((anomaly_fraction * 100.0).round().max(1.0)),
         has_daily: daily.is_some(),
         daily_usd: format!("{:.2}", daily.unwrap_or(0.0)),
         share_note: if share < 1.0 {
