@@ -187,6 +187,26 @@ train model {
   max_runtime = 1 h
   region      = aws.us_east_1
 }
+
+dataset gcs_events {
+  size     = 1 TB
+  location = gcp.us_central1
+  path     = "gs://hostile-gcs/${x}\")/"
+
+  access { write = ["${y}@p.iam.gserviceaccount.com"] }
+}
+
+train gcs_model {
+  data        = dataset.gcs_events
+  model       = mlp { input = 8, hidden = [8], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = T4 x 1
+  batch_size  = 64
+  epochs      = 1
+  optimizer   = sgd { lr = 0.1 }
+  max_runtime = 1 h
+  region      = gcp.us_central1
+}
 "#,
     )
     .unwrap();
@@ -194,6 +214,7 @@ train model {
     build(&spec, &out, &["terraform"]);
     let text = concatenated(&out);
     assert!(text.contains("aws_budgets_budget\" \"daily\""), "{text}");
+    assert!(text.contains("google_storage_bucket_iam_member"), "{text}");
     // Every `${` and `%{` from the spec is escaped ($${, %%{): none interpolates.
     for needle in [
         "${file(",
@@ -201,6 +222,8 @@ train model {
         "${path.module}",
         "${aws_iam_role.admin",
         "%{ if",
+        "${x}",
+        "${y}",
     ] {
         for (i, _) in text.match_indices(needle) {
             let before = &text[..i];

@@ -203,8 +203,6 @@ pub struct GrantContext {
     /// As written in the spec: a role name, role ARN, service-account email or
     /// principal id.
     pub role: String,
-    /// AWS: the role's ARN when the spec wrote a name.
-    pub role_is_arn: bool,
     pub write: bool,
     /// The dataset's key prefix in the bucket and the bucket's region.
     pub prefix: String,
@@ -553,29 +551,39 @@ fn pools(
     region_code: &str,
     workloads: &[&&PlannedWorkload],
 ) -> Vec<PoolContext> {
-    // (instance type, spot) -> (gpu, min, max, workloads)
-    let mut by_type: BTreeMap<(String, bool), (bool, u64, u64, Vec<String>)> = BTreeMap::new();
+    /// What the workloads on one pool add up to.
+    #[derive(Default)]
+    struct Tally {
+        gpu: bool,
+        min: u64,
+        max: u64,
+        workloads: Vec<String>,
+    }
+    // (instance type, spot) -> tally
+    let mut by_type: BTreeMap<(String, bool), Tally> = BTreeMap::new();
     for w in workloads {
         let spot = w.capacity == "spot";
-        let entry =
-            by_type
-                .entry((w.instance_type.clone(), spot))
-                .or_insert((false, 0, 0, Vec::new()));
+        let tally = by_type.entry((w.instance_type.clone(), spot)).or_default();
         let nodes = w.nodes.max(0.0).ceil() as u64;
-        entry.0 |= uses_gpu(model, w);
+        tally.gpu |= uses_gpu(model, w);
         if w.kind == "service" {
-            entry.1 += nodes;
+            tally.min += nodes;
         }
-        entry.2 += nodes.max(1);
-        let label = match &w.copy {
+        tally.max += nodes.max(1);
+        tally.workloads.push(match &w.copy {
             Some(copy) => format!("{} {} ({copy})", w.kind, w.name),
             None => format!("{} {}", w.kind, w.name),
-        };
-        entry.3.push(label);
+        });
     }
     by_type
         .into_iter()
-        .map(|((instance_type, spot), (gpu, min, max, mut workloads))| {
+        .map(|((instance_type, spot), tally)| {
+            let Tally {
+                gpu,
+                min,
+                max,
+                mut workloads,
+            } = tally;
             workloads.sort();
             let base = if spot {
                 format!("{instance_type}-spot")
@@ -785,7 +793,6 @@ fn grants(
                     bucket_id: b.id.clone(),
                     dataset: rule.dataset.clone(),
                     role: role.to_string(),
-                    role_is_arn: role.starts_with("arn:"),
                     write,
                     prefix: rule.prefix.clone(),
                     has_prefix: rule.has_prefix,
