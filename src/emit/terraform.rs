@@ -839,10 +839,12 @@ fn budget(
         .iter()
         .filter(|c| plan.workloads.iter().any(|w| &w.cloud == *c))
         .count();
+    // A cloud the plan expects (almost) nothing from still gets 1%: a budget of zero
+    // would alert on the first cent.
     let share = if clouds_used <= 1 || total <= 0.0 {
         1.0
     } else {
-        here / total
+        (here / total).max(0.01)
     };
     let monthly = budget.monthly_usd.to_f64() * share;
     // The anomaly alert's spend (planned spend times `anomaly_threshold`, this cloud's
