@@ -1,14 +1,977 @@
-//! Target `terraform`: not written yet.
+//! Target `terraform`: `terraform/<cloud>/` for every cloud the plan uses. Per cloud:
+//! pinned providers, one provider region per planned region, a private network and a
+//! Kubernetes cluster with a node pool per planned instance type (spot where planned)
+//! in each region that runs cluster workloads, buckets for the datasets stored there
+//! (versioned, KMS-encrypted, never public, lifecycle from tier and retention), KMS keys
+//! that rotate, least-privilege grants from each dataset's `access`, the budget with the
+//! spec's thresholds, anomaly monitoring and audit logging.
+//!
+//! Serverless functions on a platform (Lambda, Cloud Functions, Azure Functions) belong
+//! to the serverless target; only their cloud's budget and audit trail are here.
 
-use super::names::Names;
-use super::{BuildInput, EmitError, Output};
+use super::names::{dns_label, Names};
+use super::{templates, BuildInput, EmitError, Output};
+use crate::check::model::{Dataset, KmsKey, Location, Model};
+use crate::plan::PlannedWorkload;
+use serde::Serialize;
+use std::collections::BTreeMap;
 
-/// Templates of this target: `(name, text)`.
-pub const TEMPLATES: &[(&str, &str)] = &[];
+macro_rules! templates {
+    ($($cloud:literal: [$($file:literal),*]),*) => {
+        /// Templates of this target: `(name, text)`; the name is `terraform/<cloud>/<file>`.
+        pub const TEMPLATES: &[(&str, &str)] = &[
+            $($((
+                concat!("terraform/", $cloud, "/", $file),
+                include_str!(concat!("../../targets/terraform/", $cloud, "/", $file, ".hbs")),
+            ),)*)*
+        ];
+    };
+}
 
-pub fn emit(_input: &BuildInput, _names: &mut Names) -> Result<Vec<Output>, Vec<EmitError>> {
-    Err(vec![EmitError::EmptyTarget {
-        target: "terraform",
-        why: "this target is not implemented yet".into(),
-    }])
+templates! {
+    "aws": ["versions.tf", "providers.tf", "variables.tf", "outputs.tf", "kms.tf", "network.tf", "cluster.tf", "storage.tf", "iam.tf", "budget.tf", "audit.tf"],
+    "gcp": ["versions.tf", "providers.tf", "variables.tf", "outputs.tf", "kms.tf", "network.tf", "cluster.tf", "storage.tf", "iam.tf", "budget.tf", "audit.tf"],
+    "azure": ["versions.tf", "providers.tf", "variables.tf", "outputs.tf", "kms.tf", "network.tf", "cluster.tf", "storage.tf", "iam.tf", "budget.tf", "audit.tf"]
+}
+
+/// The clouds this target writes, in output order.
+const CLOUDS: [&str; 3] = ["aws", "gcp", "azure"];
+
+/// Key rotation when the spec does not say: yearly, as the baseline asks.
+const DEFAULT_ROTATION_DAYS: u64 = 365;
+/// Audit log retention when the spec does not say: a year (PCI-DSS's minimum).
+const DEFAULT_LOG_RETENTION_DAYS: u64 = 365;
+/// How long an overwritten or deleted object version stays recoverable.
+const NONCURRENT_DAYS: u64 = 30;
+
+/// Everything one `terraform/<cloud>/` folder renders from.
+#[derive(Debug, Serialize)]
+pub struct CloudContext {
+    pub header: String,
+    pub cloud: String,
+    /// The project's name as a DNS label: the prefix of every resource's cloud name.
+    pub prefix: String,
+    pub tags: Vec<Tag>,
+    pub default_region: String,
+    pub regions: Vec<RegionContext>,
+    pub buckets: Vec<BucketContext>,
+    pub grants: Vec<GrantContext>,
+    pub budget: Option<BudgetContext>,
+    pub private_network: bool,
+    pub audit_logging: bool,
+    pub key_rotation_days: u64,
+    /// AWS KMS rotates every 90 to 2560 days: the spec's period, kept in that range.
+    pub aws_rotation_days: u64,
+    /// GCP: the spec's period or 90 days, whichever is sooner (CIS GCP 1.10 asks 90), as
+    /// the seconds GCP wants (`"7776000s"`).
+    pub key_rotation_seconds: String,
+    pub log_retention_days: u64,
+    /// CloudWatch Logs keeps logs for one of a fixed set of periods: the shortest that
+    /// is at least `log_retention_days`.
+    pub cw_retention_days: u64,
+    /// Azure Key Vault rotation: a new version after the spec's period, each version
+    /// expiring 30 days after that (ISO 8601 durations).
+    pub azure_rotate_after: String,
+    pub azure_expire_after: String,
+    /// Log Analytics keeps logs interactively 30 to 730 days, and in total (with the
+    /// archive) up to 4383.
+    pub azure_workspace_retention_days: u64,
+    pub azure_total_retention_days: u64,
+    /// Cloud Logging keeps logs at most 3650 days.
+    pub gcp_log_retention_days: u64,
+    /// The identifier of the main region, whose key encrypts the audit trail.
+    pub default_region_id: String,
+    /// The spec's `kms_key` when it belongs to this cloud: buckets and clusters use it
+    /// instead of a key of their own.
+    pub named_key: Option<String>,
+    pub has_clusters: bool,
+    pub has_buckets: bool,
+    /// Days an overwritten or deleted object version stays recoverable.
+    pub noncurrent_days: u64,
+    /// The audit trail's own bucket (AWS) or storage account (Azure).
+    pub audit_bucket: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+    /// Spaces after the key that align the `=` as `terraform fmt` does.
+    pub pad: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RegionContext {
+    /// HCL identifier (also the AWS provider alias).
+    pub id: String,
+    /// The cloud's region code: `eu-west-1`, `europe-west1`, `eastus`.
+    pub code: String,
+    /// The VPC / VNet range, `10.<n>.0.0/16`, one `n` per region.
+    pub cidr: String,
+    pub subnet_cidrs: Vec<String>,
+    /// GKE: the control plane's private range.
+    pub master_cidr: String,
+    /// A dedicated range for the cluster's pods (GCP) and services.
+    pub pods_cidr: String,
+    pub services_cidr: String,
+    pub cluster: Option<ClusterContext>,
+    /// Azure: the storage account of the region's buckets (3-24 lowercase alphanumerics).
+    pub storage_account: String,
+    pub has_buckets: bool,
+    pub key_name: String,
+    /// Azure: the region's key vault (3-24 characters, globally unique).
+    pub vault_name: String,
+    /// Azure: the lifecycle rules of every bucket in the region (one management policy
+    /// per storage account).
+    pub bucket_rules: Vec<LifecycleRule>,
+    /// AWS: `alias/<key_name>`.
+    pub key_alias: String,
+    /// AWS: the CloudWatch Logs service principal of the region, which may use the key.
+    pub logs_principal: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClusterContext {
+    pub name: String,
+    pub pools: Vec<PoolContext>,
+}
+
+/// One node group / node pool: one planned instance type and capacity.
+#[derive(Debug, Serialize)]
+pub struct PoolContext {
+    pub id: String,
+    pub name: String,
+    pub instance_type: String,
+    pub spot: bool,
+    pub gpu: bool,
+    /// Nodes the planned services keep running.
+    pub min_nodes: u64,
+    /// Nodes of every planned workload on this pool at once.
+    pub max_nodes: u64,
+    /// Azure: the pool's taints (GPU, and the one AKS puts on spot pools).
+    pub taints: Vec<String>,
+    /// The workloads placed here, for the comment above the pool.
+    pub workloads: String,
+}
+
+/// A bucket (S3, GCS) or container (Azure) and the datasets stored in it.
+#[derive(Debug, Serialize)]
+pub struct BucketContext {
+    pub id: String,
+    pub name: String,
+    pub region_id: String,
+    pub region_code: String,
+    /// Azure: the region's storage account resource.
+    pub storage_account: String,
+    pub rules: Vec<LifecycleRule>,
+    pub datasets: String,
+}
+
+/// One dataset's lifecycle: where it moves with its tier and when it is deleted.
+#[derive(Debug, Clone, Serialize)]
+pub struct LifecycleRule {
+    pub id: String,
+    pub dataset: String,
+    /// Key prefix of the dataset inside its bucket ("" for the whole bucket).
+    pub prefix: String,
+    pub has_prefix: bool,
+    pub has_retention: bool,
+    pub retention_days: u64,
+    pub transitions: Vec<Transition>,
+    pub noncurrent_days: u64,
+    /// Azure: `container/prefix`, what the management policy matches.
+    pub azure_prefix: String,
+    /// Azure: whether the rule moves or deletes current versions (a `base_blob` block).
+    pub has_base_actions: bool,
+    /// Azure: a rule that tiers by last access needs access tracking on the account.
+    pub by_access: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Transition {
+    pub days: u64,
+    /// The cloud's class: `INTELLIGENT_TIERING`, `NEARLINE`, `cool`, ...
+    pub class: String,
+}
+
+/// One role's access to one bucket.
+#[derive(Debug, Serialize)]
+pub struct GrantContext {
+    pub id: String,
+    pub bucket_id: String,
+    pub dataset: String,
+    /// As written in the spec: a role name, role ARN, service-account email or
+    /// principal id.
+    pub role: String,
+    pub write: bool,
+    /// The dataset's key prefix in the bucket and the bucket's region.
+    pub prefix: String,
+    pub has_prefix: bool,
+    pub region_id: String,
+    /// GCP: the IAM member (`serviceAccount:...`, or the role as written when it names
+    /// its kind), and the IAM condition that keeps the grant to the dataset's prefix.
+    pub gcp_member: String,
+    pub condition: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BudgetContext {
+    pub name: String,
+    pub daily_name: String,
+    /// This cloud's share of the spec's monthly budget, USD with cents.
+    pub monthly_usd: String,
+    /// Whole dollars, rounded up (GCP's `units`).
+    pub monthly_units: String,
+    /// The anomaly alert's spend as a fraction of this cloud's budget (GCP's
+    /// forecast rule).
+    pub anomaly_fraction: String,
+    /// The same in percent (Azure's forecast notification).
+    pub anomaly_budget_percent: String,
+    pub has_daily: bool,
+    pub daily_usd: String,
+    /// What the share is, for the comment.
+    pub share_note: String,
+    pub alerts: Vec<BudgetAlertContext>,
+    /// Percent above the expected spend at which an anomaly is reported.
+    pub anomaly_percent: String,
+    pub has_anomaly_email: bool,
+    pub anomaly_email: String,
+    pub has_anomaly_channel: bool,
+    pub anomaly_channel: String,
+    pub emails: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BudgetAlertContext {
+    pub id: String,
+    pub percent: String,
+    /// GCP wants a fraction.
+    pub fraction: String,
+    pub notify: String,
+}
+
+pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<EmitError>> {
+    let mut contexts = Vec::new();
+    for cloud in CLOUDS {
+        if let Some(ctx) = cloud_context(input, names, cloud) {
+            contexts.push(ctx);
+        }
+    }
+    let errors = names.take_errors();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut outputs = Vec::new();
+    let mut errors = Vec::new();
+    for ctx in &contexts {
+        for (name, _) in TEMPLATES {
+            let Some(file) = name.strip_prefix(&format!("terraform/{}/", ctx.cloud)) else {
+                continue;
+            };
+            match templates::render(name, ctx) {
+                Ok(text) => outputs.push(Output {
+                    path: format!("terraform/{}/{file}", ctx.cloud),
+                    contents: text,
+                }),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(outputs)
+}
+
+/// A workload the cluster runs: everything but datasets and platform functions.
+fn runs_on_cluster(model: &Model, w: &PlannedWorkload) -> bool {
+    match w.kind.as_str() {
+        "train" | "batch" | "service" => true,
+        "function" => model
+            .functions
+            .iter()
+            .any(|f| f.name == w.name && f.platform == "knative"),
+        _ => false,
+    }
+}
+
+/// Whether a workload asks for GPUs (its pool gets the GPU taint).
+fn uses_gpu(model: &Model, w: &PlannedWorkload) -> bool {
+    match w.kind.as_str() {
+        "train" => model
+            .trains
+            .iter()
+            .any(|t| t.name == w.name && t.accelerator.count > 0),
+        "batch" => model
+            .batches
+            .iter()
+            .any(|b| b.name == w.name && b.accelerator.as_ref().is_some_and(|a| a.count > 0)),
+        "service" => model
+            .services
+            .iter()
+            .any(|s| s.name == w.name && s.accelerator.as_ref().is_some_and(|a| a.count > 0)),
+        "function" => model
+            .functions
+            .iter()
+            .any(|f| f.name == w.name && f.accelerator.as_ref().is_some_and(|a| a.count > 0)),
+        _ => false,
+    }
+}
+
+/// An HCL identifier from any name: `[a-z0-9_]`, starting with a letter.
+pub fn ident(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out.insert_str(0, "n_");
+    }
+    out
+}
+
+/// An identifier claimed in `scope`, so two spec names that sanitise to one are an error.
+fn claim_ident(names: &mut Names, scope: &str, spec_name: &str) -> String {
+    names.iam(scope, spec_name, &ident(spec_name), usize::MAX)
+}
+
+fn cloud_context(input: &BuildInput, names: &mut Names, cloud: &str) -> Option<CloudContext> {
+    let model = input.model;
+    let plan = input.plan;
+    let in_cloud: Vec<&PlannedWorkload> =
+        plan.workloads.iter().filter(|w| w.cloud == cloud).collect();
+    if in_cloud.is_empty() {
+        return None;
+    }
+    let security = model.security.as_ref();
+    let project = model
+        .project
+        .as_ref()
+        .map_or("mlc".to_string(), |p| p.name.clone());
+    let prefix = names.dns_label(&format!("{cloud}/prefix"), &project, &project);
+    let scope = |what: &str| format!("{cloud}/{what}");
+
+    // Every region the plan uses in this cloud, sorted by code.
+    let mut region_codes: BTreeMap<String, String> = BTreeMap::new();
+    for w in &in_cloud {
+        region_codes.insert(w.region_code.clone(), w.region.clone());
+    }
+    let buckets = buckets(model, plan, names, cloud, &prefix);
+    let mut regions = Vec::new();
+    for (index, (code, region)) in region_codes.iter().enumerate() {
+        let id = claim_ident(names, &scope("region"), region);
+        let cluster_workloads: Vec<&&PlannedWorkload> = in_cloud
+            .iter()
+            .filter(|w| &w.region_code == code && runs_on_cluster(model, w))
+            .collect();
+        let cluster = (!cluster_workloads.is_empty()).then(|| ClusterContext {
+            name: names.dns_label(&scope("cluster"), code, &format!("{prefix}-{code}")),
+            pools: pools(model, names, cloud, code, &cluster_workloads),
+        });
+        let storage_account = names.iam(
+            &scope("storage-account"),
+            code,
+            &storage_account_name(&format!("{prefix}{code}")),
+            24,
+        );
+        let n = index + 1;
+        let key_name = names.dns_label(&scope("key"), code, &format!("{prefix}-{code}"));
+        let vault_name = names.iam(
+            &scope("vault"),
+            code,
+            &format!(
+                "{}kv",
+                storage_account_name(&format!("{prefix}{code}"))
+                    .chars()
+                    .take(22)
+                    .collect::<String>()
+            ),
+            24,
+        );
+        regions.push(RegionContext {
+            vault_name,
+            bucket_rules: Vec::new(),
+            key_alias: format!("alias/{key_name}"),
+            logs_principal: format!("logs.{code}.amazonaws.com"),
+            key_name,
+            cidr: format!("10.{n}.0.0/16"),
+            subnet_cidrs: vec![format!("10.{n}.0.0/20"), format!("10.{n}.16.0/20")],
+            master_cidr: format!("172.16.{index}.0/28"),
+            pods_cidr: format!("100.{}.0.0/16", 64 + index),
+            services_cidr: format!("10.{}.0.0/20", 200 + index),
+            has_buckets: buckets.iter().any(|b| &b.region_code == code),
+            storage_account,
+            cluster,
+            code: code.clone(),
+            id,
+        });
+    }
+    let buckets: Vec<BucketContext> = buckets
+        .into_iter()
+        .map(|mut b| {
+            if let Some(r) = regions.iter().find(|r| r.code == b.region_code) {
+                b.region_id = r.id.clone();
+                b.storage_account = r.storage_account.clone();
+            }
+            b
+        })
+        .collect();
+    for region in &mut regions {
+        region.bucket_rules = buckets
+            .iter()
+            .filter(|b| b.region_code == region.code)
+            .flat_map(|b| b.rules.iter().map(move |r| (b, r)))
+            .map(|(b, r)| LifecycleRule {
+                azure_prefix: format!("{}/{}", b.name, r.prefix),
+                ..r.clone()
+            })
+            .collect();
+    }
+    let grants = grants(model, names, cloud, &buckets);
+    let main_region = regions
+        .iter()
+        .find(|r| r.cluster.is_some())
+        .or(regions.first());
+    let default_region = main_region.map(|r| r.code.clone()).unwrap_or_default();
+    let default_region_id = main_region.map(|r| r.id.clone()).unwrap_or_default();
+    let days = |seconds: Option<crate::check::units::Exact>, default: u64| {
+        seconds.map_or(default, |s| (s.to_f64() / 86_400.0).ceil() as u64)
+    };
+    let key_rotation_days = days(
+        security.and_then(|s| s.key_rotation_seconds),
+        DEFAULT_ROTATION_DAYS,
+    );
+    let mut tags: Vec<Tag> = model
+        .project
+        .iter()
+        .flat_map(|p| p.labels.iter())
+        .map(|(k, v)| Tag {
+            key: k.clone(),
+            value: v.clone(),
+            pad: String::new(),
+        })
+        .collect();
+    if !tags.iter().any(|t| t.key == "managed_by") {
+        tags.push(Tag {
+            key: "managed_by".into(),
+            value: "mlc".into(),
+            pad: String::new(),
+        });
+    }
+    tags.sort_by(|a, b| a.key.cmp(&b.key));
+    let widest = tags
+        .iter()
+        .map(|t| templates::hcl_quote(&t.key).len())
+        .max()
+        .unwrap_or(0);
+    for t in &mut tags {
+        t.pad = " ".repeat(widest - templates::hcl_quote(&t.key).len());
+    }
+    let log_retention_days = days(
+        security.and_then(|s| s.log_retention_seconds),
+        DEFAULT_LOG_RETENTION_DAYS,
+    );
+    let audit_bucket = names.bucket(
+        &scope("bucket"),
+        "(audit trail)",
+        &format!("{prefix}-audit-{cloud}"),
+        63,
+    );
+    Some(CloudContext {
+        header: input.header("#"),
+        cloud: cloud.to_string(),
+        tags,
+        default_region,
+        has_clusters: regions.iter().any(|r| r.cluster.is_some()),
+        has_buckets: !buckets.is_empty(),
+        noncurrent_days: NONCURRENT_DAYS,
+        budget: budget(model, plan, cloud, &prefix),
+        // Private unless the spec says `network = public`: mlc's baseline is private.
+        private_network: security.and_then(|s| s.network.as_deref()) != Some("public"),
+        audit_logging: security.and_then(|s| s.audit_logging) == Some(true),
+        key_rotation_seconds: format!("{}s", key_rotation_days.min(90) * 86_400),
+        aws_rotation_days: key_rotation_days.clamp(90, 2560),
+        key_rotation_days,
+        cw_retention_days: cloudwatch_retention(log_retention_days),
+        gcp_log_retention_days: log_retention_days.min(3650),
+        azure_rotate_after: format!("P{}D", key_rotation_days.max(7)),
+        azure_expire_after: format!("P{}D", key_rotation_days.max(7) + 30),
+        azure_workspace_retention_days: log_retention_days.clamp(30, 730),
+        azure_total_retention_days: log_retention_days.clamp(30, 4383),
+        log_retention_days,
+        default_region_id,
+        named_key: security
+            .and_then(|s| s.kms_key.as_ref())
+            .filter(|k: &&KmsKey| k.cloud == cloud)
+            .map(|k| k.id.clone()),
+        audit_bucket,
+        regions,
+        buckets,
+        grants,
+        prefix,
+    })
+}
+
+/// The shortest CloudWatch Logs retention period of at least `days` (its longest, ten
+/// years, for anything beyond).
+fn cloudwatch_retention(days: u64) -> u64 {
+    const PERIODS: [u64; 22] = [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+        2922, 3288, 3653,
+    ];
+    PERIODS.into_iter().find(|&p| p >= days).unwrap_or(3653)
+}
+
+/// Azure storage account names: 3-24 lowercase letters and digits.
+fn storage_account_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .take(24)
+        .collect();
+    while out.len() < 3 {
+        out.push('0');
+    }
+    out
+}
+
+fn pools(
+    model: &Model,
+    names: &mut Names,
+    cloud: &str,
+    region_code: &str,
+    workloads: &[&&PlannedWorkload],
+) -> Vec<PoolContext> {
+    /// What the workloads on one pool add up to.
+    #[derive(Default)]
+    struct Tally {
+        gpu: bool,
+        min: u64,
+        max: u64,
+        workloads: Vec<String>,
+    }
+    // (instance type, spot) -> tally
+    let mut by_type: BTreeMap<(String, bool), Tally> = BTreeMap::new();
+    for w in workloads {
+        let spot = w.capacity == "spot";
+        let tally = by_type.entry((w.instance_type.clone(), spot)).or_default();
+        let nodes = w.nodes.max(0.0).ceil() as u64;
+        tally.gpu |= uses_gpu(model, w);
+        if w.kind == "service" {
+            tally.min += nodes;
+        }
+        tally.max += nodes.max(1);
+        tally.workloads.push(match &w.copy {
+            Some(copy) => format!("{} {} ({copy})", w.kind, w.name),
+            None => format!("{} {}", w.kind, w.name),
+        });
+    }
+    by_type
+        .into_iter()
+        .map(|((instance_type, spot), tally)| {
+            let Tally {
+                gpu,
+                min,
+                max,
+                mut workloads,
+            } = tally;
+            workloads.sort();
+            let base = if spot {
+                format!("{instance_type}-spot")
+            } else {
+                instance_type.clone()
+            };
+            // AKS pool names: at most 12 lowercase alphanumerics; others take labels.
+            let name = if cloud == "azure" {
+                let short: String = storage_account_name(&base).chars().take(12).collect();
+                names.iam(&format!("azure/pool/{region_code}"), &base, &short, 12)
+            } else {
+                names.dns_label(&format!("{cloud}/pool/{region_code}"), &base, &base)
+            };
+            let mut taints = Vec::new();
+            if gpu {
+                taints.push("nvidia.com/gpu=present:NoSchedule".to_string());
+            }
+            if spot {
+                taints.push("kubernetes.azure.com/scalesetpriority=spot:NoSchedule".to_string());
+            }
+            PoolContext {
+                taints,
+                id: ident(&format!("{region_code}_{base}")),
+                name,
+                instance_type,
+                spot,
+                gpu,
+                min_nodes: min,
+                max_nodes: max.max(min),
+                workloads: workloads.join(", "),
+            }
+        })
+        .collect()
+}
+
+/// Where a dataset is stored: its own location, or its producer's placement.
+fn dataset_place<'p>(
+    model: &Model,
+    plan: &'p crate::plan::Plan,
+    d: &Dataset,
+) -> Option<(String, String, String)> {
+    match &d.location {
+        Some(Location::Region { .. }) | None => {}
+        Some(Location::Onprem { .. }) => return None,
+    }
+    let planned = |kind: &str, name: &str| -> Option<&'p PlannedWorkload> {
+        plan.workloads
+            .iter()
+            .find(|w| w.kind == kind && w.name == name)
+    };
+    let w = match &d.location {
+        Some(_) => planned("dataset", &d.name),
+        None => {
+            let producer = model
+                .batches
+                .iter()
+                .find(|b| b.output.as_deref() == Some(d.name.as_str()))?;
+            planned("batch", &producer.name)
+        }
+    }?;
+    Some((w.cloud.clone(), w.region.clone(), w.region_code.clone()))
+}
+
+/// The bucket and key prefix that a dataset's `path` names on `cloud`'s object store.
+fn path_bucket(cloud: &str, path: &str) -> Option<(String, String)> {
+    let rest = match cloud {
+        "aws" => path.strip_prefix("s3://"),
+        "gcp" => path.strip_prefix("gs://"),
+        _ => path.strip_prefix("az://"),
+    }?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    // Only a name that is valid as it is: rewriting it would name another bucket.
+    let valid = bucket.len() >= 3 && dns_label(bucket, 63) == bucket;
+    valid.then(|| (bucket.to_string(), prefix.to_string()))
+}
+
+fn buckets(
+    model: &Model,
+    plan: &crate::plan::Plan,
+    names: &mut Names,
+    cloud: &str,
+    prefix: &str,
+) -> Vec<BucketContext> {
+    // bucket name -> (region, region code, rules, datasets)
+    let mut by_name: BTreeMap<String, BucketContext> = BTreeMap::new();
+    for d in &model.datasets {
+        let Some((c, region, code)) = dataset_place(model, plan, d) else {
+            continue;
+        };
+        if c != cloud {
+            continue;
+        }
+        let (bucket, key_prefix) = d
+            .path
+            .as_deref()
+            .and_then(|p| path_bucket(cloud, p))
+            .unwrap_or_else(|| (format!("{prefix}-{}", d.name), String::new()));
+        let bucket_name = if by_name.contains_key(&bucket) {
+            bucket
+        } else {
+            names.bucket(&format!("{cloud}/bucket"), &d.name, &bucket, 63)
+        };
+        let entry = by_name
+            .entry(bucket_name.clone())
+            .or_insert_with(|| BucketContext {
+                id: ident(&bucket_name),
+                name: bucket_name.clone(),
+                region_id: ident(&region),
+                region_code: code.clone(),
+                storage_account: String::new(),
+                rules: Vec::new(),
+                datasets: String::new(),
+            });
+        if entry.region_code != code {
+            names.bucket(
+                &format!("{cloud}/bucket-region"),
+                &d.name,
+                &format!("{bucket_name}-{code}"),
+                usize::MAX,
+            );
+            continue;
+        }
+        entry.rules.push(lifecycle(cloud, d, &key_prefix));
+    }
+    by_name
+        .into_values()
+        .map(|mut b| {
+            b.rules.sort_by(|x, y| x.dataset.cmp(&y.dataset));
+            b.datasets = b
+                .rules
+                .iter()
+                .map(|r| r.dataset.clone())
+                .collect::<Vec<_>>()
+                .join(", ");
+            b
+        })
+        .collect()
+}
+
+fn lifecycle(cloud: &str, d: &Dataset, prefix: &str) -> LifecycleRule {
+    let to = |days: u64, class: &str| Transition {
+        days,
+        class: class.to_string(),
+    };
+    // Each cloud's classes for the spec's tiers; infrequent access classes have a
+    // 30-day minimum on S3, intelligent tiering is S3's own class, GCS and Azure tier
+    // by age (GCS) or by last access (Azure).
+    let transitions = match (cloud, d.tier.as_str()) {
+        ("aws", "infrequent") => vec![to(30, "STANDARD_IA")],
+        ("aws", "intelligent") => vec![to(0, "INTELLIGENT_TIERING")],
+        ("aws", "archive") => vec![to(0, "GLACIER")],
+        ("gcp", "infrequent") => vec![to(0, "NEARLINE")],
+        ("gcp", "intelligent") => vec![to(30, "NEARLINE"), to(90, "COLDLINE")],
+        ("gcp", "archive") => vec![to(0, "ARCHIVE")],
+        ("azure", "infrequent") => vec![to(0, "cool")],
+        ("azure", "intelligent") => vec![to(30, "cool")],
+        ("azure", "archive") => vec![to(0, "archive")],
+        _ => Vec::new(),
+    };
+    let retention_days = d
+        .retention_seconds
+        .map(|s| (s.to_f64() / 86_400.0).ceil() as u64);
+    LifecycleRule {
+        id: ident(&d.name),
+        dataset: d.name.clone(),
+        prefix: prefix.to_string(),
+        has_prefix: !prefix.is_empty(),
+        has_retention: retention_days.is_some(),
+        retention_days: retention_days.unwrap_or(0),
+        by_access: cloud == "azure" && d.tier == "intelligent",
+        azure_prefix: prefix.to_string(),
+        has_base_actions: !transitions.is_empty() || retention_days.is_some(),
+        transitions,
+        noncurrent_days: NONCURRENT_DAYS,
+    }
+}
+
+fn grants(
+    model: &Model,
+    names: &mut Names,
+    cloud: &str,
+    buckets: &[BucketContext],
+) -> Vec<GrantContext> {
+    let mut out = Vec::new();
+    for b in buckets {
+        for rule in &b.rules {
+            let Some(access) = model
+                .datasets
+                .iter()
+                .find(|d| d.name == rule.dataset)
+                .and_then(|d| d.access.as_ref())
+            else {
+                continue;
+            };
+            // A writer that is also a reader gets one grant with write access.
+            let mut roles: BTreeMap<&str, bool> = BTreeMap::new();
+            for r in &access.read {
+                roles.entry(r).or_insert(false);
+            }
+            for w in &access.write {
+                roles.insert(w, true);
+            }
+            for (role, write) in roles {
+                let spec = format!("{}:{role}", rule.dataset);
+                out.push(GrantContext {
+                    id: claim_ident(names, &format!("{cloud}/grant"), &spec),
+                    bucket_id: b.id.clone(),
+                    dataset: rule.dataset.clone(),
+                    role: role.to_string(),
+                    write,
+                    prefix: rule.prefix.clone(),
+                    has_prefix: rule.has_prefix,
+                    region_id: b.region_id.clone(),
+                    gcp_member: if role.contains(':') {
+                        role.to_string()
+                    } else {
+                        format!("serviceAccount:{role}")
+                    },
+                    // A CEL string literal: JSON's escaping is CEL's.
+                    condition: format!(
+                        "resource.name.startsWith({})",
+                        templates::yaml_quote(&format!(
+                            "projects/_/buckets/{}/objects/{}",
+                            b.name, rule.prefix
+                        ))
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn budget(
+    model: &Model,
+    plan: &crate::plan::Plan,
+    cloud: &str,
+    prefix: &str,
+) -> Option<BudgetContext> {
+    let budget = model.budget.as_ref()?;
+    // Each cloud watches its share of the budget, by the plan's spend there, so the
+    // clouds' alerts together fire when the whole spec's spend crosses a threshold.
+    let spend = |pred: &dyn Fn(&PlannedWorkload) -> bool| -> f64 {
+        plan.workloads
+            .iter()
+            .filter(|w| pred(w))
+            .map(|w| w.monthly_usd)
+            .sum()
+    };
+    let total = spend(&|w| CLOUDS.contains(&w.cloud.as_str()));
+    let here = spend(&|w| w.cloud == cloud);
+    let clouds_used = CLOUDS
+        .iter()
+        .filter(|c| plan.workloads.iter().any(|w| &w.cloud == *c))
+        .count();
+    // A cloud the plan expects (almost) nothing from still gets 1%: a budget of zero
+    // would alert on the first cent.
+    let share = if clouds_used <= 1 || total <= 0.0 {
+        1.0
+    } else {
+        (here / total).max(0.01)
+    };
+    let monthly = budget.monthly_usd.to_f64() * share;
+    // The anomaly alert's spend (planned spend times `anomaly_threshold`, this cloud's
+    // share) against this cloud's budget, for the forecast rules of GCP and Azure.
+    let anomaly_fraction = if monthly > 0.0 {
+        (plan.anomaly_alert_usd.unwrap_or(0.0) * share / monthly).max(0.01)
+    } else {
+        budget.anomaly_threshold.to_f64()
+    };
+    let daily = budget.daily_usd.map(|d| d.to_f64() * share);
+    let mut alerts = Vec::new();
+    for alert in &budget.alerts {
+        for t in &alert.thresholds_percent {
+            let percent = t.to_f64();
+            alerts.push(BudgetAlertContext {
+                id: ident(&format!("at_{}", t.rounded())),
+                percent: trim_number(percent),
+                fraction: trim_number(percent / 100.0),
+                notify: alert.notify.clone(),
+            });
+        }
+    }
+    alerts.sort_by(|a, b| {
+        a.percent
+            .parse::<f64>()
+            .unwrap_or(0.0)
+            .total_cmp(&b.percent.parse::<f64>().unwrap_or(0.0))
+            .then_with(|| a.notify.cmp(&b.notify))
+    });
+    let mut emails: Vec<String> = budget.alerts.iter().map(|a| a.notify.clone()).collect();
+    emails.sort();
+    emails.dedup();
+    // Anomaly alerts go by mail; a channel (`#costs`) is named in a comment and the
+    // mail goes to the first alert's address.
+    let first_mail = budget.alerts.first().map(|a| a.notify.clone());
+    let (anomaly_email, anomaly_channel) = match &budget.anomaly_notify {
+        Some(n) if n.contains('@') => (Some(n.clone()), None),
+        Some(n) => (first_mail, Some(n.clone())),
+        None => (first_mail, None),
+    };
+    // Spend at `anomaly_threshold` times normal is an impact of (threshold - 1) x 100 %.
+    let anomaly_percent = ((budget.anomaly_threshold.to_f64() - 1.0) * 100.0).max(1.0);
+    Some(BudgetContext {
+        name: format!("{prefix}-{cloud}"),
+        daily_name: format!("{prefix}-{cloud}-daily"),
+        monthly_usd: format!("{monthly:.2}"),
+        monthly_units: format!("{}", monthly.ceil() as u64),
+        anomaly_fraction: trim_number(anomaly_fraction),
+        anomaly_budget_percent: trim_number((anomaly_fraction * 100.0).round().max(1.0)),
+        has_daily: daily.is_some(),
+        daily_usd: format!("{:.2}", daily.unwrap_or(0.0)),
+        share_note: if share < 1.0 {
+            format!(
+                "{:.1}% of the spec's {} USD a month: this cloud's share of the planned spend",
+                share * 100.0,
+                budget.monthly_usd.rounded()
+            )
+        } else {
+            format!("the spec's {} USD a month", budget.monthly_usd.rounded())
+        },
+        alerts,
+        anomaly_percent: trim_number(anomaly_percent),
+        has_anomaly_email: anomaly_email.is_some(),
+        anomaly_email: anomaly_email.unwrap_or_default(),
+        has_anomaly_channel: anomaly_channel.is_some(),
+        anomaly_channel: anomaly_channel.unwrap_or_default(),
+        emails,
+    })
+}
+
+/// A number without a trailing `.0`: `80`, `0.8`, `12.5`.
+fn trim_number(x: f64) -> String {
+    let s = format!("{x:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_hcl_identifiers() {
+        assert_eq!(ident("eu_west_1"), "eu_west_1");
+        assert_eq!(ident("Fraud-Model.v2"), "fraud_model_v2");
+        assert_eq!(ident("1st"), "n_1st");
+        assert_eq!(ident("${x}"), "n___x_");
+    }
+
+    #[test]
+    fn cloudwatch_keeps_logs_at_least_as_long_as_asked() {
+        assert_eq!(cloudwatch_retention(365), 365);
+        assert_eq!(cloudwatch_retention(366), 400);
+        assert_eq!(cloudwatch_retention(2190), 2192);
+        assert_eq!(cloudwatch_retention(10_000), 3653);
+    }
+
+    #[test]
+    fn buckets_come_from_paths_only_when_valid_as_written() {
+        assert_eq!(
+            path_bucket("aws", "s3://acme-events/clickstream/"),
+            Some(("acme-events".into(), "clickstream/".into()))
+        );
+        assert_eq!(
+            path_bucket("gcp", "gs://acme-pretrain"),
+            Some(("acme-pretrain".into(), String::new()))
+        );
+        // Another cloud's path, or a name that would have to be rewritten: a bucket of
+        // mlc's own naming instead.
+        assert_eq!(path_bucket("aws", "gs://acme-pretrain/x"), None);
+        assert_eq!(path_bucket("aws", "s3://Acme_Events/x"), None);
+        assert_eq!(path_bucket("aws", "nfs://nas/x"), None);
+    }
+
+    #[test]
+    fn numbers_print_without_noise() {
+        assert_eq!(trim_number(80.0), "80");
+        assert_eq!(trim_number(0.8), "0.8");
+        assert_eq!(trim_number(12.5), "12.5");
+    }
+
+    #[test]
+    fn storage_account_names_are_short_alphanumerics() {
+        assert_eq!(
+            storage_account_name("acme-ml-platform-eastus2"),
+            "acmemlplatformeastus2"
+        );
+        assert_eq!(storage_account_name("a-b"), "ab0");
+        assert_eq!(storage_account_name(&"x".repeat(40)).len(), 24);
+    }
 }
