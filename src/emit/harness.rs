@@ -6,7 +6,8 @@
 //! What needs a rule rather than a copy (documented in docs/build.md):
 //! - checkpoint interval to steps: the step time is estimated as the plan estimates
 //!   training time, 6 FLOPs per parameter per sample (per token for a transformer; per
-//!   position for a conv layer) at `ASSUMED_MFU` of the accelerators' peak;
+//!   position for a conv layer) at `ASSUMED_MFU` of the accelerators' peak, or as
+//!   `max_runtime / max_steps` (what the plan books) when that is slower;
 //! - data path: the first dataset's `path`, as mounted under `/data` in the container.
 
 use super::names::Names;
@@ -106,7 +107,8 @@ const MANIFEST: &str = include_str!("../../targets/harness/Cargo.toml");
 /// cargo owns the file and `--locked` builds compare it byte for byte.
 pub const LOCKFILE: &str = include_str!("../../targets/harness/Cargo.lock");
 
-/// Keeps `docker build` from copying a local build or checkpoints into the context.
+/// Keeps `docker build` from copying a local build or checkpoints into the context (after
+/// the header line).
 const DOCKERIGNORE: &str = "target/\ncheckpoints/\n";
 
 /// Where the container finds datasets and writes checkpoints (volumes the orchestrator mounts).
@@ -169,13 +171,18 @@ fn project(input: &BuildInput, train: &Train, folder: &str) -> Result<Vec<Output
         file("Cargo.toml", manifest),
         file("Cargo.lock", LOCKFILE.to_string()),
         file("Dockerfile", dockerfile),
-        file(".dockerignore", DOCKERIGNORE.to_string()),
+        file(
+            ".dockerignore",
+            format!("{}\n{DOCKERIGNORE}", input.header("#")),
+        ),
         file("config.json", config_json),
     ];
+    // The runtime as it is, after the generated-file header line.
+    let header = input.header("//");
     files.extend(
         RUNTIME
             .iter()
-            .map(|(path, text)| file(path, text.to_string())),
+            .map(|(path, text)| file(path, format!("{header}\n{text}"))),
     );
     Ok(files)
 }
@@ -356,9 +363,15 @@ pub fn harness_config(input: &BuildInput, train: &Train) -> HarnessConfig {
             None,
         ),
     };
+    // The slower of two estimates, so checkpoints come at least as often as asked if either
+    // holds: the FLOP rule, and the plan's booking of `max_runtime` for `max_steps` steps.
+    let booked = train.max_steps.map_or(0.0, |steps| {
+        train.max_runtime_seconds.to_f64() / steps as f64
+    });
+    let checkpoint_step_seconds = step_seconds.max(booked);
     let every_steps = train
         .checkpoint_every_seconds
-        .map_or(0, |every| steps_in(every.to_f64(), step_seconds));
+        .map_or(0, |every| steps_in(every.to_f64(), checkpoint_step_seconds));
     HarnessConfig {
         schema_version: 1,
         name: train.name.clone(),
