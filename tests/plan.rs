@@ -547,8 +547,10 @@ fn the_worked_example_in_docs_plan_md_is_right() {
 
 #[test]
 fn counts_no_cloud_provisions_are_an_error_not_a_plan() {
+    // One sample per GPU: the batch must split over the data-parallel ranks (E0406).
     let spec = T4_JOB
         .replace("gpus = 1", "gpus = 80000000")
+        .replace("batch_size  = 64", "batch_size  = 80000000")
         .replace("T4 x 1", "T4 x 4")
         .replace("CAPACITY", "");
     match plan_text(&spec) {

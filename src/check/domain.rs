@@ -703,6 +703,9 @@ fn train(decl: &CheckedDecl, typed: &Train, diagnostics: &mut Vec<Diagnostic>) {
             );
         }
     }
+    if f.get("batch_size").is_some() {
+        batch_splits_evenly(f, typed, diagnostics);
+    }
     if let Some(Val::Fallback(primary, fallback)) = f.get("capacity") {
         let spot = primary == "spot" || fallback.as_deref() == Some("spot");
         if spot && f.get("checkpoint").is_none() {
@@ -713,6 +716,54 @@ fn train(decl: &CheckedDecl, typed: &Train, diagnostics: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// The global batch must split into whole per-rank chunks (and a pipeline replica's chunk
+/// into whole micro-batches): the training harness refuses the config otherwise, which
+/// would only show when the job starts on its GPUs.
+fn batch_splits_evenly(f: &Fields, typed: &Train, diagnostics: &mut Vec<Diagnostic>) {
+    let (batch, accum) = (typed.batch_size, typed.grad_accumulation);
+    let (ranks, micro_batches) = match typed.parallelism {
+        Parallelism::Data { gpus } => (gpus, 1),
+        Parallelism::Pipeline {
+            replicas,
+            micro_batches,
+            ..
+        } => (replicas, micro_batches),
+        Parallelism::Model { .. } => (1, 1),
+    };
+    if batch == 0 || accum == 0 || ranks == 0 || micro_batches == 0 {
+        return; // reported as not positive
+    }
+    let split = accum * ranks;
+    let (message, label, multiple) = if !batch.is_multiple_of(split) {
+        (
+            format!("batch size {batch} does not split evenly over {accum} accumulation step(s) x {ranks} data-parallel rank(s)"),
+            format!("{accum} x {ranks} = {split} chunks"),
+            split,
+        )
+    } else if !(batch / split).is_multiple_of(micro_batches) {
+        (
+            format!("batch size {batch} gives each pipeline replica {} samples per accumulation step, which do not split into {micro_batches} micro-batches", batch / split),
+            format!("{micro_batches} micro-batches of each replica's {}", batch / split),
+            split * micro_batches,
+        )
+    } else {
+        return;
+    };
+    diagnostics.push(
+        Diagnostic::new(
+            codes::INCOMPATIBLE_SETTINGS,
+            f.span_of("batch_size"),
+            message,
+        )
+        .label("not a whole number of samples per rank")
+        .secondary(f.span_of("parallelism"), label)
+        .help(format!(
+            "use a multiple of {multiple}, such as {}",
+            batch.div_ceil(multiple) * multiple
+        )),
+    );
 }
 
 fn service(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {

@@ -222,8 +222,10 @@ codes! {
     INCOMPATIBLE_SETTINGS = "E0406", "settings contradict each other",
         "Two settings cannot hold together, for example GPUs on a serverless platform that \
          has none, provisioned concurrency outside AWS Lambda, minimum instances on a platform \
-         that cannot keep any warm, a batching wait beyond the function's timeout, or more \
-         pipeline stages than model layers.",
+         that cannot keep any warm, a batching wait beyond the function's timeout, more \
+         pipeline stages than model layers, or a training batch that does not split into \
+         whole samples per data-parallel rank (GPUs of `data`, `replicas` of `pipeline`) and \
+         accumulation step, or per micro-batch of a pipeline replica.",
         Some("function f {\n  platform = gcp_cloud_functions\n  runtime = python3.12\n  memory = 512 MB\n  timeout = 60 s\n  invocations = 1M / month\n  provisioned_concurrency = 2\n}\n");
     ALERTS_NOT_ASCENDING = "E0407", "budget alert thresholds must increase",
         "The thresholds of `alert at [...]` must be listed from lowest to highest without \

@@ -106,6 +106,9 @@ fn default_label_column() -> i64 {
 fn default_true() -> bool {
     true
 }
+fn default_replicas() -> usize {
+    1
+}
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -244,11 +247,15 @@ pub enum Parallelism {
         world_size: Option<usize>,
     },
     /// GPipe: contiguous layer ranges on successive devices, each batch split into micro-batches.
+    /// `replicas` > 1 runs that many copies of the whole pipeline data-parallel: each takes
+    /// its slice of every global batch, and gradients are all-reduced as in `Data`.
     Pipeline {
         stages: usize,
         micro_batches: usize,
         #[serde(default)]
         boundaries: Option<Vec<usize>>,
+        #[serde(default = "default_replicas")]
+        replicas: usize,
     },
     /// Naive model parallelism: the same stages, one micro-batch (activations just move on).
     Model {
@@ -379,10 +386,20 @@ impl Config {
         Ok(())
     }
 
-    /// Data-parallel world size requested by the config (1 when not data-parallel).
+    /// Data-parallel world size requested by the config (1 when not data-parallel): the
+    /// ranks of `Data`, or the pipeline copies of `Pipeline`.
     pub fn configured_world_size(&self) -> usize {
         match self.parallelism {
             Parallelism::Data { world_size } => world_size.unwrap_or(1),
+            Parallelism::Pipeline { replicas, .. } => replicas,
+            _ => 1,
+        }
+    }
+
+    /// Devices one data-parallel rank uses: its pipeline's stages, else one.
+    pub fn devices_per_rank(&self) -> usize {
+        match self.parallelism {
+            Parallelism::Pipeline { stages, .. } | Parallelism::Model { stages, .. } => stages,
             _ => 1,
         }
     }
@@ -592,13 +609,22 @@ fn validate_parallelism(
             stages,
             micro_batches,
             boundaries,
+            replicas,
         } => {
+            nonzero("parallelism.replicas", *replicas)?;
+            if !chunk.is_multiple_of(*replicas) {
+                return Err(invalid(
+                    "parallelism.replicas",
+                    format!("{replicas} does not divide the per-accumulation-step batch {chunk} (batch.size / batch.grad_accum_steps)"),
+                ));
+            }
+            let per_replica = chunk / replicas;
             nonzero("parallelism.micro_batches", *micro_batches)?;
-            if !chunk.is_multiple_of(*micro_batches) {
+            if !per_replica.is_multiple_of(*micro_batches) {
                 return Err(invalid(
                     "parallelism.micro_batches",
                     format!(
-                        "{micro_batches} does not divide the per-accumulation-step batch {chunk}"
+                        "{micro_batches} does not divide the per-accumulation-step batch of one replica, {per_replica}"
                     ),
                 ));
             }
@@ -736,6 +762,16 @@ mod tests {
                 "parallelism",
                 json!({"kind": "pipeline", "stages": 2, "micro_batches": 3}),
                 "parallelism.micro_batches",
+            ),
+            (
+                "parallelism",
+                json!({"kind": "pipeline", "stages": 2, "micro_batches": 1, "replicas": 0}),
+                "parallelism.replicas",
+            ),
+            (
+                "parallelism",
+                json!({"kind": "pipeline", "stages": 2, "micro_batches": 1, "replicas": 3}),
+                "parallelism.replicas",
             ),
             (
                 "parallelism",

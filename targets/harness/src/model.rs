@@ -68,15 +68,15 @@ impl Model {
                     Task::LanguageModel,
                 )
             }
+            // The image size shapes the data only: the head pools the feature map.
             ModelConfig::Cnn {
-                image_size,
                 in_channels,
                 conv_channels,
                 num_classes,
+                ..
             } => (
                 cnn_blocks(
                     &mut pb,
-                    *image_size,
                     *in_channels,
                     conv_channels,
                     *num_classes,
@@ -394,26 +394,27 @@ impl Block for ConvBlock {
 }
 
 /// Flatten + linear classifier.
-struct FlattenHead {
+/// Global average pooling over the feature map, then a linear classifier: the head's size
+/// does not grow with the image (mlc's `Architecture::parameters` counts it so).
+struct PooledHead {
     linear: Linear,
 }
 
-impl Block for FlattenHead {
+impl Block for PooledHead {
     fn forward(&self, x: &Tensor, dtype: DType) -> Result<Tensor> {
-        self.linear.forward(&x.flatten_from(1)?, dtype)
+        self.linear.forward(&x.mean((2, 3))?, dtype)
     }
 }
 
 fn cnn_blocks(
     pb: &mut ParamBuilder,
-    image_size: usize,
     in_channels: usize,
     conv_channels: &[usize],
     num_classes: usize,
     devices: &[Device],
 ) -> Result<Vec<Box<dyn Block>>> {
     let mut blocks: Vec<Box<dyn Block>> = Vec::new();
-    let (mut channels, mut size) = (in_channels, image_size);
+    let mut channels = in_channels;
     for (i, &out) in conv_channels.iter().enumerate() {
         pb.set_device(device_for(devices, i));
         let std = (2.0 / (channels * 9) as f32).sqrt();
@@ -426,11 +427,10 @@ fn cnn_blocks(
             bias: pb.param(&format!("conv{i}.bias"), &[out], Init::Zeros)?,
         }));
         channels = out;
-        size /= 2;
     }
     pb.set_device(device_for(devices, conv_channels.len()));
-    blocks.push(Box::new(FlattenHead {
-        linear: Linear::new(pb, "cnn.head", channels * size * size, num_classes)?,
+    blocks.push(Box::new(PooledHead {
+        linear: Linear::new(pb, "cnn.head", channels, num_classes)?,
     }));
     Ok(blocks)
 }

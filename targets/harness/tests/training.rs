@@ -116,13 +116,15 @@ fn data_parallel_ranks_match_single_rank() {
     assert!(diff < 1e-5, "accumulation + DP: weights differ by {diff}");
 }
 
-/// Pipeline (GPipe) and model parallel training follow the single-device run.
+/// Pipeline (GPipe), data-parallel replicas of a pipeline, and model parallel training
+/// follow the single-device run.
 #[test]
 fn pipeline_and_model_parallel_training_match_single_device() {
     let dir = temp_dir("pp");
     let single = train(&small_mlp(r#"{"kind": "none"}"#, 1), &options(20, &dir)).unwrap();
     for parallelism in [
         r#"{"kind": "pipeline", "stages": 3, "micro_batches": 4}"#,
+        r#"{"kind": "pipeline", "stages": 3, "micro_batches": 4, "replicas": 2}"#,
         r#"{"kind": "model", "stages": 2, "boundaries": [2]}"#,
     ] {
         let config = small_mlp(parallelism, 2);
@@ -130,6 +132,8 @@ fn pipeline_and_model_parallel_training_match_single_device() {
         let staged = train(&config, &options(20, &dir)).unwrap();
         let diff = max_abs_diff(&single.final_params, &staged.final_params);
         assert!(diff < 1e-5, "{parallelism}: weights differ by {diff}");
+        let world = config.configured_world_size();
+        assert!(staged.metrics.iter().all(|m| m.world_size == world));
     }
 }
 
