@@ -243,7 +243,11 @@ fn dataset_setting<'a>(
         .filter(|n| n.kind == NodeKind::Dataset)
         .filter_map(|node| {
             let dataset = scope.model.datasets.get(node.item)?;
-            if !scope.classes.contains(&dataset.classification) {
+            // Retention is storage limitation: it binds every copy that holds the class,
+            // produced datasets included. Consent is how the data was collected: it is
+            // recorded where the class starts, on the dataset classified with it.
+            let own_class = scope.classes.contains(&dataset.classification);
+            if attribute == "consent" && !own_class {
                 return None;
             }
             let violation = match ok(dataset).err()? {
