@@ -568,8 +568,17 @@ fn pools(
         tally.gpu |= uses_gpu(model, w);
         if w.kind == "service" {
             tally.min += nodes;
+            // The pool must be able to grow to the replicas the autoscaler may add (a
+            // standby too: it takes the traffic when the primary fails).
+            let most = model
+                .services
+                .iter()
+                .find(|s| s.name == w.name)
+                .map_or(nodes, |s| s.replicas_max.max(nodes));
+            tally.max += most.max(1);
+        } else {
+            tally.max += nodes.max(1);
         }
-        tally.max += nodes.max(1);
         tally.workloads.push(match &w.copy {
             Some(copy) => format!("{} {} ({copy})", w.kind, w.name),
             None => format!("{} {}", w.kind, w.name),
