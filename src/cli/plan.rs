@@ -138,7 +138,10 @@ pub fn describe(error: &PlanError) -> String {
                 if f.reasons.is_empty() {
                     out.push_str(", which no catalog region offers\n");
                 } else {
-                    out.push_str(", and every region that offers it is excluded:\n");
+                    out.push_str(&format!(
+                        ", which the catalog offers only on {}, and every region that offers it is excluded:\n",
+                        f.offered_on.join(", ")
+                    ));
                     for (reason, sites) in &f.reasons {
                         let plural = if *sites == 1 { "region" } else { "regions" };
                         out.push_str(&format!("  - {sites} {plural}: {reason}\n"));

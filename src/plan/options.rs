@@ -96,6 +96,9 @@ pub struct NoPlacement {
     pub needs: String,
     /// `(reason, sites)` for every rule that excluded a fit, most sites first.
     pub reasons: Vec<(String, usize)>,
+    /// The clouds (and sites) whose catalog offers a fit at all, sorted: so the error can
+    /// say that an allowed cloud has none, rather than blame the allow-list alone.
+    pub offered_on: Vec<String>,
 }
 
 /// The shared GPU-hours of on-prem sites that hybrid placement may use.
@@ -638,6 +641,12 @@ fn finish(
     fits: Vec<(usize, Candidate, Option<String>)>,
     notes: Vec<String>,
 ) -> Result<Unit, NoPlacement> {
+    let mut offered_on: Vec<String> = fits
+        .iter()
+        .map(|(site, _, _)| ctx.places.sites[*site].cloud.clone())
+        .collect();
+    offered_on.sort();
+    offered_on.dedup();
     let (candidates, excluded, reasons) = ctx.collect(needs, fits);
     if candidates.is_empty() {
         return Err(NoPlacement {
@@ -646,6 +655,7 @@ fn finish(
             copy,
             needs: what,
             reasons,
+            offered_on,
         });
     }
     Ok(Unit {
@@ -706,6 +716,7 @@ fn fixed_dataset(ctx: &Context, dataset: &Dataset) -> Result<Unit, NoPlacement> 
             copy: Copy::Only,
             needs: "its `location`".into(),
             reasons: Vec::new(),
+            offered_on: Vec::new(),
         });
     }
     Ok(unit)
