@@ -88,7 +88,7 @@ pub fn ranks(train: &Train) -> Result<Ranks, EmitError> {
             stages, replicas, ..
         } => {
             let stages = (*stages).max(1);
-            if per_node_gpus % stages != 0 {
+            if !per_node_gpus.is_multiple_of(stages) {
                 return Err(unsupported(format!(
                     "a pipeline replica runs its {stages} stages in one process on one node, so the stages must divide the {per_node_gpus} GPUs of a node; choose `stages` that divide `accelerator`'s count"
                 )));
