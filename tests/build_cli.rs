@@ -8,7 +8,8 @@ use std::process::Command;
 
 fn mlc() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlc"));
-    cmd.env("NO_COLOR", "1").env("SOURCE_DATE_EPOCH", "1796083200");
+    cmd.env("NO_COLOR", "1")
+        .env("SOURCE_DATE_EPOCH", "1796083200");
     cmd
 }
 
@@ -51,11 +52,20 @@ fn two_builds_are_byte_identical_and_replace_only_their_own_folder() {
 fn a_folder_mlc_did_not_write_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("precious.tf"), "keep me").unwrap();
-    let out = mlc().arg("build").arg(EXAMPLE).arg("-o").arg(dir.path()).output().unwrap();
+    let out = mlc()
+        .arg("build")
+        .arg(EXAMPLE)
+        .arg("-o")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("was not written by `mlc build`"), "{err}");
-    assert_eq!(std::fs::read_to_string(dir.path().join("precious.tf")).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("precious.tf")).unwrap(),
+        "keep me"
+    );
 }
 
 #[test]
@@ -66,7 +76,13 @@ fn a_spec_with_errors_leaves_the_previous_output_untouched() {
     let before = snapshot(&out);
     let broken = dir.path().join("broken.mlc");
     std::fs::write(&broken, "dataset d {\n  size = 1 GB\n}\n").unwrap();
-    let run = mlc().arg("build").arg(&broken).arg("-o").arg(&out).output().unwrap();
+    let run = mlc()
+        .arg("build")
+        .arg(&broken)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("nothing built"));
     assert_eq!(snapshot(&out), before);
@@ -100,7 +116,13 @@ fn an_output_path_that_cannot_be_a_folder_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
-    let run = mlc().arg("build").arg(EXAMPLE).arg("-o").arg(&file).output().unwrap();
+    let run = mlc()
+        .arg("build")
+        .arg(EXAMPLE)
+        .arg("-o")
+        .arg(&file)
+        .output()
+        .unwrap();
     assert_eq!(run.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&run.stderr).contains("is not a folder"));
     let run = mlc()

@@ -139,8 +139,9 @@ pub fn run(args: &BuildArgs) -> u8 {
     files.push(Output {
         path: MARKER.into(),
         contents: format!(
-            "Written by mlc {} from {spec_name}; `mlc build` replaces this folder as a whole.\n",
-            env!("CARGO_PKG_VERSION")
+            "Written by mlc {} from {}; `mlc build` replaces this folder as a whole.\n",
+            env!("CARGO_PKG_VERSION"),
+            mlc::emit::comment_safe(&spec_name)
         ),
     });
     files.sort_by(|a, b| a.path.cmp(&b.path));

@@ -8,8 +8,10 @@
 //!   training time, 6 FLOPs per parameter per sample (per token for a transformer; per
 //!   position for a conv layer) at `ASSUMED_MFU` of the accelerators' peak, or as
 //!   `max_runtime / max_steps` (what the plan books) when that is slower;
-//! - data path: the first dataset's `path`, as mounted under `/data` in the container.
+//! - data path: the first dataset's folder, `/data/<dataset>`, where the Kubernetes Job
+//!   mounts it (`contract::dataset_mount`).
 
+use super::contract::{self, CHECKPOINT_DIR, CONFIG_PATH};
 use super::names::Names;
 use super::{templates, BuildInput, EmitError, Output};
 use crate::check::model::{Architecture, Optimizer, Parallelism, Precision, Train};
@@ -111,10 +113,6 @@ pub const LOCKFILE: &str = include_str!("../../targets/harness/Cargo.lock");
 /// the header line).
 const DOCKERIGNORE: &str = "target/\ncheckpoints/\n";
 
-/// Where the container finds datasets and writes checkpoints (volumes the orchestrator mounts).
-pub const DATA_ROOT: &str = "/data";
-pub const CHECKPOINT_DIR: &str = "/checkpoints";
-
 pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<EmitError>> {
     let mut outputs = Vec::new();
     let mut errors = Vec::new();
@@ -139,7 +137,7 @@ fn project(input: &BuildInput, train: &Train, folder: &str) -> Result<Vec<Output
         path: format!("harness/{folder}/{name}"),
         contents,
     };
-    let config = harness_config(input, train);
+    let config = harness_config(input, train)?;
     let mut config_json =
         serde_json::to_string_pretty(&config).map_err(|e| EmitError::Template {
             template: "harness/config.json".into(),
@@ -160,6 +158,12 @@ fn project(input: &BuildInput, train: &Train, folder: &str) -> Result<Vec<Output
             header: input.header("#"),
             gpu: gpu.clone(),
             compute_cap: compute_capability(gpu).unwrap_or(DEFAULT_COMPUTE_CAP),
+            config_path: CONFIG_PATH,
+            checkpoint_dir: CHECKPOINT_DIR,
+            image: {
+                let (image, tag) = contract::harness_image(train);
+                format!("{image}:{tag}")
+            },
             features: if world_size(&config.parallelism) > 1 {
                 "nccl"
             } else {
@@ -168,6 +172,7 @@ fn project(input: &BuildInput, train: &Train, folder: &str) -> Result<Vec<Output
         },
     )?;
     let mut files = vec![
+        file("IMAGE.md", image_readme(input, train, folder)),
         file("Cargo.toml", manifest),
         file("Cargo.lock", LOCKFILE.to_string()),
         file("Dockerfile", dockerfile),
@@ -187,6 +192,37 @@ fn project(input: &BuildInput, train: &Train, folder: &str) -> Result<Vec<Output
     Ok(files)
 }
 
+/// `IMAGE.md`: the image reference the Kubernetes Job runs (the same function names it
+/// there), and how to build and push it.
+fn image_readme(input: &BuildInput, train: &Train, folder: &str) -> String {
+    let (image, tag) = contract::harness_image(train);
+    let repository = image.rsplit('/').next().unwrap_or(&image);
+    format!(
+        "<!-- {header} -->\n\
+         # Image of training job `{name}`\n\n\
+         The Kubernetes Job of this job (`mlc build --target kubernetes`) runs the image\n\n\
+         ```text\n{image}:{tag}\n```\n\n\
+         Build it from this folder:\n\n\
+         ```sh\ndocker build -t {image}:{tag} .\n```\n\n\
+         `{registry}` is a placeholder: tag and push the image to your registry, then point the\n\
+         cluster's folder at it:\n\n\
+         ```sh\n\
+         docker tag {image}:{tag} registry.example.com/{repository}:{tag}\n\
+         docker push registry.example.com/{repository}:{tag}\n\
+         kustomize edit set image {image}=registry.example.com/{repository}:{tag}\n\
+         ```\n\n\
+         The Job mounts the datasets at `{data}/<dataset>`, the checkpoints at `{ckpt}` and\n\
+         runs `mlc-harness --config {config} --checkpoint-dir {ckpt} --resume`\n\
+         (`harness/{folder}/config.json` is baked in at `{config}`).\n",
+        header = input.header("").trim_start(),
+        name = train.name,
+        registry = contract::PLACEHOLDER_REGISTRY,
+        data = contract::DATA_ROOT,
+        ckpt = CHECKPOINT_DIR,
+        config = CONFIG_PATH,
+    )
+}
+
 #[derive(Serialize)]
 struct ManifestContext {
     header: String,
@@ -198,6 +234,9 @@ struct DockerContext {
     header: String,
     gpu: String,
     compute_cap: u32,
+    config_path: &'static str,
+    checkpoint_dir: &'static str,
+    image: String,
     features: &'static str,
 }
 
@@ -348,8 +387,8 @@ fn world_size(parallelism: &ParallelismConfig) -> u64 {
     }
 }
 
-/// `config.json` of one training job.
-pub fn harness_config(input: &BuildInput, train: &Train) -> HarnessConfig {
+/// `config.json` of one training job, or why the harness cannot run the job's layout.
+pub fn harness_config(input: &BuildInput, train: &Train) -> Result<HarnessConfig, EmitError> {
     let model = input.model;
     let step_seconds = estimated_step_seconds(model, train);
     let has_data = !train.data.is_empty();
@@ -372,7 +411,7 @@ pub fn harness_config(input: &BuildInput, train: &Train) -> HarnessConfig {
     let every_steps = train
         .checkpoint_every_seconds
         .map_or(0, |every| steps_in(every.to_f64(), checkpoint_step_seconds));
-    HarnessConfig {
+    Ok(HarnessConfig {
         schema_version: 1,
         name: train.name.clone(),
         seed: 0,
@@ -400,7 +439,7 @@ pub fn harness_config(input: &BuildInput, train: &Train) -> HarnessConfig {
         },
         // CUDA when the image has it and a GPU is visible; the CPU for smoke runs.
         device: "auto",
-        parallelism: parallelism_config(input, train),
+        parallelism: parallelism_config(train)?,
         checkpoint: CheckpointConfig {
             dir: CHECKPOINT_DIR,
             every_steps,
@@ -415,7 +454,7 @@ pub fn harness_config(input: &BuildInput, train: &Train) -> HarnessConfig {
             // Containers have no terminal; the metrics on stdout are the progress.
             progress_bar: false,
         },
-    }
+    })
 }
 
 /// Whole steps in `seconds` at `step_seconds` each; at least one.
@@ -493,41 +532,31 @@ fn optimizer_config(optimizer: &Optimizer) -> OptimizerConfig {
     }
 }
 
-/// World size from the plan: its nodes times the GPUs per node (data parallel); a
-/// pipeline's replicas; a model-parallel job is one rank over its shards.
-fn parallelism_config(input: &BuildInput, train: &Train) -> ParallelismConfig {
-    match &train.parallelism {
-        Parallelism::Data { gpus } => {
-            let nodes = input
-                .plan
-                .workloads
-                .iter()
-                .find(|w| w.kind == "train" && w.name == train.name)
-                .map(|w| w.nodes.round() as u64)
-                .filter(|n| *n > 0)
-                .unwrap_or(train.nodes);
-            let world = (nodes * train.accelerator.count).min(*gpus).max(1);
-            if world == 1 {
-                ParallelismConfig::None
-            } else {
-                ParallelismConfig::Data { world_size: world }
-            }
-        }
+/// The parallelism of the job's rank layout (`contract::ranks`, which the Kubernetes Job
+/// launches): data-parallel ranks, a pipeline's replicas, a model's shards in one process.
+fn parallelism_config(train: &Train) -> Result<ParallelismConfig, EmitError> {
+    let ranks = contract::ranks(train)?;
+    Ok(match &train.parallelism {
+        Parallelism::Data { .. } if ranks.world_size == 1 => ParallelismConfig::None,
+        Parallelism::Data { .. } => ParallelismConfig::Data {
+            world_size: ranks.world_size,
+        },
         Parallelism::Pipeline {
             stages,
             micro_batches,
-            replicas,
+            ..
         } => ParallelismConfig::Pipeline {
             stages: *stages,
             micro_batches: *micro_batches,
-            replicas: *replicas,
+            replicas: ranks.world_size,
         },
         Parallelism::Model { shards } => ParallelismConfig::Model { stages: *shards },
-    }
+    })
 }
 
-/// The first dataset's shards as the container sees them (see `mounted_path`), in a format
-/// named by the path's extension, else `.npy` shards.
+/// The first dataset's shards where the Kubernetes Job mounts them
+/// (`contract::dataset_mount`), in a format named by the extension of the dataset's
+/// `path`, else `.npy` shards.
 fn data_config(model: &Model, train: &Train) -> DataConfig {
     let Some(first) = train.data.first() else {
         return DataConfig::Synthetic;
@@ -536,45 +565,20 @@ fn data_config(model: &Model, train: &Train) -> DataConfig {
         .datasets
         .iter()
         .find(|d| &d.name == first)
-        .and_then(|d| d.path.clone());
-    let path = match &written {
-        Some(p) => mounted_path(p),
-        None => format!("{DATA_ROOT}/{}", clean_segments(first)),
-    };
-    let lower = path.to_ascii_lowercase();
-    let format = if lower.ends_with(".csv") {
+        .and_then(|d| d.path.as_deref())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let format = if written.ends_with(".csv") {
         "csv"
-    } else if lower.ends_with(".safetensors") {
+    } else if written.ends_with(".safetensors") {
         "safetensors"
     } else {
         "npy"
     };
-    DataConfig::Files { format, path }
-}
-
-/// Where a dataset's `path` is mounted in the container: `scheme://bucket/prefix` (object
-/// stores, NFS) at `/data/bucket/prefix`, a relative path under `/data`, an absolute one
-/// as written. `.` and `..` segments are dropped, so a path cannot climb out of `/data`.
-pub fn mounted_path(path: &str) -> String {
-    if let Some((_, rest)) = path.split_once("://") {
-        return format!("{DATA_ROOT}/{}", clean_segments(rest));
+    DataConfig::Files {
+        format,
+        path: contract::dataset_mount(first),
     }
-    if path.starts_with('/') {
-        let cleaned = clean_segments(path);
-        return if cleaned.is_empty() {
-            DATA_ROOT.to_string()
-        } else {
-            format!("/{cleaned}")
-        };
-    }
-    format!("{DATA_ROOT}/{}", clean_segments(path))
-}
-
-fn clean_segments(path: &str) -> String {
-    path.split('/')
-        .filter(|s| !s.is_empty() && *s != "." && *s != "..")
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// FLOPs of one training step (forward and backward) for the whole global batch: 6 per
@@ -622,21 +626,6 @@ pub fn estimated_step_seconds(model: &Model, train: &Train) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dataset_paths_map_under_the_data_mount() {
-        assert_eq!(
-            mounted_path("s3://acme-llm-data/support-conversations/v3"),
-            "/data/acme-llm-data/support-conversations/v3"
-        );
-        assert_eq!(mounted_path("nfs://nas/lm/corpus/"), "/data/nas/lm/corpus");
-        assert_eq!(mounted_path("/mnt/shards"), "/mnt/shards");
-        assert_eq!(mounted_path("shards/x.csv"), "/data/shards/x.csv");
-        // No climbing out, whatever the spec says.
-        assert_eq!(mounted_path("s3://b/../../etc"), "/data/b/etc");
-        assert_eq!(mounted_path("../../etc/passwd"), "/data/etc/passwd");
-        assert_eq!(mounted_path("/../.."), "/data");
-    }
 
     #[test]
     fn step_counts_are_whole_and_at_least_one() {

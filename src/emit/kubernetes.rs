@@ -59,9 +59,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Where images mlc names but does not know live until the user points kustomize at a
-/// registry (`kustomize edit set image`).
-pub const PLACEHOLDER_REGISTRY: &str = "mlc.local";
+use super::contract::{self, CHECKPOINT_DIR, CONFIG_PATH};
+pub use super::contract::{harness_image, PLACEHOLDER_REGISTRY};
 /// The rank 0 rendezvous port of training jobs.
 pub const MASTER_PORT: u64 = 29500;
 /// Failed pods a job may have before it fails (preemptions do not count).
@@ -75,35 +74,6 @@ pub const PROMETHEUS: &str = "http://prometheus-operated.monitoring.svc:9090";
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const MIB: f64 = 1024.0 * 1024.0;
-
-/// The image of a training job's harness, built from `DIR/harness/<train>/`:
-/// `mlc.local/mlc-harness-<train>:<mlc version>-<hash of the job's settings>`, so a
-/// changed job gets a new tag and an unchanged one keeps it.
-pub fn harness_image(train: &Train) -> (String, String) {
-    let name = format!(
-        "{PLACEHOLDER_REGISTRY}/mlc-harness-{}",
-        dns_label(&train.name, 50)
-    );
-    (name, settings_tag(train))
-}
-
-/// `<mlc version>-<12 hex digits>`: FNV-1a of the job's settings as JSON (without its
-/// source position, so moving the block in the file keeps the tag).
-fn settings_tag(train: &Train) -> String {
-    let mut value = serde_json::to_value(train).unwrap_or_default();
-    if let Some(map) = value.as_object_mut() {
-        map.remove("span");
-        if let Some(d) = map.get_mut("deidentified").and_then(|d| d.as_object_mut()) {
-            d.remove("span");
-        }
-    }
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in value.to_string().bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{}-{:012x}", env!("CARGO_PKG_VERSION"), hash >> 16)
-}
 
 pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<EmitError>> {
     let clusters = clusters(input);
@@ -637,7 +607,7 @@ impl Cluster<'_> {
             claim.clone(),
             Mount {
                 volume: claim,
-                path: format!("/data/{}", dns_label(dataset, 63)),
+                path: contract::dataset_mount(dataset),
                 read_only: !writes,
             },
         ))
@@ -692,7 +662,7 @@ impl Cluster<'_> {
         );
         let mut mounts = vec![Mount {
             volume: "checkpoints".into(),
-            path: "/checkpoints".into(),
+            path: CHECKPOINT_DIR.into(),
             read_only: false,
         }];
         let mut claims = vec![ClaimVolume {
@@ -713,8 +683,7 @@ impl Cluster<'_> {
         mounts.push(scratch_mount("tmp", "/tmp"));
         mounts.push(scratch_mount("dshm", "/dev/shm"));
 
-        let per_pod = processes_per_pod(t);
-        let world_size = t.nodes * per_pod;
+        let ranks = contract::ranks(t)?;
         let service = self.name(names, "service", &format!("train.{}", t.name), &name);
         let mut env = vec![
             kv(
@@ -722,8 +691,8 @@ impl Cluster<'_> {
                 format!("$(JOB_NAME)-0.{service}.{}.svc", self.namespace),
             ),
             kv("MASTER_PORT", MASTER_PORT.to_string()),
-            kv("WORLD_SIZE", world_size.to_string()),
-            kv("PROCESSES_PER_POD", per_pod.to_string()),
+            kv("WORLD_SIZE", ranks.world_size.to_string()),
+            kv("PROCESSES_PER_POD", ranks.per_node.to_string()),
             kv("NCCL_DEBUG", "WARN"),
             kv("NCCL_SOCKET_IFNAME", "eth0"),
         ];
@@ -741,9 +710,9 @@ impl Cluster<'_> {
             runs_launcher: true,
             args: vec![
                 "--config".into(),
-                "/app/config.json".into(),
+                CONFIG_PATH.into(),
                 "--checkpoint-dir".into(),
-                "/checkpoints".into(),
+                CHECKPOINT_DIR.into(),
                 "--resume".into(),
             ],
             port: vec![],
@@ -782,7 +751,7 @@ impl Cluster<'_> {
             scratch,
         });
         let job = JobSpec {
-            completions: t.nodes,
+            completions: ranks.nodes,
             backoff_limit: BACKOFF_LIMIT,
             deadline_seconds: t.max_runtime_seconds.to_f64().ceil() as u64,
             fail_exit_codes: vec![2],
@@ -1514,15 +1483,6 @@ struct PodParts<'w> {
     mounts: Vec<Mount>,
     claims: Vec<ClaimVolume>,
     scratch: Vec<Scratch>,
-}
-
-/// Processes per pod: one per GPU for data parallelism; pipeline and model parallelism
-/// run their stages in one process over the node's GPUs.
-fn processes_per_pod(t: &Train) -> u64 {
-    match t.parallelism {
-        crate::check::model::Parallelism::Data { .. } => t.accelerator.count.max(1),
-        _ => 1,
-    }
 }
 
 /// A checkpoint: fp32 weights plus the optimizer's moments (AdamW two, SGD one).

@@ -114,7 +114,7 @@ fn template(input: &BuildInput, region: &str, placed: &[&Placed], names: &mut Na
         header: input.header("#"),
         description: format!(
             "Serverless functions{project} in {region}, from {} (mlc build)",
-            input.spec_name
+            input.spec_label()
         ),
         private: private(security),
         create_key: named.is_none(),
