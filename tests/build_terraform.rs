@@ -305,3 +305,44 @@ train model {
     );
     assert!(!out.exists(), "nothing is written on a name clash");
 }
+
+#[test]
+fn long_region_codes_outside_azure_do_not_clash() {
+    // Azure storage accounts and key vaults have 24-character names; GCP's
+    // `northamerica-northeast1` and `-2` would share one, but GCP has neither.
+    let root = out_root("long_regions");
+    let spec = root.join("regions.mlc");
+    let batch = |name: &str, region: &str| {
+        format!(
+            "batch {name} {{ inputs = [dataset.{name}_data], cpu = 4, memory = 16 GiB, \
+             max_runtime = 1 h, runs = 1 / day, region = gcp.{region} }}\n\
+             dataset {name}_data {{ size = 1 TB, location = gcp.{region} }}\n"
+        )
+    };
+    std::fs::write(
+        &spec,
+        format!(
+            "project bench {{ owner = \"x@example.com\" }}\n{}{}",
+            batch("east", "northamerica_northeast1"),
+            batch("west", "northamerica_northeast2"),
+        ),
+    )
+    .unwrap();
+    let out = root.join("out");
+    let result = Command::new(env!("CARGO_BIN_EXE_mlc"))
+        .env("NO_COLOR", "1")
+        .args(["build", "--target", "terraform", "-o"])
+        .arg(&out)
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    let all = concatenated(&out);
+    for region in ["northamerica-northeast1", "northamerica-northeast2"] {
+        assert!(
+            all.contains(&format!("\"{region}\"")),
+            "no {region} in\n{all}"
+        );
+    }
+}

@@ -203,17 +203,37 @@ fn write_all(out: &Path, files: &[Output]) -> Result<(), String> {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        write_synced(&path, &file.contents)
+        std::fs::write(&path, &file.contents)
             .map_err(|e| format!("cannot write {}: {e}", file.path))?;
     }
+    sync_files(staging.path(), files)
+        .map_err(|e| format!("cannot write {}: {e}", staging.path().display()))?;
     replace(staging, out)
 }
 
-fn write_synced(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::File::create(path)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()
+/// Makes every written file durable before the folder takes `out`'s place, so that a
+/// crash just after the swap cannot leave empty files there. On Linux one `syncfs` of
+/// the staging folder's file system does it with one journal commit: an fsync per file
+/// took 10 s of a 10.3 s build of 3,584 files (benches/build/run.py), syncfs 0.2 s.
+#[cfg(target_os = "linux")]
+fn sync_files(staging: &Path, _files: &[Output]) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let folder = std::fs::File::open(staging)?;
+    // SAFETY: `folder` is an open descriptor for the whole call.
+    if unsafe { libc::syncfs(folder.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere: an fsync per file.
+#[cfg(not(target_os = "linux"))]
+fn sync_files(staging: &Path, files: &[Output]) -> std::io::Result<()> {
+    for file in files {
+        std::fs::File::open(staging.join(&file.path))?.sync_all()?;
+    }
+    Ok(())
 }
 
 fn replace(staging: tempfile::TempDir, out: &Path) -> Result<(), String> {

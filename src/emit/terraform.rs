@@ -376,26 +376,16 @@ fn cloud_context(input: &BuildInput, names: &mut Names, cloud: &str) -> Option<C
             name: names.dns_label(&scope("cluster"), code, &format!("{prefix}-{code}")),
             pools: pools(model, names, cloud, code, &cluster_workloads),
         });
-        let storage_account = names.iam(
-            &scope("storage-account"),
-            code,
-            &storage_account_name(&format!("{prefix}{code}")),
-            24,
-        );
         let n = index + 1;
         let key_name = names.dns_label(&scope("key"), code, &format!("{prefix}-{code}"));
-        let vault_name = names.iam(
-            &scope("vault"),
-            code,
-            &format!(
-                "{}kv",
-                storage_account_name(&format!("{prefix}{code}"))
-                    .chars()
-                    .take(22)
-                    .collect::<String>()
-            ),
-            24,
-        );
+        // Storage accounts and key vaults exist only in Azure; their 24-character names
+        // would clash for long region codes of other clouds (`northamerica-northeast1`
+        // and `-2`), which use neither.
+        let (storage_account, vault_name) = if cloud == "azure" {
+            azure_region_names(names, &scope, &prefix, code)
+        } else {
+            (String::new(), String::new())
+        };
         regions.push(RegionContext {
             vault_name,
             bucket_rules: Vec::new(),
@@ -531,6 +521,20 @@ fn cloudwatch_retention(days: u64) -> u64 {
 }
 
 /// Azure storage account names: 3-24 lowercase letters and digits.
+/// An Azure region's storage account and key vault names (3-24 characters each).
+fn azure_region_names(
+    names: &mut Names,
+    scope: &dyn Fn(&str) -> String,
+    prefix: &str,
+    code: &str,
+) -> (String, String) {
+    let account = storage_account_name(&format!("{prefix}{code}"));
+    let storage_account = names.iam(&scope("storage-account"), code, &account, 24);
+    let vault = format!("{}kv", account.chars().take(22).collect::<String>());
+    let vault_name = names.iam(&scope("vault"), code, &vault, 24);
+    (storage_account, vault_name)
+}
+
 fn storage_account_name(name: &str) -> String {
     let mut out: String = name
         .chars()
