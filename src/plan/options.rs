@@ -98,7 +98,7 @@ pub struct NoPlacement {
     pub reasons: Vec<(String, usize)>,
     /// The clouds (and sites) whose catalog offers a fit at all, sorted: so the error can
     /// say that an allowed cloud has none, rather than blame the allow-list alone.
-    pub offered_on: Vec<String>,
+    pub offered_on: Box<[String]>,
 }
 
 /// The shared GPU-hours of on-prem sites that hybrid placement may use.
@@ -666,7 +666,7 @@ fn finish(
             copy,
             needs: what,
             reasons,
-            offered_on,
+            offered_on: offered_on.into_boxed_slice(),
         });
     }
     Ok(Unit {
@@ -727,7 +727,7 @@ fn fixed_dataset(ctx: &Context, dataset: &Dataset) -> Result<Unit, NoPlacement> 
             copy: Copy::Only,
             needs: "its `location`".into(),
             reasons: Vec::new(),
-            offered_on: Vec::new(),
+            offered_on: Box::default(),
         });
     }
     Ok(unit)
