@@ -380,6 +380,11 @@ fn priced(
     })
 }
 
+/// The share of a node's vCPUs and memory that pods can request: Kubernetes keeps the
+/// rest for the kubelet, the container runtime and the node's daemons. A node must fit
+/// what a job or replica asks for within it, or its pod would never be scheduled.
+pub const ALLOCATABLE: f64 = 0.9;
+
 /// What one GPU node needs: its accelerators, and at least this many vCPUs and GiB of
 /// memory on the host (a service's `resources` limits, a batch job's `cpu` and `memory`).
 pub struct GpuNode<'a> {
@@ -392,7 +397,10 @@ impl GpuNode<'_> {
     /// TPU slices have no host VM in the catalog: only the accelerator is matched.
     fn fits(&self, offering: &Offering) -> bool {
         let host_ok = match (offering.vcpus, offering.memory_gib) {
-            (Some(cpu), Some(mem)) => cpu.to_f64() >= self.vcpus && mem.to_f64() >= self.memory_gib,
+            (Some(cpu), Some(mem)) => {
+                cpu.to_f64() * ALLOCATABLE >= self.vcpus
+                    && mem.to_f64() * ALLOCATABLE >= self.memory_gib
+            }
             _ => true,
         };
         accelerator_matches(self.accel, offering) && host_ok
@@ -515,13 +523,14 @@ fn cpu_fits(
         // Size first: it rules out most rows before the lookups below.
         let have_cpu = offering.vcpus.map_or(0.0, |v| v.to_f64());
         let have_mem = offering.memory_gib.map_or(0.0, |m| m.to_f64());
+        let (alloc_cpu, alloc_mem) = (have_cpu * ALLOCATABLE, have_mem * ALLOCATABLE);
         let fraction = if share {
-            (vcpus / have_cpu).max(memory_gib / have_mem)
+            (vcpus / alloc_cpu).max(memory_gib / alloc_mem)
         } else {
             1.0
         };
         if have_cpu <= 0.0
-            || (!share && (have_cpu < vcpus || have_mem < memory_gib))
+            || (!share && (alloc_cpu < vcpus || alloc_mem < memory_gib))
             || fraction > 1.0
         {
             continue;
