@@ -127,6 +127,8 @@ fn compare_shows_what_moved_and_what_it_costs() {
     assert!(text.contains("moved    train.t +$"), "{text}");
     assert!(text.contains("- gcp us-central1"), "{text}");
     assert!(text.contains("+ gcp europe-west4"), "{text}");
+    // Moving away from the data adds egress, which no workload line shows.
+    assert!(text.contains("  egress   $0.00 -> $"), "{text}");
 
     std::fs::write(&old, "{\"schema_version\": 99}").unwrap();
     let out = mlc()

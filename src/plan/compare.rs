@@ -13,6 +13,16 @@ pub struct Diff {
     pub new_total_monthly_usd: f64,
     pub delta_monthly_usd: f64,
     pub changes: Vec<Change>,
+    /// Line-item categories whose monthly total changed (egress and storage move with
+    /// placements and volumes, not only with the workloads above).
+    pub categories: Vec<CategoryChange>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CategoryChange {
+    pub category: String,
+    pub old_monthly_usd: f64,
+    pub new_monthly_usd: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,9 +64,10 @@ fn placement(w: &PlannedWorkload) -> String {
     if w.instance_type.is_empty() {
         return format!("{}.{}", w.cloud, w.region);
     }
+    // Hours too: a job that runs more often is "repriced", and this shows why.
     format!(
-        "{} {} {} x {} {}",
-        w.cloud, w.region_code, w.instance_type, w.nodes, w.capacity
+        "{} {} {} x {} {}, {:.1} h/month",
+        w.cloud, w.region_code, w.instance_type, w.nodes, w.capacity, w.hours_per_month
     )
 }
 
@@ -118,7 +129,33 @@ pub fn diff(old: &Plan, new: &Plan) -> Diff {
             });
         }
     }
+    let totals = |plan: &Plan| {
+        let mut by: BTreeMap<String, f64> = BTreeMap::new();
+        for item in &plan.line_items {
+            *by.entry(item.category.clone()).or_default() += item.monthly_usd;
+        }
+        by
+    };
+    let (before_items, after_items) = (totals(old), totals(new));
+    let mut keys: Vec<&String> = before_items.keys().chain(after_items.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let categories = keys
+        .into_iter()
+        .filter_map(|k| {
+            let (o, n) = (
+                before_items.get(k).copied().unwrap_or(0.0),
+                after_items.get(k).copied().unwrap_or(0.0),
+            );
+            ((n - o).abs() >= 0.005).then(|| CategoryChange {
+                category: k.clone(),
+                old_monthly_usd: o,
+                new_monthly_usd: n,
+            })
+        })
+        .collect();
     Diff {
+        categories,
         old_total_monthly_usd: old.total_monthly_usd,
         new_total_monthly_usd: new.total_monthly_usd,
         delta_monthly_usd: new.total_monthly_usd - old.total_monthly_usd,
@@ -146,6 +183,16 @@ pub fn to_text(diff: &Diff) -> String {
     if diff.changes.is_empty() {
         out.push_str("No workload changed placement or price.\n");
     }
+    for c in &diff.categories {
+        let _ = writeln!(
+            out,
+            "  {:<8} {} -> {} ({})",
+            c.category,
+            usd(c.old_monthly_usd),
+            usd(c.new_monthly_usd),
+            signed(c.new_monthly_usd - c.old_monthly_usd)
+        );
+    }
     for c in &diff.changes {
         let _ = writeln!(
             out,
@@ -171,6 +218,20 @@ pub fn to_markdown(diff: &Diff) -> String {
         usd(diff.new_total_monthly_usd),
         signed(diff.delta_monthly_usd)
     );
+    if !diff.categories.is_empty() {
+        out.push_str("| category | before | after | $/month |\n|---|---:|---:|---:|\n");
+        for c in &diff.categories {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                c.category,
+                usd(c.old_monthly_usd),
+                usd(c.new_monthly_usd),
+                signed(c.new_monthly_usd - c.old_monthly_usd)
+            );
+        }
+        out.push('\n');
+    }
     if diff.changes.is_empty() {
         out.push_str("No workload changed placement or price.\n");
         return out;
