@@ -212,7 +212,7 @@ class SpecWriter:
             writes = bool(node.children) or rng.random() < 0.5
             if writes:
                 size = rng.choice([5, 20, 60, 200, 800, 3000])
-                self.lines.append(f"dataset {me}_out {{ size = {size} GB }}")
+                self.lines.append(f"dataset {me}_out {{ size = {size} GB, retention = 395 d }}")
             if rng.random() < 0.6:
                 cpus = rng.choice([4, 8, 16, 32])
                 hardware = ("cpu", cpus)
