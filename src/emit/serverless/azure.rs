@@ -7,7 +7,6 @@ use super::{
     ceil, environment, max_instances, memory_mib, private, terraform_name, EnvVar, Placed,
 };
 use crate::emit::names::Names;
-use crate::emit::templates::render;
 use crate::emit::{BuildInput, EmitError, Output};
 use serde::Serialize;
 
@@ -79,22 +78,7 @@ pub(super) fn emit(
         },
         functions: placed.iter().map(|p| function_app(p, names)).collect(),
     };
-    let mut outputs = Vec::new();
-    let mut errors = Vec::new();
-    for file in ["versions.tf", "variables.tf", "main.tf"] {
-        match render(&format!("serverless/azure/{file}"), &context) {
-            Ok(contents) => outputs.push(Output {
-                path: format!("{DIR}/{file}"),
-                contents,
-            }),
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(outputs)
-    } else {
-        Err(errors)
-    }
+    super::terraform_files("azure", DIR, &context)
 }
 
 fn function_app(placed: &Placed, names: &mut Names) -> FunctionApp {

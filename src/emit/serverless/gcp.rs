@@ -7,7 +7,6 @@ use super::{
     Placed,
 };
 use crate::emit::names::Names;
-use crate::emit::templates::render;
 use crate::emit::{BuildInput, EmitError, Output};
 use serde::Serialize;
 
@@ -56,8 +55,7 @@ pub(super) fn emit(
         kms_key: named_key(security, "gcp").map(str::to_string),
         functions: placed.iter().map(|p| function(p, names)).collect(),
     };
-    let mut outputs = Vec::new();
-    let mut errors: Vec<EmitError> = placed
+    let errors: Vec<EmitError> = placed
         .iter()
         .filter(|p| runtime(&p.function.runtime).is_none())
         .map(|p| EmitError::Unsupported {
@@ -69,20 +67,7 @@ pub(super) fn emit(
     if !errors.is_empty() {
         return Err(errors);
     }
-    for file in ["versions.tf", "variables.tf", "main.tf"] {
-        match render(&format!("serverless/gcp/{file}"), &context) {
-            Ok(contents) => outputs.push(Output {
-                path: format!("{DIR}/{file}"),
-                contents,
-            }),
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(outputs)
-    } else {
-        Err(errors)
-    }
+    super::terraform_files("gcp", DIR, &context)
 }
 
 fn function(placed: &Placed, names: &mut Names) -> CloudFunction {

@@ -274,3 +274,28 @@ pub(crate) fn named_key<'m>(security: Option<&'m Security>, cloud: &str) -> Opti
         .filter(|k| k.cloud == cloud)
         .map(|k| k.id.as_str())
 }
+
+/// Renders the Terraform files of one platform (`versions.tf`, `variables.tf`, `main.tf`
+/// from `serverless/<platform>/`) into `dir`, or every template error.
+fn terraform_files<T: Serialize>(
+    platform: &str,
+    dir: &str,
+    context: &T,
+) -> Result<Vec<Output>, Vec<EmitError>> {
+    let mut outputs = Vec::new();
+    let mut errors = Vec::new();
+    for file in ["versions.tf", "variables.tf", "main.tf"] {
+        match super::templates::render(&format!("serverless/{platform}/{file}"), context) {
+            Ok(contents) => outputs.push(Output {
+                path: format!("{dir}/{file}"),
+                contents,
+            }),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(outputs)
+    } else {
+        Err(errors)
+    }
+}
