@@ -2,7 +2,7 @@
 //! through one of these functions. docs/plan.md states each rule with a worked example.
 
 use crate::catalog::Offering;
-use crate::check::model::{CapacityKind, CloudInfo, ServerlessPrice};
+use crate::check::model::{CapacityKind, CloudInfo, ServerlessPrice, StorageClass};
 
 /// Hours in a billing month (the clouds' 730-hour convention).
 pub const HOURS_PER_MONTH: f64 = 730.0;
@@ -58,19 +58,19 @@ pub fn spot_interruptions(hours: f64, cloud: &CloudInfo) -> f64 {
 /// USD per GB-month of the cloud's storage class for a dataset tier (`standard` when the
 /// tier has no class of its own).
 pub fn storage_usd_per_gb_month(cloud: &CloudInfo, tier: &str) -> f64 {
-    let class = |t: &str| cloud.storage.iter().find(|s| s.tier.as_deref() == Some(t));
-    class(tier)
-        .or_else(|| class("standard"))
-        .map_or(0.0, |s| s.usd_per_gb_month.to_f64())
+    storage_class(cloud, tier).map_or(0.0, |s| s.usd_per_gb_month.to_f64())
 }
 
 /// USD per GB read back from the cloud's storage class for a dataset tier (infrequent
 /// and archive classes charge retrieval; standard ones do not).
 pub fn retrieval_usd_per_gb(cloud: &CloudInfo, tier: &str) -> f64 {
+    storage_class(cloud, tier).map_or(0.0, |s| s.retrieval_usd_per_gb.to_f64())
+}
+
+/// The cloud's storage class that serves a dataset tier, else its standard class.
+fn storage_class<'c>(cloud: &'c CloudInfo, tier: &str) -> Option<&'c StorageClass> {
     let class = |t: &str| cloud.storage.iter().find(|s| s.tier.as_deref() == Some(t));
-    class(tier)
-        .or_else(|| class("standard"))
-        .map_or(0.0, |s| s.retrieval_usd_per_gb.to_f64())
+    class(tier).or_else(|| class("standard"))
 }
 
 /// What one serverless function costs a month on its platform: compute (GB-seconds less

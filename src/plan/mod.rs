@@ -690,17 +690,9 @@ fn compute_detail(c: &Candidate, label: &str) -> String {
     format!(
         "{label}: ${:.4}/h x {} x {:.1} h",
         c.usd_per_hour,
-        trim(c.units),
+        render::trim(c.units),
         c.hours
     )
-}
-
-fn trim(x: f64) -> String {
-    if x.fract() == 0.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.2}")
-    }
 }
 
 /// One line per flow that costs a cent or more, at the rate between its two ends; the

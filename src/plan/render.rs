@@ -71,7 +71,8 @@ pub fn placements_by_node(plan: &Plan) -> Placements {
     placements
 }
 
-fn trim(x: f64) -> String {
+/// A count as written: `2`, or `0.25` for a fraction.
+pub(super) fn trim(x: f64) -> String {
     if x.fract() == 0.0 {
         format!("{x:.0}")
     } else {
