@@ -40,6 +40,9 @@ SECURITY = (
 )
 
 
+# The share of a node's vCPUs and memory pods may request (src/plan/options.rs).
+ALLOCATABLE = 0.9
+
 class Stdlib:
     """Regions (cloud, name, code, jurisdiction) and the hardware each region offers."""
 
@@ -73,7 +76,9 @@ class Stdlib:
             return False
         kind, amount = hardware
         if kind == "cpu":
-            return self.cpu.get((cloud, code), 0.0) >= amount
+            # A node must fit a job's pod in its allocatable share (ALLOCATABLE in
+            # src/plan/options.rs): the rest is the kubelet's and the node daemons'.
+            return self.cpu.get((cloud, code), 0.0) * ALLOCATABLE >= amount
         return (kind.upper(), str(amount)) in self.gpus.get((cloud, code), set())
 
 
@@ -214,7 +219,8 @@ class SpecWriter:
                 size = rng.choice([5, 20, 60, 200, 800, 3000])
                 self.lines.append(f"dataset {me}_out {{ size = {size} GB, retention = 395 d }}")
             if rng.random() < 0.6:
-                cpus = rng.choice([4, 8, 16, 32])
+                # Sizes that fit 90% of the catalog's 8, 16 and 32 vCPU types (4 GiB each).
+                cpus = rng.choice([3, 7, 14, 28])
                 hardware = ("cpu", cpus)
                 compute = f"cpu = {cpus}, memory = {cpus * 4} GiB"
             else:
@@ -256,7 +262,7 @@ class SpecWriter:
             model = reads[0]
             if rng.random() < 0.5:
                 hardware = rng.choice(SERVICE_GPUS)
-                resources = f"cpu = 2..4, memory = 4 GiB..8 GiB, accelerator = {hardware[0]} x 1"
+                resources = f"cpu = 2..3, memory = 4 GiB..8 GiB, accelerator = {hardware[0]} x 1"  # fits 90% of a 4-vCPU GPU VM
             else:
                 cpus = rng.choice([1, 2, 4])
                 hardware = ("cpu", cpus)
