@@ -1,5 +1,5 @@
 //! The four `mlc build` targets agree with each other, for every example: each training
-//! job's harness (`harness/<train>/`) reads its data and writes its checkpoints where
+//! job's harness (`harness/<train>/config.json`) reads its data and writes its checkpoints where
 //! the Kubernetes Job mounts them, is the image the Job runs, and gets the ranks the Job
 //! launches; and every Kubernetes pod lands on a node pool that Terraform creates for its
 //! cluster (instance type, capacity, labels, taints).
@@ -67,14 +67,18 @@ fn check_training_job(project: &Path, kubernetes_files: &[(String, String)]) {
     let config: Value = serde_json::from_str(&read(&project.join("config.json"))).unwrap();
     let image_md = read(&project.join("IMAGE.md"));
     let dockerfile = read(&project.join("Dockerfile"));
-    let image = image_md
+    // `docker build -f <folder>/Dockerfile -t <image> .`, run in `harness/`.
+    let build_command = image_md
         .lines()
-        .find(|l| l.starts_with("docker build -t "))
-        .and_then(|l| l.split_whitespace().nth(3))
-        .unwrap_or_else(|| panic!("{what}: IMAGE.md names no image"));
+        .find(|l| l.starts_with("docker build -f "))
+        .unwrap_or_else(|| panic!("{what}: IMAGE.md has no docker build command"));
+    let words: Vec<&str> = build_command.split_whitespace().collect();
+    let folder = project.file_name().unwrap().to_string_lossy();
+    assert_eq!(words[3], format!("{folder}/Dockerfile"), "{what}: {build_command}");
+    let image = words[5];
     assert!(
-        dockerfile.contains(&format!("docker build -t {image} .")),
-        "{what}: the Dockerfile's build command names another image than IMAGE.md"
+        dockerfile.contains(&format!("# {build_command}")) || dockerfile.contains(build_command),
+        "{what}: the Dockerfile's build command differs from IMAGE.md's: {build_command}"
     );
     // The Job that runs this image.
     let jobs: Vec<&(String, String)> = kubernetes_files
@@ -114,7 +118,7 @@ fn check_training_job(project: &Path, kubernetes_files: &[(String, String)]) {
     // Config: where the Dockerfile puts it.
     let config_path = flag("--config");
     assert!(
-        dockerfile.contains(&format!("COPY config.json {config_path}\n")),
+        dockerfile.contains(&format!("COPY {folder}/config.json {config_path}\n")),
         "{what}: the Job reads {config_path}, the Dockerfile copies the config elsewhere"
     );
 
@@ -369,6 +373,7 @@ fn every_examples_targets_agree_per_training_job() {
             .flatten()
             .flatten()
             .map(|e| e.path())
+            .filter(|p| p.join("config.json").is_file())
             .collect();
         for project in &projects {
             check_training_job(project, &kubernetes_files);

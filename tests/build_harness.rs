@@ -57,7 +57,7 @@ fn snapshot_text(out: &Path) -> String {
             .to_string_lossy()
             .replace('\\', "/");
         let contents = std::fs::read_to_string(&path).unwrap();
-        let in_project = rel.splitn(3, '/').nth(2).unwrap_or_default().to_string();
+        let in_project = rel.strip_prefix("harness/").unwrap_or_default().to_string();
         let verbatim = RUNTIME
             .iter()
             .find(|(p, _)| *p == in_project)
@@ -149,26 +149,27 @@ fn every_example_builds_valid_projects() {
 }
 
 #[test]
-fn a_project_holds_the_runtime_a_manifest_a_lockfile_a_dockerfile_and_its_config() {
+fn the_runtime_is_written_once_and_each_job_has_its_config_dockerfile_and_image_notes() {
     let out = tempfile::tempdir().unwrap();
     common::build(
-        Path::new("examples/serverless_scoring.mlc"),
+        Path::new("examples/pipeline_large_model.mlc"),
         out.path(),
         &["harness"],
     );
-    let files = relative_files(&out.path().join("harness/card-fraud-mlp"));
-    let mut expected: Vec<String> = [
-        ".dockerignore",
-        "Cargo.lock",
-        "Cargo.toml",
-        "Dockerfile",
-        "IMAGE.md",
-        "config.json",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain(RUNTIME.iter().map(|(p, _)| p.to_string()))
-    .collect();
+    let files = relative_files(&out.path().join("harness"));
+    let jobs: Vec<&str> = files
+        .iter()
+        .filter_map(|f| f.strip_suffix("/config.json"))
+        .collect();
+    assert!(jobs.len() >= 2, "the example has several training jobs: {files:?}");
+    let mut expected: Vec<String> = [".dockerignore", "Cargo.lock", "Cargo.toml"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(RUNTIME.iter().map(|(p, _)| p.to_string()))
+        .chain(jobs.iter().flat_map(|job| {
+            ["Dockerfile", "IMAGE.md", "config.json"].map(|f| format!("{job}/{f}"))
+        }))
+        .collect();
     expected.sort();
     assert_eq!(files, expected);
 }
@@ -221,6 +222,7 @@ fn built_project() -> &'static (tempfile::TempDir, PathBuf) {
             out.path(),
             &["harness"],
         );
+        // A job's folder: Cargo finds the runtime's manifest in `harness/` above it.
         let project = out.path().join("harness/card-fraud-mlp");
         let target = shared_target_dir();
         // Cargo fingerprints a path package without its folder, so another copy of the
