@@ -3,6 +3,7 @@
 
 use crate::check::units::Exact;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -90,6 +91,9 @@ impl std::error::Error for CatalogError {}
 #[derive(Debug, Clone)]
 pub struct Catalog {
     pub offerings: Vec<Offering>,
+    /// Rows by `(cloud, region, instance type)`, in catalog order: a planned workload's
+    /// row is looked up once per workload, and a scan each was quadratic in a build.
+    by_instance: BTreeMap<&'static str, BTreeMap<String, BTreeMap<String, Vec<usize>>>>,
 }
 
 impl Catalog {
@@ -108,15 +112,31 @@ impl Catalog {
         for (cloud, text) in files {
             parse_file(cloud, text, &mut offerings)?;
         }
-        Ok(Catalog { offerings })
+        let mut by_instance: BTreeMap<_, BTreeMap<_, BTreeMap<_, Vec<usize>>>> = BTreeMap::new();
+        for (i, o) in offerings.iter().enumerate() {
+            by_instance
+                .entry(o.cloud)
+                .or_default()
+                .entry(o.region.clone())
+                .or_default()
+                .entry(o.instance_type.clone())
+                .or_default()
+                .push(i);
+        }
+        Ok(Catalog {
+            offerings,
+            by_instance,
+        })
     }
 
     /// The rows of one instance type in one region (at most one per accelerator count).
     pub fn find(&self, cloud: &str, region: &str, instance_type: &str) -> Vec<&Offering> {
-        self.offerings
-            .iter()
-            .filter(|o| o.cloud == cloud && o.region == region && o.instance_type == instance_type)
-            .collect()
+        self.by_instance
+            .get(cloud)
+            .and_then(|regions| regions.get(region))
+            .and_then(|types| types.get(instance_type))
+            .map(|rows| rows.iter().map(|&i| &self.offerings[i]).collect())
+            .unwrap_or_default()
     }
 }
 

@@ -31,9 +31,63 @@ pub struct Model {
     pub attr_spans: BTreeMap<(String, String, String), Span>,
     /// What the standard library (and the spec) says about the world.
     pub knowledge: Knowledge,
+    /// Declarations by name, built on the first lookup (the model does not change after
+    /// `check`): later stages look workloads up once per planned workload, and a scan per
+    /// lookup made `mlc build` quadratic in the services.
+    #[serde(skip)]
+    index: std::sync::OnceLock<DeclarationIndex>,
+}
+
+/// Position of each declaration in its list, by name (the first of duplicate names, as a
+/// scan would find).
+#[derive(Debug, Clone, Default)]
+struct DeclarationIndex {
+    datasets: BTreeMap<String, usize>,
+    trains: BTreeMap<String, usize>,
+    services: BTreeMap<String, usize>,
+    functions: BTreeMap<String, usize>,
+    batches: BTreeMap<String, usize>,
+}
+
+fn positions<'a>(names: impl Iterator<Item = &'a String>) -> BTreeMap<String, usize> {
+    let mut map = BTreeMap::new();
+    for (i, name) in names.enumerate() {
+        map.entry(name.clone()).or_insert(i);
+    }
+    map
 }
 
 impl Model {
+    fn index(&self) -> &DeclarationIndex {
+        self.index.get_or_init(|| DeclarationIndex {
+            datasets: positions(self.datasets.iter().map(|d| &d.name)),
+            trains: positions(self.trains.iter().map(|t| &t.name)),
+            services: positions(self.services.iter().map(|s| &s.name)),
+            functions: positions(self.functions.iter().map(|f| &f.name)),
+            batches: positions(self.batches.iter().map(|b| &b.name)),
+        })
+    }
+
+    pub fn dataset(&self, name: &str) -> Option<&Dataset> {
+        self.index().datasets.get(name).map(|&i| &self.datasets[i])
+    }
+
+    pub fn train(&self, name: &str) -> Option<&Train> {
+        self.index().trains.get(name).map(|&i| &self.trains[i])
+    }
+
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.index().services.get(name).map(|&i| &self.services[i])
+    }
+
+    pub fn function(&self, name: &str) -> Option<&Function> {
+        self.index().functions.get(name).map(|&i| &self.functions[i])
+    }
+
+    pub fn batch(&self, name: &str) -> Option<&Batch> {
+        self.index().batches.get(name).map(|&i| &self.batches[i])
+    }
+
     /// Where `attr` of declaration `kind name` was written, if it was.
     pub fn attr_span(&self, kind: &str, name: &str, attr: &str) -> Option<Span> {
         self.attr_spans
@@ -806,6 +860,7 @@ pub struct FrameworkRule {
 /// Builds the typed model and runs the cross-attribute domain checks.
 pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model {
     let mut model = Model::default();
+    let default_strategy = default_strategy(decls);
     for decl in decls {
         let f = &decl.fields;
         let name = decl.name.clone().unwrap_or_default();
@@ -837,11 +892,11 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
             "dataset" => model.datasets.push(dataset(name, f, decl.header)),
             "train" => model.trains.push(train(name, f, decl.header)),
             "service" => {
-                let service = service(name, f, decl.header, default_strategy(decls));
+                let service = service(name, f, decl.header, default_strategy);
                 model.services.push(service)
             }
             "function" => {
-                let function = function(name, f, decl.header, default_strategy(decls));
+                let function = function(name, f, decl.header, default_strategy);
                 model.functions.push(function)
             }
             "batch" => model.batches.push(batch(name, f, decl.header)),

@@ -6,6 +6,7 @@ use super::{print_err, EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE};
 use clap::ValueEnum;
 use mlc::emit::{self, BuildInput, Output, Target};
 use mlc::plan::{self, PlanOptions};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The file that marks a folder as `mlc build`'s own, so it may be replaced.
@@ -197,18 +198,44 @@ fn write_all(out: &Path, files: &[Output]) -> Result<(), String> {
         .prefix(".mlc-build-")
         .tempdir_in(parent)
         .map_err(|e| format!("cannot write in {}: {e}", parent.display()))?;
-    for file in files {
-        let path = staging.path().join(&file.path);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-        std::fs::write(&path, &file.contents)
-            .map_err(|e| format!("cannot write {}: {e}", file.path))?;
+    let folders: BTreeSet<&Path> = files
+        .iter()
+        .filter_map(|f| Path::new(&f.path).parent())
+        .collect();
+    for folder in folders {
+        let dir = staging.path().join(folder);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
+    write_files(staging.path(), files)?;
     sync_files(staging.path(), files)
         .map_err(|e| format!("cannot write {}: {e}", staging.path().display()))?;
     replace(staging, out)
+}
+
+/// Writes the files (their folders exist) on a few threads: creating thousands of files
+/// is mostly the kernel's work, which runs on every core.
+fn write_files(staging: &Path, files: &[Output]) -> Result<(), String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let chunk = files.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    for file in part {
+                        std::fs::write(staging.join(&file.path), &file.contents)
+                            .map_err(|e| format!("cannot write {}: {e}", file.path))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err("a writer thread panicked".into())))
+            .collect::<Result<(), String>>()
+    })
 }
 
 /// Makes every written file durable before the folder takes `out`'s place, so that a

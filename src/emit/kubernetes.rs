@@ -120,7 +120,7 @@ fn clusters<'p>(input: &BuildInput<'p>) -> BTreeMap<ClusterKey, Vec<&'p PlannedW
 }
 
 fn find_function<'m>(input: &BuildInput<'m>, name: &str) -> Option<&'m Function> {
-    input.model.functions.iter().find(|f| f.name == name)
+    input.model.function(name)
 }
 
 // ---------------------------------------------------------------------------------
@@ -434,28 +434,30 @@ fn emit_cluster(
         kinds: BTreeSet::new(),
         input,
     };
+    // Copies of one workload in this cluster (counted once, not per workload).
+    let mut copies: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for w in workloads.iter() {
+        *copies.entry((w.kind.as_str(), w.name.as_str())).or_default() += 1;
+    }
     for w in workloads {
-        let copies_here = workloads
-            .iter()
-            .filter(|o| o.kind == w.kind && o.name == w.name)
-            .count();
+        let copies_here = copies[&(w.kind.as_str(), w.name.as_str())];
         let instance_of = |name: &str| match (&w.copy, copies_here > 1) {
             (Some(copy), true) => format!("{name}-{copy}"),
             _ => name.to_string(),
         };
         match w.kind.as_str() {
             "train" => {
-                if let Some(t) = input.model.trains.iter().find(|t| t.name == w.name) {
+                if let Some(t) = input.model.train(&w.name) {
                     cluster.train(names, w, t)?;
                 }
             }
             "batch" => {
-                if let Some(b) = input.model.batches.iter().find(|b| b.name == w.name) {
+                if let Some(b) = input.model.batch(&w.name) {
                     cluster.batch(names, w, b)?;
                 }
             }
             "service" => {
-                if let Some(s) = input.model.services.iter().find(|s| s.name == w.name) {
+                if let Some(s) = input.model.service(&w.name) {
                     let instance = instance_of(&s.name);
                     cluster.service(names, w, s, &instance)?;
                 }
@@ -525,11 +527,8 @@ impl Cluster<'_> {
         let mut edges: Vec<String> = self
             .input
             .graph
-            .data_flows()
+            .data_flows_of(kind, spec_name)
             .into_iter()
-            .filter(|(a, b, _)| {
-                (a.kind == kind && a.name == spec_name) || (b.kind == kind && b.name == spec_name)
-            })
             .map(|(a, b, _)| {
                 format!(
                     "{}.{} -> {}.{}",
@@ -1271,9 +1270,7 @@ impl Cluster<'_> {
             let train_gpus = self
                 .input
                 .model
-                .trains
-                .iter()
-                .find(|t| t.name == w.name)
+                .train(&w.name)
                 .map(|t| t.accelerator.count)
                 .unwrap_or(1);
             let share = train_gpus as f64 / site.gpus.count.max(1) as f64;
@@ -1282,9 +1279,9 @@ impl Cluster<'_> {
             return Some((cpus, memory));
         }
         let catalog = Catalog::embedded().ok()?;
-        let row = catalog.offerings.iter().find(|o| {
-            o.cloud == w.cloud && o.region == w.region_code && o.instance_type == w.instance_type
-        })?;
+        let row = *catalog
+            .find(&w.cloud, &w.region_code, &w.instance_type)
+            .first()?;
         Some((row.vcpus?.to_f64(), row.memory_gib?.to_f64() * GIB))
     }
 

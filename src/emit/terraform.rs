@@ -289,9 +289,8 @@ fn runs_on_cluster(model: &Model, w: &PlannedWorkload) -> bool {
     match w.kind.as_str() {
         "train" | "batch" | "service" => true,
         "function" => model
-            .functions
-            .iter()
-            .any(|f| f.name == w.name && f.platform == "knative"),
+            .function(&w.name)
+            .is_some_and(|f| f.platform == "knative"),
         _ => false,
     }
 }
@@ -299,22 +298,16 @@ fn runs_on_cluster(model: &Model, w: &PlannedWorkload) -> bool {
 /// Whether a workload asks for GPUs (its pool gets the GPU taint).
 fn uses_gpu(model: &Model, w: &PlannedWorkload) -> bool {
     match w.kind.as_str() {
-        "train" => model
-            .trains
-            .iter()
-            .any(|t| t.name == w.name && t.accelerator.count > 0),
+        "train" => model.train(&w.name).is_some_and(|t| t.accelerator.count > 0),
         "batch" => model
-            .batches
-            .iter()
-            .any(|b| b.name == w.name && b.accelerator.as_ref().is_some_and(|a| a.count > 0)),
+            .batch(&w.name)
+            .is_some_and(|b| b.accelerator.as_ref().is_some_and(|a| a.count > 0)),
         "service" => model
-            .services
-            .iter()
-            .any(|s| s.name == w.name && s.accelerator.as_ref().is_some_and(|a| a.count > 0)),
+            .service(&w.name)
+            .is_some_and(|s| s.accelerator.as_ref().is_some_and(|a| a.count > 0)),
         "function" => model
-            .functions
-            .iter()
-            .any(|f| f.name == w.name && f.accelerator.as_ref().is_some_and(|a| a.count > 0)),
+            .function(&w.name)
+            .is_some_and(|f| f.accelerator.as_ref().is_some_and(|a| a.count > 0)),
         _ => false,
     }
 }
@@ -575,9 +568,7 @@ fn pools(
             // The pool must be able to grow to the replicas the autoscaler may add (a
             // standby too: it takes the traffic when the primary fails).
             let most = model
-                .services
-                .iter()
-                .find(|s| s.name == w.name)
+                .service(&w.name)
                 .map_or(nodes, |s| s.replicas_max.max(nodes));
             tally.max += most.max(1);
         } else {
@@ -784,9 +775,7 @@ fn grants(
     for b in buckets {
         for rule in &b.rules {
             let Some(access) = model
-                .datasets
-                .iter()
-                .find(|d| d.name == rule.dataset)
+                .dataset(&rule.dataset)
                 .and_then(|d| d.access.as_ref())
             else {
                 continue;

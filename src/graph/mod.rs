@@ -144,6 +144,31 @@ impl ResourceGraph {
             .collect()
     }
 
+    /// `(source, target, bytes per month)` for every data edge into or out of
+    /// `(kind, name)`, in insertion order: one node's edges without scanning the graph's
+    /// (a scan per workload made `mlc build` quadratic in the workloads).
+    pub fn data_flows_of(&self, kind: NodeKind, name: &str) -> Vec<(&Node, &Node, f64)> {
+        let Some(&node) = self.index.get(&(kind, name.to_string())) else {
+            return Vec::new();
+        };
+        let mut edges: Vec<_> = self
+            .graph
+            .edges_directed(node, Direction::Incoming)
+            .chain(self.graph.edges_directed(node, Direction::Outgoing))
+            .filter(|e| e.weight().kind == EdgeKind::Data)
+            .map(|e| petgraph::visit::EdgeRef::id(&e))
+            .collect();
+        edges.sort();
+        edges.dedup(); // a self-loop is both incoming and outgoing
+        edges
+            .into_iter()
+            .filter_map(|e| {
+                let (a, b) = self.graph.edge_endpoints(e)?;
+                Some((&self.graph[a], &self.graph[b], self.graph[e].bytes_per_month))
+            })
+            .collect()
+    }
+
     /// The nodes with a data edge into `(kind, name)`, in edge order.
     pub fn inputs_of(&self, kind: NodeKind, name: &str) -> Vec<&Node> {
         let Some(&target) = self.index.get(&(kind, name.to_string())) else {

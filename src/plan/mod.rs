@@ -213,6 +213,8 @@ pub fn plan(
         produced: produced(model),
         pools: pools(model, &places),
         reads_gb: reads_gb(graph),
+        cpu_sites: Default::default(),
+        gpu_rows: Default::default(),
     };
     let units = options::units(&ctx).map_err(PlanError::NoPlacement)?;
     let (problem, constants) = problem(model, graph, &ctx, &units);

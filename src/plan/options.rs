@@ -12,7 +12,9 @@ use crate::check::model::{
 };
 use crate::graph::NodeKind;
 use crate::policy::placement::PlacementRules;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 /// Which copy of a workload a unit is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -124,6 +126,21 @@ pub struct Context<'a> {
     pub pools: Vec<SitePool>,
     /// GB read from each dataset a month (its outgoing data edges), for retrieval fees.
     pub reads_gb: BTreeMap<String, f64>,
+    /// The winning CPU type per site of each replica or node shape seen so far: a spec's
+    /// services mostly share a few shapes, and scanning the catalog once per service was
+    /// most of `mlc plan`'s time on 1,000 of them.
+    pub cpu_sites: RefCell<BTreeMap<CpuShape, Rc<[CpuSite]>>>,
+    /// The catalog rows that fit each GPU node shape seen so far (the same reason).
+    pub gpu_rows: RefCell<BTreeMap<GpuShape, Rc<[usize]>>>,
+}
+
+/// What decides which catalog rows fit a GPU node: its accelerators and host size.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GpuShape {
+    accelerator: String,
+    count: u64,
+    vcpus: u64,
+    memory_gib: u64,
 }
 
 /// What a unit asks of a site before price: the rules that may exclude it.
@@ -201,6 +218,38 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
+    fn cpu_sites(&self, shape: CpuShape, scan: impl FnOnce() -> Vec<CpuSite>) -> Rc<[CpuSite]> {
+        if let Some(sites) = self.cpu_sites.borrow().get(&shape) {
+            return Rc::clone(sites);
+        }
+        let sites: Rc<[CpuSite]> = scan().into();
+        self.cpu_sites.borrow_mut().insert(shape, Rc::clone(&sites));
+        sites
+    }
+
+    /// Indexes of the catalog rows that fit `node`, in catalog order.
+    fn gpu_rows(&self, node: &GpuNode) -> Rc<[usize]> {
+        let shape = GpuShape {
+            accelerator: node.accel.name.clone(),
+            count: node.accel.count,
+            vcpus: node.vcpus.to_bits(),
+            memory_gib: node.memory_gib.to_bits(),
+        };
+        if let Some(rows) = self.gpu_rows.borrow().get(&shape) {
+            return Rc::clone(rows);
+        }
+        let rows: Rc<[usize]> = self
+            .catalog
+            .offerings
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| node.fits(o))
+            .map(|(i, _)| i)
+            .collect();
+        self.gpu_rows.borrow_mut().insert(shape, Rc::clone(&rows));
+        rows
+    }
+
     fn nearness(&self, site: usize) -> (u8, bool) {
         self.nearness[site]
     }
@@ -231,14 +280,15 @@ impl<'a> Context<'a> {
     fn collect(
         &self,
         needs: &Needs,
-        fits: Vec<(usize, Candidate, Option<String>)>,
+        fits: &[(usize, Candidate, Option<String>)],
     ) -> (Vec<Candidate>, Vec<Excluded>, Vec<(String, usize)>) {
-        let mut best: BTreeMap<usize, Candidate> = BTreeMap::new();
+        let mut best: BTreeMap<usize, &Candidate> = BTreeMap::new();
         let mut excluded: BTreeMap<usize, Excluded> = BTreeMap::new();
         let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
         // A site's verdict does not depend on the instance: judge each site once.
         let mut verdicts: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
         for (site, candidate, label) in fits {
+            let site = *site;
             let verdict = verdicts
                 .entry(site)
                 .or_insert_with(|| self.admit(&self.places.sites[site], needs));
@@ -262,8 +312,8 @@ impl<'a> Context<'a> {
                             site,
                             Excluded {
                                 site,
-                                label: label.unwrap_or_else(|| {
-                                    instance_label(&self.places.sites[site], &candidate)
+                                label: label.clone().unwrap_or_else(|| {
+                                    instance_label(&self.places.sites[site], candidate)
                                 }),
                                 monthly_usd: monthly,
                                 reason,
@@ -275,7 +325,7 @@ impl<'a> Context<'a> {
         }
         let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let mut candidates: Vec<Candidate> = best.into_values().collect();
+        let mut candidates: Vec<Candidate> = best.into_values().cloned().collect();
         candidates.sort_by_key(|c| (self.nearness(c.site), c.site));
         (candidates, excluded.into_values().collect(), reasons)
     }
@@ -422,7 +472,8 @@ fn gpu_fits(
 ) -> Vec<(usize, Candidate, Option<String>)> {
     let accel = node.accel;
     let mut fits = Vec::new();
-    for offering in ctx.catalog.offerings.iter().filter(|o| node.fits(o)) {
+    for &row in ctx.gpu_rows(node).iter() {
+        let offering = &ctx.catalog.offerings[row];
         let (Some(site), Some(cloud)) = (
             ctx.places.by_code(offering.cloud, &offering.region),
             ctx.cloud(offering.cloud),
@@ -509,17 +560,84 @@ fn cpu_fits(
     share: bool,
     producer: Option<&str>,
 ) -> Vec<(usize, Candidate, Option<String>)> {
-    // Only the cheapest type of a site can win: `Context::collect` keeps the cheapest
-    // candidate per site, admitted or excluded, and judges sites, not types. Keeping that
-    // one alone, instead of a candidate with two strings for every catalog row that
-    // fits, took `mlc plan` of 1,000 services from 0.19 to 0.14 s of CPU (benches/build).
-    let mut cheapest: BTreeMap<usize, Candidate> = BTreeMap::new();
+    let shape = CpuShape {
+        vcpus: vcpus.to_bits(),
+        memory_gib: memory_gib.to_bits(),
+        share,
+        capacity: (capacity_code(capacity.primary), capacity.fallback.map(capacity_code)),
+    };
+    let sites = ctx.cpu_sites(shape, || cheapest_cpu_types(ctx, vcpus, memory_gib, capacity, share));
+    sites
+        .iter()
+        .map(|fit| {
+            let storage =
+                producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[fit.site]));
+            let candidate = Candidate {
+                site: fit.site,
+                instance_type: ctx.catalog.offerings[fit.offering].instance_type.clone(),
+                capacity: capacity_word(fit.kind),
+                usd_per_hour: fit.usd_per_hour,
+                units,
+                hours,
+                compute_usd: fit.usd_per_hour * units * hours,
+                storage_usd: storage,
+                retrieval_usd: 0.0,
+                uses: Vec::new(),
+            };
+            (fit.site, candidate, None)
+        })
+        .collect()
+}
+
+/// What decides which CPU type of a site wins: the same for every replica or node of one
+/// shape, whatever its count and hours. (A scale-to-zero service costs nothing on any
+/// type; it still gets the type with the cheapest hour, which its rationale shows.)
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CpuShape {
+    vcpus: u64,
+    memory_gib: u64,
+    share: bool,
+    capacity: (u8, Option<u8>),
+}
+
+/// The winning CPU type of one site for a [`CpuShape`]: its catalog row, and the price per
+/// hour of the share of it that one replica or node pays for.
+#[derive(Clone, Copy)]
+pub struct CpuSite {
+    site: usize,
+    offering: usize,
+    usd_per_hour: f64,
+    kind: CapacityKind,
+}
+
+fn capacity_code(kind: CapacityKind) -> u8 {
+    match kind {
+        CapacityKind::OnDemand => 0,
+        CapacityKind::Spot => 1,
+        CapacityKind::Reserved { term_years } => 2u8.saturating_add(term_years),
+    }
+}
+
+/// Per site, the cheapest CPU type with at least `vcpus` and `memory_gib` (of a node's
+/// allocatable share) at the capacity asked for. Only the cheapest type of a site can win:
+/// `Context::collect` keeps the cheapest candidate per site and judges sites, not types.
+/// A produced dataset's storage is the same for every type of a site, so it does not
+/// change which one wins.
+fn cheapest_cpu_types(
+    ctx: &Context,
+    vcpus: f64,
+    memory_gib: f64,
+    capacity: &Capacity,
+    share: bool,
+) -> Vec<CpuSite> {
+    let mut cheapest: BTreeMap<usize, CpuSite> = BTreeMap::new();
     let cpu_types = ctx
         .catalog
         .offerings
         .iter()
-        .filter(|o| o.accelerator.is_none());
-    for offering in cpu_types {
+        .enumerate()
+        .filter(|(_, o)| o.accelerator.is_none());
+    for (index, offering) in cpu_types {
         // Size first: it rules out most rows before the lookups below.
         let have_cpu = offering.vcpus.map_or(0.0, |v| v.to_f64());
         let have_mem = offering.memory_gib.map_or(0.0, |m| m.to_f64());
@@ -544,33 +662,24 @@ fn cpu_fits(
         let Some((price, kind)) = priced(offering, capacity, cloud) else {
             continue;
         };
-        let storage = producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[site]));
-        let compute = price * fraction * units * hours;
-        // `collect`'s comparison, on the same sum: the first of equally cheap rows stays.
-        let monthly = compute + storage;
+        let usd_per_hour = price * fraction;
+        // The first of equally cheap rows stays, as in `collect`.
         if cheapest.get(&site).is_some_and(|best| {
-            monthly.partial_cmp(&best.monthly_usd()) != Some(std::cmp::Ordering::Less)
+            usd_per_hour.partial_cmp(&best.usd_per_hour) != Some(std::cmp::Ordering::Less)
         }) {
             continue;
         }
-        let candidate = Candidate {
+        cheapest.insert(
             site,
-            instance_type: offering.instance_type.clone(),
-            capacity: capacity_word(kind),
-            usd_per_hour: price * fraction,
-            units,
-            hours,
-            compute_usd: compute,
-            storage_usd: storage,
-            retrieval_usd: 0.0,
-            uses: Vec::new(),
-        };
-        cheapest.insert(site, candidate);
+            CpuSite {
+                site,
+                offering: index,
+                usd_per_hour,
+                kind,
+            },
+        );
     }
-    cheapest
-        .into_iter()
-        .map(|(site, candidate)| (site, candidate, None))
-        .collect()
+    cheapest.into_values().collect()
 }
 
 /// Every unit of the spec, or the units that cannot be placed anywhere.
@@ -658,7 +767,7 @@ fn finish(
     copy: Copy,
     needs: &Needs,
     what: String,
-    fits: Vec<(usize, Candidate, Option<String>)>,
+    fits: &[(usize, Candidate, Option<String>)],
     notes: Vec<String>,
 ) -> Result<Unit, NoPlacement> {
     let mut offered_on: Vec<String> = fits
@@ -796,7 +905,7 @@ fn train_unit(ctx: &Context, train: &crate::check::model::Train) -> Result<Unit,
         Copy::Only,
         &needs,
         what,
-        fits,
+        &fits,
         Vec::new(),
     )
 }
@@ -861,7 +970,7 @@ fn batch_unit(ctx: &Context, batch: &crate::check::model::Batch) -> Result<Unit,
         Copy::Only,
         &needs,
         what,
-        fits,
+        &fits,
         Vec::new(),
     )
 }
@@ -976,7 +1085,7 @@ fn service_unit(
             copy.clone(),
             needs,
             what.clone(),
-            fits.clone(),
+            &fits,
             notes,
         ) {
             Ok(unit) => return Ok(unit),
@@ -1084,7 +1193,7 @@ fn function_unit(
         copy,
         &needs,
         what,
-        fits,
+        &fits,
         Vec::new(),
     )
 }

@@ -159,7 +159,7 @@ pub(super) fn jurisdiction_of(model: &Model, node: &Node) -> Option<(String, Str
     };
     match node.kind {
         NodeKind::Dataset => {
-            let d = model.datasets.iter().find(|d| d.name == node.name)?;
+            let d = model.dataset(&node.name)?;
             // A produced dataset has no location yet: the plan places it.
             match d.location.as_ref()? {
                 Location::Region { cloud, region } => region_jurisdiction(cloud, region),

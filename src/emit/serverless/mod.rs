@@ -116,9 +116,7 @@ fn placed<'a>(input: &BuildInput<'a>) -> Vec<Placed<'a>> {
         .filter_map(|planned| {
             let function = input
                 .model
-                .functions
-                .iter()
-                .find(|f| f.name == planned.name)?;
+                .function(&planned.name)?;
             let (spec_name, base) = match &planned.copy {
                 Some(copy) => (
                     format!("{} ({copy})", function.name),
