@@ -335,7 +335,58 @@ function on_azure {{
         std::fs::read_to_string(serverless.join("aws_lambda/eu-west-1/template.yaml")).unwrap();
     assert!(west.contains("Runtime: \"provided.al2023\""));
     let azure = std::fs::read_to_string(serverless.join("azure_functions/main.tf")).unwrap();
-    assert!(azure.contains("use_custom_runtime = true"));
+    assert!(azure.contains(r#"runtime_name                = "custom""#));
+    assert!(azure.contains(r#"runtime_version             = "1.0""#));
+}
+
+/// Azure functions run on the plan the plan prices: a Flex Consumption (FC1) app on the
+/// instance size the plan bills, with `min_instances` always ready and a maximum within
+/// Flex Consumption's 40..1000.
+#[test]
+fn azure_functions_run_on_the_flex_consumption_plan_the_plan_prices() {
+    let spec = r#"
+clouds { allow = [azure] }
+
+function score {
+  platform      = azure_functions
+  runtime       = python3.12
+  memory        = 600 MiB
+  timeout       = 20 s
+  avg_duration  = 300 ms
+  invocations   = 5M / month
+  min_instances = 3
+}
+"#;
+    let (out, output) = build_text("flex", spec);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let folder = out.join("serverless/azure_functions");
+    validate(&folder);
+    let main = std::fs::read_to_string(folder.join("main.tf")).unwrap();
+    for line in [
+        r#"sku_name            = "FC1""#,
+        r#"resource "azurerm_function_app_flex_consumption" "score" {"#,
+        r#"runtime_name                = "python""#,
+        r#"runtime_version             = "3.12""#,
+        // 600 MiB runs on the 2048 MiB size, the one the stdlib's price list bills.
+        "instance_memory_in_mb       = 2048",
+        "maximum_instance_count      = 40",
+        "instance_count = 3",
+    ] {
+        assert!(main.contains(line), "{line}:\n{main}");
+    }
+    for gone in [
+        "azurerm_linux_function_app",
+        "EP1",
+        "elastic_instance_minimum",
+    ] {
+        assert!(!main.contains(gone), "{gone}:\n{main}");
+    }
+    let versions = std::fs::read_to_string(folder.join("versions.tf")).unwrap();
+    assert!(versions.contains(r#"version = "4.43.0""#), "{versions}");
 }
 
 /// Two function names that become one CloudFormation logical ID are an error before

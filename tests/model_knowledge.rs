@@ -79,6 +79,21 @@ fn serverless_limits_come_from_the_stdlib() {
     let azure = platform("azure_functions");
     assert_eq!(azure.memory_max_bytes, mib(4_096));
     assert_eq!(azure.timeout_max_seconds, Some(Exact::int(600)));
+    // Flex Consumption, what `mlc build` deploys: billed per instance size, each call at
+    // least a second, always-ready instances at their own rates.
+    assert_eq!(azure.product, "Azure Functions Flex Consumption (FC1)");
+    assert_eq!(
+        azure.instance_memory_bytes,
+        [mib(512), mib(2_048), mib(4_096)].map(Option::unwrap)
+    );
+    assert_eq!(azure.min_billed_seconds, Exact::int(1));
+    assert_eq!(
+        azure.billed_memory_bytes(Exact::int(600 << 20)),
+        Exact::int(2_048 << 20)
+    );
+    assert!(azure.provisioned_memory_usd_per_gb_second.is_some());
+    assert_eq!(lambda.instance_memory_bytes, []);
+    assert_eq!(lambda.min_billed_seconds, Exact::ZERO);
 
     let spec = "cloud lab {\n  title = \"Lab\"\n  serverless knative {\n    product = \"Lab Knative\"\n    memory_per_gb = 0.00001 USD/s\n    request_price = 0.10 USD/M\n    timeout_max = 60 s\n    accelerators = on\n  }\n}\nfunction f {\n  platform = knative\n  runtime = python3.12\n  memory = 1 GiB\n  timeout = 120 s\n  invocations = 1K / month\n}\n";
     let checked = mlc::check::check_text("lab.mlc", spec);

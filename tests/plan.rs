@@ -618,3 +618,109 @@ fn reading_an_archive_dataset_pays_retrieval() {
     );
     assert_adds_up(&plan);
 }
+
+/// The plan prices Azure Functions on the Flex Consumption plan `mlc build` deploys:
+/// on-demand calls at their GB-second and execution rates less the free grants, each
+/// billed at least 1 s on the smallest instance size that holds the function's memory;
+/// always-ready instances at their baseline rate, and the calls they take at theirs.
+#[test]
+fn azure_functions_are_priced_as_the_flex_consumption_plan_build_deploys() {
+    let function = |memory: &str, warm: u64| {
+        format!(
+            "function f {{\n  platform = azure_functions\n  runtime = python3.12\n  memory = {memory}\n  timeout = 20 s\n  avg_duration = 300 ms\n  invocations = 5M / month\n  min_instances = {warm}\n  region = azure.eastus\n}}\n"
+        )
+    };
+    let price = |plan: &Plan| plan.workloads[0].monthly_usd;
+    // Three always-ready 2048 MiB instances (600 MiB rounds up to that size) take all
+    // 5M one-second calls: baseline 3 x 2 GB x 2,628,000 s x $0.000004, calls
+    // 5M x 1 s x 2 GB x $0.000016, executions 5M x $0.40/M, no free grant.
+    let warm = plan_text(&function("600 MiB", 3)).unwrap();
+    let w = &warm.workloads[0];
+    assert_eq!(w.instance_type, "Azure Functions Flex Consumption (FC1)");
+    let expected = 3.0 * 2.0 * 2_628_000.0 * 0.000004 + 5e6 * 2.0 * 0.000016 + 5.0 * 0.40;
+    assert!(
+        (price(&warm) - expected).abs() < 1e-6,
+        "{} vs {expected}",
+        price(&warm)
+    );
+    assert!(
+        w.notes.iter().any(|n| n.contains("2048 MiB instances")),
+        "{:?}",
+        w.notes
+    );
+    assert!(
+        w.notes.iter().any(|n| n.contains("at least 1 s")),
+        "{:?}",
+        w.notes
+    );
+    // On demand: 512 MiB instances, 5M s x 0.5 GB less 100K GB-s free at $0.000026,
+    // and 5M less 250K free executions at $0.40/M.
+    let cold = plan_text(&function("300 MiB", 0)).unwrap();
+    let expected = (2.5e6 - 100e3) * 0.000026 + (5e6 - 250e3) * 0.40 / 1e6;
+    assert!(
+        (price(&cold) - expected).abs() < 1e-6,
+        "{} vs {expected}",
+        price(&cold)
+    );
+    assert_adds_up(&cold);
+}
+
+/// A service that scales to zero is priced at the load its `requests` put on the KEDA
+/// trigger `mlc build` writes, for the hours requests keep it awake.
+#[test]
+fn a_scale_to_zero_service_is_priced_at_its_expected_load() {
+    let service = |requests: &str| {
+        format!(
+            "service api {{\n  model = \"x/y:1\"\n  replicas = 0..4\n  {requests}\n  region = aws.us_east_1\n  resources {{ cpu = 1..2, memory = 2 GiB..4 GiB }}\n}}\n"
+        )
+    };
+    let busy = plan_text(&service("requests = 150M / month")).unwrap();
+    let w = &busy.workloads[0];
+    // 57 requests a second, 29 a replica (twice the mean over 4): 2 replicas all month.
+    assert_eq!(w.nodes, 2.0);
+    assert!((w.hours_per_month - 730.0).abs() < 1e-6, "{w:?}");
+    // `usd_per_hour` is the workload's: both replicas.
+    assert!((w.monthly_usd - 730.0 * w.usd_per_hour).abs() < 1e-6);
+    assert!(w.monthly_usd > 100.0, "{w:?}");
+    assert!(
+        w.notes.iter().any(|n| n.contains("what KEDA runs")),
+        "{:?}",
+        w.notes
+    );
+    assert_adds_up(&busy);
+
+    // 5K requests a month: one replica, awake while a request came in the last 7 minutes.
+    let quiet = plan_text(&service("requests = 5K / month")).unwrap();
+    let q = &quiet.workloads[0];
+    let awake = 730.0 * (1.0 - (-5_000.0 / 2_628_000.0 * 420.0_f64).exp());
+    assert_eq!(q.nodes, 1.0);
+    assert!((q.hours_per_month - awake).abs() < 1e-6, "{q:?}");
+    // The replica costs what it costs in the busy plan, per hour.
+    assert!((q.usd_per_hour - w.usd_per_hour / 2.0).abs() < 1e-9);
+}
+
+/// Without `requests` a scale-to-zero service is priced idle, and a finding says what an
+/// active hour costs on the instance the plan chose: the cheapest one that fits.
+#[test]
+fn a_scale_to_zero_service_without_requests_is_priced_idle_with_a_finding() {
+    let spec = "service api {\n  model = \"x/y:1\"\n  replicas = 0..4\n  region = aws.us_east_1\n  resources { cpu = 1..2, memory = 2 GiB..4 GiB }\n}\n";
+    let idle = plan_text(spec).unwrap();
+    let w = &idle.workloads[0];
+    assert_eq!((w.nodes, w.monthly_usd), (0.0, 0.0));
+    let active = plan_text(&spec.replace("0..4", "1..4")).unwrap();
+    let replica = &active.workloads[0];
+    assert_eq!(w.instance_type, replica.instance_type);
+    let finding = idle
+        .findings
+        .iter()
+        .find(|f| f.subject == "service.api")
+        .expect("a finding about the idle service");
+    assert!(
+        finding.message.contains("priced idle")
+            && finding
+                .message
+                .contains(&format!("${:.4} an active hour", replica.usd_per_hour)),
+        "{finding:?} vs {replica:?}"
+    );
+    assert!(active.findings.iter().all(|f| f.subject != "service.api"));
+}

@@ -815,12 +815,7 @@ fn service(f: &Fields, diagnostics: &mut Vec<Diagnostic>) {
 /// A platform's limits come from the first cloud (by name) whose `serverless` block
 /// describes it; a platform no cloud describes (Knative) is not limited.
 fn platform_limits<'m>(model: &'m Model, platform: &str) -> Option<&'m ServerlessPrice> {
-    model
-        .knowledge
-        .clouds
-        .iter()
-        .flat_map(|c| c.serverless.iter())
-        .find(|s| s.platform == platform)
+    model.knowledge.serverless_platform(platform)
 }
 
 fn function(f: &Fields, model: &Model, diagnostics: &mut Vec<Diagnostic>) {

@@ -735,6 +735,18 @@ pub struct Knowledge {
     pub managed: Vec<ManagedService>,
 }
 
+impl Knowledge {
+    /// A serverless platform's prices and limits: from the first cloud (by name) whose
+    /// `serverless` block describes it; `None` for a platform no cloud describes
+    /// (Knative, which runs on the cluster).
+    pub fn serverless_platform(&self, platform: &str) -> Option<&ServerlessPrice> {
+        self.clouds
+            .iter()
+            .flat_map(|c| c.serverless.iter())
+            .find(|s| s.platform == platform)
+    }
+}
+
 /// A cloud's managed ML platform (`stdlib/managed.mlc`).
 #[derive(Debug, Clone, Serialize)]
 pub struct ManagedService {
@@ -808,6 +820,24 @@ pub struct ServerlessPrice {
     pub provisioned_memory_usd_per_gb_second: Option<Exact>,
     pub free_requests_per_month: Option<Exact>,
     pub free_gb_seconds_per_month: Option<Exact>,
+    /// Instance sizes in bytes, smallest first, where the platform bills them (Flex
+    /// Consumption's 512, 2048 and 4096 MiB); empty where it bills the function's memory.
+    pub instance_memory_bytes: Vec<Exact>,
+    /// Seconds each call is billed at least.
+    pub min_billed_seconds: Exact,
+}
+
+impl ServerlessPrice {
+    /// The memory a function runs and is billed with: the smallest instance size that
+    /// holds its `memory`, or its `memory` where the platform has no sizes (or none
+    /// large enough: the `memory_max` check reports that).
+    pub fn billed_memory_bytes(&self, memory: Exact) -> Exact {
+        self.instance_memory_bytes
+            .iter()
+            .copied()
+            .find(|size| *size >= memory)
+            .unwrap_or(memory)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1545,10 +1575,23 @@ fn serverless_prices(f: &Fields) -> Vec<ServerlessPrice> {
             provisioned_memory_usd_per_gb_second: opt_exact(b.get("provisioned_memory_per_gb")),
             free_requests_per_month: per_month(b.get("free_requests")),
             free_gb_seconds_per_month: opt_exact(b.get("free_gb_seconds")),
+            instance_memory_bytes: sizes(b.get("instance_memory")),
+            min_billed_seconds: opt_exact(b.get("min_billed_duration")).unwrap_or(Exact::ZERO),
         })
         .collect();
     prices.sort_by(|a, b| a.platform.cmp(&b.platform));
     prices
+}
+
+/// A list of sizes in bytes, smallest first.
+fn sizes(v: Option<&Val>) -> Vec<Exact> {
+    let mut sizes: Vec<Exact> = list(v)
+        .into_iter()
+        .filter_map(|x| opt_exact(Some(x)))
+        .collect();
+    sizes.sort();
+    sizes.dedup();
+    sizes
 }
 
 /// USD per byte to USD per (decimal) GB.

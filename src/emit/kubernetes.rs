@@ -279,6 +279,7 @@ struct ScaleToZero {
     prometheus: String,
     query: String,
     threshold: String,
+    cooldown_seconds: u64,
     targets: Vec<MetricTarget>,
 }
 
@@ -1031,8 +1032,10 @@ impl Cluster<'_> {
                 targets.push(metric("cpu", 80.0));
             }
             let query = format!(
-                "sum(rate(http_requests_total{{namespace=\"{}\",service=\"{}\"}}[2m]))",
-                self.namespace, service_name
+                "sum(rate(http_requests_total{{namespace=\"{}\",service=\"{}\"}}[{}m]))",
+                self.namespace,
+                service_name,
+                crate::plan::cost::KEDA_RATE_WINDOW_MINUTES
             );
             scale_to_zero.push(ScaleToZero {
                 meta: self.meta(&name, labels.clone(), Vec::new()),
@@ -1040,6 +1043,7 @@ impl Cluster<'_> {
                 prometheus: PROMETHEUS.into(),
                 query,
                 threshold: requests_threshold(s).to_string(),
+                cooldown_seconds: crate::plan::cost::KEDA_COOLDOWN_SECONDS,
                 targets,
             });
             self.kinds.insert(("keda.sh", "scaledobjects"));
@@ -1561,14 +1565,14 @@ fn metric(resource: &str, percent: f64) -> MetricTarget {
     }
 }
 
-/// Requests a second one replica takes before KEDA adds another: twice the month's
-/// average rate spread over the most replicas (the peak fills them all), at least 1.
+/// The trigger's requests a second per replica: the rule the plan prices the service by
+/// (`plan::cost::keda_requests_per_replica`), at least 1 when the spec gives no rate.
 fn requests_threshold(s: &Service) -> u64 {
     let Some(rate) = s.requests_per_month else {
         return 1;
     };
-    let per_second = rate.to_f64() / (730.0 * 3600.0);
-    ((2.0 * per_second / s.replicas_max.max(1) as f64).ceil() as u64).max(1)
+    let per_second = rate.to_f64() / crate::check::units::SECONDS_PER_MONTH as f64;
+    crate::plan::cost::keda_requests_per_replica(per_second, s.replicas_max)
 }
 
 /// A service replica's requests and limits: `resources { cpu, memory }` as

@@ -73,8 +73,8 @@ fn storage_class<'c>(cloud: &'c CloudInfo, tier: &str) -> Option<&'c StorageClas
     class(tier).or_else(|| class("standard"))
 }
 
-/// What one serverless function costs a month on its platform: compute (GB-seconds less
-/// the free tier), requests (less the free tier), and instances kept warm.
+/// What one serverless function costs a month on its platform: compute (GB-seconds),
+/// requests, and instances kept warm.
 pub struct ServerlessCost {
     pub compute_usd: f64,
     pub requests_usd: f64,
@@ -87,24 +87,96 @@ impl ServerlessCost {
     }
 }
 
-pub fn serverless(
-    price: &ServerlessPrice,
-    invocations: f64,
-    seconds_per_call: f64,
-    memory_gb: f64,
-    min_instances: u64,
-) -> ServerlessCost {
+/// A month of calls to one function.
+pub struct ServerlessLoad {
+    pub invocations: f64,
+    pub seconds_per_call: f64,
+    /// The memory each instance is billed for (`ServerlessPrice::billed_memory_bytes`), GiB.
+    pub memory_gb: f64,
+    pub warm_instances: u64,
+}
+
+/// The platform's bill for `load`. Each call is billed at least the platform's minimum
+/// duration. Warm instances (provisioned concurrency, always-ready instances) take calls
+/// first, one at a time, with the month's calls spread evenly over it: where the
+/// platform has a rate for running on them (`provisioned_memory_per_gb`), their calls
+/// pay that rate without free grants, and the rest pay the on-demand rates less the free
+/// grants. Warm instances also pay their idle rate (`provisioned_per_gb`, else the
+/// on-demand GB-second rate) around the clock.
+pub fn serverless(price: &ServerlessPrice, load: &ServerlessLoad) -> ServerlessCost {
+    let month_seconds = HOURS_PER_MONTH * 3600.0;
+    let billed_seconds = load.seconds_per_call.max(price.min_billed_seconds.to_f64());
+    let busy_seconds = load.invocations * billed_seconds;
+    let warm_run_rate = price
+        .provisioned_memory_usd_per_gb_second
+        .map(|p| p.to_f64());
+    let warm_share = match warm_run_rate {
+        Some(_) if busy_seconds > 0.0 => {
+            (load.warm_instances as f64 * month_seconds / busy_seconds).min(1.0)
+        }
+        _ => 0.0,
+    };
+    let on_demand = 1.0 - warm_share;
     let free_gb_seconds = price.free_gb_seconds_per_month.map_or(0.0, |f| f.to_f64());
     let free_requests = price.free_requests_per_month.map_or(0.0, |f| f.to_f64());
-    let gb_seconds = (invocations * seconds_per_call * memory_gb - free_gb_seconds).max(0.0);
-    let requests = (invocations - free_requests).max(0.0);
-    let warm_rate = price
+    let on_demand_gb_seconds =
+        (busy_seconds * on_demand * load.memory_gb - free_gb_seconds).max(0.0);
+    let warm_gb_seconds = busy_seconds * warm_share * load.memory_gb;
+    let requests =
+        (load.invocations * on_demand - free_requests).max(0.0) + load.invocations * warm_share;
+    let idle_rate = price
         .provisioned_usd_per_gb_second
         .map_or(price.usd_per_gb_second.to_f64(), |p| p.to_f64());
     ServerlessCost {
-        compute_usd: gb_seconds * price.usd_per_gb_second.to_f64(),
+        compute_usd: on_demand_gb_seconds * price.usd_per_gb_second.to_f64()
+            + warm_gb_seconds * warm_run_rate.unwrap_or(0.0),
         requests_usd: requests * price.usd_per_request.to_f64(),
-        warm_usd: min_instances as f64 * memory_gb * HOURS_PER_MONTH * 3600.0 * warm_rate,
+        warm_usd: load.warm_instances as f64 * load.memory_gb * month_seconds * idle_rate,
+    }
+}
+
+/// The window of Prometheus' request rate that the KEDA ScaledObject of a scale-to-zero
+/// service (what `mlc build` writes) scales on: a request keeps the rate above zero, and
+/// so the service awake, this long.
+pub const KEDA_RATE_WINDOW_MINUTES: u64 = 2;
+/// How long KEDA keeps a replica after the rate falls to zero (`cooldownPeriod`).
+pub const KEDA_COOLDOWN_SECONDS: u64 = 300;
+
+/// The requests a second one replica takes before KEDA adds another (the trigger's
+/// `threshold`): twice the month's mean rate spread over the most replicas, so the
+/// peak fills them all; at least 1.
+pub fn keda_requests_per_replica(requests_per_second: f64, replicas_max: u64) -> u64 {
+    let per_replica = (2.0 * requests_per_second / replicas_max.max(1) as f64).ceil();
+    if per_replica.is_finite() && per_replica >= 1.0 {
+        per_replica.min(u64::MAX as f64) as u64
+    } else {
+        1
+    }
+}
+
+/// What a scale-to-zero service with a known request rate runs in a month.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScaleToZeroLoad {
+    /// The replicas KEDA runs at the month's mean rate: the rate over the trigger's
+    /// requests per replica, rounded up, from 1 to the most replicas.
+    pub replicas: u64,
+    /// The share of the month it is awake: with requests arriving at random at the mean
+    /// rate, the chance that one came within the rate window plus the cooldown.
+    pub awake_share: f64,
+}
+
+pub fn scale_to_zero_load(requests_per_second: f64, replicas_max: u64) -> ScaleToZeroLoad {
+    let per_replica = keda_requests_per_replica(requests_per_second, replicas_max) as f64;
+    let needed = (requests_per_second / per_replica).ceil();
+    let replicas = if needed.is_finite() {
+        (needed.max(1.0) as u64).min(replicas_max.max(1))
+    } else {
+        replicas_max.max(1)
+    };
+    let awake_seconds = (KEDA_RATE_WINDOW_MINUTES * 60 + KEDA_COOLDOWN_SECONDS) as f64;
+    ScaleToZeroLoad {
+        replicas,
+        awake_share: 1.0 - (-requests_per_second.max(0.0) * awake_seconds).exp(),
     }
 }
 
@@ -147,6 +219,112 @@ mod tests {
         let without = spot_hours(100.0, 10.0, None, &c);
         assert!((without - 100.0 * (1.0 + 0.1 * (5.0 + 1.0 / 6.0))).abs() < 1e-9);
         assert!(without > with);
+    }
+
+    /// A platform at round prices: $0.00002 a GB-second on demand, $0.20 a million
+    /// calls, 1M calls and 400K GB-seconds free; warm instances $0.000004 a GB-second
+    /// idle and, where `warm_rate`, $0.00001 a GB-second for the calls they run.
+    fn platform(warm_rate: bool, min_billed_seconds: i128) -> ServerlessPrice {
+        let rate = |num: i128, den: i128| Exact::new(num, den).unwrap();
+        ServerlessPrice {
+            platform: "p".into(),
+            product: "P".into(),
+            title: "P".into(),
+            memory_min_bytes: None,
+            memory_max_bytes: None,
+            timeout_max_seconds: None,
+            accelerators: false,
+            min_instances: true,
+            usd_per_gb_second: rate(2, 100_000),
+            usd_per_vcpu_second: None,
+            usd_per_request: rate(2, 10_000_000),
+            provisioned_usd_per_gb_second: Some(rate(4, 1_000_000)),
+            provisioned_memory_usd_per_gb_second: warm_rate.then(|| rate(1, 100_000)),
+            free_requests_per_month: Some(Exact::int(1_000_000)),
+            free_gb_seconds_per_month: Some(Exact::int(400_000)),
+            instance_memory_bytes: Vec::new(),
+            min_billed_seconds: Exact::int(min_billed_seconds),
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn warm_instances_take_the_calls_first_at_their_own_rate() {
+        let load = |invocations: f64, warm_instances: u64| ServerlessLoad {
+            invocations,
+            seconds_per_call: 0.1,
+            memory_gb: 1.0,
+            warm_instances,
+        };
+        let idle = 2_628_000.0 * 0.000004;
+        // 100K busy seconds fit on one warm instance: all at its rate, no free grant.
+        let fits = serverless(&platform(true, 0), &load(1e6, 1));
+        assert!(close(fits.compute_usd, 100e3 * 0.00001));
+        assert!(close(fits.requests_usd, 1e6 * 0.2e-6));
+        assert!(close(fits.warm_usd, idle));
+        // 10M busy seconds: the warm instance takes 2,628,000 of them, the rest run on
+        // demand with the free grants.
+        let spills = serverless(&platform(true, 0), &load(100e6, 1));
+        let share = 2_628_000.0 / 10e6;
+        let on_demand = (10e6 * (1.0 - share) - 400e3) * 0.00002;
+        assert!(close(spills.compute_usd, on_demand + 2_628_000.0 * 0.00001));
+        let calls = (100e6 * (1.0 - share) - 1e6) + 100e6 * share;
+        assert!(close(spills.requests_usd, calls * 0.2e-6));
+        // Without a rate for warm calls, every call runs on demand; warm instances idle
+        // at their own rate all the same.
+        let on_demand_only = serverless(&platform(false, 0), &load(1e6, 1));
+        assert!(close(on_demand_only.compute_usd, 0.0), "100K GB-s are free");
+        assert!(close(on_demand_only.requests_usd, 0.0), "1M calls are free");
+        assert!(close(on_demand_only.warm_usd, idle));
+    }
+
+    #[test]
+    fn calls_are_billed_at_least_the_platform_minimum() {
+        let load = ServerlessLoad {
+            invocations: 2e6,
+            seconds_per_call: 0.2,
+            memory_gb: 2.0,
+            warm_instances: 0,
+        };
+        let billed = serverless(&platform(true, 1), &load);
+        assert!(close(
+            billed.compute_usd,
+            (2e6 * 1.0 * 2.0 - 400e3) * 0.00002
+        ));
+        let exact = serverless(&platform(true, 0), &load);
+        assert!(close(
+            exact.compute_usd,
+            (2e6 * 0.2 * 2.0 - 400e3) * 0.00002
+        ));
+    }
+
+    #[test]
+    fn a_scale_to_zero_service_runs_what_keda_asks_for_while_requests_arrive() {
+        // 150M requests a month: 57 a second; 4 replicas at most take 29 each, so the
+        // mean rate needs 2, and requests never leave it idle.
+        let busy = scale_to_zero_load(150e6 / (HOURS_PER_MONTH * 3600.0), 4);
+        assert_eq!(busy.replicas, 2);
+        assert!(busy.awake_share > 0.999_999);
+        // A few thousand a month: one replica, awake while a request came within the
+        // last 7 minutes.
+        let rate = 5_000.0 / (HOURS_PER_MONTH * 3600.0);
+        let quiet = scale_to_zero_load(rate, 4);
+        assert_eq!(quiet.replicas, 1);
+        let expected = 1.0 - (-rate * 420.0).exp();
+        assert!((quiet.awake_share - expected).abs() < 1e-12);
+        assert!(quiet.awake_share > 0.5 && quiet.awake_share < 0.6);
+        // No traffic: asleep all month.
+        assert_eq!(scale_to_zero_load(0.0, 4).awake_share, 0.0);
+    }
+
+    #[test]
+    fn keda_threshold_spreads_twice_the_mean_over_the_most_replicas() {
+        assert_eq!(keda_requests_per_replica(57.08, 4), 29);
+        assert_eq!(keda_requests_per_replica(0.2, 4), 1);
+        assert_eq!(keda_requests_per_replica(10.0, 0), 20);
     }
 
     #[test]

@@ -530,11 +530,15 @@ fn assemble(
 ) -> Plan {
     let mut workloads = Vec::new();
     let mut line_items = Vec::new();
+    let mut idle = Vec::new();
     let neighbours = Neighbours::new(problem, &solution.choice);
     for (i, unit) in units.iter().enumerate() {
         let chosen = &unit.candidates[solution.choice[i]];
         let site = &ctx.places.sites[chosen.site];
         let name = unit_label(unit);
+        if unit.kind == NodeKind::Service && chosen.units == 0.0 {
+            idle.push(idle_finding(&name, &candidate_label(ctx, chosen), chosen));
+        }
         if chosen.compute_usd > 0.0 {
             line_items.push(LineItem {
                 category: if chosen.capacity == "serverless" {
@@ -602,6 +606,7 @@ fn assemble(
         .today_days
         .and_then(|today| days_from_iso(crate::catalog::CATALOG_DATE).map(|d| today - d));
     let mut findings = findings(model, &workloads, cloud, catalog_age_days);
+    findings.extend(idle);
     findings.sort_by(|a, b| {
         a.subject
             .cmp(&b.subject)
@@ -680,6 +685,25 @@ fn managed_fit(model: &Model, unit: &Unit, chosen: &Candidate, cloud: &str) -> O
         uses: uses.into_iter().map(String::from).collect(),
         lacks: lacks.into_iter().map(String::from).collect(),
     })
+}
+
+/// A service that scales to zero and has no `requests` is priced idle: what a reviewer
+/// would pay while it runs.
+fn idle_finding(name: &str, label: &str, chosen: &Candidate) -> Finding {
+    let rework = if chosen.capacity == "spot" {
+        ", plus the expected rework of interruptions"
+    } else {
+        ""
+    };
+    Finding {
+        severity: "info".into(),
+        subject: name.into(),
+        message: format!(
+            "scales to zero and the spec gives no `requests`, so it is priced idle at $0; each replica costs ${:.4} an active hour on {label}{rework} (${:.2} for a month of one replica): set `requests` to price the expected load",
+            chosen.usd_per_hour,
+            chosen.usd_per_hour * cost::HOURS_PER_MONTH
+        ),
+    }
 }
 
 fn compute_detail(c: &Candidate, label: &str) -> String {

@@ -8,7 +8,8 @@ use super::cost::{self, HOURS_PER_MONTH};
 use super::places::{Places, Site};
 use crate::catalog::{normalise_accelerator, Catalog, Offering};
 use crate::check::model::{
-    AccelCount, Capacity, CapacityKind, CloudInfo, Dataset, Location, Model, Pin, Strategy,
+    AccelCount, Capacity, CapacityKind, CloudInfo, Dataset, Location, Model, Pin, ServerlessPrice,
+    Strategy,
 };
 use crate::graph::NodeKind;
 use crate::policy::placement::PlacementRules;
@@ -980,18 +981,9 @@ fn service_unit(
     service: &crate::check::model::Service,
     copy: Copy,
 ) -> Result<Unit, NoPlacement> {
-    // A warm standby runs one replica and scales out when traffic fails over.
-    let replicas = match copy {
-        Copy::Standby => 1.0,
-        _ => service.replicas_min as f64,
-    };
-    let mut notes = Vec::new();
-    if service.replicas_max > service.replicas_min {
-        notes.push(format!(
-            "priced at the minimum of {} replicas; each extra replica up to {} costs the same per hour",
-            service.replicas_min, service.replicas_max
-        ));
-    }
+    let load = service_load(service, &copy);
+    let (replicas, hours) = (load.replicas, load.hours);
+    let notes: Vec<String> = load.note.into_iter().collect();
     let (fits, what) = match &service.accelerator {
         Some(accel) => (
             gpu_fits(
@@ -1005,7 +997,7 @@ fn service_unit(
                 },
                 &service.capacity,
                 replicas,
-                HOURS_PER_MONTH,
+                hours,
                 HOURS_PER_MONTH,
                 None,
                 None,
@@ -1024,7 +1016,7 @@ fn service_unit(
                     memory,
                     &service.capacity,
                     replicas,
-                    HOURS_PER_MONTH,
+                    hours,
                     true,
                     None,
                 ),
@@ -1032,6 +1024,7 @@ fn service_unit(
             )
         }
     };
+    let fits = if load.idle { idle(fits) } else { fits };
     let near_geo = match &copy {
         Copy::Near(geo) => Some(geo.clone()),
         _ => None,
@@ -1097,6 +1090,91 @@ fn service_unit(
     Err(first_failure.expect("at least one try"))
 }
 
+/// How many replicas a copy of a service is priced at, for how many hours a month.
+struct ServiceLoad {
+    replicas: f64,
+    hours: f64,
+    /// A scale-to-zero service without `requests`: priced at $0 (its fits are for one
+    /// replica for the month, which picks each site's instance and says what an active
+    /// hour costs).
+    idle: bool,
+    note: Option<String>,
+}
+
+/// The replicas a copy needs: a warm standby runs one (it scales out when traffic fails
+/// over); a service with a floor runs its `replicas_min`; a service that scales to zero
+/// runs what KEDA asks for at the mean rate of its `requests` while they keep it awake,
+/// or is priced idle when the spec gives no rate.
+fn service_load(service: &crate::check::model::Service, copy: &Copy) -> ServiceLoad {
+    let month = |replicas: f64, note: Option<String>| ServiceLoad {
+        replicas,
+        hours: HOURS_PER_MONTH,
+        idle: false,
+        note,
+    };
+    let max = service.replicas_max;
+    if *copy == Copy::Standby {
+        return month(1.0, None);
+    }
+    if service.replicas_min > 0 {
+        let note = (max > service.replicas_min).then(|| {
+            format!(
+                "priced at the minimum of {} replicas; each extra replica up to {max} costs the same per hour",
+                service.replicas_min
+            )
+        });
+        return month(service.replicas_min as f64, note);
+    }
+    let rate = service
+        .requests_per_month
+        .map(|r| r.to_f64() / (HOURS_PER_MONTH * 3600.0))
+        .filter(|r| *r > 0.0);
+    let Some(rate) = rate else {
+        return ServiceLoad {
+            idle: true,
+            ..month(
+                1.0,
+                Some("scales to zero and the spec gives no `requests`: priced idle at $0 (a finding says what an active hour costs)".into()),
+            )
+        };
+    };
+    let load = cost::scale_to_zero_load(rate, max);
+    let hours = HOURS_PER_MONTH * load.awake_share;
+    ServiceLoad {
+        replicas: load.replicas as f64,
+        hours,
+        idle: false,
+        note: Some(format!(
+            "scales to zero: priced at {} replica(s) for {hours:.1} h, what KEDA runs at the mean rate of its `requests` ({rate:.3} a second, {} a replica) while requests keep it awake; each extra replica up to {max} costs the same per hour",
+            load.replicas,
+            cost::keda_requests_per_replica(rate, max)
+        )),
+    }
+}
+
+/// An idle service's fits: per site the cheapest one when active, at no cost.
+fn idle(fits: Vec<(usize, Candidate, Option<String>)>) -> Vec<(usize, Candidate, Option<String>)> {
+    let mut cheapest: BTreeMap<usize, (usize, Candidate, Option<String>)> = BTreeMap::new();
+    for fit in fits {
+        let better = cheapest
+            .get(&fit.0)
+            .is_none_or(|best| fit.1.monthly_usd() < best.1.monthly_usd());
+        if better {
+            cheapest.insert(fit.0, fit);
+        }
+    }
+    cheapest
+        .into_values()
+        .map(|(site, mut candidate, label)| {
+            candidate.units = 0.0;
+            candidate.hours = 0.0;
+            candidate.compute_usd = 0.0;
+            candidate.uses.clear();
+            (site, candidate, label)
+        })
+        .collect()
+}
+
 fn continent_of(ctx: &Context, geography: &str) -> Option<String> {
     ctx.model
         .knowledge
@@ -1115,6 +1193,7 @@ fn function_unit(
     let seconds = function.avg_duration_seconds.to_f64();
     let memory_gb = function.memory_bytes.to_f64() / f64::from(1u32 << 30);
     let mut fits = Vec::new();
+    let mut notes = Vec::new();
     let what;
     if function.platform == "knative" {
         // Knative runs on the cluster: its busy hours plus the instances kept warm.
@@ -1144,13 +1223,7 @@ fn function_unit(
             else {
                 continue;
             };
-            let priced = cost::serverless(
-                price,
-                invocations,
-                seconds,
-                memory_gb,
-                function.min_instances,
-            );
+            let priced = cost::serverless(price, &serverless_load(function, price));
             for (site, place) in ctx
                 .places
                 .sites
@@ -1177,6 +1250,9 @@ fn function_unit(
             }
         }
         what = format!("the `{}` platform", function.platform);
+        if let Some(price) = ctx.model.knowledge.serverless_platform(&function.platform) {
+            notes = serverless_notes(function, price);
+        }
     }
     let needs = Needs {
         kind: NodeKind::Function,
@@ -1194,8 +1270,48 @@ fn function_unit(
         &needs,
         what,
         &fits,
-        Vec::new(),
+        notes,
     )
+}
+
+/// A month of `function`'s calls, on the instance memory its platform bills.
+fn serverless_load(
+    function: &crate::check::model::Function,
+    price: &ServerlessPrice,
+) -> cost::ServerlessLoad {
+    let billed = price.billed_memory_bytes(function.memory_bytes);
+    cost::ServerlessLoad {
+        invocations: function.invocations_per_month.to_f64(),
+        seconds_per_call: function.avg_duration_seconds.to_f64(),
+        memory_gb: billed.to_f64() / f64::from(1u32 << 30),
+        warm_instances: function.min_instances,
+    }
+}
+
+/// What a reviewer needs to follow a serverless price: the instance size billed instead
+/// of the function's `memory`, and a minimum billed duration above its `avg_duration`.
+fn serverless_notes(
+    function: &crate::check::model::Function,
+    price: &ServerlessPrice,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let billed = price.billed_memory_bytes(function.memory_bytes);
+    if billed > function.memory_bytes {
+        notes.push(format!(
+            "billed for {} MiB instances, the smallest {} size that holds its `memory` (`mlc build` deploys that size)",
+            super::render::trim(billed.to_f64() / f64::from(1u32 << 20)),
+            price.title
+        ));
+    }
+    let minimum = price.min_billed_seconds;
+    if minimum > function.avg_duration_seconds {
+        notes.push(format!(
+            "each call is billed at least {} s, the platform's minimum, though its `avg_duration` is {} ms: an upper bound, as calls that overlap on one instance share that minimum",
+            super::render::trim(minimum.to_f64()),
+            super::render::trim(function.avg_duration_seconds.to_f64() * 1000.0)
+        ));
+    }
+    notes
 }
 
 #[cfg(test)]

@@ -1,11 +1,15 @@
 //! Azure Functions as Terraform in `serverless/azure_functions/`: per planned copy an
-//! `azurerm_linux_function_app` on its own Elastic Premium plan (the Linux plan that keeps
-//! instances warm and joins a virtual network), with a storage account for the runtime
-//! that the app reaches by its managed identity, never by a shared key.
+//! `azurerm_function_app_flex_consumption` on its own Flex Consumption (FC1) plan, the
+//! Linux plan that scales to zero, keeps `min_instances` always ready and joins a
+//! virtual network, and that the plan prices (`stdlib/clouds/azure.mlc`). A storage
+//! account holds the runtime's state and the code package; the app reaches it by its
+//! managed identity, never by a shared key.
 
 use super::{
     ceil, environment, max_instances, memory_mib, private, terraform_name, EnvVar, Placed,
 };
+use crate::check::model::Function;
+use crate::check::units::Exact;
 use crate::emit::names::Names;
 use crate::emit::{BuildInput, EmitError, Output};
 use serde::Serialize;
@@ -32,12 +36,16 @@ struct FunctionApp {
     /// Private endpoints of the runtime's storage (`network = private`).
     storage_endpoints: Vec<StorageEndpoint>,
     storage_account: String,
+    /// The blob container the code package is deployed to.
+    container_name: String,
     location: String,
-    stack: Stack,
-    /// The Elastic Premium size whose memory fits the function's.
-    sku: String,
+    runtime_name: String,
+    runtime_version: String,
+    /// The instance size the plan bills (`ServerlessPrice::billed_memory_bytes`), MiB.
+    instance_memory_mb: u64,
     timeout: String,
-    min_instances: u64,
+    /// Always-ready instances of the HTTP trigger group: the spec's `min_instances`.
+    always_ready: u64,
     max_instances: u64,
     env: Vec<EnvVar>,
 }
@@ -50,15 +58,19 @@ struct StorageEndpoint {
     service: String,
 }
 
-/// The `application_stack` of a runtime: one of the language versions, or a custom
-/// handler.
-#[derive(Serialize, Default)]
-struct Stack {
-    python: Option<String>,
-    node: Option<String>,
-    java: Option<String>,
-    custom: bool,
+/// Flex Consumption's `runtime_name` and `runtime_version` of a spec runtime.
+#[derive(Debug, PartialEq, Eq)]
+struct Runtime {
+    name: &'static str,
+    version: String,
 }
+
+/// Flex Consumption's bounds on `maximum_instance_count`.
+const MAX_INSTANCES: std::ops::RangeInclusive<u64> = 40..=1000;
+
+/// Flex Consumption's instance sizes, MiB: what a function runs on when the platform's
+/// stdlib entry lists none (a cloud that redefines `azure_functions` without them).
+const INSTANCE_SIZES_MIB: [u64; 3] = [512, 2048, 4096];
 
 pub(super) fn emit(
     input: &BuildInput,
@@ -76,12 +88,15 @@ pub(super) fn emit(
             Some("tls13") => "1.3".into(),
             _ => "1.2".into(),
         },
-        functions: placed.iter().map(|p| function_app(p, names)).collect(),
+        functions: placed
+            .iter()
+            .map(|p| function_app(input, p, names))
+            .collect(),
     };
     super::terraform_files("azure", DIR, &context)
 }
 
-fn function_app(placed: &Placed, names: &mut Names) -> FunctionApp {
+fn function_app(input: &BuildInput, placed: &Placed, names: &mut Names) -> FunctionApp {
     let f = placed.function;
     let spec = &placed.spec_name;
     // App names are global host names (`NAME.azurewebsites.net`) of at most 60
@@ -93,6 +108,7 @@ fn function_app(placed: &Placed, names: &mut Names) -> FunctionApp {
         55,
     );
     let seconds = ceil(f.timeout_seconds).max(1);
+    let runtime = runtime(&f.runtime);
     let label = names.iam(
         "azure_functions resource",
         spec,
@@ -138,51 +154,83 @@ fn function_app(placed: &Placed, names: &mut Names) -> FunctionApp {
             24,
         ),
         name,
+        container_name: "app-package".into(),
         location: placed.planned.region_code.clone(),
-        stack: stack(&f.runtime),
-        sku: sku(memory_mib(f)).into(),
+        runtime_name: runtime.name.into(),
+        runtime_version: runtime.version,
+        instance_memory_mb: instance_memory_mib(input, f),
         timeout: format!(
             "{:02}:{:02}:{:02}",
             seconds / 3600,
             seconds / 60 % 60,
             seconds % 60
         ),
-        min_instances: f.min_instances,
-        max_instances: max_instances(f).max(f.min_instances.max(1)),
+        always_ready: f.min_instances,
+        max_instances: max_instances(f).clamp(*MAX_INSTANCES.start(), *MAX_INSTANCES.end()),
         env: environment(f),
     }
 }
 
-fn stack(runtime: &str) -> Stack {
-    if let Some(version) = runtime.strip_prefix("python") {
-        Stack {
-            python: Some(version.into()),
-            ..Stack::default()
-        }
-    } else if let Some(version) = runtime.strip_prefix("nodejs") {
-        Stack {
-            node: Some(version.into()),
-            ..Stack::default()
-        }
-    } else if let Some(version) = runtime.strip_prefix("java") {
-        Stack {
-            java: Some(version.into()),
-            ..Stack::default()
-        }
-    } else {
-        // Go binaries and other custom code run as custom handlers.
-        Stack {
-            custom: true,
-            ..Stack::default()
+/// The instance size the plan priced the function on: the smallest of the platform's
+/// sizes that holds its `memory`.
+fn instance_memory_mib(input: &BuildInput, f: &Function) -> u64 {
+    let price = input.model.knowledge.serverless_platform(&f.platform);
+    match price.filter(|p| !p.instance_memory_bytes.is_empty()) {
+        Some(price) => ceil(
+            price
+                .billed_memory_bytes(f.memory_bytes)
+                .checked_div(Exact::int(1 << 20))
+                .unwrap_or(Exact::ZERO),
+        ),
+        None => {
+            let wanted = memory_mib(f);
+            INSTANCE_SIZES_MIB
+                .into_iter()
+                .find(|size| *size >= wanted)
+                .unwrap_or(wanted)
         }
     }
 }
 
-/// Elastic Premium instances have 3.5, 7 and 14 GB of memory.
-fn sku(memory_mib: u64) -> &'static str {
-    match memory_mib {
-        0..=3584 => "EP1",
-        3585..=7168 => "EP2",
-        _ => "EP3",
+fn runtime(spec_runtime: &str) -> Runtime {
+    let languages = [("python", "python"), ("nodejs", "node"), ("java", "java")];
+    for (prefix, name) in languages {
+        if let Some(version) = spec_runtime.strip_prefix(prefix) {
+            return Runtime {
+                name,
+                version: version.into(),
+            };
+        }
+    }
+    // Go binaries and other custom code run as custom handlers (runtime version 1.0).
+    Runtime {
+        name: "custom",
+        version: "1.0".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtimes_map_to_flex_consumption_names_and_versions() {
+        let pairs = [
+            ("python3.11", "python", "3.11"),
+            ("nodejs22", "node", "22"),
+            ("java21", "java", "21"),
+            ("go1", "custom", "1.0"),
+            ("provided", "custom", "1.0"),
+        ];
+        for (spec, name, version) in pairs {
+            assert_eq!(
+                runtime(spec),
+                Runtime {
+                    name,
+                    version: version.into()
+                },
+                "{spec}"
+            );
+        }
     }
 }
