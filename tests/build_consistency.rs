@@ -1,8 +1,11 @@
 //! The four `mlc build` targets agree with each other, for every example: each training
 //! job's harness (`harness/<train>/`) reads its data and writes its checkpoints where
 //! the Kubernetes Job mounts them, is the image the Job runs, and gets the ranks the Job
-//! launches; and every Kubernetes pod lands on a node pool that Terraform creates for its
-//! cluster (instance type, capacity, labels, taints).
+//! launches; every Kubernetes pod lands on a node pool that Terraform creates for its
+//! cluster (instance type, capacity, labels, taints, accelerator family), with an
+//! on-demand pool beside the spot one where it may fall back; and the pools can grow
+//! (autoscaling, the EKS Cluster Autoscaler) and run their GPUs (the device plugin, GKE's
+//! driver installation).
 
 mod common;
 
@@ -156,6 +159,8 @@ struct Pool {
     /// and maximum (GKE's `autoscaling` block, AKS's `auto_scaling_enabled`; EKS groups
     /// are grown by the Cluster Autoscaler, checked separately).
     autoscaled: bool,
+    /// GKE: whether GKE attaches the pool's NVIDIA GPUs and installs their driver.
+    gke_installs_gpus: bool,
 }
 
 /// The taints that keep pods without an accelerator off a pool: every pool taint but
@@ -254,12 +259,15 @@ fn pools(out: &Path) -> Vec<Pool> {
                 "node.kubernetes.io/instance-type".into(),
                 instance_type.clone(),
             );
+            let gke_installs_gpus = body.contains("\n    guest_accelerator {")
+                && body.contains("gpu_driver_installation_config {");
             pools.push(Pool {
                 id: format!("{cloud}/{id}"),
                 instance_type,
                 labels,
                 taints,
                 autoscaled,
+                gke_installs_gpus,
             });
         }
     }
@@ -435,7 +443,7 @@ fn resource_body<'t>(text: &'t str, kind: &str, id: &str) -> Option<&'t str> {
 }
 
 /// Every pool can grow from its minimum, which is often zero: GKE and AKS pools
-/// autoscale; each EKS cluster runs the Cluster Autoscaler, which discovers exactly
+/// autoscale, and GKE installs the driver of NVIDIA pools; each EKS cluster runs the Cluster Autoscaler, which discovers exactly
 /// that cluster's groups and whose service account has Terraform's IAM role, and whose
 /// priorities (with spot pools) prefer spot. EKS and AKS pools of NVIDIA GPUs run the
 /// device plugin, which tolerates their taints.
@@ -444,6 +452,12 @@ fn check_cluster_addons(out: &Path, pools: &[Pool]) {
         assert!(
             pool.autoscaled,
             "{}: {pool:?} does not autoscale",
+            out.display()
+        );
+        let nvidia = pool.taints.iter().any(|(k, _)| k == "nvidia.com/gpu");
+        assert!(
+            !(pool.id.starts_with("gcp/") && nvidia) || pool.gke_installs_gpus,
+            "{}: GKE neither attaches the GPUs of {pool:?} nor installs their driver",
             out.display()
         );
     }
