@@ -462,10 +462,12 @@ fn check_cluster_addons(out: &Path, pools: &[Pool]) {
         );
     }
     let kubernetes = out.join("kubernetes");
-    let aws = out.join("terraform/aws/cluster.tf");
-    let aws = aws.exists().then(|| read(&aws)).unwrap_or_default();
-    let azure = out.join("terraform/azure/cluster.tf");
-    let azure = azure.exists().then(|| read(&azure)).unwrap_or_default();
+    // A cloud without clusters has no cluster.tf.
+    let cluster_tf = |cloud: &str| {
+        std::fs::read_to_string(out.join(format!("terraform/{cloud}/cluster.tf")))
+            .unwrap_or_default()
+    };
+    let (aws, azure) = (cluster_tf("aws"), cluster_tf("azure"));
     for dir in std::fs::read_dir(&kubernetes)
         .into_iter()
         .flatten()
