@@ -1,8 +1,11 @@
 //! The four `mlc build` targets agree with each other, for every example: each training
 //! job's harness (`harness/<train>/config.json`) reads its data and writes its checkpoints where
 //! the Kubernetes Job mounts them, is the image the Job runs, and gets the ranks the Job
-//! launches; and every Kubernetes pod lands on a node pool that Terraform creates for its
-//! cluster (instance type, capacity, labels, taints).
+//! launches; every Kubernetes pod lands on a node pool that Terraform creates for its
+//! cluster (instance type, capacity, labels, taints, accelerator family), with an
+//! on-demand pool beside the spot one where it may fall back; and the pools can grow
+//! (autoscaling, the EKS Cluster Autoscaler) and run their GPUs (the device plugin, GKE's
+//! driver installation).
 
 mod common;
 
@@ -74,7 +77,11 @@ fn check_training_job(project: &Path, kubernetes_files: &[(String, String)]) {
         .unwrap_or_else(|| panic!("{what}: IMAGE.md has no docker build command"));
     let words: Vec<&str> = build_command.split_whitespace().collect();
     let folder = project.file_name().unwrap().to_string_lossy();
-    assert_eq!(words[3], format!("{folder}/Dockerfile"), "{what}: {build_command}");
+    assert_eq!(
+        words[3],
+        format!("{folder}/Dockerfile"),
+        "{what}: {build_command}"
+    );
     let image = words[5];
     assert!(
         dockerfile.contains(&format!("# {build_command}")) || dockerfile.contains(build_command),
@@ -156,6 +163,22 @@ struct Pool {
     labels: BTreeMap<String, String>,
     /// `key=value:Effect` (value may be empty).
     taints: Vec<(String, String)>,
+    /// Whether the cloud's autoscaler may grow and shrink the pool between its minimum
+    /// and maximum (GKE's `autoscaling` block, AKS's `auto_scaling_enabled`; EKS groups
+    /// are grown by the Cluster Autoscaler, checked separately).
+    autoscaled: bool,
+    /// GKE: whether GKE attaches the pool's NVIDIA GPUs and installs their driver.
+    gke_installs_gpus: bool,
+}
+
+/// The taints that keep pods without an accelerator off a pool: every pool taint but
+/// AKS's spot taint.
+fn accelerator_taints(pool: &Pool) -> Vec<&str> {
+    pool.taints
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| *k != "kubernetes.azure.com/scalesetpriority")
+        .collect()
 }
 
 fn hcl_string(body: &str, key: &str) -> Option<String> {
@@ -194,6 +217,11 @@ fn pools(out: &Path) -> Vec<Pool> {
             if let Some(pool) = hcl_string(body, "\"mlc.dev/pool\"") {
                 labels.insert("mlc.dev/pool".to_string(), pool);
             }
+            let autoscaled = match *kind {
+                "aws_eks_node_group" => true,
+                "google_container_node_pool" => body.contains("\n  autoscaling {"),
+                _ => hcl_string(body, "auto_scaling_enabled").as_deref() == Some("true"),
+            };
             let instance_type = match *kind {
                 "aws_eks_node_group" => {
                     let capacity = hcl_string(body, "capacity_type").unwrap();
@@ -210,15 +238,13 @@ fn pools(out: &Path) -> Vec<Pool> {
                     if hcl_string(body, "spot").as_deref() == Some("true") {
                         labels.insert("cloud.google.com/gke-spot".into(), "true".into());
                     }
-                    // GKE taints the nodes of GPU machine types itself.
-                    let machine = hcl_string(body, "machine_type").unwrap();
-                    if ["a2-", "a3-", "a4-", "g2-"]
-                        .iter()
-                        .any(|p| machine.starts_with(p))
-                    {
-                        taints.push(("nvidia.com/gpu".into(), "present".into()));
+                    for t in body.split("taint {").skip(1) {
+                        taints.push((
+                            hcl_string(t, "key").unwrap(),
+                            hcl_string(t, "value").unwrap(),
+                        ));
                     }
-                    machine
+                    hcl_string(body, "machine_type").unwrap()
                 }
                 _ => {
                     if hcl_string(body, "priority").as_deref() == Some("Spot") {
@@ -241,66 +267,107 @@ fn pools(out: &Path) -> Vec<Pool> {
                 "node.kubernetes.io/instance-type".into(),
                 instance_type.clone(),
             );
+            let gke_installs_gpus = body.contains("\n    guest_accelerator {")
+                && body.contains("gpu_driver_installation_config {");
             pools.push(Pool {
                 id: format!("{cloud}/{id}"),
                 instance_type,
                 labels,
                 taints,
+                autoscaled,
+                gke_installs_gpus,
             });
         }
     }
     pools
 }
 
-/// `(nodeSelector, tolerations as (key, operator, value))` of every pod template.
-type Placement = (BTreeMap<String, String>, Vec<(String, String, String)>);
+/// Where a pod template asks to run.
+#[derive(Debug, Default)]
+struct Placement {
+    selector: BTreeMap<String, String>,
+    /// `(key, operator, value)`.
+    tolerations: Vec<(String, String, String)>,
+    /// Preferred node labels (`spot fallback on_demand` prefers spot).
+    preferred: BTreeMap<String, String>,
+    /// The extended resources its container limits name (`nvidia.com/gpu`, ...).
+    extended: Vec<String>,
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
 
 fn placements(manifest: &str) -> Vec<Placement> {
     let mut out = Vec::new();
     let lines: Vec<&str> = manifest.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim() != "nodeSelector:" {
-            continue;
-        }
-        let indent = line.len() - line.trim_start().len();
-        let mut selector = BTreeMap::new();
-        let mut tolerations = Vec::new();
-        let mut j = i + 1;
-        while j < lines.len() && lines[j].len() - lines[j].trim_start().len() > indent {
-            let (k, v) = lines[j].trim().split_once(": ").unwrap();
-            selector.insert(
+    let starts: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].trim() == "nodeSelector:")
+        .collect();
+    for (n, &i) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(lines.len());
+        let segment = &lines[i..end];
+        let mut placement = Placement::default();
+        let mut j = 1;
+        while j < segment.len() && indent(segment[j]) > indent(segment[0]) {
+            let (k, v) = segment[j].trim().split_once(": ").unwrap();
+            placement.selector.insert(
                 k.trim_matches('"').to_string(),
                 v.trim_matches('"').to_string(),
             );
             j += 1;
         }
-        // Tolerations follow the selector (and an optional affinity) in the pod spec.
-        let Some(start) = (j..lines.len()).find(|&k| lines[k].trim() == "tolerations:") else {
-            out.push((selector, tolerations));
-            continue;
+        let unquote = |v: &str| {
+            v.trim()
+                .trim_matches(|c| c == '"' || c == '[' || c == ']')
+                .to_string()
         };
-        let mut k = start + 1;
-        while k < lines.len() && lines[k].trim_start().starts_with("- key:")
-            || k < lines.len() && lines[k].len() - lines[k].trim_start().len() > indent + 2
-        {
-            if let Some(key) = lines[k].trim().strip_prefix("- key:") {
-                let field = |name: &str| {
-                    lines[k + 1..]
-                        .iter()
-                        .take_while(|l| !l.trim_start().starts_with("- "))
-                        .find_map(|l| l.trim().strip_prefix(name))
-                        .map(|v| v.trim().trim_matches('"').to_string())
-                        .unwrap_or_default()
-                };
-                tolerations.push((
-                    key.trim().trim_matches('"').to_string(),
-                    field("operator:"),
-                    field("value:"),
-                ));
+        for (k, line) in segment.iter().enumerate() {
+            let t = line.trim();
+            if t == "preference:" {
+                let key = segment[k + 2].trim().strip_prefix("- key:").map(unquote);
+                let value = segment[k + 4].trim().strip_prefix("values:").map(unquote);
+                if let (Some(key), Some(value)) = (key, value) {
+                    placement.preferred.insert(key, value);
+                }
             }
-            k += 1;
+            if t == "tolerations:" {
+                for (m, l) in segment.iter().enumerate().skip(k + 1) {
+                    if indent(l) <= indent(line) && !l.trim_start().starts_with("- ") {
+                        break;
+                    }
+                    if let Some(key) = l.trim().strip_prefix("- key:") {
+                        let field = |name: &str| {
+                            segment[m + 1..]
+                                .iter()
+                                .take_while(|l| !l.trim_start().starts_with("- "))
+                                .find_map(|l| l.trim().strip_prefix(name))
+                                .map(|v| v.trim().trim_matches('"').to_string())
+                                .unwrap_or_default()
+                        };
+                        placement.tolerations.push((
+                            unquote(key),
+                            field("operator:"),
+                            field("value:"),
+                        ));
+                    }
+                }
+            }
+            if t == "limits:" {
+                for l in segment[k + 1..]
+                    .iter()
+                    .take_while(|l| indent(l) > indent(line))
+                {
+                    let key = unquote(l.trim().split_once(':').unwrap().0);
+                    if key.contains('/') {
+                        placement.extended.push(key);
+                    }
+                }
+            }
         }
-        out.push((selector, tolerations));
+        placement.extended.sort();
+        placement.extended.dedup();
+        out.push(placement);
     }
     out
 }
@@ -317,6 +384,11 @@ fn identifier(name: &str) -> String {
         .collect()
 }
 
+/// Every pod lands on a pool Terraform creates for its cluster: one whose labels its
+/// node selector names, whose taints it tolerates, and whose accelerator taint is the
+/// accelerator it asks for (no pod without one on an accelerator pool, none of one
+/// family on another's). A pod that prefers spot (`spot fallback on_demand`) has both a
+/// spot pool and an on-demand one to go to.
 fn check_placements(out: &Path, pools: &[Pool]) {
     let clusters = out.join("kubernetes");
     for file in common::files_under(&clusters, &["yaml"]) {
@@ -332,27 +404,165 @@ fn check_placements(out: &Path, pools: &[Pool]) {
             continue; // no Terraform: the site's own nodes carry `mlc.dev/site`
         }
         let prefix = format!("{cloud}/{}_", identifier(region));
-        for (selector, tolerations) in placements(&read(&file)) {
-            let Some(instance) = selector.get("node.kubernetes.io/instance-type") else {
+        for pod in placements(&read(&file)) {
+            let Some(instance) = pod.selector.get("node.kubernetes.io/instance-type") else {
                 continue;
             };
             let candidates: Vec<&Pool> = pools
                 .iter()
                 .filter(|p| p.id.starts_with(&prefix) && &p.instance_type == instance)
                 .collect();
-            let fits = |p: &&Pool| {
+            let fits = |p: &&Pool, selector: &BTreeMap<String, String>| {
                 selector.iter().all(|(k, v)| p.labels.get(k) == Some(v))
                     && p.taints.iter().all(|(key, value)| {
-                        tolerations.iter().any(|(k, op, v)| {
+                        pod.tolerations.iter().any(|(k, op, v)| {
                             k == key && (op == "Exists" || (op == "Equal" && v == value))
                         })
                     })
+                    && accelerator_taints(p) == pod.extended
             };
             assert!(
-                candidates.iter().any(fits),
-                "{}: no Terraform node pool in {prefix}* takes a pod with nodeSelector {selector:?} and tolerations {tolerations:?}; pools of {instance}: {candidates:#?}",
+                candidates.iter().any(|p| fits(p, &pod.selector)),
+                "{}: no Terraform node pool in {prefix}* takes a pod with {pod:?}; pools of {instance}: {candidates:#?}",
                 file.display()
             );
+            for (key, value) in &pod.preferred {
+                let preferred = candidates
+                    .iter()
+                    .any(|p| fits(p, &pod.selector) && p.labels.get(key) == Some(value));
+                let fallback = candidates
+                    .iter()
+                    .any(|p| fits(p, &pod.selector) && p.labels.get(key) != Some(value));
+                assert!(
+                    preferred && fallback,
+                    "{}: a pod that prefers {key}={value} needs a pool with it ({preferred}) and one without ({fallback}): {candidates:#?}",
+                    file.display()
+                );
+            }
+        }
+    }
+}
+
+/// The first `resource "<kind>" "<id>" { ... }` body of `kind` in `text` with `id`.
+fn resource_body<'t>(text: &'t str, kind: &str, id: &str) -> Option<&'t str> {
+    let start = text.find(&format!("resource \"{kind}\" \"{id}\" {{"))?;
+    let body = &text[start..];
+    Some(&body[..body.find("\n}\n").unwrap_or(body.len())])
+}
+
+/// Every pool can grow from its minimum, which is often zero: GKE and AKS pools
+/// autoscale, and GKE installs the driver of NVIDIA pools; each EKS cluster runs the Cluster Autoscaler, which discovers exactly
+/// that cluster's groups and whose service account has Terraform's IAM role, and whose
+/// priorities (with spot pools) prefer spot. EKS and AKS pools of NVIDIA GPUs run the
+/// device plugin, which tolerates their taints.
+fn check_cluster_addons(out: &Path, pools: &[Pool]) {
+    for pool in pools {
+        assert!(
+            pool.autoscaled,
+            "{}: {pool:?} does not autoscale",
+            out.display()
+        );
+        let nvidia = pool.taints.iter().any(|(k, _)| k == "nvidia.com/gpu");
+        assert!(
+            !(pool.id.starts_with("gcp/") && nvidia) || pool.gke_installs_gpus,
+            "{}: GKE neither attaches the GPUs of {pool:?} nor installs their driver",
+            out.display()
+        );
+    }
+    let kubernetes = out.join("kubernetes");
+    // A cloud without clusters has no cluster.tf.
+    let cluster_tf = |cloud: &str| {
+        std::fs::read_to_string(out.join(format!("terraform/{cloud}/cluster.tf")))
+            .unwrap_or_default()
+    };
+    let (aws, azure) = (cluster_tf("aws"), cluster_tf("azure"));
+    for dir in std::fs::read_dir(&kubernetes)
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = dir.file_name().to_string_lossy().to_string();
+        let (cloud, region) = name.split_once('-').unwrap();
+        let id = identifier(region);
+        let here: Vec<&Pool> = pools
+            .iter()
+            .filter(|p| p.id.starts_with(&format!("{cloud}/{id}_")))
+            .collect();
+        let file = |f: &str| {
+            let path = dir.path().join(f);
+            path.exists().then(|| read(&path))
+        };
+        let what = format!("{}: {name}", out.display());
+        if cloud == "aws" {
+            let cluster = resource_body(&aws, "aws_eks_cluster", &id)
+                .and_then(|b| hcl_string(b, "name"))
+                .unwrap_or_else(|| panic!("{what}: no EKS cluster {id}"));
+            let autoscaler = file("cluster-autoscaler.yaml")
+                .unwrap_or_else(|| panic!("{what}: no Cluster Autoscaler"));
+            assert!(
+                autoscaler.contains(&format!(
+                    "asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/{cluster}\""
+                )),
+                "{what}: the autoscaler does not discover the groups of {cluster}"
+            );
+            let association = resource_body(
+                &aws,
+                "aws_eks_pod_identity_association",
+                &format!("{id}_autoscaler"),
+            )
+            .unwrap_or_else(|| panic!("{what}: no Pod Identity for the autoscaler"));
+            let service_account = hcl_string(association, "service_account").unwrap();
+            let namespace = hcl_string(association, "namespace").unwrap();
+            assert!(
+                autoscaler.contains(&format!(
+                    "kind: ServiceAccount\nmetadata:\n  name: \"{service_account}\"\n  namespace: \"{namespace}\""
+                )),
+                "{what}: the autoscaler's service account is not {namespace}/{service_account}"
+            );
+        }
+        let spot = here.iter().any(|p| {
+            p.labels
+                .get("eks.amazonaws.com/capacityType")
+                .map(String::as_str)
+                == Some("SPOT")
+                || p.labels
+                    .contains_key("kubernetes.azure.com/scalesetpriority")
+        });
+        if matches!(cloud, "aws" | "azure") {
+            assert_eq!(
+                file("autoscaler-priorities.yaml").is_some(),
+                spot,
+                "{what}: the autoscaler's spot priorities go with spot pools"
+            );
+        }
+        if cloud == "azure" {
+            let cluster = resource_body(&azure, "azurerm_kubernetes_cluster", &id).unwrap();
+            assert_eq!(
+                cluster.contains("expander = \"priority\""),
+                spot,
+                "{what}: AKS's autoscaler reads the priorities when there are spot pools"
+            );
+        }
+        let nvidia: Vec<&&Pool> = here
+            .iter()
+            .filter(|p| p.taints.iter().any(|(k, _)| k == "nvidia.com/gpu"))
+            .collect();
+        if matches!(cloud, "aws" | "azure") && !nvidia.is_empty() {
+            let plugin = file("nvidia-device-plugin.yaml")
+                .unwrap_or_else(|| panic!("{what}: NVIDIA pools without the device plugin"));
+            for pool in nvidia {
+                let name = &pool.labels["mlc.dev/pool"];
+                assert!(
+                    plugin.contains(&format!("\"{name}\"")),
+                    "{what}: the device plugin does not run on pool {name}"
+                );
+                for (key, _) in &pool.taints {
+                    assert!(
+                        plugin.contains(&format!("- key: \"{key}\"\n          operator: Exists")),
+                        "{what}: the device plugin does not tolerate {key} of {name}"
+                    );
+                }
+            }
         }
     }
 }
@@ -384,7 +594,9 @@ fn every_examples_targets_agree_per_training_job() {
             .filter(|(p, _)| p.contains("/train-"))
             .count();
         assert_eq!(jobs, projects.len(), "{}", spec.display());
-        check_placements(&out, &pools(&out));
+        let pools = pools(&out);
+        check_placements(&out, &pools);
+        check_cluster_addons(&out, &pools);
     }
 }
 
@@ -420,4 +632,78 @@ fn a_spec_named_with_a_newline_cannot_break_the_generated_files() {
             );
         }
     }
+}
+
+const FAMILIES: &str = r#"
+project families { owner = "x@example.com" }
+clouds { allow = [gcp, azure] }
+
+train amd_lm {
+  model       = mlp { input = 8, hidden = [8], output = 2 }
+  parallelism = data { gpus = 8 }
+  accelerator = MI300X x 8
+  batch_size  = 64
+  max_steps   = 100
+  optimizer   = sgd { lr = 0.1 }
+  max_runtime = 1 h
+  capacity    = spot fallback on_demand
+  region      = azure.eastus2
+}
+
+train tpu_lm {
+  model       = mlp { input = 8, hidden = [8], output = 2 }
+  parallelism = data { gpus = 4 }
+  accelerator = ACCEL
+  batch_size  = 64
+  max_steps   = 100
+  optimizer   = sgd { lr = 0.1 }
+  max_runtime = 1 h
+  region      = gcp.us_central1
+}
+"#;
+
+/// Accelerators that are not NVIDIA's: pods ask for their own resource and tolerate their
+/// own taint, on pools tainted with it (examples use NVIDIA only).
+#[test]
+fn each_accelerator_family_has_its_resource_and_taint() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("families.mlc");
+    std::fs::write(&spec, FAMILIES.replace("ACCEL", "TPU_V5E x 4")).unwrap();
+    let out = dir.path().join("out");
+    common::build(&spec, &out, &[]);
+    let pools = pools(&out);
+    check_placements(&out, &pools);
+    check_cluster_addons(&out, &pools);
+    let taints = |cloud: &str| -> Vec<String> {
+        pools
+            .iter()
+            .filter(|p| p.id.starts_with(cloud))
+            .flat_map(|p| p.taints.iter().map(|(k, _)| k.clone()))
+            .collect()
+    };
+    assert!(
+        taints("azure/").contains(&"amd.com/gpu".to_string()),
+        "{pools:#?}"
+    );
+    assert!(
+        taints("gcp/").contains(&"google.com/tpu".to_string()),
+        "{pools:#?}"
+    );
+    assert!(
+        !taints("").contains(&"nvidia.com/gpu".to_string()),
+        "no NVIDIA pool: {pools:#?}"
+    );
+    // GKE runs a TPU v5e slice of 4 chips on its own machine type.
+    assert!(
+        pools.iter().any(|p| p.instance_type == "ct5lp-hightpu-4t"),
+        "{pools:#?}"
+    );
+    let manifests: String = common::files_under(&out.join("kubernetes"), &["yaml"])
+        .iter()
+        .map(|f| read(f))
+        .collect();
+    assert!(manifests.contains("\"amd.com/gpu\": \"8\""));
+    assert!(manifests.contains("\"google.com/tpu\": \"4\""));
+    // No NVIDIA pool, so no NVIDIA device plugin.
+    assert!(!manifests.contains("nvidia"), "{manifests}");
 }

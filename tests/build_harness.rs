@@ -161,7 +161,10 @@ fn the_runtime_is_written_once_and_each_job_has_its_config_dockerfile_and_image_
         .iter()
         .filter_map(|f| f.strip_suffix("/config.json"))
         .collect();
-    assert!(jobs.len() >= 2, "the example has several training jobs: {files:?}");
+    assert!(
+        jobs.len() >= 2,
+        "the example has several training jobs: {files:?}"
+    );
     let mut expected: Vec<String> = [".dockerignore", "Cargo.lock", "Cargo.toml"]
         .iter()
         .map(|s| s.to_string())

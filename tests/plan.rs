@@ -401,6 +401,65 @@ fn sensitive_data_keeps_raw_readers_on_the_site() {
     assert_ne!(b.cloud, "onprem");
 }
 
+/// A CPU-only job or service that reads classified data raw stays on the site, on its
+/// CPUs; one that reads nothing classified, or any CPU work under `burst_compute`, is
+/// not moved there (the plan counts the site's GPU-hours, not its CPUs).
+#[test]
+fn sensitive_data_runs_cpu_only_raw_readers_on_the_sites_cpus() {
+    let spec = HYBRID.replace(
+        "  gpus   = A100 x 8\n",
+        "  gpus   = A100 x 8\n  cpus   = 256\n  memory = 2 TiB\n",
+    ) + r#"
+batch stats {
+  inputs      = [dataset.scans]
+  cpu         = 8
+  memory      = 32 GiB
+  max_runtime = 2 h
+  runs        = 1 / day
+}
+service lookup {
+  model     = "registry.example/lookup:1"
+  replicas  = 2..4
+  resources { cpu = 2..4, memory = 4 GiB..8 GiB }
+}
+"#;
+    let plan = plan_text(&spec.replace("MODE", "sensitive_data")).unwrap();
+    let stats = plan.workloads.iter().find(|w| w.name == "stats").unwrap();
+    assert_eq!(
+        (
+            stats.cloud.as_str(),
+            stats.capacity.as_str(),
+            stats.monthly_usd
+        ),
+        ("onprem", "onprem", 0.0),
+        "{stats:?}"
+    );
+    assert_eq!(stats.instance_type, "8 vCPUs");
+    // The service reads no dataset: the cloud, at its price.
+    let lookup = plan.workloads.iter().find(|w| w.name == "lookup").unwrap();
+    assert_ne!(lookup.cloud, "onprem", "{lookup:?}");
+    assert_adds_up(&plan);
+
+    let burst = plan_text(&spec.replace("MODE", "burst_compute")).unwrap();
+    let stats = burst.workloads.iter().find(|w| w.name == "stats").unwrap();
+    assert_ne!(stats.cloud, "onprem", "{stats:?}");
+
+    // A site that does not say how many CPUs it has holds no CPU-only job.
+    let site_without_cpus = HYBRID.replace("MODE", "sensitive_data")
+        + "batch stats {\n  inputs = [dataset.scans]\n  cpu = 8\n  max_runtime = 2 h\n}\n";
+    match plan_text(&site_without_cpus) {
+        Err(PlanError::NoPlacement(failures)) => {
+            assert_eq!(failures.len(), 1, "{failures:?}");
+            assert_eq!(failures[0].name, "stats");
+            assert!(
+                failures[0].reasons[0].0.contains("stays on `onprem.dc`"),
+                "{failures:?}"
+            );
+        }
+        other => panic!("expected no placement for stats, got {other:?}"),
+    }
+}
+
 #[test]
 fn over_budget_names_the_budget_the_cheapest_total_and_the_largest_items() {
     let spec = format!(

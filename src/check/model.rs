@@ -81,7 +81,10 @@ impl Model {
     }
 
     pub fn function(&self, name: &str) -> Option<&Function> {
-        self.index().functions.get(name).map(|&i| &self.functions[i])
+        self.index()
+            .functions
+            .get(name)
+            .map(|&i| &self.functions[i])
     }
 
     pub fn batch(&self, name: &str) -> Option<&Batch> {

@@ -233,7 +233,10 @@ fn write_files(staging: &Path, files: &[Output]) -> Result<(), String> {
             .collect();
         writers
             .into_iter()
-            .map(|w| w.join().unwrap_or_else(|_| Err("a writer thread panicked".into())))
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err("a writer thread panicked".into()))
+            })
             .collect::<Result<(), String>>()
     })
 }

@@ -5,7 +5,10 @@
 //! Deployments with a Service, autoscaler and disruption budget, Knative functions as
 //! Knative Services. docs/build.md describes the mapping.
 
+mod addons;
+
 use super::names::{dns_label, Names};
+use super::pools::{self, Pool};
 use super::templates::render;
 use super::{BuildInput, EmitError, Output};
 use crate::catalog::Catalog;
@@ -57,6 +60,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "k8s/kustomization.yaml",
         include_str!("../../targets/kubernetes/kustomization.yaml.hbs"),
     ),
+    (
+        "k8s/cluster-autoscaler.yaml",
+        include_str!("../../targets/kubernetes/cluster-autoscaler.yaml.hbs"),
+    ),
+    (
+        "k8s/autoscaler-priorities.yaml",
+        include_str!("../../targets/kubernetes/autoscaler-priorities.yaml.hbs"),
+    ),
+    (
+        "k8s/nvidia-device-plugin.yaml",
+        include_str!("../../targets/kubernetes/nvidia-device-plugin.yaml.hbs"),
+    ),
 ];
 
 use super::contract::{self, CHECKPOINT_DIR, CONFIG_PATH};
@@ -77,10 +92,12 @@ const MIB: f64 = 1024.0 * 1024.0;
 
 pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<EmitError>> {
     let clusters = clusters(input);
+    let cluster_pools = pools::pools(input.model, input.plan, "kubernetes")?;
     let mut outputs = Vec::new();
     let mut errors = Vec::new();
     for (key, workloads) in &clusters {
-        match emit_cluster(input, names, key, workloads) {
+        let pools = cluster_pools.get(key).map_or(&[][..], Vec::as_slice);
+        match emit_cluster(input, names, key, workloads, pools) {
             Ok(mut files) => outputs.append(&mut files),
             Err(e) => errors.push(e),
         }
@@ -93,8 +110,7 @@ pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<Em
     Ok(outputs)
 }
 
-/// A planned cluster: `(cloud, region code)`.
-type ClusterKey = (String, String);
+type ClusterKey = pools::ClusterKey;
 
 /// The planned workloads that run on Kubernetes, by cluster (sorted: BTreeMap, and the
 /// plan lists workloads in a stable order).
@@ -400,6 +416,10 @@ struct Cluster<'a> {
     /// Kinds present, for the deployer Role: `(api group, resource)`.
     kinds: BTreeSet<(&'static str, &'static str)>,
     input: &'a BuildInput<'a>,
+    cloud: String,
+    region_code: String,
+    /// The cloud's node pools of this cluster (none on-prem).
+    pools: &'a [Pool],
 }
 
 fn emit_cluster(
@@ -407,6 +427,7 @@ fn emit_cluster(
     names: &mut Names,
     (cloud, region): &ClusterKey,
     workloads: &[&PlannedWorkload],
+    pools: &[Pool],
 ) -> Result<Vec<Output>, EmitError> {
     let dir = names.dns_label(
         "cluster",
@@ -434,11 +455,16 @@ fn emit_cluster(
         images: BTreeSet::new(),
         kinds: BTreeSet::new(),
         input,
+        cloud: cloud.clone(),
+        region_code: region.clone(),
+        pools,
     };
     // Copies of one workload in this cluster (counted once, not per workload).
     let mut copies: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for w in workloads.iter() {
-        *copies.entry((w.kind.as_str(), w.name.as_str())).or_default() += 1;
+        *copies
+            .entry((w.kind.as_str(), w.name.as_str()))
+            .or_default() += 1;
     }
     for w in workloads {
         let copies_here = copies[&(w.kind.as_str(), w.name.as_str())];
@@ -1210,20 +1236,7 @@ impl Cluster<'_> {
 
     /// `(resource name, count)` of an accelerator: `nvidia.com/gpu` and the like.
     fn accelerator_resource(&self, a: &AccelCount) -> (String, u64) {
-        let vendor = self
-            .input
-            .model
-            .knowledge
-            .accelerators
-            .iter()
-            .find(|k| k.name == a.name)
-            .map_or("nvidia", |k| k.vendor.as_str());
-        let resource = match vendor {
-            "amd" => "amd.com/gpu",
-            "aws" => "aws.amazon.com/neuron",
-            "google" => "google.com/tpu",
-            _ => "nvidia.com/gpu",
-        };
+        let resource = pools::accelerator_resource(self.input.model, &a.name);
         (resource.to_string(), a.count)
     }
 
@@ -1271,13 +1284,10 @@ impl Cluster<'_> {
                 .onprem
                 .iter()
                 .find(|s| s.name == w.region)?;
-            let train_gpus = self
-                .input
-                .model
-                .train(&w.name)
-                .map(|t| t.accelerator.count)
-                .unwrap_or(1);
-            let share = train_gpus as f64 / site.gpus.count.max(1) as f64;
+            // A node's share of the site: its GPUs' share of the site's; a CPU-only
+            // workload gets one GPU's share.
+            let gpus = pools::workload_accelerator(self.input.model, w).map_or(1, |a| a.count);
+            let share = gpus.min(site.gpus.count.max(1)) as f64 / site.gpus.count.max(1) as f64;
             let cpus = site.cpus? as f64 * share;
             let memory = site.memory_bytes?.to_f64() * share;
             return Some((cpus, memory));
@@ -1297,7 +1307,10 @@ impl Cluster<'_> {
         if w.cloud == "onprem" {
             node_selector.push(kv("mlc.dev/site", dns_label(&w.region, 63)));
         } else if !w.instance_type.is_empty() {
-            node_selector.push(kv("node.kubernetes.io/instance-type", &w.instance_type));
+            // `emit` has checked that every planned type has a node type.
+            let node_type = pools::node_instance_type(&w.cloud, &w.instance_type)
+                .unwrap_or_else(|_| w.instance_type.clone());
+            node_selector.push(kv("node.kubernetes.io/instance-type", node_type));
         }
         if w.capacity == "spot" {
             if let Some((key, value)) = spot_label(&w.cloud) {
@@ -1448,6 +1461,22 @@ impl Cluster<'_> {
             path: self.path("rbac.yaml"),
             contents: render("k8s/rbac.yaml", &rbac)?,
         });
+
+        let addons = addons::addons(
+            &header,
+            &dns_label(&self.project, 63),
+            &self.cloud,
+            &self.region_code,
+            &pools::cluster_name(self.input.model, &self.region_code),
+            self.pools,
+        )?;
+        for addon in addons {
+            self.images.extend(addon.image);
+            self.files.push(Output {
+                path: self.path(addon.file),
+                contents: addon.contents,
+            });
+        }
 
         let prefix = format!("kubernetes/{}/", self.dir);
         let mut resources: Vec<String> = self

@@ -9,6 +9,7 @@ pub mod contract;
 pub mod harness;
 pub mod kubernetes;
 pub mod names;
+pub mod pools;
 pub mod serverless;
 pub mod templates;
 pub mod terraform;

@@ -10,7 +10,9 @@
 //! to the serverless target; only their cloud's budget and audit trail are here.
 
 use super::names::{dns_label, Names};
+use super::pools::{self, Pool, NVIDIA_GPU};
 use super::{templates, BuildInput, EmitError, Output};
+use crate::catalog::normalise_accelerator;
 use crate::check::model::{Dataset, KmsKey, Location, Model};
 use crate::plan::PlannedWorkload;
 use serde::Serialize;
@@ -134,24 +136,52 @@ pub struct RegionContext {
 pub struct ClusterContext {
     pub name: String,
     pub pools: Vec<PoolContext>,
+    /// Whether a pool is spot: the autoscaler then prefers spot pools (AKS's `priority`
+    /// expander reads the priorities the Kubernetes target writes).
+    pub has_spot: bool,
+    /// EKS: the Cluster Autoscaler's service account, which EKS Pod Identity gives its
+    /// IAM role.
+    pub autoscaler_namespace: String,
+    pub autoscaler_service_account: String,
 }
 
-/// One node group / node pool: one planned instance type and capacity.
+/// One node group / node pool: one planned instance type, accelerator and capacity.
 #[derive(Debug, Serialize)]
 pub struct PoolContext {
     pub id: String,
     pub name: String,
     pub instance_type: String,
     pub spot: bool,
-    pub gpu: bool,
+    /// EKS: the AMI with the accelerator's drivers (`AL2023_x86_64_NVIDIA`, `_NEURON`).
+    pub ami_type: String,
     /// Nodes the planned services keep running.
     pub min_nodes: u64,
     /// Nodes of every planned workload on this pool at once.
     pub max_nodes: u64,
-    /// Azure: the pool's taints (GPU, and the one AKS puts on spot pools).
-    pub taints: Vec<String>,
+    /// EKS and GKE: the pool's taints, all `NoSchedule`.
+    pub taints: Vec<TaintContext>,
+    /// AKS: the same as `key=value:NoSchedule` (with the taint AKS puts on spot pools).
+    pub node_taints: Vec<String>,
+    /// GKE: the NVIDIA GPUs on each node, whose drivers GKE installs (zero or one).
+    pub guest_accelerators: Vec<GuestAccelerator>,
+    /// EKS: the labels, taints and accelerators of the group's nodes as Auto Scaling
+    /// group tags, so that the Cluster Autoscaler can scale it up from zero nodes.
+    pub node_template_tags: Vec<Tag>,
     /// The workloads placed here, for the comment above the pool.
     pub workloads: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaintContext {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GuestAccelerator {
+    /// GKE's accelerator type, `nvidia-l4`.
+    pub kind: String,
+    pub count: u64,
 }
 
 /// A bucket (S3, GCS) or container (Azure) and the datasets stored in it.
@@ -251,9 +281,11 @@ pub struct BudgetAlertContext {
 }
 
 pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<EmitError>> {
+    let cluster_pools = pools::pools(input.model, input.plan, "terraform")?;
+    unsupported_gpus(&cluster_pools)?;
     let mut contexts = Vec::new();
     for cloud in CLOUDS {
-        if let Some(ctx) = cloud_context(input, names, cloud) {
+        if let Some(ctx) = cloud_context(input, names, cloud, &cluster_pools) {
             contexts.push(ctx);
         }
     }
@@ -284,34 +316,6 @@ pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<Em
     Ok(outputs)
 }
 
-/// A workload the cluster runs: everything but datasets and platform functions.
-fn runs_on_cluster(model: &Model, w: &PlannedWorkload) -> bool {
-    match w.kind.as_str() {
-        "train" | "batch" | "service" => true,
-        "function" => model
-            .function(&w.name)
-            .is_some_and(|f| f.platform == "knative"),
-        _ => false,
-    }
-}
-
-/// Whether a workload asks for GPUs (its pool gets the GPU taint).
-fn uses_gpu(model: &Model, w: &PlannedWorkload) -> bool {
-    match w.kind.as_str() {
-        "train" => model.train(&w.name).is_some_and(|t| t.accelerator.count > 0),
-        "batch" => model
-            .batch(&w.name)
-            .is_some_and(|b| b.accelerator.as_ref().is_some_and(|a| a.count > 0)),
-        "service" => model
-            .service(&w.name)
-            .is_some_and(|s| s.accelerator.as_ref().is_some_and(|a| a.count > 0)),
-        "function" => model
-            .function(&w.name)
-            .is_some_and(|f| f.accelerator.as_ref().is_some_and(|a| a.count > 0)),
-        _ => false,
-    }
-}
-
 /// An HCL identifier from any name: `[a-z0-9_]`, starting with a letter.
 pub fn ident(name: &str) -> String {
     let mut out: String = name
@@ -336,7 +340,12 @@ fn claim_ident(names: &mut Names, scope: &str, spec_name: &str) -> String {
     names.iam(scope, spec_name, &ident(spec_name), usize::MAX)
 }
 
-fn cloud_context(input: &BuildInput, names: &mut Names, cloud: &str) -> Option<CloudContext> {
+fn cloud_context(
+    input: &BuildInput,
+    names: &mut Names,
+    cloud: &str,
+    cluster_pools: &BTreeMap<pools::ClusterKey, Vec<Pool>>,
+) -> Option<CloudContext> {
     let model = input.model;
     let plan = input.plan;
     let in_cloud: Vec<&PlannedWorkload> =
@@ -361,14 +370,9 @@ fn cloud_context(input: &BuildInput, names: &mut Names, cloud: &str) -> Option<C
     let mut regions = Vec::new();
     for (index, (code, region)) in region_codes.iter().enumerate() {
         let id = claim_ident(names, &scope("region"), region);
-        let cluster_workloads: Vec<&&PlannedWorkload> = in_cloud
-            .iter()
-            .filter(|w| &w.region_code == code && runs_on_cluster(model, w))
-            .collect();
-        let cluster = (!cluster_workloads.is_empty()).then(|| ClusterContext {
-            name: names.dns_label(&scope("cluster"), code, &format!("{prefix}-{code}")),
-            pools: pools(model, names, cloud, code, &cluster_workloads),
-        });
+        let cluster = cluster_pools
+            .get(&(cloud.to_string(), code.clone()))
+            .map(|pools| cluster_context(model, names, cloud, code, pools));
         let n = index + 1;
         let key_name = names.dns_label(&scope("key"), code, &format!("{prefix}-{code}"));
         // Storage accounts and key vaults exist only in Azure; their 24-character names
@@ -541,84 +545,159 @@ fn storage_account_name(name: &str) -> String {
     out
 }
 
-fn pools(
+/// GKE attaches (or finds on its A2, A3, A4 and G2 machine types) NVIDIA GPUs by these
+/// names, and installs their drivers when asked to.
+fn gke_gpu_type(accelerator: &str) -> Option<&'static str> {
+    Some(match normalise_accelerator(accelerator).as_str() {
+        "T4" => "nvidia-tesla-t4",
+        "P4" => "nvidia-tesla-p4",
+        "P100" => "nvidia-tesla-p100",
+        "V100" => "nvidia-tesla-v100",
+        "A100" => "nvidia-tesla-a100",
+        "A100-80GB" => "nvidia-a100-80gb",
+        "L4" => "nvidia-l4",
+        "H100" => "nvidia-h100-80gb",
+        "H100-MEGA" => "nvidia-h100-mega-80gb",
+        "H200" => "nvidia-h200-141gb",
+        "B200" => "nvidia-b200",
+        _ => return None,
+    })
+}
+
+/// A GKE pool of an NVIDIA GPU that GKE has no name for cannot be created.
+fn unsupported_gpus(
+    cluster_pools: &BTreeMap<pools::ClusterKey, Vec<Pool>>,
+) -> Result<(), Vec<EmitError>> {
+    let errors: Vec<EmitError> = cluster_pools
+        .iter()
+        .filter(|((cloud, _), _)| cloud == "gcp")
+        .flat_map(|(_, pools)| pools)
+        .filter_map(|p| p.accelerator.as_ref())
+        .filter(|a| a.resource == NVIDIA_GPU && gke_gpu_type(&a.name).is_none())
+        .map(|a| EmitError::Unsupported {
+            target: "terraform",
+            subject: a.name.clone(),
+            why: "GKE attaches no GPU of this name".into(),
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn cluster_context(
     model: &Model,
     names: &mut Names,
     cloud: &str,
     region_code: &str,
-    workloads: &[&&PlannedWorkload],
-) -> Vec<PoolContext> {
-    /// What the workloads on one pool add up to.
-    #[derive(Default)]
-    struct Tally {
-        gpu: bool,
-        min: u64,
-        max: u64,
-        workloads: Vec<String>,
+    cluster_pools: &[Pool],
+) -> ClusterContext {
+    let name = pools::cluster_name(model, region_code);
+    ClusterContext {
+        name: names.dns_label(&format!("{cloud}/cluster"), region_code, &name),
+        pools: cluster_pools
+            .iter()
+            .map(|p| pool_context(names, cloud, region_code, p))
+            .collect(),
+        has_spot: cluster_pools.iter().any(|p| p.spot),
+        autoscaler_namespace: pools::ADDON_NAMESPACE.into(),
+        autoscaler_service_account: pools::AUTOSCALER_SERVICE_ACCOUNT.into(),
     }
-    // (instance type, spot) -> tally
-    let mut by_type: BTreeMap<(String, bool), Tally> = BTreeMap::new();
-    for w in workloads {
-        let spot = w.capacity == "spot";
-        let tally = by_type.entry((w.instance_type.clone(), spot)).or_default();
-        let nodes = w.nodes.max(0.0).ceil() as u64;
-        tally.gpu |= uses_gpu(model, w);
-        if w.kind == "service" {
-            tally.min += nodes;
-            // The pool must be able to grow to the replicas the autoscaler may add (a
-            // standby too: it takes the traffic when the primary fails).
-            let most = model
-                .service(&w.name)
-                .map_or(nodes, |s| s.replicas_max.max(nodes));
-            tally.max += most.max(1);
-        } else {
-            tally.max += nodes.max(1);
-        }
-        tally.workloads.push(match &w.copy {
-            Some(copy) => format!("{} {} ({copy})", w.kind, w.name),
-            None => format!("{} {}", w.kind, w.name),
-        });
+}
+
+fn pool_context(names: &mut Names, cloud: &str, region_code: &str, pool: &Pool) -> PoolContext {
+    let base = pool.name(cloud);
+    // Two pools whose names are one are an error (AKS keeps 12 characters).
+    let spec_name = pool.describe();
+    let name = if cloud == "azure" {
+        names.iam(&format!("azure/pool/{region_code}"), &spec_name, &base, 12)
+    } else {
+        names.dns_label(&format!("{cloud}/pool/{region_code}"), &spec_name, &base)
+    };
+    let taints = pool.taints(cloud);
+    let resource = pool.accelerator.as_ref().map(|a| a.resource);
+    let ami_type = match resource {
+        Some(NVIDIA_GPU) => "AL2023_x86_64_NVIDIA",
+        Some("aws.amazon.com/neuron") => "AL2023_x86_64_NEURON",
+        _ => "AL2023_x86_64_STANDARD",
+    };
+    let guest_accelerators = pool
+        .accelerator
+        .iter()
+        .filter(|a| a.resource == NVIDIA_GPU)
+        .filter_map(|a| {
+            Some(GuestAccelerator {
+                kind: gke_gpu_type(&a.name)?.to_string(),
+                count: a.count,
+            })
+        })
+        .collect();
+    PoolContext {
+        id: ident(&format!("{region_code}_{base}")),
+        node_template_tags: node_template_tags(pool, &name, &taints),
+        node_taints: taints
+            .iter()
+            .map(|(k, v)| format!("{k}={v}:{}", pools::TAINT_EFFECT))
+            .collect(),
+        taints: taints
+            .into_iter()
+            .map(|(key, value)| TaintContext { key, value })
+            .collect(),
+        name,
+        instance_type: pool.instance_type.clone(),
+        spot: pool.spot,
+        ami_type: ami_type.into(),
+        min_nodes: pool.min_nodes,
+        max_nodes: pool.max_nodes,
+        guest_accelerators,
+        workloads: pool.workloads.join(", "),
     }
-    by_type
+}
+
+/// What the Cluster Autoscaler reads from an Auto Scaling group's tags to know the nodes
+/// a group of zero would start: their labels (the pool, the capacity type that pods
+/// select), taints and accelerators.
+fn node_template_tags(pool: &Pool, name: &str, taints: &[(String, String)]) -> Vec<Tag> {
+    const TEMPLATE: &str = "k8s.io/cluster-autoscaler/node-template";
+    let capacity = if pool.spot { "SPOT" } else { "ON_DEMAND" };
+    let mut tags = vec![
+        (format!("{TEMPLATE}/label/mlc.dev/pool"), name.to_string()),
+        (
+            format!("{TEMPLATE}/label/eks.amazonaws.com/capacityType"),
+            capacity.to_string(),
+        ),
+    ];
+    for (key, value) in taints {
+        tags.push((
+            format!("{TEMPLATE}/taint/{key}"),
+            format!("{value}:{}", pools::TAINT_EFFECT),
+        ));
+    }
+    if let Some(a) = &pool.accelerator {
+        tags.push((
+            format!("{TEMPLATE}/resources/{}", a.resource),
+            a.count.to_string(),
+        ));
+    }
+    tags.sort();
+    aligned(tags)
+}
+
+/// Tags with the padding that aligns their `=` as `terraform fmt` does.
+fn aligned(pairs: Vec<(String, String)>) -> Vec<Tag> {
+    let widest = pairs
+        .iter()
+        .map(|(k, _)| templates::hcl_quote(k).len())
+        .max()
+        .unwrap_or(0);
+    pairs
         .into_iter()
-        .map(|((instance_type, spot), tally)| {
-            let Tally {
-                gpu,
-                min,
-                max,
-                mut workloads,
-            } = tally;
-            workloads.sort();
-            let base = if spot {
-                format!("{instance_type}-spot")
-            } else {
-                instance_type.clone()
-            };
-            // AKS pool names: at most 12 lowercase alphanumerics; others take labels.
-            let name = if cloud == "azure" {
-                let short: String = storage_account_name(&base).chars().take(12).collect();
-                names.iam(&format!("azure/pool/{region_code}"), &base, &short, 12)
-            } else {
-                names.dns_label(&format!("{cloud}/pool/{region_code}"), &base, &base)
-            };
-            let mut taints = Vec::new();
-            if gpu {
-                taints.push("nvidia.com/gpu=present:NoSchedule".to_string());
-            }
-            if spot {
-                taints.push("kubernetes.azure.com/scalesetpriority=spot:NoSchedule".to_string());
-            }
-            PoolContext {
-                taints,
-                id: ident(&format!("{region_code}_{base}")),
-                name,
-                instance_type,
-                spot,
-                gpu,
-                min_nodes: min,
-                max_nodes: max.max(min),
-                workloads: workloads.join(", "),
-            }
+        .map(|(key, value)| Tag {
+            pad: " ".repeat(widest - templates::hcl_quote(&key).len()),
+            key,
+            value,
         })
         .collect()
 }
@@ -774,10 +853,7 @@ fn grants(
     let mut out = Vec::new();
     for b in buckets {
         for rule in &b.rules {
-            let Some(access) = model
-                .dataset(&rule.dataset)
-                .and_then(|d| d.access.as_ref())
-            else {
+            let Some(access) = model.dataset(&rule.dataset).and_then(|d| d.access.as_ref()) else {
                 continue;
             };
             // A writer that is also a reader gets one grant with write access.
@@ -958,6 +1034,19 @@ mod tests {
         assert_eq!(path_bucket("aws", "gs://acme-pretrain/x"), None);
         assert_eq!(path_bucket("aws", "s3://Acme_Events/x"), None);
         assert_eq!(path_bucket("aws", "nfs://nas/x"), None);
+    }
+
+    #[test]
+    fn gke_names_every_nvidia_gpu_of_the_gcp_catalog() {
+        let catalog = crate::catalog::Catalog::embedded().unwrap();
+        for o in catalog.offerings.iter().filter(|o| o.cloud == "gcp") {
+            let Some(gpu) = o.accelerator.as_deref().filter(|a| !a.starts_with("tpu-")) else {
+                continue;
+            };
+            assert!(gke_gpu_type(gpu).is_some(), "{gpu} ({})", o.instance_type);
+        }
+        assert_eq!(gke_gpu_type("A100_80GB"), Some("nvidia-a100-80gb"));
+        assert_eq!(gke_gpu_type("MI300X"), None);
     }
 
     #[test]

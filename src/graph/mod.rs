@@ -164,7 +164,11 @@ impl ResourceGraph {
             .into_iter()
             .filter_map(|e| {
                 let (a, b) = self.graph.edge_endpoints(e)?;
-                Some((&self.graph[a], &self.graph[b], self.graph[e].bytes_per_month))
+                Some((
+                    &self.graph[a],
+                    &self.graph[b],
+                    self.graph[e].bytes_per_month,
+                ))
             })
             .collect()
     }

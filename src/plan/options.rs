@@ -548,6 +548,58 @@ fn site_fits(
     fits
 }
 
+/// The hybrid base site's own CPUs, for a CPU-only unit that must stay on the site
+/// (`sensitive_data`): free at the margin, as its GPUs are. Only for those units: the
+/// plan counts the site's GPU-hours, not its CPUs, so it moves no other CPU work there.
+/// The site must declare `cpus` (and `memory`, if the unit asks for memory) that hold
+/// one node or replica.
+#[allow(clippy::too_many_arguments)]
+fn site_cpu_fits(
+    ctx: &Context,
+    kind: NodeKind,
+    name: &str,
+    vcpus: f64,
+    memory_gib: f64,
+    units: f64,
+    hours: f64,
+) -> Vec<(usize, Candidate, Option<String>)> {
+    let onsite = ctx
+        .rules
+        .get(kind, name)
+        .is_some_and(|r| r.onsite.is_some());
+    let Some(base) = ctx.hybrid_base().filter(|_| onsite) else {
+        return Vec::new();
+    };
+    let Some(site) = ctx.model.onprem.iter().find(|s| s.name == base) else {
+        return Vec::new();
+    };
+    let cpus_fit = site.cpus.is_some_and(|c| c as f64 * ALLOCATABLE >= vcpus);
+    let gib = site
+        .memory_bytes
+        .map(|m| m.to_f64() / f64::from(1u32 << 30));
+    let memory_fits = memory_gib <= 0.0 || gib.is_some_and(|g| g * ALLOCATABLE >= memory_gib);
+    let Some(index) = ctx
+        .places
+        .find("onprem", base)
+        .filter(|_| cpus_fit && memory_fits)
+    else {
+        return Vec::new();
+    };
+    let candidate = Candidate {
+        site: index,
+        instance_type: format!("{} vCPUs", super::render::trim(vcpus)),
+        capacity: "onprem".into(),
+        usd_per_hour: 0.0,
+        units,
+        hours,
+        compute_usd: 0.0,
+        storage_usd: 0.0,
+        retrieval_usd: 0.0,
+        uses: Vec::new(),
+    };
+    vec![(index, candidate, Some(format!("onprem {base}")))]
+}
+
 /// CPU VMs: the cheapest catalog type per site with at least `vcpus` and `memory_gib`;
 /// `share` prices a fraction of it (service replicas share nodes with other pods).
 #[allow(clippy::too_many_arguments)]
@@ -565,14 +617,20 @@ fn cpu_fits(
         vcpus: vcpus.to_bits(),
         memory_gib: memory_gib.to_bits(),
         share,
-        capacity: (capacity_code(capacity.primary), capacity.fallback.map(capacity_code)),
+        capacity: (
+            capacity_code(capacity.primary),
+            capacity.fallback.map(capacity_code),
+        ),
     };
-    let sites = ctx.cpu_sites(shape, || cheapest_cpu_types(ctx, vcpus, memory_gib, capacity, share));
+    let sites = ctx.cpu_sites(shape, || {
+        cheapest_cpu_types(ctx, vcpus, memory_gib, capacity, share)
+    });
     sites
         .iter()
         .map(|fit| {
-            let storage =
-                producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[fit.site]));
+            let storage = producer.map_or(0.0, |p| {
+                ctx.produced_storage(p, &ctx.places.sites[fit.site])
+            });
             let candidate = Candidate {
                 site: fit.site,
                 instance_type: ctx.catalog.offerings[fit.offering].instance_type.clone(),
@@ -941,19 +999,26 @@ fn batch_unit(ctx: &Context, batch: &crate::check::model::Batch) -> Result<Unit,
             let memory = batch
                 .memory_bytes
                 .map_or(0.0, |m| m.to_f64() / f64::from(1u32 << 30));
-            (
-                cpu_fits(
-                    ctx,
-                    cpu,
-                    memory,
-                    &batch.capacity,
-                    nodes,
-                    hours,
-                    false,
-                    producer,
-                ),
-                format!("{cpu} vCPUs and {memory:.0} GiB per node"),
-            )
+            let mut fits = cpu_fits(
+                ctx,
+                cpu,
+                memory,
+                &batch.capacity,
+                nodes,
+                hours,
+                false,
+                producer,
+            );
+            fits.extend(site_cpu_fits(
+                ctx,
+                NodeKind::Batch,
+                &batch.name,
+                cpu,
+                memory,
+                nodes,
+                hours,
+            ));
+            (fits, format!("{cpu} vCPUs and {memory:.0} GiB per node"))
         }
     };
     let needs = Needs {
@@ -1009,19 +1074,26 @@ fn service_unit(
             let memory = service
                 .memory_bytes
                 .map_or(2.0, |(_, hi)| hi.to_f64() / f64::from(1u32 << 30));
-            (
-                cpu_fits(
-                    ctx,
-                    cpu,
-                    memory,
-                    &service.capacity,
-                    replicas,
-                    hours,
-                    true,
-                    None,
-                ),
-                format!("{cpu} vCPUs and {memory:.1} GiB per replica"),
-            )
+            let mut fits = cpu_fits(
+                ctx,
+                cpu,
+                memory,
+                &service.capacity,
+                replicas,
+                hours,
+                true,
+                None,
+            );
+            fits.extend(site_cpu_fits(
+                ctx,
+                NodeKind::Service,
+                &service.name,
+                cpu,
+                memory,
+                replicas,
+                hours,
+            ));
+            (fits, format!("{cpu} vCPUs and {memory:.1} GiB per replica"))
         }
     };
     let fits = if load.idle { idle(fits) } else { fits };

@@ -114,9 +114,7 @@ fn placed<'a>(input: &BuildInput<'a>) -> Vec<Placed<'a>> {
         .iter()
         .filter(|w| w.kind == "function")
         .filter_map(|planned| {
-            let function = input
-                .model
-                .function(&planned.name)?;
+            let function = input.model.function(&planned.name)?;
             let (spec_name, base) = match &planned.copy {
                 Some(copy) => (
                     format!("{} ({copy})", function.name),

@@ -1,0 +1,437 @@
+//! The node pools of each planned cluster, which the targets must agree on: Terraform
+//! creates them, Kubernetes places pods on them and runs what makes them work (the
+//! Cluster Autoscaler's priorities, the NVIDIA device plugin). One pool per planned
+//! instance type, capacity and accelerator; a spot pool whose workloads may fall back to
+//! on-demand (`spot fallback on_demand`) gets an on-demand twin that starts empty.
+
+use super::names::dns_label;
+use super::EmitError;
+use crate::check::model::{AccelCount, Capacity, CapacityKind, Model};
+use crate::plan::{Plan, PlannedWorkload};
+use std::collections::BTreeMap;
+
+/// The extended resource of NVIDIA GPUs (the device plugin's, and the taint's key).
+pub const NVIDIA_GPU: &str = "nvidia.com/gpu";
+
+/// The Cluster Autoscaler's priority expander matches node groups by name: an EKS Auto
+/// Scaling group is `eks-<pool>-<uuid>` and an AKS scale set `aks-<pool>-<n>-vmss`, and
+/// only spot pools' names end in `spot` (see [`Pool::name`]).
+pub const SPOT_GROUP_PATTERN: &str = ".*spot-.*";
+
+/// Where the cluster add-ons mlc writes run (the Cluster Autoscaler, the NVIDIA device
+/// plugin, the autoscaler's priorities).
+pub const ADDON_NAMESPACE: &str = "kube-system";
+/// The Cluster Autoscaler's service account on EKS, which Terraform gives its IAM role.
+pub const AUTOSCALER_SERVICE_ACCOUNT: &str = "cluster-autoscaler";
+
+/// The effect of every pool taint: pods that do not tolerate it never land there.
+pub const TAINT_EFFECT: &str = "NoSchedule";
+
+/// A planned cluster: `(cloud, region code)`.
+pub type ClusterKey = (String, String);
+
+/// The extended resource a device plugin advertises for `accelerator`'s family, which
+/// pods request and the pools of such nodes are tainted with: NVIDIA `nvidia.com/gpu`,
+/// AMD `amd.com/gpu`, AWS Trainium and Inferentia `aws.amazon.com/neuron`, TPUs
+/// `google.com/tpu`.
+pub fn accelerator_resource(model: &Model, accelerator: &str) -> &'static str {
+    let vendor = model
+        .knowledge
+        .accelerators
+        .iter()
+        .find(|k| k.name == accelerator)
+        .map_or("nvidia", |k| k.vendor.as_str());
+    match vendor {
+        "amd" => "amd.com/gpu",
+        "aws" => "aws.amazon.com/neuron",
+        "google" => "google.com/tpu",
+        _ => NVIDIA_GPU,
+    }
+}
+
+/// The accelerators on each node of a pool.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PoolAccelerator {
+    pub name: String,
+    pub count: u64,
+    pub resource: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    pub instance_type: String,
+    pub spot: bool,
+    pub accelerator: Option<PoolAccelerator>,
+    /// Nodes the planned services keep running: their minimum replicas are never left
+    /// to a scale-up.
+    pub min_nodes: u64,
+    /// Nodes of every workload on the pool at once, each service at its maximum.
+    pub max_nodes: u64,
+    /// The workloads placed here, and those that fall back to it (`(fallback)`), sorted.
+    pub workloads: Vec<String>,
+}
+
+impl Pool {
+    /// `g4dn.xlarge (T4 x 1, spot)`, for messages.
+    pub fn describe(&self) -> String {
+        let mut what = Vec::new();
+        if let Some(a) = &self.accelerator {
+            what.push(format!("{} x {}", a.name, a.count));
+        }
+        what.push(if self.spot { "spot" } else { "on demand" }.to_string());
+        format!("{} ({})", self.instance_type, what.join(", "))
+    }
+
+    /// The pool's name, unique in its cluster: the instance type, `-spot` for spot, the
+    /// accelerator where the instance type does not imply it (GCP's N1 with attached
+    /// GPUs). AKS allows 12 lowercase alphanumerics: the type without `Standard_`, and
+    /// spot pools end in `spot`.
+    pub fn name(&self, cloud: &str) -> String {
+        let mut base = self.instance_type.clone();
+        if let Some(a) = self
+            .accelerator
+            .as_ref()
+            .filter(|_| attaches_gpus(cloud, &base))
+        {
+            base = format!("{base}-{}x{}", a.name, a.count);
+        }
+        if cloud == "azure" {
+            let trimmed = strip_prefix_ignore_case(&base, "Standard_");
+            let short: String = trimmed
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .take(if self.spot { 8 } else { 12 })
+                .collect();
+            return if self.spot {
+                format!("{short}spot")
+            } else {
+                short
+            };
+        }
+        let base = if self.spot {
+            format!("{base}-spot")
+        } else {
+            base
+        };
+        dns_label(&base, 63)
+    }
+
+    /// `(key, value)` of the pool's taints, all `NoSchedule`: the accelerator's resource
+    /// (`nvidia.com/gpu=present`, `google.com/tpu=present`, ...), and on Azure the taint
+    /// AKS puts on every spot pool.
+    pub fn taints(&self, cloud: &str) -> Vec<(String, String)> {
+        let mut taints = Vec::new();
+        if let Some(a) = &self.accelerator {
+            taints.push((a.resource.to_string(), "present".to_string()));
+        }
+        if self.spot && cloud == "azure" {
+            taints.push((
+                "kubernetes.azure.com/scalesetpriority".to_string(),
+                "spot".to_string(),
+            ));
+        }
+        taints
+    }
+}
+
+/// GCP attaches GPUs to N1 machine types; the others (A2, A3, A4, G2) come with theirs.
+pub fn attaches_gpus(cloud: &str, instance_type: &str) -> bool {
+    cloud == "gcp" && instance_type.starts_with("n1-")
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> &'a str {
+    match text.get(..prefix.len()) {
+        Some(head) if head.eq_ignore_ascii_case(prefix) => &text[prefix.len()..],
+        _ => text,
+    }
+}
+
+/// The name of the Kubernetes cluster of a region: `<project>-<region code>`.
+pub fn cluster_name(model: &Model, region_code: &str) -> String {
+    let project = model.project.as_ref().map_or("mlc", |p| p.name.as_str());
+    dns_label(&format!("{}-{region_code}", dns_label(project, 63)), 63)
+}
+
+/// The machine type of a planned instance on its cloud's Kubernetes nodes. The catalog
+/// names TPU slices as Cloud TPU does (`tpu-v5litepod-4`); a GKE node pool takes the
+/// slice's machine type (`ct5lp-hightpu-4t`), single-host slices only, and GKE has no
+/// node pools of TPU v2 or v3.
+pub fn node_instance_type(cloud: &str, planned: &str) -> Result<String, String> {
+    if cloud != "gcp" || !planned.starts_with("tpu-") {
+        return Ok(planned.to_string());
+    }
+    let machine = match planned {
+        "tpu-v5litepod-1" => "ct5lp-hightpu-1t",
+        "tpu-v5litepod-4" => "ct5lp-hightpu-4t",
+        "tpu-v5litepod-8" => "ct5lp-hightpu-8t",
+        "tpu-v6e-1" => "ct6e-standard-1t",
+        "tpu-v6e-4" => "ct6e-standard-4t",
+        "tpu-v6e-8" => "ct6e-standard-8t",
+        "tpu-v5p-8" => "ct5p-hightpu-4t",
+        "tpu-v4-8" => "ct4p-hightpu-4t",
+        _ => {
+            return Err(format!(
+                "the TPU slice `{planned}` has no GKE node pool (GKE runs single-host slices of TPU v4, v5e, v5p and v6e)"
+            ))
+        }
+    };
+    Ok(machine.to_string())
+}
+
+/// A workload the cluster runs: everything but datasets and platform functions.
+pub fn runs_on_cluster(model: &Model, w: &PlannedWorkload) -> bool {
+    match w.kind.as_str() {
+        "train" | "batch" | "service" => true,
+        "function" => model
+            .function(&w.name)
+            .is_some_and(|f| f.platform == "knative"),
+        _ => false,
+    }
+}
+
+/// The accelerators a workload asks for on each node or replica, if any.
+pub fn workload_accelerator<'m>(model: &'m Model, w: &PlannedWorkload) -> Option<&'m AccelCount> {
+    let accelerator = match w.kind.as_str() {
+        "train" => model.train(&w.name).map(|t| &t.accelerator),
+        "batch" => model.batch(&w.name).and_then(|b| b.accelerator.as_ref()),
+        "service" => model.service(&w.name).and_then(|s| s.accelerator.as_ref()),
+        "function" => model.function(&w.name).and_then(|f| f.accelerator.as_ref()),
+        _ => None,
+    };
+    accelerator.filter(|a| a.count > 0)
+}
+
+fn workload_capacity<'m>(model: &'m Model, w: &PlannedWorkload) -> Option<&'m Capacity> {
+    match w.kind.as_str() {
+        "train" => model.train(&w.name).map(|t| &t.capacity),
+        "batch" => model.batch(&w.name).map(|b| &b.capacity),
+        "service" => model.service(&w.name).map(|s| &s.capacity),
+        _ => None,
+    }
+}
+
+/// Whether a workload planned on spot may fall back to on-demand capacity.
+pub fn falls_back_to_on_demand(model: &Model, w: &PlannedWorkload) -> bool {
+    w.capacity == "spot"
+        && workload_capacity(model, w)
+            .and_then(|c| c.fallback)
+            .is_some_and(|f| f == CapacityKind::OnDemand)
+}
+
+/// `(min, max)` nodes a workload adds to its pool: a service keeps its planned replicas
+/// and may grow to its maximum (a standby too: it takes the traffic when the primary
+/// fails); a job needs its nodes only while it runs.
+fn node_range(model: &Model, w: &PlannedWorkload) -> (u64, u64) {
+    let nodes = w.nodes.max(0.0).ceil() as u64;
+    if w.kind != "service" {
+        return (0, nodes.max(1));
+    }
+    let most = model
+        .service(&w.name)
+        .map_or(nodes, |s| s.replicas_max.max(nodes));
+    (nodes, most.max(1))
+}
+
+fn describe(w: &PlannedWorkload) -> String {
+    match &w.copy {
+        Some(copy) => format!("{} {} ({copy})", w.kind, w.name),
+        None => format!("{} {}", w.kind, w.name),
+    }
+}
+
+/// The node pools of every planned cloud cluster, by cluster, each cluster's sorted by
+/// instance type, accelerator and capacity. On-prem sites have no pools: their pods
+/// select the site's own nodes.
+/// A planned instance type the cloud's Kubernetes cannot run is an error of `target`.
+pub fn pools(
+    model: &Model,
+    plan: &Plan,
+    target: &'static str,
+) -> Result<BTreeMap<ClusterKey, Vec<Pool>>, Vec<EmitError>> {
+    type Key = (String, Option<PoolAccelerator>, bool);
+    let mut clusters: BTreeMap<ClusterKey, BTreeMap<Key, Pool>> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for w in &plan.workloads {
+        if w.cloud == "onprem" || !runs_on_cluster(model, w) {
+            continue;
+        }
+        let instance_type = match node_instance_type(&w.cloud, &w.instance_type) {
+            Ok(t) => t,
+            Err(why) => {
+                errors.push(EmitError::Unsupported {
+                    target,
+                    subject: format!("{}.{}", w.kind, w.name),
+                    why,
+                });
+                continue;
+            }
+        };
+        let accelerator = workload_accelerator(model, w).map(|a| PoolAccelerator {
+            name: a.name.clone(),
+            count: a.count,
+            resource: accelerator_resource(model, &a.name),
+        });
+        let cluster = clusters
+            .entry((w.cloud.clone(), w.region_code.clone()))
+            .or_default();
+        let mut add = |spot: bool, min: u64, max: u64, label: String| {
+            let key = (instance_type.clone(), accelerator.clone(), spot);
+            let pool = cluster.entry(key).or_insert_with(|| Pool {
+                instance_type: instance_type.clone(),
+                spot,
+                accelerator: accelerator.clone(),
+                min_nodes: 0,
+                max_nodes: 0,
+                workloads: Vec::new(),
+            });
+            pool.min_nodes += min;
+            pool.max_nodes += max;
+            pool.workloads.push(label);
+        };
+        let (min, max) = node_range(model, w);
+        add(w.capacity == "spot", min, max, describe(w));
+        // The twin holds none of the minimum: the autoscaler grows it only when the spot
+        // pool cannot grow.
+        if falls_back_to_on_demand(model, w) {
+            add(false, 0, max, format!("{} (fallback)", describe(w)));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(clusters
+        .into_iter()
+        .map(|(key, pools)| {
+            let pools = pools
+                .into_values()
+                .map(|mut p| {
+                    p.workloads.sort();
+                    p.max_nodes = p.max_nodes.max(p.min_nodes);
+                    p
+                })
+                .collect();
+            (key, pools)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(instance_type: &str, spot: bool, accelerator: Option<(&str, u64)>) -> Pool {
+        Pool {
+            instance_type: instance_type.to_string(),
+            spot,
+            accelerator: accelerator.map(|(name, count)| PoolAccelerator {
+                name: name.to_string(),
+                count,
+                resource: NVIDIA_GPU,
+            }),
+            min_nodes: 0,
+            max_nodes: 1,
+            workloads: Vec::new(),
+        }
+    }
+
+    /// The autoscaler's group name of a pool, as EKS and AKS make it.
+    fn group(cloud: &str, pool: &Pool) -> String {
+        match cloud {
+            "aws" => format!(
+                "eks-{}-8ec7b7a2-1f0e-4b1a-9d3c-0a1b2c3d4e5f",
+                pool.name(cloud)
+            ),
+            _ => format!("aks-{}-12345678-vmss", pool.name(cloud)),
+        }
+    }
+
+    #[test]
+    fn only_spot_pools_match_the_spot_priority() {
+        // Go's `regexp.MatchString` searches unanchored: `.*spot-.*` matches exactly the
+        // names that contain `spot-`.
+        assert_eq!(SPOT_GROUP_PATTERN, ".*spot-.*");
+        for cloud in ["aws", "azure"] {
+            for instance in [
+                "g4dn.xlarge",
+                "p4de.24xlarge",
+                "Standard_NC16as_T4_v3",
+                "Standard_D16s_v5",
+            ] {
+                for spot in [false, true] {
+                    let name = group(cloud, &pool(instance, spot, None));
+                    assert_eq!(name.contains("spot-"), spot, "{cloud} {name}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pool_names_fit_their_cloud() {
+        let t4 = pool("Standard_NC16as_T4_v3", false, Some(("T4", 1)));
+        assert_eq!(t4.name("azure"), "nc16ast4v3");
+        let spot = pool("Standard_NC16as_T4_v3", true, Some(("T4", 1)));
+        assert_eq!(spot.name("azure"), "nc16ast4spot");
+        assert!(spot.name("azure").len() <= 12);
+        assert_eq!(
+            pool("p4de.24xlarge", true, None).name("aws"),
+            "p4de-24xlarge-spot"
+        );
+        // N1 pools differ by their attached GPUs; A2 and G2 types imply theirs.
+        assert_eq!(
+            pool("n1-standard-8", false, Some(("T4", 2))).name("gcp"),
+            "n1-standard-8-t4x2"
+        );
+        assert_eq!(
+            pool("g2-standard-12", true, Some(("L4", 1))).name("gcp"),
+            "g2-standard-12-spot"
+        );
+    }
+
+    #[test]
+    fn every_tpu_slice_in_the_catalog_runs_on_gke_or_is_refused() {
+        let catalog = crate::catalog::Catalog::embedded().unwrap();
+        for o in catalog
+            .offerings
+            .iter()
+            .filter(|o| o.instance_type.starts_with("tpu-"))
+        {
+            let node = node_instance_type("gcp", &o.instance_type);
+            match o.instance_type.as_str() {
+                // GKE has no TPU v2 or v3 node pools (and the planner matches no spec
+                // accelerator to them).
+                t if t.starts_with("tpu-v2-") || t.starts_with("tpu-v3-") => {
+                    assert!(node.unwrap_err().contains("has no GKE node pool"))
+                }
+                t => assert!(node.unwrap().starts_with("ct"), "{t}"),
+            }
+        }
+        assert_eq!(
+            node_instance_type("aws", "p5.48xlarge").unwrap(),
+            "p5.48xlarge"
+        );
+        assert_eq!(
+            node_instance_type("gcp", "tpu-v5p-8").unwrap(),
+            "ct5p-hightpu-4t"
+        );
+    }
+
+    #[test]
+    fn accelerator_pools_are_tainted_with_their_resource() {
+        let mut tpu = pool("ct5lp-hightpu-4t", false, Some(("TPU_V5E", 4)));
+        tpu.accelerator.as_mut().unwrap().resource = "google.com/tpu";
+        assert_eq!(
+            tpu.taints("gcp"),
+            vec![("google.com/tpu".to_string(), "present".to_string())]
+        );
+        let spot = pool("Standard_D16s_v5", true, None);
+        assert_eq!(
+            spot.taints("azure"),
+            vec![(
+                "kubernetes.azure.com/scalesetpriority".to_string(),
+                "spot".to_string()
+            )]
+        );
+        assert!(spot.taints("aws").is_empty());
+    }
+}
