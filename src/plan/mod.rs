@@ -645,7 +645,7 @@ fn needed_features(model: &Model, unit: &Unit, chosen: &Candidate) -> Vec<&'stat
     let spot = chosen.capacity == "spot";
     match unit.kind {
         NodeKind::Train => {
-            let train = model.trains.iter().find(|t| t.name == unit.name);
+            let train = model.train(&unit.name);
             needs.extend(spot.then_some("managed_spot"));
             needs.extend((chosen.units > 1.0).then_some("multi_node"));
             let checkpoints = train.is_some_and(|t| t.checkpoint_every_seconds.is_some());
@@ -657,7 +657,7 @@ fn needed_features(model: &Model, unit: &Unit, chosen: &Candidate) -> Vec<&'stat
             needs.extend((chosen.units > 1.0).then_some("multi_node"));
         }
         NodeKind::Service => {
-            if let Some(service) = model.services.iter().find(|s| s.name == unit.name) {
+            if let Some(service) = model.service(&unit.name) {
                 let scales = service.replicas_max > service.replicas_min;
                 needs.extend(scales.then_some("autoscaling"));
                 needs.extend((service.replicas_min == 0).then_some("scale_to_zero"));

@@ -12,7 +12,7 @@ use crate::check::model::{
     Strategy,
 };
 use crate::graph::NodeKind;
-use crate::policy::placement::PlacementRules;
+use crate::policy::placement::{NodeRules, PlacementRules};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -147,13 +147,14 @@ pub struct GpuShape {
 /// What a unit asks of a site before price: the rules that may exclude it.
 #[derive(Clone, Copy)]
 struct Needs<'a> {
-    kind: NodeKind,
-    name: &'a str,
     pin: Pin<'a>,
     strategy_cloud: Option<(&'a str, &'static str)>,
     near: Option<&'a str>,
     /// Continents the unit is kept on: those of a service's `near` geographies.
     continents: Option<&'a BTreeSet<String>>,
+    /// The residency and on-site rules of the unit's workload (looked up once per unit,
+    /// not once per site).
+    rules: Option<&'a NodeRules>,
 }
 
 impl<'a> Context<'a> {
@@ -183,7 +184,7 @@ impl<'a> Context<'a> {
                 return Err(format!("{why} runs on `{cloud}`"));
             }
         }
-        let rules = self.rules.get(needs.kind, needs.name);
+        let rules = needs.rules;
         if let Some(onsite) = rules.and_then(|r| r.onsite.as_ref()) {
             let base = self.hybrid_base();
             if !site.is_onprem() || Some(site.region.as_str()) != base {
@@ -943,8 +944,7 @@ fn train_unit(ctx: &Context, train: &crate::check::model::Train) -> Result<Unit,
         }
     }
     let needs = Needs {
-        kind: NodeKind::Train,
-        name: &train.name,
+        rules: ctx.rules.get(NodeKind::Train, &train.name),
         pin: train.pin(),
         strategy_cloud: strategy_cloud(ctx.model, Strategy::CostOptimized, &Copy::Only),
         near: None,
@@ -1022,8 +1022,7 @@ fn batch_unit(ctx: &Context, batch: &crate::check::model::Batch) -> Result<Unit,
         }
     };
     let needs = Needs {
-        kind: NodeKind::Batch,
-        name: &batch.name,
+        rules: ctx.rules.get(NodeKind::Batch, &batch.name),
         pin: batch.pin(),
         strategy_cloud: strategy_cloud(ctx.model, Strategy::CostOptimized, &Copy::Only),
         near: None,
@@ -1114,8 +1113,7 @@ fn service_unit(
             .collect(),
     };
     let needs = Needs {
-        kind: NodeKind::Service,
-        name: &service.name,
+        rules: ctx.rules.get(NodeKind::Service, &service.name),
         pin: service.pin(),
         strategy_cloud: strategy_cloud(ctx.model, service.strategy, &copy),
         near,
@@ -1327,8 +1325,7 @@ fn function_unit(
         }
     }
     let needs = Needs {
-        kind: NodeKind::Function,
-        name: &function.name,
+        rules: ctx.rules.get(NodeKind::Function, &function.name),
         pin: function.pin(),
         strategy_cloud: strategy_cloud(ctx.model, function.strategy, &copy),
         near: None,
