@@ -10,6 +10,7 @@
 //! to the serverless target; only their cloud's budget and audit trail are here.
 
 use super::names::{dns_label, Names};
+use super::storage::alphanumeric_name;
 use super::{templates, BuildInput, EmitError, Output};
 use crate::check::model::{Dataset, KmsKey, Location, Model};
 use crate::plan::PlannedWorkload;
@@ -520,7 +521,6 @@ fn cloudwatch_retention(days: u64) -> u64 {
     PERIODS.into_iter().find(|&p| p >= days).unwrap_or(3653)
 }
 
-/// Azure storage account names: 3-24 lowercase letters and digits.
 /// An Azure region's storage account and key vault names (3-24 characters each).
 fn azure_region_names(
     names: &mut Names,
@@ -528,24 +528,11 @@ fn azure_region_names(
     prefix: &str,
     code: &str,
 ) -> (String, String) {
-    let account = storage_account_name(&format!("{prefix}{code}"));
+    let account = super::storage::azure_storage_account(prefix, code);
     let storage_account = names.iam(&scope("storage-account"), code, &account, 24);
     let vault = format!("{}kv", account.chars().take(22).collect::<String>());
     let vault_name = names.iam(&scope("vault"), code, &vault, 24);
     (storage_account, vault_name)
-}
-
-fn storage_account_name(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .take(24)
-        .collect();
-    while out.len() < 3 {
-        out.push('0');
-    }
-    out
 }
 
 fn pools(
@@ -605,7 +592,7 @@ fn pools(
             };
             // AKS pool names: at most 12 lowercase alphanumerics; others take labels.
             let name = if cloud == "azure" {
-                let short: String = storage_account_name(&base).chars().take(12).collect();
+                let short: String = alphanumeric_name(&base).chars().take(12).collect();
                 names.iam(&format!("azure/pool/{region_code}"), &base, &short, 12)
             } else {
                 names.dns_label(&format!("{cloud}/pool/{region_code}"), &base, &base)
@@ -981,10 +968,10 @@ mod tests {
     #[test]
     fn storage_account_names_are_short_alphanumerics() {
         assert_eq!(
-            storage_account_name("acme-ml-platform-eastus2"),
+            alphanumeric_name("acme-ml-platform-eastus2"),
             "acmemlplatformeastus2"
         );
-        assert_eq!(storage_account_name("a-b"), "ab0");
-        assert_eq!(storage_account_name(&"x".repeat(40)).len(), 24);
+        assert_eq!(alphanumeric_name("a-b"), "ab0");
+        assert_eq!(alphanumeric_name(&"x".repeat(40)).len(), 24);
     }
 }
