@@ -83,8 +83,13 @@ pub struct Stored {
     /// The bucket (Azure: container) in a cloud region; `None` on an on-prem site, whose
     /// own storage holds it.
     pub bucket: Option<String>,
-    /// Key prefix inside the bucket: "" (the whole bucket) or ending in `/`.
+    /// Key prefix inside the bucket, as the dataset's `path` writes it ("": the whole
+    /// bucket; see `folder`).
     pub prefix: String,
+    /// The bucket may hold other contents too: the one a dataset's `path` names (which
+    /// several datasets may name), or the trained models of a region. Otherwise mlc
+    /// named it for this content alone.
+    pub shared_bucket: bool,
     pub size_bytes: f64,
     /// For a copy away from home: the home it is copied from.
     pub copy_of: Option<Source>,
@@ -243,13 +248,15 @@ fn homes(model: &Model, plan: &Plan, prefix: &str) -> Vec<Stored> {
             },
             _ => Place::of(w),
         };
+        let named = d
+            .path
+            .as_deref()
+            .and_then(|p| path_bucket(&place.cloud, p));
+        let shared_bucket = named.is_some();
         let (bucket, key_prefix) = if place.is_onprem() {
             (None, String::new())
         } else {
-            let (bucket, key_prefix) = d
-                .path
-                .as_deref()
-                .and_then(|p| path_bucket(&place.cloud, p))
+            let (bucket, key_prefix) = named
                 .unwrap_or_else(|| (dns_label(&format!("{prefix}-{}", d.name), 63), String::new()));
             (Some(bucket), key_prefix)
         };
@@ -257,6 +264,7 @@ fn homes(model: &Model, plan: &Plan, prefix: &str) -> Vec<Stored> {
             content: Content::Dataset(d.name.clone()),
             place,
             bucket,
+            shared_bucket,
             prefix: key_prefix,
             size_bytes: d.size_bytes.to_f64(),
             copy_of: None,
@@ -273,6 +281,7 @@ fn homes(model: &Model, plan: &Plan, prefix: &str) -> Vec<Stored> {
             content: Content::Model(t.name.clone()),
             bucket,
             prefix: format!("{}/", dns_label(&t.name, 63)),
+            shared_bucket: true,
             place,
             // fp32 weights; the volume's size is advisory for buckets.
             size_bytes: t.model.parameters() as f64 * 4.0,
@@ -334,6 +343,7 @@ fn copy(home: &Stored, place: &Place) -> Stored {
         place: place.clone(),
         bucket,
         prefix: home.prefix.clone(),
+        shared_bucket: home.shared_bucket,
         size_bytes: home.size_bytes,
         copy_of: Some(Source {
             place: home.place.clone(),
@@ -458,6 +468,7 @@ mod tests {
             place: place("aws", "us-east-1"),
             bucket: Some("acme-events".into()),
             prefix: "clicks/".into(),
+            shared_bucket: true,
             size_bytes: 1.0,
             copy_of: None,
         };
