@@ -683,13 +683,12 @@ impl Cluster<'_> {
                 .and_then(|x| x.path.clone()),
             Content::Model(_) => None,
         };
+        // Where the data is: the bucket, else (on a site) the dataset's path or the site.
         let source = match (&m.stored.bucket, dataset_path) {
-            (Some(_), _) => Some(m.stored.uri()),
-            (None, path) => path,
+            (None, Some(path)) => path,
+            _ => m.stored.uri(),
         };
-        if let Some(source) = source {
-            annotations.push(kv("mlc.dev/source", source));
-        }
+        annotations.push(kv("mlc.dev/source", source));
         let mut notes = Vec::new();
         if let Some(home) = &m.stored.copy_of {
             annotations.push(kv("mlc.dev/copy-of", &home.uri));
