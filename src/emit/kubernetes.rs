@@ -580,6 +580,7 @@ impl Cluster<'_> {
         spec_name: &str,
         instance: &str,
         labels: &[Kv],
+        extra_edges: &[String],
     ) {
         let mut edges: Vec<String> = self
             .input
@@ -599,6 +600,7 @@ impl Cluster<'_> {
                 )
             })
             .collect();
+        edges.extend(extra_edges.iter().cloned());
         edges.sort();
         edges.dedup();
         if edges.is_empty() {
@@ -1009,7 +1011,9 @@ impl Cluster<'_> {
             instance: name.clone(),
             port: MASTER_PORT,
         });
-        self.data_policy(names, NodeKind::Train, &t.name, &name, &labels);
+        // The trained model goes to object storage too: an edge the graph does not draw.
+        let model_edge = format!("train.{} -> {}", t.name, contract::model_dir(&t.name));
+        self.data_policy(names, NodeKind::Train, &t.name, &name, &labels, &[model_edge]);
         let file = self.job_file(
             meta,
             job,
@@ -1160,7 +1164,7 @@ impl Cluster<'_> {
         job_labels.push(kv("kueue.x-k8s.io/queue-name", "batch"));
         job_labels.sort();
         let meta = self.meta(&name, job_labels, self.image_skips(generated));
-        self.data_policy(names, NodeKind::Batch, &b.name, &name, &labels);
+        self.data_policy(names, NodeKind::Batch, &b.name, &name, &labels, &[]);
         let file = self.job_file(meta, job, b.window, b.runs_per_month.to_f64(), Vec::new())?;
         self.files.push(Output {
             path: self.path(&format!("batch-{name}.yaml")),
@@ -1306,7 +1310,7 @@ impl Cluster<'_> {
             instance: name.clone(),
             port: s.port,
         });
-        self.data_policy(names, NodeKind::Service, &s.name, &name, &labels);
+        self.data_policy(names, NodeKind::Service, &s.name, &name, &labels, &[]);
         self.files.push(Output {
             path: self.path(&format!("service-{name}.yaml")),
             contents: render("k8s/service.yaml", &file)?,
@@ -1421,7 +1425,7 @@ impl Cluster<'_> {
             instance: name.clone(),
             port: FUNCTION_PORT,
         });
-        self.data_policy(names, NodeKind::Function, &f.name, &name, &labels);
+        self.data_policy(names, NodeKind::Function, &f.name, &name, &labels, &[]);
         self.files.push(Output {
             path: self.path(&format!("function-{name}.yaml")),
             contents: render("k8s/function.yaml", &file)?,
