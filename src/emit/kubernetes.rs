@@ -1,6 +1,8 @@
 //! Target `kubernetes`: one folder per planned cluster (`kubernetes/<cloud>-<region>/`,
 //! applied with `kubectl apply -k`) holding the namespace, service accounts and RBAC,
-//! network policies, volumes, and one file per workload placed there: training jobs as
+//! network policies, volumes (datasets and trained models as buckets of the cloud's CSI
+//! driver where `storage` keeps them, checkpoints on the default class), and one file per
+//! workload placed there: training jobs as
 //! Indexed Jobs (CronJobs in an off-peak window), batch jobs as Jobs, services as
 //! Deployments with a Service, autoscaler and disruption budget, Knative functions as
 //! Knative Services. docs/build.md describes the mapping.

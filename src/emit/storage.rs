@@ -479,7 +479,7 @@ mod tests {
         assert!(source.replicated);
         assert_eq!(source.uri, "s3://acme-events/clicks/");
         let other_cloud = copy(&home, &place("gcp", "europe-west1"));
-        assert!(!other_cloud.copy_of.unwrap().replicated);
+        assert!(!other_cloud.copy_of.as_ref().unwrap().replicated);
         assert_eq!(other_cloud.uri(), "gs://acme-events-europe-west1/clicks/");
     }
 

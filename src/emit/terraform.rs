@@ -4,10 +4,13 @@
 //! in each region that runs cluster workloads, buckets for the datasets stored there
 //! (versioned, KMS-encrypted, never public, lifecycle from tier and retention), KMS keys
 //! that rotate, least-privilege grants from each dataset's `access`, the budget with the
-//! spec's thresholds, anomaly monitoring and audit logging.
+//! spec's thresholds, anomaly monitoring and audit logging; and what the workloads need to
+//! reach their data (`data`): buckets for trained models and for copies in the regions
+//! that read them, replication, and the grants behind each cluster's bucket volumes.
 //!
 //! Serverless functions on a platform (Lambda, Cloud Functions, Azure Functions) belong
-//! to the serverless target; only their cloud's budget and audit trail are here.
+//! to the serverless target; only their cloud's budget and audit trail are here, and on
+//! AWS the network of a region with private functions, which their SAM template joins.
 
 use super::names::Names;
 use super::storage::{self, alphanumeric_name, runs_on_cluster, Content, Storage, Stored};
