@@ -35,7 +35,7 @@ pub struct Config {
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
     /// Where the trained model goes once every step is done; none when absent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputConfig>,
     pub training: TrainingLimits,
     #[serde(default)]
