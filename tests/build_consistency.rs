@@ -459,7 +459,9 @@ fn pod_template(doc: &Value) -> Option<&Value> {
     match doc["kind"].as_str()? {
         "Deployment" | "Job" => Some(&doc["spec"]["template"]),
         "CronJob" => Some(&doc["spec"]["jobTemplate"]["spec"]["template"]),
-        "Service" if doc["apiVersion"] == "serving.knative.dev/v1" => Some(&doc["spec"]["template"]),
+        "Service" if doc["apiVersion"] == "serving.knative.dev/v1" => {
+            Some(&doc["spec"]["template"])
+        }
         _ => None,
     }
 }
@@ -485,10 +487,18 @@ fn mount_at(template: &Value, path: &str) -> Option<(String, bool)> {
         .iter()
         .find(|v| v["name"] == mount["name"])?;
     let claim = volume["persistentVolumeClaim"]["claimName"].as_str()?;
-    Some((claim.to_string(), mount["readOnly"].as_bool().unwrap_or(false)))
+    Some((
+        claim.to_string(),
+        mount["readOnly"].as_bool().unwrap_or(false),
+    ))
 }
 
-fn find<'d>(docs: &'d [(String, Value)], cluster: &str, kind: &str, name: &str) -> Option<&'d Value> {
+fn find<'d>(
+    docs: &'d [(String, Value)],
+    cluster: &str,
+    kind: &str,
+    name: &str,
+) -> Option<&'d Value> {
     docs.iter()
         .find(|(c, d)| c == cluster && d["kind"] == kind && d["metadata"]["name"] == name)
         .map(|(_, d)| d)
@@ -511,9 +521,14 @@ fn kept(docs: &[(String, Value)], cluster: &str, claim: &str) -> Kept {
             .unwrap_or_else(|| panic!("{cluster}: claim {claim} binds {pv}, which is not there")),
         None => pvc,
     };
-    let annotation = |key: &str| holder["metadata"]["annotations"][key].as_str().map(str::to_string);
+    let annotation = |key: &str| {
+        holder["metadata"]["annotations"][key]
+            .as_str()
+            .map(str::to_string)
+    };
     Kept {
-        source: annotation("mlc.dev/source").unwrap_or_else(|| panic!("{cluster}/{claim}: no mlc.dev/source")),
+        source: annotation("mlc.dev/source")
+            .unwrap_or_else(|| panic!("{cluster}/{claim}: no mlc.dev/source")),
         copy_of: annotation("mlc.dev/copy-of"),
         bucket: bucket_of(holder),
     }
@@ -605,20 +620,30 @@ fn every_reader_of_a_trained_model_mounts_where_its_training_job_writes_it() {
                 writer.source
             );
             let cloud = cluster.split('-').next().unwrap();
-            let bucket = reader.bucket.as_deref().unwrap_or_else(|| panic!("{what}: a copy without a bucket"));
+            let bucket = reader
+                .bucket
+                .as_deref()
+                .unwrap_or_else(|| panic!("{what}: a copy without a bucket"));
             let terraform = terraform_of(&out, cloud);
             assert!(
                 terraform.contains(&format!("= \"{bucket}\"")),
                 "{what}: terraform/{cloud} creates no bucket {bucket}"
             );
             let replicated = writer_cluster.starts_with(&format!("{cloud}-"));
-            let filled_by_hand = format!("{bucket}/{}", reader.source.splitn(4, '/').nth(3).unwrap_or(""));
+            let filled_by_hand = format!(
+                "{bucket}/{}",
+                reader.source.splitn(4, '/').nth(3).unwrap_or("")
+            );
             assert!(
                 if replicated {
                     terraform.contains(&bucket.replace('-', "_"))
-                        && ["aws_s3_bucket_replication_configuration", "google_storage_transfer_job", "azurerm_storage_object_replication"]
-                            .iter()
-                            .any(|r| terraform.contains(r))
+                        && [
+                            "aws_s3_bucket_replication_configuration",
+                            "google_storage_transfer_job",
+                            "azurerm_storage_object_replication",
+                        ]
+                        .iter()
+                        .any(|r| terraform.contains(r))
                 } else {
                     terraform.contains(&format!("# {filled_by_hand}: a copy of {}", writer.source))
                         && terraform.contains("which you fill")
@@ -657,8 +682,12 @@ fn every_bucket_volume_names_a_bucket_terraform_creates_and_grants_its_pods() {
             let terraform = terraform_of(&out, cloud);
             let data = read(&out.join("terraform").join(cloud).join("data.tf"));
             let blocks: Vec<&str> = data.split("\nresource \"").collect();
-            let granted = |needles: &[&str]| blocks.iter().any(|b| needles.iter().all(|n| b.contains(n)));
-            assert!(terraform.contains(&format!("= \"{bucket}\"")), "{what}: terraform/{cloud} creates no bucket {bucket}");
+            let granted =
+                |needles: &[&str]| blocks.iter().any(|b| needles.iter().all(|n| b.contains(n)));
+            assert!(
+                terraform.contains(&format!("= \"{bucket}\"")),
+                "{what}: terraform/{cloud} creates no bucket {bucket}"
+            );
             // The pods that mount it, by their service accounts.
             let claim = pv["spec"]["claimRef"]["name"].as_str().unwrap();
             let accounts: Vec<(&str, &Value)> = docs
@@ -670,7 +699,12 @@ fn every_bucket_volume_names_a_bucket_terraform_creates_and_grants_its_pods() {
                     mounts
                         .iter()
                         .any(|v| v["persistentVolumeClaim"]["claimName"] == claim)
-                        .then(|| (template["spec"]["serviceAccountName"].as_str().unwrap(), template))
+                        .then(|| {
+                            (
+                                template["spec"]["serviceAccountName"].as_str().unwrap(),
+                                template,
+                            )
+                        })
                 })
                 .collect();
             assert!(!accounts.is_empty(), "{what}: no pod mounts it");
@@ -678,10 +712,20 @@ fn every_bucket_volume_names_a_bucket_terraform_creates_and_grants_its_pods() {
             match cloud {
                 "aws" => {
                     let options = pv["spec"]["mountOptions"].to_string();
-                    assert!(options.contains(&format!("region {region}")), "{what}: {options}");
-                    assert!(data.contains("aws-mountpoint-s3-csi-driver"), "{what}: no CSI add-on");
                     assert!(
-                        granted(&["aws_iam_role_policy", "_s3_csi", &format!("aws_s3_bucket.{id}.arn")]),
+                        options.contains(&format!("region {region}")),
+                        "{what}: {options}"
+                    );
+                    assert!(
+                        data.contains("aws-mountpoint-s3-csi-driver"),
+                        "{what}: no CSI add-on"
+                    );
+                    assert!(
+                        granted(&[
+                            "aws_iam_role_policy",
+                            "_s3_csi",
+                            &format!("aws_s3_bucket.{id}.arn")
+                        ]),
                         "{what}: the CSI driver's role has no grant on {bucket}"
                     );
                 }
@@ -692,29 +736,49 @@ fn every_bucket_volume_names_a_bucket_terraform_creates_and_grants_its_pods() {
                             "{what}: {account} gets no Cloud Storage FUSE sidecar"
                         );
                         assert!(
-                            granted(&[&format!("google_storage_bucket.{id}.name"), &format!("/sa/{account}\"")]),
+                            granted(&[
+                                &format!("google_storage_bucket.{id}.name"),
+                                &format!("/sa/{account}\"")
+                            ]),
                             "{what}: {account} has no grant on {bucket}"
                         );
                     }
-                    assert!(terraform.contains("gcs_fuse_csi_driver_config"), "{what}: the driver is off");
+                    assert!(
+                        terraform.contains("gcs_fuse_csi_driver_config"),
+                        "{what}: the driver is off"
+                    );
                 }
                 _ => {
                     let namespace = pv["spec"]["claimRef"]["namespace"].as_str().unwrap();
                     for (account, _) in &accounts {
                         assert!(
-                            granted(&["azurerm_federated_identity_credential", &format!("system:serviceaccount:{namespace}:{account}\"")]),
+                            granted(&[
+                                "azurerm_federated_identity_credential",
+                                &format!("system:serviceaccount:{namespace}:{account}\"")
+                            ]),
                             "{what}: {account} is not federated with the data identity"
                         );
                     }
                     assert!(
-                        granted(&["azurerm_role_assignment", &format!("azurerm_storage_container.{id}.id")]),
+                        granted(&[
+                            "azurerm_role_assignment",
+                            &format!("azurerm_storage_container.{id}.id")
+                        ]),
                         "{what}: the data identity has no role on {bucket}"
                     );
-                    let client_id = pv["spec"]["csi"]["volumeAttributes"]["clientID"].as_str().unwrap();
+                    let client_id = pv["spec"]["csi"]["volumeAttributes"]["clientID"]
+                        .as_str()
+                        .unwrap();
                     let output = format!("data_identity_client_id_{region_id}");
                     assert!(client_id.contains(&output), "{what}: clientID {client_id}");
-                    assert!(terraform.contains(&format!("output \"{output}\"")), "{what}: no output {output}");
-                    assert!(terraform.contains("blob_driver_enabled = true"), "{what}: the driver is off");
+                    assert!(
+                        terraform.contains(&format!("output \"{output}\"")),
+                        "{what}: no output {output}"
+                    );
+                    assert!(
+                        terraform.contains("blob_driver_enabled = true"),
+                        "{what}: the driver is off"
+                    );
                 }
             }
             volumes += 1;

@@ -369,11 +369,21 @@ fn validate_terraform(root: &Path, out: &Path) {
     let scan = Command::new(checkov())
         .arg("-d")
         .arg(out.join("terraform"))
-        .args(["--framework", "terraform", "--skip-download", "--quiet", "-o", "json"])
+        .args([
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--quiet",
+            "-o",
+            "json",
+        ])
         .output()
         .expect("checkov runs");
     let report: serde_json::Value = serde_json::from_slice(&scan.stdout).expect("checkov's JSON");
-    assert!(report["summary"]["passed"].as_u64().unwrap_or(0) > 0, "{report}");
+    assert!(
+        report["summary"]["passed"].as_u64().unwrap_or(0) > 0,
+        "{report}"
+    );
     assert_eq!(
         report["summary"]["failed"].as_u64(),
         Some(0),
@@ -476,7 +486,9 @@ service ranker_api {{
         .nth(1)
         .unwrap_or_else(|| panic!("no transfer job:\n{gcp}"));
     assert!(transfer.contains("bucket_name = google_storage_bucket.replicas_corpus.name"));
-    assert!(transfer.contains("bucket_name = google_storage_bucket.replicas_corpus_europe_west4.name"));
+    assert!(
+        transfer.contains("bucket_name = google_storage_bucket.replicas_corpus_europe_west4.name")
+    );
     let azure = read_out(&out, "terraform/azure/data.tf");
     let replication = azure
         .split("resource \"azurerm_storage_object_replication\"")
@@ -487,12 +499,21 @@ service ranker_api {{
         "destination_container_name   = azurerm_storage_container.ledger_westeurope.name",
         "filter_out_blobs_with_prefix = [\"history/\"]",
     ] {
-        assert!(replication.contains(needle), "no {needle} in\n{replication}");
+        assert!(
+            replication.contains(needle),
+            "no {needle} in\n{replication}"
+        );
     }
     // The readers mount the copies.
     let volumes = read_out(&out, "kubernetes/aws-eu-west-1/volumes.yaml");
-    assert!(volumes.contains("\"bucketName\": \"replicas-events-eu-west-1\""), "{volumes}");
-    assert!(volumes.contains("\"mlc.dev/copy-of\": \"s3://replicas-events/clicks/\""), "{volumes}");
+    assert!(
+        volumes.contains("\"bucketName\": \"replicas-events-eu-west-1\""),
+        "{volumes}"
+    );
+    assert!(
+        volumes.contains("\"mlc.dev/copy-of\": \"s3://replicas-events/clicks/\""),
+        "{volumes}"
+    );
     // Across clouds: a copy bucket the operator fills, and the comment says so.
     let storage = read_out(&out, "terraform/gcp/storage.tf");
     assert!(

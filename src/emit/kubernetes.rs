@@ -476,7 +476,9 @@ fn emit_cluster<'a>(
     let namespace = names.dns_label(&format!("{dir}/namespace"), &project, &project);
     let place = Place {
         cloud: cloud.clone(),
-        region: workloads.first().map_or(String::new(), |w| w.region.clone()),
+        region: workloads
+            .first()
+            .map_or(String::new(), |w| w.region.clone()),
         region_code: region.clone(),
     };
     let mut cluster = Cluster {
@@ -668,7 +670,12 @@ impl Cluster<'_> {
 
     /// The claim (and, for a bucket, the PersistentVolume it binds to) of a mounted dataset
     /// or model.
-    fn mounted_volume(&self, names: &mut Names, claim: &str, m: &Mounted) -> (Claim, Option<BucketVolume>) {
+    fn mounted_volume(
+        &self,
+        names: &mut Names,
+        claim: &str,
+        m: &Mounted,
+    ) -> (Claim, Option<BucketVolume>) {
         let labels = match &m.content {
             Content::Dataset(d) => self.labels(&dns_label(d, 63), claim, "dataset"),
             Content::Model(t) => self.labels(&dns_label(t, 63), claim, "model"),
@@ -712,7 +719,12 @@ impl Cluster<'_> {
             }));
         }
         annotations.sort();
-        let access_mode = if m.write { "ReadWriteMany" } else { "ReadOnlyMany" }.to_string();
+        let access_mode = if m.write {
+            "ReadWriteMany"
+        } else {
+            "ReadOnlyMany"
+        }
+        .to_string();
         let size = gib(m.stored.size_bytes);
         let Some(bucket) = &m.stored.bucket else {
             let claim_ctx = Claim {
@@ -809,7 +821,12 @@ impl Cluster<'_> {
                 if !folder.is_empty() {
                     options.push(format!("only-dir={}", folder.trim_end_matches('/')));
                 }
-                ("gcsfuse.csi.storage.gke.io", bucket.to_string(), options, Vec::new())
+                (
+                    "gcsfuse.csi.storage.gke.io",
+                    bucket.to_string(),
+                    options,
+                    Vec::new(),
+                )
             }
             // Azure Blob (BlobFuse2) with a workload identity token of the cluster's data
             // identity (terraform/azure/data.tf); its client ID comes from Terraform's output.
@@ -1015,7 +1032,14 @@ impl Cluster<'_> {
         });
         // The trained model goes to object storage too: an edge the graph does not draw.
         let model_edge = format!("train.{} -> {}", t.name, contract::model_dir(&t.name));
-        self.data_policy(names, NodeKind::Train, &t.name, &name, &labels, &[model_edge]);
+        self.data_policy(
+            names,
+            NodeKind::Train,
+            &t.name,
+            &name,
+            &labels,
+            &[model_edge],
+        );
         let file = self.job_file(
             meta,
             job,
@@ -1108,7 +1132,9 @@ impl Cluster<'_> {
         }
         env.push(kv("MLC_INPUTS", reads.join(",")));
         if let Some(out) = &b.output {
-            if let Some((claim, mount)) = self.content_claim(names, Content::Dataset(out.clone()), true) {
+            if let Some((claim, mount)) =
+                self.content_claim(names, Content::Dataset(out.clone()), true)
+            {
                 env.push(kv("MLC_OUTPUT", &mount.path));
                 claims.push(claim);
                 mounts.push(mount);
@@ -1447,7 +1473,9 @@ impl Cluster<'_> {
         claims: &mut Vec<ClaimVolume>,
         mounts: &mut Vec<Mount>,
     ) {
-        if let Some((claim, mount)) = self.content_claim(names, Content::Model(train.to_string()), false) {
+        if let Some((claim, mount)) =
+            self.content_claim(names, Content::Model(train.to_string()), false)
+        {
             env.push(kv("MODEL_URI", contract::model_weights(train)));
             claims.push(claim);
             mounts.push(mount);
@@ -1670,7 +1698,8 @@ impl Cluster<'_> {
             self.claims.insert(claim, claim_ctx);
             bucket_volumes.extend(volume);
         }
-        let volume_names: Vec<String> = bucket_volumes.iter().map(|v| v.meta.name.clone()).collect();
+        let volume_names: Vec<String> =
+            bucket_volumes.iter().map(|v| v.meta.name.clone()).collect();
         if !self.claims.is_empty() {
             let claims = std::mem::take(&mut self.claims).into_values().collect();
             let volumes = VolumesFile {
@@ -1845,7 +1874,10 @@ fn scratch_mount(volume: &str, path: &str) -> Mount {
 /// What an Azure bucket volume carries as `clientID` until Terraform's output replaces it:
 /// the output's name (docs/build.md shows the kustomize patch).
 fn azure_client_id_placeholder(place: &Place) -> String {
-    format!("<terraform output {}>", storage::azure_identity_output(&place.region))
+    format!(
+        "<terraform output {}>",
+        storage::azure_identity_output(&place.region)
+    )
 }
 
 fn metric(resource: &str, percent: f64) -> MetricTarget {

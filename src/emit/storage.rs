@@ -207,7 +207,10 @@ pub fn plan(model: &Model, plan: &Plan) -> Storage {
         let Some(home) = stored.iter().find(|s| s.content == u.content) else {
             continue;
         };
-        if home.place == u.place || copies.iter().any(|c: &Stored| c.content == u.content && c.place == u.place)
+        if home.place == u.place
+            || copies
+                .iter()
+                .any(|c: &Stored| c.content == u.content && c.place == u.place)
         {
             continue;
         }
@@ -248,16 +251,17 @@ fn homes(model: &Model, plan: &Plan, prefix: &str) -> Vec<Stored> {
             },
             _ => Place::of(w),
         };
-        let named = d
-            .path
-            .as_deref()
-            .and_then(|p| path_bucket(&place.cloud, p));
+        let named = d.path.as_deref().and_then(|p| path_bucket(&place.cloud, p));
         let shared_bucket = named.is_some();
         let (bucket, key_prefix) = if place.is_onprem() {
             (None, String::new())
         } else {
-            let (bucket, key_prefix) = named
-                .unwrap_or_else(|| (dns_label(&format!("{prefix}-{}", d.name), 63), String::new()));
+            let (bucket, key_prefix) = named.unwrap_or_else(|| {
+                (
+                    dns_label(&format!("{prefix}-{}", d.name), 63),
+                    String::new(),
+                )
+            });
             (Some(bucket), key_prefix)
         };
         homes.push(Stored {
@@ -275,8 +279,7 @@ fn homes(model: &Model, plan: &Plan, prefix: &str) -> Vec<Stored> {
             continue;
         };
         let place = Place::of(w);
-        let bucket = (!place.is_onprem())
-            .then(|| models_bucket(prefix, &place.region_code));
+        let bucket = (!place.is_onprem()).then(|| models_bucket(prefix, &place.region_code));
         homes.push(Stored {
             content: Content::Model(t.name.clone()),
             bucket,
@@ -319,7 +322,10 @@ pub fn azure_resource_group(prefix: &str, region: &str) -> String {
 /// The Terraform output that holds the client ID of an Azure cluster's data identity,
 /// which the cluster's bucket volumes authenticate as.
 pub fn azure_identity_output(region: &str) -> String {
-    format!("data_identity_client_id_{}", super::terraform::ident(region))
+    format!(
+        "data_identity_client_id_{}",
+        super::terraform::ident(region)
+    )
 }
 
 /// The bucket of the trained models of one cloud region.
@@ -366,7 +372,10 @@ fn uses(model: &Model, plan: &Plan) -> Vec<Use> {
             .workloads
             .iter()
             .filter(|o| {
-                o.kind == w.kind && o.name == w.name && o.cloud == w.cloud && o.region_code == w.region_code
+                o.kind == w.kind
+                    && o.name == w.name
+                    && o.cloud == w.cloud
+                    && o.region_code == w.region_code
             })
             .count();
         let instance = instance_name(&w.name, w.copy.as_deref(), copies_here);
@@ -420,9 +429,12 @@ fn uses(model: &Model, plan: &Plan) -> Vec<Use> {
         }
     }
     uses.sort_by(|a, b| {
-        (&a.place, &a.account, &a.content, a.write).cmp(&(&b.place, &b.account, &b.content, b.write))
+        (&a.place, &a.account, &a.content, a.write)
+            .cmp(&(&b.place, &b.account, &b.content, b.write))
     });
-    uses.dedup_by(|a, b| a.place == b.place && a.account == b.account && a.content == b.content && a.write == b.write);
+    uses.dedup_by(|a, b| {
+        a.place == b.place && a.account == b.account && a.content == b.content && a.write == b.write
+    });
     uses
 }
 

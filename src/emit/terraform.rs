@@ -581,7 +581,7 @@ fn private_lambdas_in(model: &Model, in_cloud: &[&PlannedWorkload], code: &str) 
     super::serverless::private(model.security.as_ref())
         && in_cloud.iter().any(|w| {
             w.kind == "function"
-                && &w.region_code == code
+                && w.region_code == code
                 && model
                     .functions
                     .iter()
@@ -605,7 +605,15 @@ pub fn lambda_network_outputs(region: &str) -> (String, String) {
 fn interface_endpoints(cluster: bool, functions: bool) -> Vec<String> {
     let mut endpoints: Vec<&str> = Vec::new();
     if cluster {
-        endpoints.extend(["ec2", "ecr.api", "ecr.dkr", "sts", "logs", "elasticloadbalancing", "autoscaling"]);
+        endpoints.extend([
+            "ec2",
+            "ecr.api",
+            "ecr.dkr",
+            "sts",
+            "logs",
+            "elasticloadbalancing",
+            "autoscaling",
+        ]);
     }
     if functions {
         endpoints.extend(["logs", "sts", "xray"]);
@@ -706,12 +714,7 @@ fn pools(
 /// The buckets (Azure: containers) of this cloud: every dataset and trained model kept
 /// here, at home or as a copy where it is read (`storage`). Datasets whose paths name one
 /// bucket share it, each with lifecycle rules on its own prefix.
-fn buckets(
-    model: &Model,
-    storage: &Storage,
-    names: &mut Names,
-    cloud: &str,
-) -> Vec<BucketContext> {
+fn buckets(model: &Model, storage: &Storage, names: &mut Names, cloud: &str) -> Vec<BucketContext> {
     let mut by_name: BTreeMap<String, BucketContext> = BTreeMap::new();
     for stored in storage.stored.iter().filter(|s| s.place.cloud == cloud) {
         let Some(bucket) = &stored.bucket else {
@@ -755,7 +758,11 @@ fn buckets(
         }
         entry.notes.extend(copy_note(stored, &bucket_name));
         let rule = match &stored.content {
-            Content::Dataset(d) => model.datasets.iter().find(|x| &x.name == d).map(|d| lifecycle(cloud, d, &stored.prefix)),
+            Content::Dataset(d) => model
+                .datasets
+                .iter()
+                .find(|x| &x.name == d)
+                .map(|d| lifecycle(cloud, d, &stored.prefix)),
             Content::Model(t) => Some(model_lifecycle(t, &stored.prefix)),
         };
         entry.rules.extend(rule);
@@ -783,9 +790,7 @@ fn copy_note(stored: &Stored, bucket: &str) -> Option<String> {
     Some(super::comment_safe(&if home.replicated {
         format!(
             "{}: a copy of {} for the workloads of {}, replicated from it (data.tf).",
-            here,
-            home.uri,
-            stored.place.region_code
+            here, home.uri, stored.place.region_code
         )
     } else {
         format!(

@@ -146,12 +146,14 @@ pub fn cluster_data(
     let grants: Vec<MountGrant> = grants.into_values().collect();
     let mut containers: BTreeMap<String, MountGrant> = BTreeMap::new();
     for g in &grants {
-        let entry = containers.entry(g.bucket_id.clone()).or_insert_with(|| MountGrant {
-            id: g.bucket_id.clone(),
-            prefix: String::new(),
-            has_prefix: false,
-            ..g.clone()
-        });
+        let entry = containers
+            .entry(g.bucket_id.clone())
+            .or_insert_with(|| MountGrant {
+                id: g.bucket_id.clone(),
+                prefix: String::new(),
+                has_prefix: false,
+                ..g.clone()
+            });
         entry.write |= g.write;
     }
     let accounts = accounts

@@ -588,7 +588,11 @@ fn export_model(ctx: &RankContext) -> Result<Option<PathBuf>> {
         return Ok(None);
     }
     let model = serde_json::to_value(&ctx.config.model)?;
-    Ok(Some(checkpoint::export(&output.dir, &ctx.model.params, &model)?))
+    Ok(Some(checkpoint::export(
+        &output.dir,
+        &ctx.model.params,
+        &model,
+    )?))
 }
 
 /// Rank 0 writes; the others skip (they hold identical weights).

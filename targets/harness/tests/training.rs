@@ -205,7 +205,10 @@ fn a_completed_run_writes_its_model_to_the_output_folder() {
     let mut second = options(20, &dir);
     second.resume = true;
     let done = train(&config, &second).unwrap();
-    let weights = done.model_output.clone().expect("the completed run wrote its model");
+    let weights = done
+        .model_output
+        .clone()
+        .expect("the completed run wrote its model");
     assert_eq!(weights, out.join("model.safetensors"));
     let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).unwrap();
     let mut names: Vec<&String> = tensors.keys().collect();
@@ -214,7 +217,10 @@ fn a_completed_run_writes_its_model_to_the_output_folder() {
         .iter()
         .flat_map(|n| tensors[*n].flatten_all().unwrap().to_vec1::<f32>().unwrap())
         .collect();
-    assert_eq!(flat, done.final_params, "the exported weights are the final ones");
+    assert_eq!(
+        flat, done.final_params,
+        "the exported weights are the final ones"
+    );
     let description: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
     assert_eq!(description["model"]["kind"], "mlp");
