@@ -1,17 +1,21 @@
 //! The four `mlc build` targets agree with each other, for every example: each training
-//! job's harness (`harness/<train>/config.json`) reads its data and writes its checkpoints where
-//! the Kubernetes Job mounts them, is the image the Job runs, and gets the ranks the Job
-//! launches; every Kubernetes pod lands on a node pool that Terraform creates for its
-//! cluster (instance type, capacity, labels, taints, accelerator family), with an
-//! on-demand pool beside the spot one where it may fall back; and the pools can grow
-//! (autoscaling, the EKS Cluster Autoscaler) and run their GPUs (the device plugin, GKE's
-//! driver installation).
+//! job's harness (`harness/<train>/config.json`) reads its data, writes its checkpoints
+//! and its trained model where the Kubernetes Job mounts them, is the image the Job runs,
+//! and gets the ranks the Job launches; every service or function that serves a trained
+//! model mounts where its training job writes it (or a copy Terraform keeps or flags);
+//! every bucket volume names a bucket Terraform creates, with the CSI driver and the
+//! grants its pods mount it with; every Kubernetes pod lands on a node pool that
+//! Terraform creates for its cluster (instance type, capacity, labels, taints,
+//! accelerator family), with an on-demand pool beside the spot one where it may fall
+//! back; and the pools can grow (autoscaling, the EKS Cluster Autoscaler) and run their
+//! GPUs (the device plugin, GKE's driver installation).
 
 mod common;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -110,6 +114,16 @@ fn check_training_job(project: &Path, kubernetes_files: &[(String, String)]) {
             "{what}: the harness reads {path}, the Job mounts {mounts:?}"
         );
     }
+    // The trained model: the harness's output folder is mounted writable.
+    let output = config["output"]["dir"].as_str().unwrap();
+    let lines: Vec<&str> = job.lines().map(str::trim).collect();
+    let writable = lines
+        .windows(2)
+        .any(|w| w[0] == format!("mountPath: \"{output}\"") && w[1] == "readOnly: false");
+    assert!(
+        writable,
+        "{what}: the harness writes its model to {output}, which the Job does not mount writable"
+    );
     // Checkpoints: the harness's dir is the Job's checkpoint volume and its flag.
     let ckpt = config["checkpoint"]["dir"].as_str().unwrap();
     assert!(mounts.contains(&ckpt), "{what}: {ckpt} is not mounted");
@@ -706,4 +720,365 @@ fn each_accelerator_family_has_its_resource_and_taint() {
     assert!(manifests.contains("\"google.com/tpu\": \"4\""));
     // No NVIDIA pool, so no NVIDIA device plugin.
     assert!(!manifests.contains("nvidia"), "{manifests}");
+}
+
+/// Every Kubernetes document of a build, parsed by PyYAML (the validators venv), with the
+/// cluster folder it is in (`aws-us-east-1`).
+fn manifests(out: &Path) -> Vec<(String, Value)> {
+    let files = common::files_under(&out.join("kubernetes"), &["yaml"]);
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let parsed = common::run_ok(
+        Command::new(common::python())
+            .arg("tests/validators/yaml2json.py")
+            .args(&files),
+        "yaml2json",
+    );
+    let list: Vec<Value> = serde_json::from_slice(&parsed.stdout).unwrap();
+    list.into_iter()
+        .map(|item| {
+            let file = PathBuf::from(item["file"].as_str().unwrap());
+            let cluster = file.parent().unwrap().file_name().unwrap();
+            (cluster.to_string_lossy().to_string(), item["doc"].clone())
+        })
+        .collect()
+}
+
+/// The pod template of a workload (Deployment, Job, CronJob, Knative Service).
+fn pod_template(doc: &Value) -> Option<&Value> {
+    match doc["kind"].as_str()? {
+        "Deployment" | "Job" => Some(&doc["spec"]["template"]),
+        "CronJob" => Some(&doc["spec"]["jobTemplate"]["spec"]["template"]),
+        "Service" if doc["apiVersion"] == "serving.knative.dev/v1" => {
+            Some(&doc["spec"]["template"])
+        }
+        _ => None,
+    }
+}
+
+fn env(template: &Value, name: &str) -> Option<String> {
+    template["spec"]["containers"][0]["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["value"].as_str())
+        .map(str::to_string)
+}
+
+/// The claim a pod mounts at `path`, and whether read-only.
+fn mount_at(template: &Value, path: &str) -> Option<(String, bool)> {
+    let spec = &template["spec"];
+    let mount = spec["containers"][0]["volumeMounts"]
+        .as_array()?
+        .iter()
+        .find(|m| m["mountPath"] == path)?;
+    let volume = spec["volumes"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"] == mount["name"])?;
+    let claim = volume["persistentVolumeClaim"]["claimName"].as_str()?;
+    Some((
+        claim.to_string(),
+        mount["readOnly"].as_bool().unwrap_or(false),
+    ))
+}
+
+fn find<'d>(
+    docs: &'d [(String, Value)],
+    cluster: &str,
+    kind: &str,
+    name: &str,
+) -> Option<&'d Value> {
+    docs.iter()
+        .find(|(c, d)| c == cluster && d["kind"] == kind && d["metadata"]["name"] == name)
+        .map(|(_, d)| d)
+}
+
+/// Where a claim keeps its data: the `mlc.dev/source` and `mlc.dev/copy-of` of the
+/// volume it binds (or of the claim itself on a site), and the bucket the volume names.
+#[derive(Debug)]
+struct Kept {
+    source: String,
+    copy_of: Option<String>,
+    bucket: Option<String>,
+}
+
+fn kept(docs: &[(String, Value)], cluster: &str, claim: &str) -> Kept {
+    let pvc = find(docs, cluster, "PersistentVolumeClaim", claim)
+        .unwrap_or_else(|| panic!("{cluster}: no claim {claim}"));
+    let holder = match pvc["spec"]["volumeName"].as_str() {
+        Some(pv) => find(docs, cluster, "PersistentVolume", pv)
+            .unwrap_or_else(|| panic!("{cluster}: claim {claim} binds {pv}, which is not there")),
+        None => pvc,
+    };
+    let annotation = |key: &str| {
+        holder["metadata"]["annotations"][key]
+            .as_str()
+            .map(str::to_string)
+    };
+    Kept {
+        source: annotation("mlc.dev/source")
+            .unwrap_or_else(|| panic!("{cluster}/{claim}: no mlc.dev/source")),
+        copy_of: annotation("mlc.dev/copy-of"),
+        bucket: bucket_of(holder),
+    }
+}
+
+/// The bucket (Azure: container) a PersistentVolume mounts, by its CSI driver.
+fn bucket_of(pv: &Value) -> Option<String> {
+    let csi = &pv["spec"]["csi"];
+    let name = match csi["driver"].as_str()? {
+        "s3.csi.aws.com" => csi["volumeAttributes"]["bucketName"].as_str(),
+        "gcsfuse.csi.storage.gke.io" => csi["volumeHandle"].as_str(),
+        "blob.csi.azure.com" => csi["volumeAttributes"]["containerName"].as_str(),
+        other => panic!("unexpected CSI driver {other}"),
+    };
+    name.map(str::to_string)
+}
+
+/// All `.tf` files of one cloud's Terraform, concatenated.
+fn terraform_of(out: &Path, cloud: &str) -> String {
+    common::files_under(&out.join("terraform").join(cloud), &["tf"])
+        .iter()
+        .map(|f| read(f))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The harness config of training job `train` (its folder is the job's DNS label).
+fn harness_config_of(out: &Path, train: &str) -> Value {
+    // Each job's folder under `harness/` (beside the runtime's own files and `src/`).
+    for entry in std::fs::read_dir(out.join("harness")).unwrap().flatten() {
+        let path = entry.path().join("config.json");
+        if !path.is_file() {
+            continue;
+        }
+        let config: Value = serde_json::from_str(&read(&path)).unwrap();
+        if config["name"] == train {
+            return config;
+        }
+    }
+    panic!("no harness project for train.{train}")
+}
+
+#[test]
+fn every_reader_of_a_trained_model_mounts_where_its_training_job_writes_it() {
+    let mut readers = 0;
+    let mut copies = 0;
+    for spec in common::examples() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        common::build(&spec, &out, &[]);
+        let docs = manifests(&out);
+        for (cluster, doc) in &docs {
+            let Some(template) = pod_template(doc) else {
+                continue;
+            };
+            let Some(uri) = env(template, "MODEL_URI") else {
+                continue;
+            };
+            let what = format!("{}: {cluster}/{}", spec.display(), doc["metadata"]["name"]);
+            let model = env(template, "MLC_MODEL").unwrap_or_default();
+            let train = model
+                .strip_prefix("train.")
+                .unwrap_or_else(|| panic!("{what}: MODEL_URI without a train.x MLC_MODEL"));
+            // The file the harness writes.
+            let config = harness_config_of(&out, train);
+            let folder = config["output"]["dir"].as_str().unwrap();
+            assert_eq!(uri, format!("{folder}/model.safetensors"), "{what}");
+            let (claim, read_only) = mount_at(template, folder)
+                .unwrap_or_else(|| panic!("{what}: {folder} is not mounted"));
+            assert!(read_only, "{what}: a reader mounts the model writable");
+            let reader = kept(&docs, cluster, &claim);
+            // The training Job that writes it.
+            let writers: Vec<(String, String)> = docs
+                .iter()
+                .filter_map(|(c, d)| {
+                    let (claim, ro) = mount_at(pod_template(d)?, folder)?;
+                    (!ro).then(|| (c.clone(), claim))
+                })
+                .collect();
+            let [(writer_cluster, writer_claim)] = writers.as_slice() else {
+                panic!("{what}: {} jobs write {folder}", writers.len());
+            };
+            let writer = kept(&docs, writer_cluster, writer_claim);
+            readers += 1;
+            if reader.source == writer.source {
+                continue;
+            }
+            // Elsewhere: a copy of where the job writes, which Terraform keeps or flags.
+            assert_eq!(
+                reader.copy_of.as_deref(),
+                Some(writer.source.as_str()),
+                "{what}: reads {}, the job writes {}",
+                reader.source,
+                writer.source
+            );
+            let cloud = cluster.split('-').next().unwrap();
+            let bucket = reader
+                .bucket
+                .as_deref()
+                .unwrap_or_else(|| panic!("{what}: a copy without a bucket"));
+            let terraform = terraform_of(&out, cloud);
+            assert!(
+                terraform.contains(&format!("= \"{bucket}\"")),
+                "{what}: terraform/{cloud} creates no bucket {bucket}"
+            );
+            let replicated = writer_cluster.starts_with(&format!("{cloud}-"));
+            let filled_by_hand = format!(
+                "{bucket}/{}",
+                reader.source.splitn(4, '/').nth(3).unwrap_or("")
+            );
+            assert!(
+                if replicated {
+                    terraform.contains(&bucket.replace('-', "_"))
+                        && [
+                            "aws_s3_bucket_replication_configuration",
+                            "google_storage_transfer_job",
+                            "azurerm_storage_object_replication",
+                        ]
+                        .iter()
+                        .any(|r| terraform.contains(r))
+                } else {
+                    terraform.contains(&format!("# {filled_by_hand}: a copy of {}", writer.source))
+                        && terraform.contains("which you fill")
+                },
+                "{what}: the copy {bucket} is neither replicated nor flagged for the operator"
+            );
+            copies += 1;
+        }
+    }
+    // Services and functions serve trained models in most examples, several in another
+    // region or cloud than their training job.
+    assert!(readers >= 6, "only {readers} readers checked");
+    assert!(copies >= 3, "only {copies} copies checked");
+}
+
+#[test]
+fn every_bucket_volume_names_a_bucket_terraform_creates_and_grants_its_pods() {
+    let mut volumes = 0;
+    for spec in common::examples() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        common::build(&spec, &out, &[]);
+        let docs = manifests(&out);
+        for (cluster, pv) in docs.iter().filter(|(_, d)| d["kind"] == "PersistentVolume") {
+            let what = format!("{}: {cluster}/{}", spec.display(), pv["metadata"]["name"]);
+            let (cloud, region) = cluster.split_once('-').unwrap();
+            let driver = pv["spec"]["csi"]["driver"].as_str().unwrap_or_default();
+            let expected = match cloud {
+                "aws" => "s3.csi.aws.com",
+                "gcp" => "gcsfuse.csi.storage.gke.io",
+                _ => "blob.csi.azure.com",
+            };
+            assert_eq!(driver, expected, "{what}");
+            let bucket = bucket_of(pv).unwrap();
+            let id = bucket.replace('-', "_");
+            let terraform = terraform_of(&out, cloud);
+            let data = read(&out.join("terraform").join(cloud).join("data.tf"));
+            let blocks: Vec<&str> = data.split("\nresource \"").collect();
+            let granted =
+                |needles: &[&str]| blocks.iter().any(|b| needles.iter().all(|n| b.contains(n)));
+            assert!(
+                terraform.contains(&format!("= \"{bucket}\"")),
+                "{what}: terraform/{cloud} creates no bucket {bucket}"
+            );
+            // The pods that mount it, by their service accounts.
+            let claim = pv["spec"]["claimRef"]["name"].as_str().unwrap();
+            let accounts: Vec<(&str, &Value)> = docs
+                .iter()
+                .filter(|(c, _)| c == cluster)
+                .filter_map(|(_, d)| {
+                    let template = pod_template(d)?;
+                    let mounts = template["spec"]["volumes"].as_array()?;
+                    mounts
+                        .iter()
+                        .any(|v| v["persistentVolumeClaim"]["claimName"] == claim)
+                        .then(|| {
+                            (
+                                template["spec"]["serviceAccountName"].as_str().unwrap(),
+                                template,
+                            )
+                        })
+                })
+                .collect();
+            assert!(!accounts.is_empty(), "{what}: no pod mounts it");
+            let region_id = region.replace('-', "_");
+            match cloud {
+                "aws" => {
+                    let options = pv["spec"]["mountOptions"].to_string();
+                    assert!(
+                        options.contains(&format!("region {region}")),
+                        "{what}: {options}"
+                    );
+                    assert!(
+                        data.contains("aws-mountpoint-s3-csi-driver"),
+                        "{what}: no CSI add-on"
+                    );
+                    assert!(
+                        granted(&[
+                            "aws_iam_role_policy",
+                            "_s3_csi",
+                            &format!("aws_s3_bucket.{id}.arn")
+                        ]),
+                        "{what}: the CSI driver's role has no grant on {bucket}"
+                    );
+                }
+                "gcp" => {
+                    for (account, template) in &accounts {
+                        assert_eq!(
+                            template["metadata"]["annotations"]["gke-gcsfuse/volumes"], "true",
+                            "{what}: {account} gets no Cloud Storage FUSE sidecar"
+                        );
+                        assert!(
+                            granted(&[
+                                &format!("google_storage_bucket.{id}.name"),
+                                &format!("/sa/{account}\"")
+                            ]),
+                            "{what}: {account} has no grant on {bucket}"
+                        );
+                    }
+                    assert!(
+                        terraform.contains("gcs_fuse_csi_driver_config"),
+                        "{what}: the driver is off"
+                    );
+                }
+                _ => {
+                    let namespace = pv["spec"]["claimRef"]["namespace"].as_str().unwrap();
+                    for (account, _) in &accounts {
+                        assert!(
+                            granted(&[
+                                "azurerm_federated_identity_credential",
+                                &format!("system:serviceaccount:{namespace}:{account}\"")
+                            ]),
+                            "{what}: {account} is not federated with the data identity"
+                        );
+                    }
+                    assert!(
+                        granted(&[
+                            "azurerm_role_assignment",
+                            &format!("azurerm_storage_container.{id}.id")
+                        ]),
+                        "{what}: the data identity has no role on {bucket}"
+                    );
+                    let client_id = pv["spec"]["csi"]["volumeAttributes"]["clientID"]
+                        .as_str()
+                        .unwrap();
+                    let output = format!("data_identity_client_id_{region_id}");
+                    assert!(client_id.contains(&output), "{what}: clientID {client_id}");
+                    assert!(
+                        terraform.contains(&format!("output \"{output}\"")),
+                        "{what}: no output {output}"
+                    );
+                    assert!(
+                        terraform.contains("blob_driver_enabled = true"),
+                        "{what}: the driver is off"
+                    );
+                }
+            }
+            volumes += 1;
+        }
+    }
+    assert!(volumes >= 10, "only {volumes} bucket volumes checked");
 }

@@ -346,3 +346,242 @@ fn long_region_codes_outside_azure_do_not_clash() {
         );
     }
 }
+
+/// Runs the validators of the examples test (hcl2tojson, `terraform fmt -check`, checkov
+/// with zero failed checks) on the Terraform of one build.
+fn validate_terraform(root: &Path, out: &Path) {
+    for dir in tf_dirs(out) {
+        run_ok(
+            Command::new(tool("hcl2tojson"))
+                .arg(&dir)
+                .arg("-o")
+                .arg(root.join("hcl.json")),
+            &format!("hcl2tojson {}", dir.display()),
+        );
+    }
+    run_ok(
+        Command::new(python())
+            .arg("tests/validators/tfcli.py")
+            .arg("fmt")
+            .arg(out),
+        "terraform fmt -check",
+    );
+    let scan = Command::new(checkov())
+        .arg("-d")
+        .arg(out.join("terraform"))
+        .args([
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--quiet",
+            "-o",
+            "json",
+        ])
+        .output()
+        .expect("checkov runs");
+    let report: serde_json::Value = serde_json::from_slice(&scan.stdout).expect("checkov's JSON");
+    assert!(
+        report["summary"]["passed"].as_u64().unwrap_or(0) > 0,
+        "{report}"
+    );
+    assert_eq!(
+        report["summary"]["failed"].as_u64(),
+        Some(0),
+        "{}",
+        report["results"]["failed_checks"]
+    );
+}
+
+fn build_all(root: &Path, spec_text: &str) -> PathBuf {
+    let spec = root.join("spec.mlc");
+    std::fs::write(&spec, spec_text).unwrap();
+    let out = root.join("out");
+    build(&spec, &out, &[]);
+    out
+}
+
+fn read_out(out: &Path, file: &str) -> String {
+    std::fs::read_to_string(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+const TRAIN_ON: &str = r#"
+train NAME {
+  data        = dataset.DATA
+  model       = mlp { input = 8, hidden = [8], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = T4 x 1
+  batch_size  = 64
+  epochs      = 1
+  optimizer   = sgd { lr = 0.1 }
+  max_runtime = 1 h
+  region      = REGION
+}
+"#;
+
+/// A dataset read in another region of its cloud is copied there by the cloud (S3
+/// replication, a Storage Transfer job, Azure object replication) and the readers mount the
+/// copy; a trained model read on another cloud gets a copy bucket there that the operator
+/// fills, said where the bucket is created.
+#[test]
+fn data_read_in_another_region_is_copied_there() {
+    let root = out_root("copies");
+    let train = |name: &str, data: &str, region: &str| {
+        TRAIN_ON
+            .replace("NAME", name)
+            .replace("DATA", data)
+            .replace("REGION", region)
+    };
+    let spec = format!(
+        r#"
+project replicas {{ owner = "x@example.com" }}
+clouds {{ allow = [aws, gcp, azure] }}
+security {{ audit_logging = on }}
+
+dataset events {{
+  size     = 1 TB
+  location = aws.us_east_1
+  path     = "s3://replicas-events/clicks/"
+}}
+
+dataset corpus {{
+  size     = 1 TB
+  location = gcp.us_central1
+}}
+
+dataset ledger {{
+  size     = 1 TB
+  location = azure.eastus
+  path     = "az://ledger/history/"
+}}
+{}{}{}
+service ranker_api {{
+  model    = train.ranker
+  replicas = 1..2
+  region   = gcp.europe_west4
+}}
+"#,
+        train("ranker", "events", "aws.eu_west_1"),
+        train("lm", "corpus", "gcp.europe_west4"),
+        train("forecaster", "ledger", "azure.westeurope"),
+    );
+    let out = build_all(&root, &spec);
+    validate_terraform(&root, &out);
+
+    let aws = read_out(&out, "terraform/aws/data.tf");
+    let s3 = aws
+        .split("resource \"aws_s3_bucket_replication_configuration\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no S3 replication:\n{aws}"));
+    for needle in [
+        "bucket   = aws_s3_bucket.replicas_events.id",
+        "prefix = \"clicks/\"",
+        "bucket        = aws_s3_bucket.replicas_events_eu_west_1.arn",
+        "replica_kms_key_id = aws_kms_key.eu_west_1.arn",
+    ] {
+        assert!(s3.contains(needle), "no {needle} in\n{s3}");
+    }
+    let gcp = read_out(&out, "terraform/gcp/data.tf");
+    let transfer = gcp
+        .split("resource \"google_storage_transfer_job\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no transfer job:\n{gcp}"));
+    assert!(transfer.contains("bucket_name = google_storage_bucket.replicas_corpus.name"));
+    assert!(
+        transfer.contains("bucket_name = google_storage_bucket.replicas_corpus_europe_west4.name")
+    );
+    let azure = read_out(&out, "terraform/azure/data.tf");
+    let replication = azure
+        .split("resource \"azurerm_storage_object_replication\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no object replication:\n{azure}"));
+    for needle in [
+        "source_container_name        = azurerm_storage_container.ledger.name",
+        "destination_container_name   = azurerm_storage_container.ledger_westeurope.name",
+        "filter_out_blobs_with_prefix = [\"history/\"]",
+    ] {
+        assert!(
+            replication.contains(needle),
+            "no {needle} in\n{replication}"
+        );
+    }
+    // The readers mount the copies.
+    let volumes = read_out(&out, "kubernetes/aws-eu-west-1/volumes.yaml");
+    assert!(
+        volumes.contains("\"bucketName\": \"replicas-events-eu-west-1\""),
+        "{volumes}"
+    );
+    assert!(
+        volumes.contains("\"mlc.dev/copy-of\": \"s3://replicas-events/clicks/\""),
+        "{volumes}"
+    );
+    // Across clouds: a copy bucket the operator fills, and the comment says so.
+    let storage = read_out(&out, "terraform/gcp/storage.tf");
+    assert!(
+        storage.contains(
+            "# replicas-models-eu-west-1-europe-west4/ranker/: a copy of s3://replicas-models-eu-west-1/ranker/ for the workloads of europe-west4, which you fill"
+        ),
+        "{storage}"
+    );
+}
+
+/// Lambda functions with `network = private` in a region without a cluster: the region
+/// still gets its VPC, and each SAM template names Terraform outputs that exist.
+#[test]
+fn private_functions_get_their_network_without_a_cluster() {
+    let root = out_root("private_functions");
+    let function = |name: &str, region: &str| {
+        format!(
+            "function {name} {{\n  platform = aws_lambda\n  runtime = python3.12\n  memory = 512 MiB\n  timeout = 10 s\n  invocations = 1M / month\n  region = aws.{region}\n}}\n"
+        )
+    };
+    let spec = format!(
+        "project edge {{ owner = \"x@example.com\" }}\nsecurity {{ network = private }}\n{}{}",
+        function("score", "us_east_1"),
+        function("explain", "eu_west_1"),
+    );
+    let out = build_all(&root, &spec);
+    validate_terraform(&root, &out);
+    let network = read_out(&out, "terraform/aws/network.tf");
+    let outputs = read_out(&out, "terraform/aws/outputs.tf");
+    assert!(
+        !read_out(&out, "terraform/aws/cluster.tf").contains("aws_eks_cluster"),
+        "a spec of functions gets no cluster"
+    );
+    for (region, code) in [("us_east_1", "us-east-1"), ("eu_west_1", "eu-west-1")] {
+        for needle in [
+            format!("resource \"aws_vpc\" \"{region}\""),
+            format!("resource \"aws_subnet\" \"{region}_private\""),
+            format!("resource \"aws_security_group\" \"{region}_functions\""),
+            format!("resource \"aws_vpc_endpoint\" \"{region}_s3\""),
+        ] {
+            assert!(network.contains(&needle), "no {needle} in network.tf");
+        }
+        let template = read_out(&out, &format!("serverless/aws_lambda/{code}/template.yaml"));
+        assert!(template.contains("VpcConfig:"), "{template}");
+        // Every output the template sends the operator to exists, for its own region.
+        let named: Vec<&str> = template
+            .split("output -raw ")
+            .skip(1)
+            .map(|rest| rest.split(')').next().unwrap())
+            .collect();
+        assert_eq!(
+            named,
+            [
+                format!("lambda_subnet_ids_{region}"),
+                format!("lambda_security_group_{region}")
+            ],
+            "{template}"
+        );
+        for output in named {
+            assert!(
+                outputs.contains(&format!("output \"{output}\"")),
+                "terraform/aws has no output {output}"
+            );
+        }
+    }
+    let templates: Vec<PathBuf> = files_under(&out.join("serverless"), &["yaml"]);
+    run_ok(
+        Command::new(tool("cfn-lint")).args(&templates),
+        "cfn-lint on the SAM templates",
+    );
+}

@@ -1,6 +1,6 @@
 //! What a training job's harness (target `harness`) and the Kubernetes Job that runs it
-//! (target `kubernetes`) must agree on: where the config, the data and the checkpoints
-//! are, which image runs, and how many processes drive which GPUs. Both targets take
+//! (target `kubernetes`) must agree on: where the config, the data, the checkpoints and
+//! the trained model are, which image runs, and how many processes drive which GPUs. Both targets take
 //! these from here, so they cannot drift apart (tests/build_consistency.rs checks the
 //! generated files).
 
@@ -14,6 +14,14 @@ pub const CONFIG_PATH: &str = "/app/config.json";
 pub const DATA_ROOT: &str = "/data";
 /// The persistent, writable volume of a job's checkpoints.
 pub const CHECKPOINT_DIR: &str = "/checkpoints";
+/// Where trained models are mounted, one folder per training job: the job writes its
+/// model there (the harness's `output.dir`) and services, batch jobs and functions that
+/// use `train.<job>` read it there.
+pub const MODEL_ROOT: &str = "/models";
+/// The trained weights in a model folder (the harness writes them, then `MODEL_DESCRIPTION`).
+pub const MODEL_WEIGHTS: &str = "model.safetensors";
+/// The model's architecture (the config's `model` section) beside its weights.
+pub const MODEL_DESCRIPTION: &str = "model.json";
 /// Where images mlc names but does not know live until the user points kustomize at a
 /// registry (`kustomize edit set image`).
 pub const PLACEHOLDER_REGISTRY: &str = "mlc.local";
@@ -21,6 +29,16 @@ pub const PLACEHOLDER_REGISTRY: &str = "mlc.local";
 /// The folder a dataset is mounted at: `/data/<dataset as a DNS label>`.
 pub fn dataset_mount(dataset: &str) -> String {
     format!("{DATA_ROOT}/{}", dns_label(dataset, 63))
+}
+
+/// The folder of a training job's trained model: `/models/<train as a DNS label>`.
+pub fn model_dir(train: &str) -> String {
+    format!("{MODEL_ROOT}/{}", dns_label(train, 63))
+}
+
+/// The trained weights of a training job, where its readers find them (`MODEL_URI`).
+pub fn model_weights(train: &str) -> String {
+    format!("{}/{MODEL_WEIGHTS}", model_dir(train))
 }
 
 /// The image of a training job's harness, built from `DIR/harness/<train>/`:

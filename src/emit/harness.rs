@@ -300,6 +300,7 @@ pub struct HarnessConfig {
     pub device: &'static str,
     pub parallelism: ParallelismConfig,
     pub checkpoint: CheckpointConfig,
+    pub output: OutputConfig,
     pub training: TrainingConfig,
     pub metrics: MetricsConfig,
 }
@@ -388,6 +389,13 @@ pub struct CheckpointConfig {
     pub at_end: bool,
 }
 
+/// Where the trained model goes: the job's model folder (`contract::model_dir`), on the
+/// bucket-backed volume the Kubernetes Job mounts there.
+#[derive(Serialize, Debug)]
+pub struct OutputConfig {
+    pub dir: String,
+}
+
 #[derive(Serialize, Debug)]
 pub struct TrainingConfig {
     pub max_steps: Option<u64>,
@@ -466,6 +474,9 @@ pub fn harness_config(input: &BuildInput, train: &Train) -> Result<HarnessConfig
             dir: CHECKPOINT_DIR,
             every_steps,
             at_end: true,
+        },
+        output: OutputConfig {
+            dir: contract::model_dir(&train.name),
         },
         training: TrainingConfig {
             max_steps,

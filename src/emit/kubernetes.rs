@@ -1,6 +1,8 @@
 //! Target `kubernetes`: one folder per planned cluster (`kubernetes/<cloud>-<region>/`,
 //! applied with `kubectl apply -k`) holding the namespace, service accounts and RBAC,
-//! network policies, volumes, and one file per workload placed there: training jobs as
+//! network policies, volumes (datasets and trained models as buckets of the cloud's CSI
+//! driver where `storage` keeps them, checkpoints on the default class), and one file per
+//! workload placed there: training jobs as
 //! Indexed Jobs (CronJobs in an off-peak window), batch jobs as Jobs, services as
 //! Deployments with a Service, autoscaler and disruption budget, Knative functions as
 //! Knative Services. docs/build.md describes the mapping.
@@ -9,6 +11,7 @@ mod addons;
 
 use super::names::{dns_label, Names};
 use super::pools::{self, Pool};
+use super::storage::{self, Content, Place, Storage, Stored};
 use super::templates::render;
 use super::{BuildInput, EmitError, Output};
 use crate::catalog::Catalog;
@@ -93,11 +96,12 @@ const MIB: f64 = 1024.0 * 1024.0;
 pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<EmitError>> {
     let clusters = clusters(input);
     let cluster_pools = pools::pools(input.model, input.plan, "kubernetes")?;
+    let storage = storage::plan(input.model, input.plan);
     let mut outputs = Vec::new();
     let mut errors = Vec::new();
     for (key, workloads) in &clusters {
         let pools = cluster_pools.get(key).map_or(&[][..], Vec::as_slice);
-        match emit_cluster(input, names, key, workloads, pools) {
+        match emit_cluster(input, &storage, names, key, workloads, pools) {
             Ok(mut files) => outputs.append(&mut files),
             Err(e) => errors.push(e),
         }
@@ -200,6 +204,9 @@ struct Mount {
     volume: String,
     path: String,
     read_only: bool,
+    /// Zero or one folder of the volume to mount instead of its root (an Azure container
+    /// holds a dataset under a prefix; S3 and GCS mount the prefix itself).
+    sub_path: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -219,6 +226,9 @@ struct Scratch {
 #[derive(Serialize)]
 struct Pod {
     labels: Vec<Kv>,
+    /// `gke-gcsfuse/volumes` where a pod mounts a Cloud Storage bucket.
+    has_annotations: bool,
+    annotations: Vec<Kv>,
     service_account: String,
     is_job: bool,
     subdomain: Vec<String>,
@@ -327,12 +337,43 @@ struct Claim {
     meta: Meta,
     access_mode: String,
     size: String,
+    /// Zero or one PersistentVolume the claim binds to (a bucket); none for a claim the
+    /// cluster's default storage class provisions.
+    volume: Vec<String>,
+    /// Comment lines above the claim: where its data comes from when someone must put it
+    /// there.
+    notes: Vec<String>,
+}
+
+/// A bucket (Azure: container) as a static PersistentVolume of the cloud's CSI driver.
+#[derive(Serialize)]
+struct BucketVolume {
+    meta: Meta,
+    access_mode: String,
+    size: String,
+    claim_namespace: String,
+    claim: String,
+    mount_options: Vec<String>,
+    driver: String,
+    handle: String,
+    read_only: bool,
+    attributes: Vec<Kv>,
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
 struct VolumesFile {
     header: String,
+    volumes: Vec<BucketVolume>,
     claims: Vec<Claim>,
+}
+
+/// A dataset or trained model that the cluster's workloads mount, and whether one of them
+/// writes it.
+struct Mounted {
+    content: Content,
+    stored: Stored,
+    write: bool,
 }
 
 #[derive(Serialize)]
@@ -367,11 +408,21 @@ struct Deployer {
     rules: Vec<Rule>,
 }
 
+/// PersistentVolumes are cluster-scoped: the deployers may manage exactly those of this
+/// folder, by name (RBAC cannot limit `create` by name).
+#[derive(Serialize)]
+struct VolumeDeployer {
+    meta: Meta,
+    group: String,
+    volumes: Vec<String>,
+}
+
 #[derive(Serialize)]
 struct RbacFile {
     header: String,
     service_accounts: Vec<Meta>,
     deployer: Deployer,
+    volume_deployer: Vec<VolumeDeployer>,
 }
 
 #[derive(Serialize)]
@@ -408,6 +459,10 @@ struct Cluster<'a> {
     files: Vec<Output>,
     service_accounts: Vec<Meta>,
     claims: BTreeMap<String, Claim>,
+    /// Datasets and models mounted here, by claim name.
+    mounted: BTreeMap<String, Mounted>,
+    storage: &'a Storage,
+    place: Place,
     peers: Vec<PolicyFor>,
     serving: Vec<PolicyFor>,
     knative: Vec<PolicyFor>,
@@ -422,8 +477,9 @@ struct Cluster<'a> {
     pools: &'a [Pool],
 }
 
-fn emit_cluster(
-    input: &BuildInput,
+fn emit_cluster<'a>(
+    input: &'a BuildInput<'a>,
+    storage: &'a Storage,
     names: &mut Names,
     (cloud, region): &ClusterKey,
     workloads: &[&PlannedWorkload],
@@ -440,6 +496,13 @@ fn emit_cluster(
         .as_ref()
         .map_or("mlc".to_string(), |p| p.name.clone());
     let namespace = names.dns_label(&format!("{dir}/namespace"), &project, &project);
+    let place = Place {
+        cloud: cloud.clone(),
+        region: workloads
+            .first()
+            .map_or(String::new(), |w| w.region.clone()),
+        region_code: region.clone(),
+    };
     let mut cluster = Cluster {
         scope: dir.clone(),
         dir,
@@ -448,6 +511,9 @@ fn emit_cluster(
         files: Vec::new(),
         service_accounts: Vec::new(),
         claims: BTreeMap::new(),
+        mounted: BTreeMap::new(),
+        storage,
+        place,
         peers: Vec::new(),
         serving: Vec::new(),
         knative: Vec::new(),
@@ -468,10 +534,7 @@ fn emit_cluster(
     }
     for w in workloads {
         let copies_here = copies[&(w.kind.as_str(), w.name.as_str())];
-        let instance_of = |name: &str| match (&w.copy, copies_here > 1) {
-            (Some(copy), true) => format!("{name}-{copy}"),
-            _ => name.to_string(),
-        };
+        let instance_of = |name: &str| storage::instance_name(name, w.copy.as_deref(), copies_here);
         match w.kind.as_str() {
             "train" => {
                 if let Some(t) = input.model.train(&w.name) {
@@ -550,6 +613,7 @@ impl Cluster<'_> {
         spec_name: &str,
         instance: &str,
         labels: &[Kv],
+        extra_edges: &[String],
     ) {
         let mut edges: Vec<String> = self
             .input
@@ -566,6 +630,7 @@ impl Cluster<'_> {
                 )
             })
             .collect();
+        edges.extend(extra_edges.iter().cloned());
         edges.sort();
         edges.dedup();
         if edges.is_empty() {
@@ -589,54 +654,235 @@ impl Cluster<'_> {
         });
     }
 
-    /// A claim for a dataset the workload reads (`ReadOnlyMany`) or writes
-    /// (`ReadWriteMany`), shared by every workload of the cluster that uses it.
-    fn dataset_claim(
+    /// The claim of a dataset or trained model that a workload reads or writes, shared by
+    /// every workload of the cluster that uses it, and the workload's mount of it (read-only
+    /// unless it writes). Mounts the copy the storage plan keeps in this cluster's region.
+    fn content_claim(
         &mut self,
         names: &mut Names,
-        dataset: &str,
+        content: Content,
         writes: bool,
-    ) -> Option<(String, Mount)> {
-        let d = self
-            .input
-            .model
-            .datasets
-            .iter()
-            .find(|d| d.name == dataset)?;
-        let claim = self.name(names, "pvc", dataset, &format!("data-{dataset}"));
-        let labels = self.labels(&dns_label(dataset, 63), &claim, "dataset");
-        let mut annotations = vec![kv("mlc.dev/dataset", &d.name)];
-        if let Some(path) = &d.path {
-            annotations.push(kv("mlc.dev/source", path));
+    ) -> Option<(ClaimVolume, Mount)> {
+        let stored = self.storage.at(&content, &self.place)?.clone();
+        let claim = self.name(names, "pvc", &content.label(), &content.claim());
+        // Azure mounts the container: the prefix is a folder in it.
+        let sub_path = match (&stored.bucket, self.place.cloud.as_str()) {
+            (Some(_), "azure") if !stored.prefix.is_empty() => {
+                vec![stored.folder().trim_end_matches('/').to_string()]
+            }
+            _ => Vec::new(),
+        };
+        let mounted = self.mounted.entry(claim.clone()).or_insert(Mounted {
+            content: content.clone(),
+            stored,
+            write: false,
+        });
+        mounted.write |= writes;
+        self.kinds.insert(("", "persistentvolumeclaims"));
+        Some((
+            ClaimVolume {
+                volume: claim.clone(),
+                claim: claim.clone(),
+                read_only: !writes,
+            },
+            Mount {
+                volume: claim,
+                path: content.mount_path(),
+                read_only: !writes,
+                sub_path,
+            },
+        ))
+    }
+
+    /// The claim (and, for a bucket, the PersistentVolume it binds to) of a mounted dataset
+    /// or model.
+    fn mounted_volume(
+        &self,
+        names: &mut Names,
+        claim: &str,
+        m: &Mounted,
+    ) -> (Claim, Option<BucketVolume>) {
+        let labels = match &m.content {
+            Content::Dataset(d) => self.labels(&dns_label(d, 63), claim, "dataset"),
+            Content::Model(t) => self.labels(&dns_label(t, 63), claim, "model"),
+        };
+        let mut annotations = match &m.content {
+            Content::Dataset(d) => vec![kv("mlc.dev/dataset", d)],
+            Content::Model(t) => vec![kv("mlc.dev/model", format!("train.{t}"))],
+        };
+        let dataset_path = match &m.content {
+            Content::Dataset(d) => self
+                .input
+                .model
+                .datasets
+                .iter()
+                .find(|x| &x.name == d)
+                .and_then(|x| x.path.clone()),
+            Content::Model(_) => None,
+        };
+        // Where the data is: the bucket, else (on a site) the dataset's path or the site.
+        let source = match (&m.stored.bucket, dataset_path) {
+            (None, Some(path)) => path,
+            _ => m.stored.uri(),
+        };
+        annotations.push(kv("mlc.dev/source", source));
+        let mut notes = Vec::new();
+        if let Some(home) = &m.stored.copy_of {
+            annotations.push(kv("mlc.dev/copy-of", &home.uri));
+            notes.push(super::comment_safe(&if home.replicated {
+                format!(
+                    "A copy of {} ({}) in this region, kept up to date by the bucket replication of terraform/{}.",
+                    m.content.label(),
+                    home.uri,
+                    home.place.cloud
+                )
+            } else {
+                format!(
+                    "A copy of {} ({}) that you fill: mlc cannot replicate it across clouds or from a site (docs/build.md, \"Data in other regions\").",
+                    m.content.label(),
+                    home.uri
+                )
+            }));
         }
-        let access = if writes {
+        annotations.sort();
+        let access_mode = if m.write {
             "ReadWriteMany"
         } else {
             "ReadOnlyMany"
-        };
-        let entry = self.claims.entry(claim.clone()).or_insert_with(|| Claim {
-            meta: Meta {
-                name: claim.clone(),
-                namespace: self.namespace.clone(),
-                labels,
-                has_annotations: true,
-                annotations,
-            },
-            access_mode: access.to_string(),
-            size: gib(d.size_bytes.to_f64()),
-        });
-        if writes {
-            entry.access_mode = "ReadWriteMany".into();
         }
-        self.kinds.insert(("", "persistentvolumeclaims"));
-        Some((
-            claim.clone(),
-            Mount {
-                volume: claim,
-                path: contract::dataset_mount(dataset),
-                read_only: !writes,
+        .to_string();
+        let size = gib(m.stored.size_bytes);
+        let Some(bucket) = &m.stored.bucket else {
+            let claim_ctx = Claim {
+                meta: self.meta(claim, labels, annotations),
+                access_mode,
+                size,
+                volume: Vec::new(),
+                notes,
+            };
+            return (claim_ctx, None);
+        };
+        let pv = self.name(
+            names,
+            "persistentvolume",
+            &format!("{}/{}", self.namespace, m.content.label()),
+            &dns_label(&format!("{}-{claim}", self.namespace), 63),
+        );
+        let (driver, handle, mount_options, attributes) = self.csi(bucket, &m.stored, m.write, &pv);
+        let volume = BucketVolume {
+            meta: Meta {
+                name: pv.clone(),
+                namespace: String::new(),
+                labels: labels.clone(),
+                has_annotations: true,
+                annotations: annotations.clone(),
             },
-        ))
+            access_mode: access_mode.clone(),
+            size: size.clone(),
+            claim_namespace: self.namespace.clone(),
+            claim: claim.to_string(),
+            mount_options,
+            driver: driver.to_string(),
+            handle,
+            read_only: !m.write,
+            attributes,
+            notes: notes.clone(),
+        };
+        let claim_ctx = Claim {
+            meta: self.meta(claim, labels, annotations),
+            access_mode,
+            size,
+            volume: vec![pv],
+            notes: Vec::new(),
+        };
+        (claim_ctx, Some(volume))
+    }
+
+    /// The CSI driver, volume handle, mount options and attributes of a bucket volume on
+    /// this cluster's cloud. Pods run as 10001: the files are theirs. Buckets are read-only
+    /// unless a workload of the cluster writes them.
+    fn csi(
+        &self,
+        bucket: &str,
+        stored: &Stored,
+        write: bool,
+        pv: &str,
+    ) -> (&'static str, String, Vec<String>, Vec<Kv>) {
+        let folder = stored.folder();
+        match self.place.cloud.as_str() {
+            // Mountpoint for Amazon S3; the driver's IAM role (terraform/aws/data.tf) holds
+            // the cluster's grants. Nodes keep pods out of IMDS, so the region is given.
+            "aws" => {
+                let mut options = vec![
+                    format!("region {}", stored.place.region_code),
+                    "allow-other".to_string(),
+                    "uid=10001".to_string(),
+                    "gid=10001".to_string(),
+                ];
+                if !folder.is_empty() {
+                    options.push(format!("prefix {folder}"));
+                }
+                if write {
+                    // Reruns replace the model and the outputs they wrote before.
+                    options.push("allow-delete".to_string());
+                    options.push("allow-overwrite".to_string());
+                } else {
+                    options.push("read-only".to_string());
+                }
+                (
+                    "s3.csi.aws.com",
+                    pv.to_string(),
+                    options,
+                    vec![kv("bucketName", bucket)],
+                )
+            }
+            // Cloud Storage FUSE, as the pod's Kubernetes service account (workload identity
+            // federation; terraform/gcp/data.tf grants it the bucket).
+            "gcp" => {
+                let mut options = vec![
+                    "implicit-dirs".to_string(),
+                    "uid=10001".to_string(),
+                    "gid=10001".to_string(),
+                ];
+                if !folder.is_empty() {
+                    options.push(format!("only-dir={}", folder.trim_end_matches('/')));
+                }
+                (
+                    "gcsfuse.csi.storage.gke.io",
+                    bucket.to_string(),
+                    options,
+                    Vec::new(),
+                )
+            }
+            // Azure Blob (BlobFuse2) with a workload identity token of the cluster's data
+            // identity (terraform/azure/data.tf); its client ID comes from Terraform's output.
+            _ => {
+                let prefix = storage::project_label(self.input.model);
+                let account = storage::azure_storage_account(&prefix, &self.place.region_code);
+                let attributes = vec![
+                    kv("clientID", azure_client_id_placeholder(&self.place)),
+                    kv("containerName", bucket),
+                    kv("mountWithWorkloadIdentityToken", "true"),
+                    kv("protocol", "fuse2"),
+                    kv(
+                        "resourceGroup",
+                        storage::azure_resource_group(&prefix, &self.place.region),
+                    ),
+                    kv("storageAccount", &account),
+                ];
+                let options = vec![
+                    "-o allow_other".to_string(),
+                    "-o uid=10001".to_string(),
+                    "-o gid=10001".to_string(),
+                ];
+                (
+                    "blob.csi.azure.com",
+                    format!("{account}_{bucket}_{pv}"),
+                    options,
+                    attributes,
+                )
+            }
+        }
     }
 
     // ----- training jobs
@@ -684,25 +930,27 @@ impl Cluster<'_> {
                 ),
                 access_mode: "ReadWriteMany".into(),
                 size: gib(size),
+                volume: Vec::new(),
+                notes: Vec::new(),
             },
         );
         let mut mounts = vec![Mount {
             volume: "checkpoints".into(),
             path: CHECKPOINT_DIR.into(),
             read_only: false,
+            sub_path: Vec::new(),
         }];
         let mut claims = vec![ClaimVolume {
             volume: "checkpoints".into(),
             claim: ckpt_claim,
             read_only: false,
         }];
-        for dataset in &t.data {
-            if let Some((claim, mount)) = self.dataset_claim(names, dataset, false) {
-                claims.push(ClaimVolume {
-                    volume: mount.volume.clone(),
-                    claim,
-                    read_only: true,
-                });
+        let reads = t.data.iter().map(|d| (Content::Dataset(d.clone()), false));
+        // The harness writes the trained model to its `output.dir`, the job's model folder.
+        let writes = std::iter::once((Content::Model(t.name.clone()), true));
+        for (content, write) in reads.chain(writes) {
+            if let Some((claim, mount)) = self.content_claim(names, content, write) {
+                claims.push(claim);
                 mounts.push(mount);
             }
         }
@@ -808,7 +1056,16 @@ impl Cluster<'_> {
             instance: name.clone(),
             port: MASTER_PORT,
         });
-        self.data_policy(names, NodeKind::Train, &t.name, &name, &labels);
+        // The trained model goes to object storage too: an edge the graph does not draw.
+        let model_edge = format!("train.{} -> {}", t.name, contract::model_dir(&t.name));
+        self.data_policy(
+            names,
+            NodeKind::Train,
+            &t.name,
+            &name,
+            &labels,
+            &[model_edge],
+        );
         let file = self.job_file(
             meta,
             job,
@@ -889,30 +1146,23 @@ impl Cluster<'_> {
         let mut env = vec![kv("MLC_NODES", b.nodes.to_string())];
         let mut reads = Vec::new();
         for input in &b.inputs {
-            match input {
-                Input::Dataset(d) => {
-                    if let Some((claim, mount)) = self.dataset_claim(names, d, false) {
-                        claims.push(ClaimVolume {
-                            volume: mount.volume.clone(),
-                            claim,
-                            read_only: true,
-                        });
-                        reads.push(mount.path.clone());
-                        mounts.push(mount);
-                    }
-                }
-                Input::Train(t) => reads.push(format!("train.{t}")),
+            let content = match input {
+                Input::Dataset(d) => Content::Dataset(d.clone()),
+                Input::Train(t) => Content::Model(t.clone()),
+            };
+            if let Some((claim, mount)) = self.content_claim(names, content, false) {
+                reads.push(mount.path.clone());
+                claims.push(claim);
+                mounts.push(mount);
             }
         }
         env.push(kv("MLC_INPUTS", reads.join(",")));
         if let Some(out) = &b.output {
-            if let Some((claim, mount)) = self.dataset_claim(names, out, true) {
-                claims.push(ClaimVolume {
-                    volume: mount.volume.clone(),
-                    claim,
-                    read_only: false,
-                });
+            if let Some((claim, mount)) =
+                self.content_claim(names, Content::Dataset(out.clone()), true)
+            {
                 env.push(kv("MLC_OUTPUT", &mount.path));
+                claims.push(claim);
                 mounts.push(mount);
             }
         }
@@ -968,7 +1218,7 @@ impl Cluster<'_> {
         job_labels.push(kv("kueue.x-k8s.io/queue-name", "batch"));
         job_labels.sort();
         let meta = self.meta(&name, job_labels, self.image_skips(generated));
-        self.data_policy(names, NodeKind::Batch, &b.name, &name, &labels);
+        self.data_policy(names, NodeKind::Batch, &b.name, &name, &labels, &[]);
         let file = self.job_file(meta, job, b.window, b.runs_per_month.to_f64(), Vec::new())?;
         self.files.push(Output {
             path: self.path(&format!("batch-{name}.yaml")),
@@ -993,7 +1243,7 @@ impl Cluster<'_> {
         self.service_account(&name, &labels);
         let (image, generated) = match &s.model {
             ModelSource::Image(image) => (image.clone(), false),
-            ModelSource::Train(train) => {
+            ModelSource::Train(_) => {
                 let placeholder = Image {
                     name: format!(
                         "{PLACEHOLDER_REGISTRY}/mlc-serve-{}",
@@ -1003,13 +1253,15 @@ impl Cluster<'_> {
                 };
                 let image = format!("{}:{}", placeholder.name, placeholder.tag);
                 self.images.insert(placeholder);
-                let _ = train;
                 (image, true)
             }
         };
         let mut env = vec![kv("PORT", s.port.to_string())];
+        let mut mounts = vec![scratch_mount("tmp", "/tmp")];
+        let mut claims = Vec::new();
         if let ModelSource::Train(train) = &s.model {
             env.push(kv("MLC_MODEL", format!("train.{train}")));
+            self.trained_model(names, train, &mut env, &mut claims, &mut mounts);
         }
         env.sort();
         let (requests, limits) = service_resources(s, self.accelerator_for(s.accelerator.as_ref()));
@@ -1036,8 +1288,8 @@ impl Cluster<'_> {
             accelerator: s.accelerator.as_ref().map(|a| self.accelerator_resource(a)),
             spot_fallback: s.capacity.fallback.is_some(),
             container,
-            mounts: vec![scratch_mount("tmp", "/tmp")],
-            claims: vec![],
+            mounts,
+            claims,
             scratch: vec![Scratch {
                 volume: "tmp".into(),
                 memory: false,
@@ -1115,7 +1367,7 @@ impl Cluster<'_> {
             instance: name.clone(),
             port: s.port,
         });
-        self.data_policy(names, NodeKind::Service, &s.name, &name, &labels);
+        self.data_policy(names, NodeKind::Service, &s.name, &name, &labels, &[]);
         self.files.push(Output {
             path: self.path(&format!("service-{name}.yaml")),
             contents: render("k8s/service.yaml", &file)?,
@@ -1146,8 +1398,13 @@ impl Cluster<'_> {
         let image = format!("{}:{}", placeholder.name, placeholder.tag);
         self.images.insert(placeholder);
         let mut env = vec![kv("MLC_RUNTIME", &f.runtime)];
+        let mut mounts = vec![scratch_mount("tmp", "/tmp")];
+        let mut claims = Vec::new();
         match &f.model {
-            Some(ModelSource::Train(t)) => env.push(kv("MLC_MODEL", format!("train.{t}"))),
+            Some(ModelSource::Train(t)) => {
+                env.push(kv("MLC_MODEL", format!("train.{t}")));
+                self.trained_model(names, t, &mut env, &mut claims, &mut mounts);
+            }
             Some(ModelSource::Image(artifact)) => env.push(kv("MLC_MODEL", artifact)),
             None => {}
         }
@@ -1191,8 +1448,8 @@ impl Cluster<'_> {
             accelerator,
             spot_fallback: false,
             container,
-            mounts: vec![scratch_mount("tmp", "/tmp")],
-            claims: vec![],
+            mounts,
+            claims,
             scratch: vec![Scratch {
                 volume: "tmp".into(),
                 memory: false,
@@ -1203,6 +1460,7 @@ impl Cluster<'_> {
             "autoscaling.knative.dev/min-scale",
             f.min_instances.to_string(),
         )];
+        template_annotations.extend(pod.annotations.iter().cloned());
         template_annotations.sort();
         let file = FunctionFile {
             header: self.header(),
@@ -1224,7 +1482,7 @@ impl Cluster<'_> {
             instance: name.clone(),
             port: FUNCTION_PORT,
         });
-        self.data_policy(names, NodeKind::Function, &f.name, &name, &labels);
+        self.data_policy(names, NodeKind::Function, &f.name, &name, &labels, &[]);
         self.files.push(Output {
             path: self.path(&format!("function-{name}.yaml")),
             contents: render("k8s/function.yaml", &file)?,
@@ -1233,6 +1491,25 @@ impl Cluster<'_> {
     }
 
     // ----- shared pieces
+
+    /// A service's or function's trained model: its folder, mounted read-only where the
+    /// training job wrote it (or a copy in this region), and `MODEL_URI`, the weights file.
+    fn trained_model(
+        &mut self,
+        names: &mut Names,
+        train: &str,
+        env: &mut Vec<Kv>,
+        claims: &mut Vec<ClaimVolume>,
+        mounts: &mut Vec<Mount>,
+    ) {
+        if let Some((claim, mount)) =
+            self.content_claim(names, Content::Model(train.to_string()), false)
+        {
+            env.push(kv("MODEL_URI", contract::model_weights(train)));
+            claims.push(claim);
+            mounts.push(mount);
+        }
+    }
 
     /// `(resource name, count)` of an accelerator: `nvidia.com/gpu` and the like.
     fn accelerator_resource(&self, a: &AccelCount) -> (String, u64) {
@@ -1339,10 +1616,23 @@ impl Cluster<'_> {
         mounts.sort_by(|a, b| a.path.cmp(&b.path));
         let mut claims = parts.claims;
         claims.sort_by(|a, b| a.volume.cmp(&b.volume));
+        // GKE injects the Cloud Storage FUSE sidecar into pods that ask for it.
+        let mounts_bucket = claims.iter().any(|c| {
+            self.mounted
+                .get(&c.claim)
+                .is_some_and(|m| m.stored.bucket.is_some())
+        });
+        let annotations = if w.cloud == "gcp" && mounts_bucket {
+            vec![kv("gke-gcsfuse/volumes", "true")]
+        } else {
+            Vec::new()
+        };
         let mut scratch = parts.scratch;
         scratch.sort_by(|a, b| a.volume.cmp(&b.volume));
         Pod {
             labels: parts.labels,
+            has_annotations: !annotations.is_empty(),
+            annotations,
             service_account: parts.service_account,
             is_job: parts.is_job,
             subdomain: parts.subdomain.into_iter().collect(),
@@ -1416,10 +1706,19 @@ impl Cluster<'_> {
             contents: render("k8s/network.yaml", &network)?,
         });
 
+        let mut bucket_volumes = Vec::new();
+        for (claim, m) in std::mem::take(&mut self.mounted) {
+            let (claim_ctx, volume) = self.mounted_volume(names, &claim, &m);
+            self.claims.insert(claim, claim_ctx);
+            bucket_volumes.extend(volume);
+        }
+        let volume_names: Vec<String> =
+            bucket_volumes.iter().map(|v| v.meta.name.clone()).collect();
         if !self.claims.is_empty() {
             let claims = std::mem::take(&mut self.claims).into_values().collect();
             let volumes = VolumesFile {
                 header: header.clone(),
+                volumes: bucket_volumes,
                 claims,
             };
             self.files.push(Output {
@@ -1448,14 +1747,30 @@ impl Cluster<'_> {
             .collect();
         let mut service_accounts = std::mem::take(&mut self.service_accounts);
         service_accounts.sort_by(|a, b| a.name.cmp(&b.name));
+        let group = format!("mlc:{}:deployers", self.namespace);
+        let volume_deployer = (!volume_names.is_empty())
+            .then(|| VolumeDeployer {
+                meta: Meta {
+                    name: dns_label(&format!("mlc-deployer-{}-volumes", self.namespace), 63),
+                    namespace: String::new(),
+                    labels: base_labels.clone(),
+                    has_annotations: false,
+                    annotations: Vec::new(),
+                },
+                group: group.clone(),
+                volumes: volume_names,
+            })
+            .into_iter()
+            .collect();
         let rbac = RbacFile {
             header: header.clone(),
             service_accounts,
             deployer: Deployer {
                 meta: self.meta(&deployer_name, base_labels, Vec::new()),
-                group: format!("mlc:{}:deployers", self.namespace),
+                group,
                 rules,
             },
+            volume_deployer,
         };
         self.files.push(Output {
             path: self.path("rbac.yaml"),
@@ -1582,7 +1897,17 @@ fn scratch_mount(volume: &str, path: &str) -> Mount {
         volume: volume.to_string(),
         path: path.to_string(),
         read_only: false,
+        sub_path: Vec::new(),
     }
+}
+
+/// What an Azure bucket volume carries as `clientID` until Terraform's output replaces it:
+/// the output's name (docs/build.md shows the kustomize patch).
+fn azure_client_id_placeholder(place: &Place) -> String {
+    format!(
+        "<terraform output {}>",
+        storage::azure_identity_output(&place.region)
+    )
 }
 
 fn metric(resource: &str, percent: f64) -> MetricTarget {

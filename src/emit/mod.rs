@@ -11,6 +11,7 @@ pub mod kubernetes;
 pub mod names;
 pub mod pools;
 pub mod serverless;
+pub mod storage;
 pub mod templates;
 pub mod terraform;
 

@@ -23,6 +23,12 @@ struct Template {
     header: String,
     description: String,
     private: bool,
+    /// The Terraform outputs (terraform/aws) that give `SubnetIds` and `SecurityGroupIds`:
+    /// the region's private network exists wherever the plan runs a private function.
+    subnets_output: String,
+    security_group_output: String,
+    subnets_description: String,
+    security_group_description: String,
     /// No AWS key named in the spec: the template creates one, rotated.
     create_key: bool,
     key_rotation_days: u64,
@@ -110,6 +116,8 @@ fn template(input: &BuildInput, region: &str, placed: &[&Placed], names: &mut Na
         .project
         .as_ref()
         .map_or(String::new(), |p| format!(" of {}", p.name));
+    let region_name = placed.first().map_or(region, |p| p.planned.region.as_str());
+    let network_outputs = crate::emit::terraform::lambda_network_outputs(region_name);
     Template {
         header: input.header("#"),
         description: format!(
@@ -117,6 +125,16 @@ fn template(input: &BuildInput, region: &str, placed: &[&Placed], names: &mut Na
             input.spec_label()
         ),
         private: private(security),
+        subnets_description: format!(
+            "Private subnets the functions run in: the output {} of terraform/aws",
+            network_outputs.0
+        ),
+        security_group_description: format!(
+            "Security group of the functions' network interfaces: the output {} of terraform/aws",
+            network_outputs.1
+        ),
+        subnets_output: network_outputs.0,
+        security_group_output: network_outputs.1,
         create_key: named.is_none(),
         key_rotation_days: key_rotation_days(security).clamp(90, 2560),
         key_parameter_description: match named {

@@ -83,6 +83,34 @@ pub fn save(
     Ok(final_dir)
 }
 
+/// The trained model's weights file and its description in an output folder.
+pub const MODEL_WEIGHTS: &str = "model.safetensors";
+pub const MODEL_DESCRIPTION: &str = "model.json";
+
+/// Writes the trained weights and the `model` section of the config into `dir`; returns the
+/// weights file. Each file is written once, front to back, under its final name: the folder
+/// is usually an object store mounted by a CSI driver (Mountpoint for S3 cannot rename),
+/// where an object appears only when it is closed, so a reader never sees half a file.
+/// The weights come first: `model.json` appearing means the weights beside it are complete.
+pub fn export(dir: &Path, params: &ParamStore, model: &serde_json::Value) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let tensors: HashMap<String, Tensor> = params
+        .params
+        .iter()
+        .map(|p| Ok((p.name.clone(), host_copy(p.var.as_tensor())?)))
+        .collect::<Result<_>>()?;
+    let weights = dir.join(MODEL_WEIGHTS);
+    candle_core::safetensors::save(&tensors, &weights)?;
+    let description = dir.join(MODEL_DESCRIPTION);
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "model": model,
+        "param_names": params.names(),
+    }))
+    .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    std::fs::write(&description, json).map_err(|e| io_error(&description, e))?;
+    Ok(weights)
+}
+
 fn host_copy(t: &Tensor) -> Result<Tensor> {
     Tensor::from_vec(tensor_to_host_f32(t)?, t.shape(), &Device::Cpu)
 }
@@ -213,6 +241,35 @@ mod tests {
             &serde_json::json!({"kind": "y"}),
         );
         assert!(wrong.is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn export_writes_the_weights_and_the_model_description() {
+        let dir = std::env::temp_dir().join(format!("mlc-harness-export-{}", std::process::id()));
+        let mut b = ParamBuilder::new(3, Device::Cpu);
+        b.param("w", &[2, 2], Init::Normal(1.0)).unwrap();
+        let params = b.finish();
+        let model = serde_json::json!({"kind": "mlp"});
+        // Twice: a rerun overwrites the files in place (no rename, no temp file).
+        export(&dir, &params, &model).unwrap();
+        let weights = export(&dir, &params, &model).unwrap();
+        assert_eq!(weights, dir.join(MODEL_WEIGHTS));
+        let loaded = candle_core::safetensors::load(&weights, &Device::Cpu).unwrap();
+        assert_eq!(
+            tensor_to_host_f32(&loaded["w"]).unwrap(),
+            params.to_flat_host().unwrap()
+        );
+        let text = std::fs::read_to_string(dir.join(MODEL_DESCRIPTION)).unwrap();
+        let description: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(description["model"], model);
+        assert_eq!(description["param_names"], serde_json::json!(["w"]));
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [MODEL_DESCRIPTION, MODEL_WEIGHTS]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

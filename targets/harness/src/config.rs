@@ -34,6 +34,9 @@ pub struct Config {
     pub parallelism: Parallelism,
     #[serde(default)]
     pub checkpoint: CheckpointConfig,
+    /// Where the trained model goes once every step is done; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputConfig>,
     pub training: TrainingLimits,
     #[serde(default)]
     pub metrics: MetricsConfig,
@@ -289,6 +292,14 @@ impl Default for CheckpointConfig {
             at_end: true,
         }
     }
+}
+
+/// The trained model's folder: `model.safetensors` (the weights) and `model.json` (the
+/// `model` section, to rebuild the network) are written there when training completes.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    pub dir: PathBuf,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

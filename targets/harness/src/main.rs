@@ -60,6 +60,9 @@ fn main() -> ExitCode {
     };
     match train(&config, &opts) {
         Ok(report) => {
+            if let Some(weights) = &report.model_output {
+                eprintln!("trained model written to {}", weights.display());
+            }
             if report.stopped_by_signal {
                 let at = report.last_checkpoint.map(|p| p.display().to_string());
                 eprintln!(

@@ -45,6 +45,8 @@ pub struct TrainReport {
     /// True when a stop signal ended the run early.
     pub stopped_by_signal: bool,
     pub last_checkpoint: Option<PathBuf>,
+    /// The trained model's weights file, when the run completed and the config has `output`.
+    pub model_output: Option<PathBuf>,
     /// Final parameters, flat in name order.
     pub final_params: Vec<f32>,
 }
@@ -385,6 +387,9 @@ fn run_loop(ctx: &mut RankContext) -> Result<TrainReport> {
         }
     }
     sink.finish();
+    if !report.stopped_by_signal && step == total {
+        report.model_output = export_model(ctx)?;
+    }
     report.steps_done = step;
     report.final_params = ctx.model.params.to_flat_host()?;
     Ok(report)
@@ -571,6 +576,23 @@ fn step_metrics(
         mem_rss_mb: resident_memory_mb(),
         world_size: ctx.comm.world_size(),
     }
+}
+
+/// The trained model into `output.dir` once training is complete; rank 0 writes (the others
+/// hold identical weights).
+fn export_model(ctx: &RankContext) -> Result<Option<PathBuf>> {
+    let Some(output) = &ctx.config.output else {
+        return Ok(None);
+    };
+    if ctx.comm.rank() != 0 {
+        return Ok(None);
+    }
+    let model = serde_json::to_value(&ctx.config.model)?;
+    Ok(Some(checkpoint::export(
+        &output.dir,
+        &ctx.model.params,
+        &model,
+    )?))
 }
 
 /// Rank 0 writes; the others skip (they hold identical weights).

@@ -186,6 +186,48 @@ fn resume_after_stop_continues_the_same_curve() {
     }
 }
 
+/// The trained model reaches `output.dir` only when every step is done: a preempted run
+/// leaves nothing there, and its resumed completion writes the final weights.
+#[test]
+fn a_completed_run_writes_its_model_to_the_output_folder() {
+    let dir = temp_dir("output-ckpt");
+    let out = temp_dir("output-model");
+    let mut config = small_mlp(r#"{"kind": "data", "world_size": 2}"#, 1);
+    config.output = Some(mlc_harness::config::OutputConfig { dir: out.clone() });
+
+    let mut first = options(20, &dir);
+    first.stop_after_step = Some(7);
+    let stopped = train(&config, &first).unwrap();
+    assert!(stopped.stopped_by_signal);
+    assert_eq!(stopped.model_output, None);
+    assert!(!out.exists(), "a stopped run wrote a model");
+
+    let mut second = options(20, &dir);
+    second.resume = true;
+    let done = train(&config, &second).unwrap();
+    let weights = done
+        .model_output
+        .clone()
+        .expect("the completed run wrote its model");
+    assert_eq!(weights, out.join("model.safetensors"));
+    let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu).unwrap();
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    let flat: Vec<f32> = names
+        .iter()
+        .flat_map(|n| tensors[*n].flatten_all().unwrap().to_vec1::<f32>().unwrap())
+        .collect();
+    assert_eq!(
+        flat, done.final_params,
+        "the exported weights are the final ones"
+    );
+    let description: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(description["model"]["kind"], "mlp");
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 /// Real shards from a mounted path: `.npy` tokens for the LM and CSV rows for the MLP.
 #[test]
 fn trains_from_npy_tokens_and_csv_rows() {
