@@ -17,6 +17,7 @@ use super::names::dns_label;
 use crate::check::model::{Input, Location, ModelSource};
 use crate::check::Model;
 use crate::plan::{Plan, PlannedWorkload};
+use std::collections::BTreeMap;
 
 /// Where something is kept or runs: a cloud region, or an on-prem site (`cloud` "onprem").
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -215,11 +216,11 @@ pub fn plan(model: &Model, plan: &Plan) -> Storage {
 
 /// Where each dataset and trained model is written: its home.
 fn homes(model: &Model, plan: &Plan, prefix: &str) -> Vec<Stored> {
-    let planned = |kind: &str, name: &str| {
-        plan.workloads
-            .iter()
-            .find(|w| w.kind == kind && w.name == name)
-    };
+    let mut first: BTreeMap<(&str, &str), &PlannedWorkload> = BTreeMap::new();
+    for w in &plan.workloads {
+        first.entry((w.kind.as_str(), w.name.as_str())).or_insert(w);
+    }
+    let planned = |kind: &str, name: &str| first.get(&(kind, name)).copied();
     let mut homes = Vec::new();
     for d in &model.datasets {
         let home = match &d.location {
@@ -352,20 +353,29 @@ fn copy(home: &Stored, place: &Place) -> Stored {
 /// What the workloads on Kubernetes clusters read and write, per planned copy.
 fn uses(model: &Model, plan: &Plan) -> Vec<Use> {
     let mut uses = Vec::new();
+    // Copies of one workload per cluster, counted once (a count per workload was
+    // quadratic in the services).
+    let mut copies: BTreeMap<(&str, &str, &str, &str), usize> = BTreeMap::new();
+    for w in &plan.workloads {
+        let key = (
+            w.kind.as_str(),
+            w.name.as_str(),
+            w.cloud.as_str(),
+            w.region_code.as_str(),
+        );
+        *copies.entry(key).or_default() += 1;
+    }
     for w in &plan.workloads {
         if !super::pools::runs_on_cluster(model, w) {
             continue;
         }
-        let copies_here = plan
-            .workloads
-            .iter()
-            .filter(|o| {
-                o.kind == w.kind
-                    && o.name == w.name
-                    && o.cloud == w.cloud
-                    && o.region_code == w.region_code
-            })
-            .count();
+        let key = (
+            w.kind.as_str(),
+            w.name.as_str(),
+            w.cloud.as_str(),
+            w.region_code.as_str(),
+        );
+        let copies_here = copies[&key];
         let instance = instance_name(&w.name, w.copy.as_deref(), copies_here);
         let account = account_name(&w.kind, &w.name, &instance);
         let mut push = |content: Content, write: bool| {
