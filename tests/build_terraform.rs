@@ -400,6 +400,13 @@ fn build_all(root: &Path, spec_text: &str) -> PathBuf {
     out
 }
 
+/// The text after the first `resource "<kind>"` of a file, which must have one.
+fn after_resource<'a>(text: &'a str, kind: &str) -> &'a str {
+    text.split(&format!("resource \"{kind}\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {kind} in:\n{text}"))
+}
+
 fn read_out(out: &Path, file: &str) -> String {
     std::fs::read_to_string(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
@@ -468,10 +475,7 @@ service ranker_api {{
     validate_terraform(&root, &out);
 
     let aws = read_out(&out, "terraform/aws/data.tf");
-    let s3 = aws
-        .split("resource \"aws_s3_bucket_replication_configuration\"")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no S3 replication:\n{aws}"));
+    let s3 = after_resource(&aws, "aws_s3_bucket_replication_configuration");
     for needle in [
         "bucket   = aws_s3_bucket.replicas_events.id",
         "prefix = \"clicks/\"",
@@ -481,19 +485,13 @@ service ranker_api {{
         assert!(s3.contains(needle), "no {needle} in\n{s3}");
     }
     let gcp = read_out(&out, "terraform/gcp/data.tf");
-    let transfer = gcp
-        .split("resource \"google_storage_transfer_job\"")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no transfer job:\n{gcp}"));
+    let transfer = after_resource(&gcp, "google_storage_transfer_job");
     assert!(transfer.contains("bucket_name = google_storage_bucket.replicas_corpus.name"));
     assert!(
         transfer.contains("bucket_name = google_storage_bucket.replicas_corpus_europe_west4.name")
     );
     let azure = read_out(&out, "terraform/azure/data.tf");
-    let replication = azure
-        .split("resource \"azurerm_storage_object_replication\"")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no object replication:\n{azure}"));
+    let replication = after_resource(&azure, "azurerm_storage_object_replication");
     for needle in [
         "source_container_name        = azurerm_storage_container.ledger.name",
         "destination_container_name   = azurerm_storage_container.ledger_westeurope.name",
