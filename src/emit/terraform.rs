@@ -314,9 +314,10 @@ pub struct BudgetAlertContext {
 pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<EmitError>> {
     let cluster_pools = pools::pools(input.model, input.plan, "terraform")?;
     unsupported_gpus(&cluster_pools)?;
+    let storage = storage::plan(input.model, input.plan);
     let mut contexts = Vec::new();
     for cloud in CLOUDS {
-        if let Some(ctx) = cloud_context(input, names, cloud, &cluster_pools) {
+        if let Some(ctx) = cloud_context(input, names, cloud, &cluster_pools, &storage) {
             contexts.push(ctx);
         }
     }
@@ -376,6 +377,7 @@ fn cloud_context(
     names: &mut Names,
     cloud: &str,
     cluster_pools: &BTreeMap<pools::ClusterKey, Vec<Pool>>,
+    storage: &Storage,
 ) -> Option<CloudContext> {
     let model = input.model;
     let plan = input.plan;
@@ -397,8 +399,7 @@ fn cloud_context(
     for w in &in_cloud {
         region_codes.insert(w.region_code.clone(), w.region.clone());
     }
-    let storage = storage::plan(model, plan);
-    let buckets = buckets(model, &storage, names, cloud);
+    let buckets = buckets(model, storage, names, cloud);
     let mut regions = Vec::new();
     for (index, (code, region)) in region_codes.iter().enumerate() {
         let id = claim_ident(names, &scope("region"), region);

@@ -220,15 +220,6 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
-    fn cpu_sites(&self, shape: CpuShape, scan: impl FnOnce() -> Vec<CpuSite>) -> Rc<[CpuSite]> {
-        if let Some(sites) = self.cpu_sites.borrow().get(&shape) {
-            return Rc::clone(sites);
-        }
-        let sites: Rc<[CpuSite]> = scan().into();
-        self.cpu_sites.borrow_mut().insert(shape, Rc::clone(&sites));
-        sites
-    }
-
     /// Indexes of the catalog rows that fit `node`, in catalog order.
     fn gpu_rows(&self, node: &GpuNode) -> Rc<[usize]> {
         let shape = GpuShape {
@@ -237,19 +228,15 @@ impl<'a> Context<'a> {
             vcpus: node.vcpus.to_bits(),
             memory_gib: node.memory_gib.to_bits(),
         };
-        if let Some(rows) = self.gpu_rows.borrow().get(&shape) {
-            return Rc::clone(rows);
-        }
-        let rows: Rc<[usize]> = self
-            .catalog
-            .offerings
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| node.fits(o))
-            .map(|(i, _)| i)
-            .collect();
-        self.gpu_rows.borrow_mut().insert(shape, Rc::clone(&rows));
-        rows
+        memoised(&self.gpu_rows, shape, || {
+            self.catalog
+                .offerings
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| node.fits(o))
+                .map(|(i, _)| i)
+                .collect()
+        })
     }
 
     fn nearness(&self, site: usize) -> (u8, bool) {
@@ -623,7 +610,7 @@ fn cpu_fits(
             capacity.fallback.map(capacity_code),
         ),
     };
-    let sites = ctx.cpu_sites(shape, || {
+    let sites = memoised(&ctx.cpu_sites, shape, || {
         cheapest_cpu_types(ctx, vcpus, memory_gib, capacity, share)
     });
     sites
@@ -647,6 +634,20 @@ fn cpu_fits(
             (fit.site, candidate, None)
         })
         .collect()
+}
+
+/// The value cached for `key`, computed by `compute` the first time.
+fn memoised<K: Ord, T>(
+    cache: &RefCell<BTreeMap<K, Rc<[T]>>>,
+    key: K,
+    compute: impl FnOnce() -> Vec<T>,
+) -> Rc<[T]> {
+    if let Some(value) = cache.borrow().get(&key) {
+        return Rc::clone(value);
+    }
+    let value: Rc<[T]> = compute().into();
+    cache.borrow_mut().insert(key, Rc::clone(&value));
+    value
 }
 
 /// What decides which CPU type of a site wins: the same for every replica or node of one
