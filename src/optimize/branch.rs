@@ -13,22 +13,65 @@
 //! heuristic. Once the cut set is assigned every copy is fixed to its original, so the
 //! DP is exact and a leaf needs no further branching.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
 use super::problem::tolerance;
 use super::reduce::Edge;
 use super::reduce::{Component, GeoCounts};
 use super::tree::{argmin, root_at, Dp, Rooted};
 
-/// The work counters shared by all components; exceeding a limit stops the search.
-pub(crate) struct Budget {
+/// The work done on one component, checked against limits on the total over all
+/// components: components are solved in parallel, so each adds what it did since its last
+/// check to totals shared by all of them, and stops once a total passes its limit.
+pub(crate) struct Budget<'s> {
     pub nodes: u64,
     pub work: u64,
-    pub max_nodes: u64,
-    pub max_work: u64,
+    shared: &'s SharedBudget,
+    reported_nodes: u64,
+    reported_work: u64,
 }
 
-impl Budget {
-    fn exhausted(&self) -> bool {
-        self.nodes > self.max_nodes || self.work > self.max_work
+/// The totals over all components and their limits.
+pub(crate) struct SharedBudget {
+    nodes: AtomicU64,
+    work: AtomicU64,
+    max_nodes: u64,
+    max_work: u64,
+}
+
+impl SharedBudget {
+    pub fn new(max_nodes: u64, max_work: u64) -> Self {
+        SharedBudget {
+            nodes: AtomicU64::new(0),
+            work: AtomicU64::new(0),
+            max_nodes,
+            max_work,
+        }
+    }
+}
+
+impl<'s> Budget<'s> {
+    pub fn new(shared: &'s SharedBudget) -> Self {
+        Budget {
+            nodes: 0,
+            work: 0,
+            shared,
+            reported_nodes: 0,
+            reported_work: 0,
+        }
+    }
+
+    /// Reports this component's new work; true once a total over all components passes
+    /// its limit. The totals only grow, so a spec whose components together stay within
+    /// the limits is never stopped, whatever the order the threads ran in.
+    pub fn exhausted(&mut self) -> bool {
+        let nodes = self.shared.nodes.fetch_add(self.nodes - self.reported_nodes, Relaxed)
+            + (self.nodes - self.reported_nodes);
+        let work = self.shared.work.fetch_add(self.work - self.reported_work, Relaxed)
+            + (self.work - self.reported_work);
+        self.reported_nodes = self.nodes;
+        self.reported_work = self.work;
+        nodes > self.shared.max_nodes || work > self.shared.max_work
     }
 }
 

@@ -146,11 +146,12 @@ pub enum SolveError {
     /// No assignment meets every constraint; `explanation` names the workloads and the
     /// constraints that conflict.
     Infeasible { explanation: String },
-    /// The search passed its [`Limits`] before proving an optimum.
+    /// The search passed its [`Limits`] before proving an optimum; `workloads` is the
+    /// size of the largest component.
     TooLarge {
         workloads: usize,
-        nodes: u64,
-        work: u64,
+        max_nodes: u64,
+        max_work: u64,
     },
     /// The problem itself is malformed (an index out of range, a NaN or negative cost,
     /// egress rates that decrease with distance); a bug in whoever built it.
@@ -168,12 +169,13 @@ impl fmt::Display for SolveError {
             }
             SolveError::TooLarge {
                 workloads,
-                nodes,
-                work,
+                max_nodes,
+                max_work,
             } => write!(
                 f,
-                "placement search gave up after {nodes} nodes and {work} work units \
-                 (a component of {workloads} workloads); the problem is too large to solve exactly"
+                "placement search passed its bound of {max_nodes} search nodes or {max_work} \
+                 work units before proving an optimum (the largest group of connected \
+                 workloads has {workloads}); the problem is too large to solve exactly"
             ),
             SolveError::Invalid { reason } => write!(f, "invalid placement problem: {reason}"),
         }

@@ -1,9 +1,11 @@
 //! `solve`: validate, prune and split, then solve each component exactly (tree DP or
 //! branch and bound) and explain the conflict when one has no feasible assignment.
 
-use super::branch::{search, Budget};
+use rayon::prelude::*;
+
+use super::branch::{search, Budget, Exhausted, SharedBudget};
 use super::problem::{evaluate, validate, Limits, Problem, Solution, SolveError, SolveStats};
-use super::reduce::{reduce, Component};
+use super::reduce::{reduce, Component, GeoCounts};
 use super::tree::solve_tree;
 
 /// The cheapest feasible assignment, proven optimal to floating-point tolerance, or why
@@ -17,6 +19,46 @@ pub fn solve(problem: &Problem, limits: &Limits) -> Result<Solution, SolveError>
 #[doc(hidden)]
 pub fn solve_by_search(problem: &Problem, limits: &Limits) -> Result<Solution, SolveError> {
     solve_with(problem, limits, true)
+}
+
+/// One component's result and the work it took.
+struct Outcome {
+    positions: Result<Option<Vec<usize>>, Exhausted>,
+    searched: bool,
+    nodes: u64,
+    work: u64,
+}
+
+/// Solves one component: tree DP when it is a tree without resources, else branch and
+/// bound; `Ok(None)` when nothing is feasible.
+fn solve_component(
+    comp: &Component,
+    counts: GeoCounts,
+    shared: &SharedBudget,
+    always_search: bool,
+) -> Outcome {
+    let mut budget = Budget::new(shared);
+    let is_tree = comp.resources.is_empty() && comp.edges.len() + 1 == comp.workloads.len();
+    let searched = !comp.self_apart && !(is_tree && !always_search);
+    let positions = if comp.self_apart {
+        Ok(None)
+    } else if searched {
+        search(comp, counts, &mut budget)
+    } else {
+        let positions = solve_tree(comp, counts, &mut budget.work);
+        if budget.exhausted() {
+            Err(Exhausted)
+        } else {
+            Ok(positions)
+        }
+    };
+    budget.exhausted();
+    Outcome {
+        positions,
+        searched,
+        nodes: budget.nodes,
+        work: budget.work,
+    }
 }
 
 fn solve_with(
@@ -37,29 +79,34 @@ fn solve_with(
         options_total: problem.workloads.iter().map(|w| w.options.len()).sum(),
         ..SolveStats::default()
     };
-    let mut budget = Budget {
-        nodes: 0,
-        work: 0,
-        max_nodes: limits.max_nodes,
-        max_work: limits.max_work,
-    };
+    // Components are independent: solve them on every core, then read the results in
+    // component order, so the outcome (and any error) is the same on every machine.
+    let shared = SharedBudget::new(limits.max_nodes, limits.max_work);
+    let outcomes: Vec<Outcome> = reduced
+        .components
+        .par_iter()
+        .map(|comp| solve_component(comp, reduced.geo_counts, &shared, always_search))
+        .collect();
+    let (nodes, work) = outcomes
+        .iter()
+        .fold((0u64, 0u64), |(n, w), o| (n + o.nodes, w + o.work));
+    // A component stops early only once the totals pass a limit, so "some component
+    // stopped" and "the totals passed a limit" are the same verdict on every run.
+    if outcomes.iter().any(|o| o.positions.is_err()) || nodes > limits.max_nodes || work > limits.max_work {
+        return Err(SolveError::TooLarge {
+            workloads: reduced.components.iter().map(|c| c.workloads.len()).max().unwrap_or(0),
+            max_nodes: limits.max_nodes,
+            max_work: limits.max_work,
+        });
+    }
     let mut choice = vec![0usize; problem.workloads.len()];
-    for comp in &reduced.components {
-        let is_tree = comp.resources.is_empty() && comp.edges.len() + 1 == comp.workloads.len();
-        let positions = if comp.self_apart {
-            None
-        } else if is_tree && !always_search {
-            stats.tree_components += 1;
-            solve_tree(comp, reduced.geo_counts, &mut budget.work)
-        } else {
+    for (comp, outcome) in reduced.components.iter().zip(&outcomes) {
+        if outcome.searched {
             stats.searched_components += 1;
-            search(comp, reduced.geo_counts, &mut budget).map_err(|_| SolveError::TooLarge {
-                workloads: comp.workloads.len(),
-                nodes: budget.nodes,
-                work: budget.work,
-            })?
-        };
-        let Some(positions) = positions else {
+        } else if !comp.self_apart {
+            stats.tree_components += 1;
+        }
+        let Ok(Some(positions)) = &outcome.positions else {
             return Err(SolveError::Infeasible {
                 explanation: explain(problem, comp),
             });
@@ -67,16 +114,9 @@ fn solve_with(
         for (v, &p) in positions.iter().enumerate() {
             choice[comp.workloads[v]] = comp.options[v][p].index;
         }
-        if budget.work > budget.max_work {
-            return Err(SolveError::TooLarge {
-                workloads: comp.workloads.len(),
-                nodes: budget.nodes,
-                work: budget.work,
-            });
-        }
     }
-    stats.nodes = budget.nodes;
-    stats.work = budget.work;
+    stats.nodes = nodes;
+    stats.work = work;
     let total_usd = evaluate(problem, &choice).ok_or_else(|| SolveError::Invalid {
         reason: "internal error: the solver's assignment is infeasible".to_string(),
     })?;

@@ -13,9 +13,9 @@ use crate::check::model::{
 };
 use crate::graph::NodeKind;
 use crate::policy::placement::{NodeRules, PlacementRules};
-use std::cell::RefCell;
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 /// Which copy of a workload a unit is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -130,9 +130,9 @@ pub struct Context<'a> {
     /// The winning CPU type per site of each replica or node shape seen so far: a spec's
     /// services mostly share a few shapes, and scanning the catalog once per service was
     /// most of `mlc plan`'s time on 1,000 of them.
-    pub cpu_sites: RefCell<BTreeMap<CpuShape, Rc<[CpuSite]>>>,
+    pub cpu_sites: Mutex<BTreeMap<CpuShape, Arc<[CpuSite]>>>,
     /// The catalog rows that fit each GPU node shape seen so far (the same reason).
-    pub gpu_rows: RefCell<BTreeMap<GpuShape, Rc<[usize]>>>,
+    pub gpu_rows: Mutex<BTreeMap<GpuShape, Arc<[usize]>>>,
 }
 
 /// What decides which catalog rows fit a GPU node: its accelerators and host size.
@@ -221,7 +221,7 @@ impl<'a> Context<'a> {
     }
 
     /// Indexes of the catalog rows that fit `node`, in catalog order.
-    fn gpu_rows(&self, node: &GpuNode) -> Rc<[usize]> {
+    fn gpu_rows(&self, node: &GpuNode) -> Arc<[usize]> {
         let shape = GpuShape {
             accelerator: node.accel.name.clone(),
             count: node.accel.count,
@@ -636,18 +636,19 @@ fn cpu_fits(
         .collect()
 }
 
-/// The value cached for `key`, computed by `compute` the first time.
+/// The value cached for `key`, computed by `compute` the first time. Units are built on
+/// several threads; two may compute the same value at once, and both get the same one.
 fn memoised<K: Ord, T>(
-    cache: &RefCell<BTreeMap<K, Rc<[T]>>>,
+    cache: &Mutex<BTreeMap<K, Arc<[T]>>>,
     key: K,
     compute: impl FnOnce() -> Vec<T>,
-) -> Rc<[T]> {
-    if let Some(value) = cache.borrow().get(&key) {
-        return Rc::clone(value);
+) -> Arc<[T]> {
+    let lock = || cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(value) = lock().get(&key) {
+        return Arc::clone(value);
     }
-    let value: Rc<[T]> = compute().into();
-    cache.borrow_mut().insert(key, Rc::clone(&value));
-    value
+    let value: Arc<[T]> = compute().into();
+    Arc::clone(lock().entry(key).or_insert(value))
 }
 
 /// What decides which CPU type of a site wins: the same for every replica or node of one
@@ -745,36 +746,54 @@ fn cheapest_cpu_types(
 
 /// Every unit of the spec, or the units that cannot be placed anywhere.
 pub fn units(ctx: &Context) -> Result<Vec<Unit>, Vec<NoPlacement>> {
-    let mut units = Vec::new();
-    let mut failures = Vec::new();
-    let mut push = |unit: Result<Unit, NoPlacement>| match unit {
-        Ok(u) => units.push(u),
-        Err(f) => failures.push(f),
-    };
-    for dataset in ctx.model.datasets.iter().filter(|d| d.location.is_some()) {
-        push(fixed_dataset(ctx, dataset));
-    }
-    for train in &ctx.model.trains {
-        push(train_unit(ctx, train));
-    }
-    for batch in &ctx.model.batches {
-        push(batch_unit(ctx, batch));
-    }
-    for service in &ctx.model.services {
-        for copy in copies(ctx.model, service.strategy, &service.near) {
-            push(service_unit(ctx, service, copy));
+    let model = ctx.model;
+    let mut work: Vec<Work> = Vec::new();
+    work.extend(
+        model
+            .datasets
+            .iter()
+            .filter(|d| d.location.is_some())
+            .map(Work::Dataset),
+    );
+    work.extend(model.trains.iter().map(Work::Train));
+    work.extend(model.batches.iter().map(Work::Batch));
+    for service in &model.services {
+        for copy in copies(model, service.strategy, &service.near) {
+            work.push(Work::Service(service, copy));
         }
     }
-    for function in &ctx.model.functions {
-        for copy in copies(ctx.model, function.strategy, &[]) {
-            push(function_unit(ctx, function, copy));
+    for function in &model.functions {
+        for copy in copies(model, function.strategy, &[]) {
+            work.push(Work::Function(function, copy));
         }
     }
+    // Each unit's options depend on the context alone: build them on every core, in
+    // order.
+    let built: Vec<Result<Unit, NoPlacement>> = work
+        .into_par_iter()
+        .map(|w| match w {
+            Work::Dataset(d) => fixed_dataset(ctx, d),
+            Work::Train(t) => train_unit(ctx, t),
+            Work::Batch(b) => batch_unit(ctx, b),
+            Work::Service(s, copy) => service_unit(ctx, s, copy),
+            Work::Function(f, copy) => function_unit(ctx, f, copy),
+        })
+        .collect();
+    let (units, failures): (Vec<_>, Vec<_>) = built.into_iter().partition(Result::is_ok);
     if failures.is_empty() {
-        Ok(units)
+        Ok(units.into_iter().flatten().collect())
     } else {
-        Err(failures)
+        Err(failures.into_iter().filter_map(Result::err).collect())
     }
+}
+
+/// One unit to build: a workload and, for services and functions, which copy.
+enum Work<'m> {
+    Dataset(&'m Dataset),
+    Train(&'m crate::check::model::Train),
+    Batch(&'m crate::check::model::Batch),
+    Service(&'m crate::check::model::Service, Copy),
+    Function(&'m crate::check::model::Function, Copy),
 }
 
 /// The copies a strategy makes of a service or function.

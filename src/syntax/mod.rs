@@ -45,6 +45,9 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         return (empty, vec![d]);
     }
     let comments: parse::CommentEnds = scanned.comments.iter().map(|c| (c.end, c.start)).collect();
+    if let Some(parsed) = parse_in_parallel(file, text, &scanned.chunks, whole, &comments) {
+        return parsed;
+    }
     match parse::parse_items(file, text, 0, &comments) {
         Ok((items, diagnostics)) => (File { items, span: whole }, diagnostics),
         Err(_) => {
@@ -80,6 +83,46 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
             (file_ast, diagnostics)
         }
     }
+}
+
+/// Files at least this large are parsed in pieces on every core.
+const PARALLEL_BYTES: usize = 256 * 1024;
+
+/// Parses a large file as a few runs of whole top-level chunks, one per core, and joins
+/// the items in order: the same AST as one parse, since a chunk ends where a top-level
+/// item's `}` closes (spans stay absolute through `base`). `None` when the file is small,
+/// when it has too few chunks, or when some run does not parse: the one-parse path then
+/// gives the diagnostics it always gives.
+fn parse_in_parallel(
+    file: FileId,
+    text: &str,
+    chunks: &[(usize, usize)],
+    whole: Span,
+    comments: &parse::CommentEnds,
+) -> Option<(File, Vec<Diagnostic>)> {
+    use rayon::prelude::*;
+    // A few runs per thread, so an uneven run does not leave a core idle.
+    let runs = rayon::current_num_threads().max(2) * 4;
+    if text.len() < PARALLEL_BYTES || chunks.len() < runs {
+        return None;
+    }
+    let per_run = chunks.len().div_ceil(runs);
+    let ranges: Vec<(usize, usize)> = chunks
+        .chunks(per_run)
+        .map(|run| (run[0].0, run[run.len() - 1].1))
+        .collect();
+    let parsed: Vec<_> = ranges
+        .par_iter()
+        .map(|&(start, end)| parse::parse_items(file, &text[start..end], start, comments))
+        .collect();
+    let mut items = Vec::new();
+    let mut diagnostics = Vec::new();
+    for run in parsed {
+        let (run_items, run_diagnostics) = run.ok()?;
+        items.extend(run_items);
+        diagnostics.extend(run_diagnostics);
+    }
+    Some((File { items, span: whole }, diagnostics))
 }
 
 fn closer(opener: &str) -> &'static str {
@@ -126,4 +169,49 @@ pub fn dump(sources: &crate::source::SourceMap, path: &std::path::Path) -> Strin
     };
     let (file, _) = parse(id, &sources.get(id).text);
     sexpr::file(&file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large file parsed in pieces gives the same AST (spans included) and the same
+    /// diagnostics as one parse of the whole.
+    #[test]
+    fn parsing_in_pieces_matches_one_parse() {
+        let mut text = String::from("import \"shared/a.mlc\"\n");
+        let mut n = 0;
+        while text.len() < 2 * PARALLEL_BYTES {
+            text.push_str(&format!(
+                "# service {n}\nservice s{n} {{\n  model = train.t{n} // why\n  replicas = 1..{}\n  \
+                 labels = {{ team = \"x}}\" }}\n}}\nimport \"shared/b{n}.mlc\"\ndataset d{n} {{ size = {n} GB }}",
+                n % 7 + 1
+            ));
+            n += 1;
+        }
+        let file = FileId(0);
+        let chunks = scan::scan(&text).chunks;
+        let whole = Span::new(file, 0, text.len());
+        let comments_for_pieces: parse::CommentEnds = scan::scan(&text)
+            .comments
+            .iter()
+            .map(|c| (c.end, c.start))
+            .collect();
+        let (pieces, piece_diagnostics) =
+            parse_in_parallel(file, &text, &chunks, whole, &comments_for_pieces)
+                .expect("a large file is parsed in pieces");
+        let comments: parse::CommentEnds = scan::scan(&text)
+            .comments
+            .iter()
+            .map(|c| (c.end, c.start))
+            .collect();
+        let (items, diagnostics) = parse::parse_items(file, &text, 0, &comments).expect("parses");
+        let one = File {
+            items,
+            span: Span::new(file, 0, text.len()),
+        };
+        assert_eq!(pieces, one);
+        assert_eq!(format!("{piece_diagnostics:?}"), format!("{diagnostics:?}"));
+        assert!(pieces.items.len() > 1000);
+    }
 }
