@@ -281,19 +281,34 @@ fn check_files(
     files: &[(FileId, ast::File, bool)],
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<CheckedDecl> {
-    let accepted = collect(symbols, files, diagnostics);
-    let mut decls = Vec::new();
-    for (_, file, in_stdlib) in files {
-        for item in &file.items {
-            if let ast::Item::Decl(decl) = item {
-                if !accepted.contains(&decl.span) {
-                    continue;
+    use rayon::prelude::*;
+    let accepted = &collect(symbols, files, diagnostics);
+    let to_check: Vec<(&ast::Decl, bool)> = files
+        .iter()
+        .flat_map(|(_, file, in_stdlib)| {
+            file.items.iter().filter_map(move |item| match item {
+                ast::Item::Decl(decl) if accepted.contains(&decl.span) => {
+                    Some((decl, *in_stdlib))
                 }
-                if let Some(checked) = check_decl(symbols, diagnostics, decl, *in_stdlib) {
-                    decls.push(checked);
-                }
-            }
-        }
+                _ => None,
+            })
+        })
+        .collect();
+    // Declarations are checked against the finished symbol table alone: on every core,
+    // joined in file order.
+    let symbols: &Symbols = symbols;
+    let checked: Vec<(Option<CheckedDecl>, Vec<Diagnostic>)> = to_check
+        .into_par_iter()
+        .map(|(decl, in_stdlib)| {
+            let mut found = Vec::new();
+            let checked = check_decl(symbols, &mut found, decl, in_stdlib);
+            (checked, found)
+        })
+        .collect();
+    let mut decls = Vec::with_capacity(checked.len());
+    for (decl, found) in checked {
+        diagnostics.extend(found);
+        decls.extend(decl);
     }
     decls
 }

@@ -25,10 +25,10 @@ pub struct Model {
     pub functions: Vec<Function>,
     pub batches: Vec<Batch>,
     /// Where each attribute of a spec declaration was written, so that later stages put
-    /// their labels on the offending line: `(kind, name, attribute)`; singletons have
-    /// the name "".
+    /// their labels on the offending line: by kind, then name (singletons have the name
+    /// ""), the declaration's attributes in name order.
     #[serde(skip)]
-    pub attr_spans: BTreeMap<(String, String, String), Span>,
+    pub attr_spans: BTreeMap<&'static str, BTreeMap<String, Vec<(&'static str, Span)>>>,
     /// What the standard library (and the spec) says about the world.
     pub knowledge: Knowledge,
     /// Declarations by name, built on the first lookup (the model does not change after
@@ -93,9 +93,11 @@ impl Model {
 
     /// Where `attr` of declaration `kind name` was written, if it was.
     pub fn attr_span(&self, kind: &str, name: &str, attr: &str) -> Option<Span> {
-        self.attr_spans
-            .get(&(kind.to_string(), name.to_string(), attr.to_string()))
-            .copied()
+        let attrs = self.attr_spans.get(kind)?.get(name)?;
+        attrs
+            .binary_search_by(|(a, _)| (*a).cmp(attr))
+            .ok()
+            .map(|i| attrs[i].1)
     }
 }
 
@@ -898,9 +900,19 @@ pub fn build(decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) -> Model 
         let f = &decl.fields;
         let name = decl.name.clone().unwrap_or_default();
         if !decl.in_stdlib {
+            let attrs = model
+                .attr_spans
+                .entry(decl.kind)
+                .or_default()
+                .entry(name.clone())
+                .or_default();
+            // Kept sorted by attribute name; a declaration written twice (an error of its
+            // own) keeps the later span of each attribute.
             for (attr, (_, span)) in &f.values {
-                let key = (decl.kind.to_string(), name.clone(), attr.to_string());
-                model.attr_spans.insert(key, *span);
+                match attrs.binary_search_by(|(a, _)| a.cmp(attr)) {
+                    Ok(i) => attrs[i].1 = *span,
+                    Err(i) => attrs.insert(i, (*attr, *span)),
+                }
             }
         }
         match decl.kind {

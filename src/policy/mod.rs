@@ -98,6 +98,7 @@ fn check_framework(
         graph,
         classes: &framework.applies_to,
         reached: &reached,
+        longest_end: Default::default(),
     };
     let valid = framework
         .rules

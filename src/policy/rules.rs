@@ -16,6 +16,8 @@ pub(super) struct Scope<'a> {
     pub classes: &'a [String],
     /// Nodes the classes reach, in model order (datasets before workloads).
     pub reached: &'a [&'a Node],
+    /// [`longest_path_end`], found once per framework rather than once per rule.
+    pub longest_end: std::cell::OnceCell<Option<&'a Node>>,
 }
 
 impl<'a> Scope<'a> {
@@ -127,6 +129,10 @@ fn spec_wide_violation<'a>(model: &Model, end: &'a Node, gaps: Vec<Gap>) -> Viol
 /// The reached node with the longest class path, the first such in model order: the
 /// path a spec-wide finding names, since its gap exposes every node along it.
 fn longest_path_end<'a>(scope: &Scope<'a>) -> Option<&'a Node> {
+    *scope.longest_end.get_or_init(|| find_longest_path_end(scope))
+}
+
+fn find_longest_path_end<'a>(scope: &Scope<'a>) -> Option<&'a Node> {
     let mut best: Option<(&'a Node, usize)> = None;
     for node in scope.reached.iter().copied() {
         let length = scope.class_at(node).map_or(0, |class| {
