@@ -287,9 +287,7 @@ fn check_files(
         .iter()
         .flat_map(|(_, file, in_stdlib)| {
             file.items.iter().filter_map(move |item| match item {
-                ast::Item::Decl(decl) if accepted.contains(&decl.span) => {
-                    Some((decl, *in_stdlib))
-                }
+                ast::Item::Decl(decl) if accepted.contains(&decl.span) => Some((decl, *in_stdlib)),
                 _ => None,
             })
         })

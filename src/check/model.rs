@@ -28,7 +28,7 @@ pub struct Model {
     /// their labels on the offending line: by kind, then name (singletons have the name
     /// ""), the declaration's attributes in name order.
     #[serde(skip)]
-    pub attr_spans: BTreeMap<&'static str, BTreeMap<String, Vec<(&'static str, Span)>>>,
+    pub attr_spans: BTreeMap<&'static str, BTreeMap<String, AttrSpans>>,
     /// What the standard library (and the spec) says about the world.
     pub knowledge: Knowledge,
     /// Declarations by name, built on the first lookup (the model does not change after
@@ -100,6 +100,9 @@ impl Model {
             .map(|i| attrs[i].1)
     }
 }
+
+/// One declaration's attributes and where each was written, sorted by attribute name.
+pub type AttrSpans = Vec<(&'static str, Span)>;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Project {

@@ -468,9 +468,9 @@ fn cloud_context(
             region: region_codes[&region.code].clone(),
             region_code: region.code.clone(),
         };
-        region.data = data::cluster_data(&storage, &place, &buckets);
+        region.data = data::cluster_data(storage, &place, &buckets);
     }
-    let replications = data::replications(&storage, cloud, &buckets);
+    let replications = data::replications(storage, cloud, &buckets);
     let account_replications = data::account_replications(&replications);
     let grants = grants(model, names, cloud, &buckets);
     let main_region = regions

@@ -65,9 +65,15 @@ impl<'s> Budget<'s> {
     /// its limit. The totals only grow, so a spec whose components together stay within
     /// the limits is never stopped, whatever the order the threads ran in.
     pub fn exhausted(&mut self) -> bool {
-        let nodes = self.shared.nodes.fetch_add(self.nodes - self.reported_nodes, Relaxed)
+        let nodes = self
+            .shared
+            .nodes
+            .fetch_add(self.nodes - self.reported_nodes, Relaxed)
             + (self.nodes - self.reported_nodes);
-        let work = self.shared.work.fetch_add(self.work - self.reported_work, Relaxed)
+        let work = self
+            .shared
+            .work
+            .fetch_add(self.work - self.reported_work, Relaxed)
             + (self.work - self.reported_work);
         self.reported_nodes = self.nodes;
         self.reported_work = self.work;
@@ -256,6 +262,8 @@ struct Search<'c> {
     domains: Vec<Vec<usize>>,
     unary: Vec<Vec<f64>>,
     dp: Dp,
+    /// The unary costs with multipliers, reused by every DP pass.
+    scratch: Vec<Vec<f64>>,
     incumbent: f64,
     best: Option<Vec<usize>>,
 }
@@ -339,6 +347,7 @@ pub(crate) fn search(
         domains: vec![Vec::new(); total],
         unary: vec![Vec::new(); total],
         dp: Dp::new(total, counts),
+        scratch: Vec::new(),
         incumbent: f64::INFINITY,
         best: None,
     };
@@ -426,17 +435,21 @@ impl Search<'_> {
         }
     }
 
-    /// The unary costs with the multipliers applied.
-    fn with_multipliers(&self) -> Vec<Vec<f64>> {
+    /// The unary costs with the multipliers applied, written into `unary` (reused across
+    /// iterations: the search runs the DP thousands of times).
+    fn with_multipliers(&self, unary: &mut Vec<Vec<f64>>) {
         let n = self.comp.workloads.len();
-        let mut unary = self.unary.clone();
+        unary.resize_with(self.unary.len(), Vec::new);
+        for (to, from) in unary.iter_mut().zip(&self.unary) {
+            to.clear();
+            to.extend_from_slice(from);
+        }
         for (i, &v) in self.copies.iter().enumerate() {
             for (k, &o) in self.domains[v].iter().enumerate() {
                 unary[v][k] += self.lambda[i][o];
                 unary[n + i][k] -= self.lambda[i][o];
             }
         }
-        unary
     }
 
     /// Prices the DP's assignment exactly and keeps it if it is the best so far.
@@ -487,13 +500,15 @@ impl Search<'_> {
         let mut best_lambda: Option<Vec<Vec<f64>>> = None;
         let mut last_is_best = true;
         let mut stalled = 0;
+        let mut unary = std::mem::take(&mut self.scratch);
         for iteration in 0..iterations {
-            let unary = self.with_multipliers();
+            self.with_multipliers(&mut unary);
             budget.work += self.dp.run(&self.augmented, &rooted, &self.domains, &unary);
             if budget.exhausted() {
                 return Err(Exhausted);
             }
             let Some(best) = argmin(&self.dp.tables[root]) else {
+                self.scratch = unary;
                 return Ok(Vec::new());
             };
             let bound = self.dp.tables[root][best];
@@ -540,10 +555,11 @@ impl Search<'_> {
         if !last_is_best {
             if let Some(lambda) = best_lambda {
                 self.lambda = lambda;
-                let unary = self.with_multipliers();
+                self.with_multipliers(&mut unary);
                 budget.work += self.dp.run(&self.augmented, &rooted, &self.domains, &unary);
             }
         }
+        self.scratch = unary;
         if depth == self.cut.len() {
             return Ok(Vec::new());
         }

@@ -39,7 +39,7 @@ fn solve_component(
 ) -> Outcome {
     let mut budget = Budget::new(shared);
     let is_tree = comp.resources.is_empty() && comp.edges.len() + 1 == comp.workloads.len();
-    let searched = !comp.self_apart && !(is_tree && !always_search);
+    let searched = !comp.self_apart && (!is_tree || always_search);
     let positions = if comp.self_apart {
         Ok(None)
     } else if searched {
@@ -92,9 +92,17 @@ fn solve_with(
         .fold((0u64, 0u64), |(n, w), o| (n + o.nodes, w + o.work));
     // A component stops early only once the totals pass a limit, so "some component
     // stopped" and "the totals passed a limit" are the same verdict on every run.
-    if outcomes.iter().any(|o| o.positions.is_err()) || nodes > limits.max_nodes || work > limits.max_work {
+    if outcomes.iter().any(|o| o.positions.is_err())
+        || nodes > limits.max_nodes
+        || work > limits.max_work
+    {
         return Err(SolveError::TooLarge {
-            workloads: reduced.components.iter().map(|c| c.workloads.len()).max().unwrap_or(0),
+            workloads: reduced
+                .components
+                .iter()
+                .map(|c| c.workloads.len())
+                .max()
+                .unwrap_or(0),
             max_nodes: limits.max_nodes,
             max_work: limits.max_work,
         });

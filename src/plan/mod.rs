@@ -16,6 +16,7 @@ use crate::optimize::{self, Choice, Flow, Limits, Problem, Resource, Workload};
 use crate::policy::placement::PlacementRules;
 use options::{Candidate, Context, Copy, NoPlacement, SitePool, Unit};
 use places::Places;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -221,7 +222,7 @@ pub fn plan(
     let limits = options.limits.unwrap_or_default();
     let solution =
         optimize::solve(&problem, &limits).map_err(|e| PlanError::Solver(e.to_string()))?;
-    let plan = assemble(model, &ctx, &units, &problem, &solution, constants, options);
+    let plan = assemble(model, &ctx, &units, problem, &solution, constants, options);
     match &model.budget {
         Some(budget) if plan.cloud_monthly_usd > budget.monthly_usd.to_f64() + 0.005 => {
             let mut largest: Vec<LineItem> = plan
@@ -393,7 +394,7 @@ fn problem(
     units: &[Unit],
 ) -> (Problem, Constants) {
     let workloads = units
-        .iter()
+        .par_iter()
         .map(|u| Workload {
             name: unit_label(u),
             options: u
@@ -455,10 +456,11 @@ fn problem(
     let mut apart = Vec::new();
     for (i, u) in units.iter().enumerate() {
         if u.copy == Copy::Active(1) {
-            if let Some(j) = units
+            let twin = by_node[&(u.kind, u.name.as_str())]
                 .iter()
-                .position(|v| v.kind == u.kind && v.name == u.name && v.copy == Copy::Active(2))
-            {
+                .copied()
+                .find(|&j| units[j].copy == Copy::Active(2));
+            if let Some(j) = twin {
                 apart.push((i, j));
             }
         }
@@ -523,73 +525,30 @@ fn assemble(
     model: &Model,
     ctx: &Context,
     units: &[Unit],
-    problem: &Problem,
+    problem: Problem,
     solution: &optimize::Solution,
     constants: Constants,
     options: &PlanOptions,
 ) -> Plan {
-    let mut workloads = Vec::new();
+    let neighbours = Neighbours::new(&problem, &solution.choice);
+    // Each unit's rows and rationale depend on the solution alone: built on every core,
+    // joined in unit order.
+    let per_unit: Vec<(PlannedWorkload, Vec<LineItem>, Option<Finding>)> = units
+        .par_iter()
+        .enumerate()
+        .map(|(i, _)| planned(model, ctx, units, &problem, solution, &neighbours, i))
+        .collect();
+    let mut workloads = Vec::with_capacity(units.len());
     let mut line_items = Vec::new();
     let mut idle = Vec::new();
-    let neighbours = Neighbours::new(problem, &solution.choice);
-    for (i, unit) in units.iter().enumerate() {
-        let chosen = &unit.candidates[solution.choice[i]];
-        let site = &ctx.places.sites[chosen.site];
-        let name = unit_label(unit);
-        if unit.kind == NodeKind::Service && chosen.units == 0.0 {
-            idle.push(idle_finding(&name, &candidate_label(ctx, chosen), chosen));
-        }
-        if chosen.compute_usd > 0.0 {
-            line_items.push(LineItem {
-                category: if chosen.capacity == "serverless" {
-                    "serverless"
-                } else {
-                    "compute"
-                }
-                .into(),
-                name: name.clone(),
-                monthly_usd: chosen.compute_usd,
-                detail: compute_detail(chosen, &candidate_label(ctx, chosen)),
-            });
-        }
-        if chosen.storage_usd > 0.0 {
-            line_items.push(LineItem {
-                category: "storage".into(),
-                name: name.clone(),
-                monthly_usd: chosen.storage_usd,
-                detail: format!("stored in {}", site.reference()),
-            });
-        }
-        if chosen.retrieval_usd > 0.0 {
-            line_items.push(LineItem {
-                category: "storage".into(),
-                name: format!("{name} (retrieval)"),
-                monthly_usd: chosen.retrieval_usd,
-                detail: "reading it back from its storage tier".into(),
-            });
-        }
-        workloads.push(PlannedWorkload {
-            name: unit.name.clone(),
-            kind: unit.kind.keyword().into(),
-            copy: unit.copy.describe(),
-            cloud: site.cloud.clone(),
-            region: site.region.clone(),
-            region_code: site.code.clone(),
-            jurisdiction: site.jurisdiction.clone(),
-            instance_type: chosen.instance_type.clone(),
-            nodes: chosen.units,
-            capacity: chosen.capacity.clone(),
-            usd_per_hour: chosen.usd_per_hour * chosen.units,
-            hours_per_month: chosen.hours,
-            monthly_usd: chosen.monthly_usd(),
-            rationale: rationale(ctx, units, problem, solution, &neighbours, i),
-            managed: managed_fit(model, unit, chosen, &site.cloud),
-            notes: unit.notes.clone(),
-        });
+    for (workload, items, finding) in per_unit {
+        workloads.push(workload);
+        line_items.extend(items);
+        idle.extend(finding);
     }
-    line_items.extend(egress_items(problem, solution));
+    line_items.extend(egress_items(&problem, solution));
     line_items.extend(constants.items);
-    let total = optimize::evaluate(problem, &solution.choice).unwrap_or(solution.total_usd);
+    let total = optimize::evaluate(&problem, &solution.choice).unwrap_or(solution.total_usd);
     let cloud = total - problem.constant_usd;
     let budget = model.budget.as_ref();
     let budget_monthly = budget.map(|b| b.monthly_usd.to_f64());
@@ -635,8 +594,76 @@ fn assemble(
             searched_components: solution.stats.searched_components,
             nodes: solution.stats.nodes,
         },
-        problem: problem.clone(),
+        problem,
     }
+}
+
+/// One unit's row of the plan, its line items, and the finding when it is an idle
+/// service.
+fn planned(
+    model: &Model,
+    ctx: &Context,
+    units: &[Unit],
+    problem: &Problem,
+    solution: &optimize::Solution,
+    neighbours: &Neighbours,
+    i: usize,
+) -> (PlannedWorkload, Vec<LineItem>, Option<Finding>) {
+    let unit = &units[i];
+    let chosen = &unit.candidates[solution.choice[i]];
+    let site = &ctx.places.sites[chosen.site];
+    let name = unit_label(unit);
+    let idle = (unit.kind == NodeKind::Service && chosen.units == 0.0)
+        .then(|| idle_finding(&name, &candidate_label(ctx, chosen), chosen));
+    let mut line_items = Vec::new();
+    if chosen.compute_usd > 0.0 {
+        line_items.push(LineItem {
+            category: if chosen.capacity == "serverless" {
+                "serverless"
+            } else {
+                "compute"
+            }
+            .into(),
+            name: name.clone(),
+            monthly_usd: chosen.compute_usd,
+            detail: compute_detail(chosen, &candidate_label(ctx, chosen)),
+        });
+    }
+    if chosen.storage_usd > 0.0 {
+        line_items.push(LineItem {
+            category: "storage".into(),
+            name: name.clone(),
+            monthly_usd: chosen.storage_usd,
+            detail: format!("stored in {}", site.reference()),
+        });
+    }
+    if chosen.retrieval_usd > 0.0 {
+        line_items.push(LineItem {
+            category: "storage".into(),
+            name: format!("{name} (retrieval)"),
+            monthly_usd: chosen.retrieval_usd,
+            detail: "reading it back from its storage tier".into(),
+        });
+    }
+    let workload = PlannedWorkload {
+        name: unit.name.clone(),
+        kind: unit.kind.keyword().into(),
+        copy: unit.copy.describe(),
+        cloud: site.cloud.clone(),
+        region: site.region.clone(),
+        region_code: site.code.clone(),
+        jurisdiction: site.jurisdiction.clone(),
+        instance_type: chosen.instance_type.clone(),
+        nodes: chosen.units,
+        capacity: chosen.capacity.clone(),
+        usd_per_hour: chosen.usd_per_hour * chosen.units,
+        hours_per_month: chosen.hours,
+        monthly_usd: chosen.monthly_usd(),
+        rationale: rationale(ctx, units, problem, solution, neighbours, i),
+        managed: managed_fit(model, unit, chosen, &site.cloud),
+        notes: unit.notes.clone(),
+    };
+    (workload, line_items, idle)
 }
 
 /// The features of a managed platform a workload would use, from what the spec asks.

@@ -643,7 +643,11 @@ fn memoised<K: Ord, T>(
     key: K,
     compute: impl FnOnce() -> Vec<T>,
 ) -> Arc<[T]> {
-    let lock = || cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let lock = || {
+        cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
     if let Some(value) = lock().get(&key) {
         return Arc::clone(value);
     }

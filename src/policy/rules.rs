@@ -129,7 +129,9 @@ fn spec_wide_violation<'a>(model: &Model, end: &'a Node, gaps: Vec<Gap>) -> Viol
 /// The reached node with the longest class path, the first such in model order: the
 /// path a spec-wide finding names, since its gap exposes every node along it.
 fn longest_path_end<'a>(scope: &Scope<'a>) -> Option<&'a Node> {
-    *scope.longest_end.get_or_init(|| find_longest_path_end(scope))
+    *scope
+        .longest_end
+        .get_or_init(|| find_longest_path_end(scope))
 }
 
 fn find_longest_path_end<'a>(scope: &Scope<'a>) -> Option<&'a Node> {
