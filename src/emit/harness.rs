@@ -20,6 +20,7 @@ use super::{templates, BuildInput, EmitError, Output};
 use crate::check::model::{Architecture, Optimizer, Parallelism, Precision, Train};
 use crate::check::Model;
 use crate::plan::ASSUMED_MFU;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Templates of this target: `(name, text)`.
@@ -117,11 +118,21 @@ pub const LOCKFILE: &str = include_str!("../../targets/harness/Cargo.lock");
 const DOCKERIGNORE: &str = "target/\n*/checkpoints/\n";
 
 pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<EmitError>> {
+    let folders: Vec<(&Train, String)> = input
+        .model
+        .trains
+        .iter()
+        .map(|train| (train, names.dns_label("project", &train.name, &train.name)))
+        .collect();
+    // Each job's files depend on its own folder and spec alone: on every core, in order.
+    let per_job: Vec<Result<Vec<Output>, EmitError>> = folders
+        .par_iter()
+        .map(|(train, folder)| job_files(input, train, folder))
+        .collect();
     let mut outputs = Vec::new();
     let mut errors = Vec::new();
-    for train in &input.model.trains {
-        let folder = names.dns_label("project", &train.name, &train.name);
-        match job_files(input, train, &folder) {
+    for files in per_job {
+        match files {
             Ok(files) => outputs.extend(files),
             Err(e) => errors.push(e),
         }

@@ -32,6 +32,33 @@ fn registry() -> &'static Result<Handlebars<'static>, String> {
     })
 }
 
+/// Renders each of `names` with one `context`, converted to the engine's JSON once rather
+/// than once per template (a cloud's Terraform context is large and feeds a dozen files).
+pub fn render_each<T: Serialize>(names: &[&str], context: &T) -> Result<Vec<String>, EmitError> {
+    use rayon::prelude::*;
+    let hb = registry().as_ref().map_err(|message| EmitError::Template {
+        template: names.first().copied().unwrap_or_default().to_string(),
+        message: message.clone(),
+    })?;
+    let json = serde_json::to_value(context).map_err(|e| EmitError::Template {
+        template: names.first().copied().unwrap_or_default().to_string(),
+        message: e.to_string(),
+    })?;
+    let shared = Context::from(json);
+    names
+        .par_iter()
+        .map(|name| {
+            hb.render_with_context(name, &shared)
+                .map_err(|e| EmitError::Template {
+                    template: name.to_string(),
+                    message: e.to_string(),
+                })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// Renders template `name` with `context`.
 pub fn render<T: Serialize>(name: &str, context: &T) -> Result<String, EmitError> {
     let hb = registry().as_ref().map_err(|message| EmitError::Template {

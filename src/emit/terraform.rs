@@ -325,20 +325,20 @@ pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<Em
     if !errors.is_empty() {
         return Err(errors);
     }
-    let mut outputs = Vec::new();
-    let mut errors = Vec::new();
+    let (mut outputs, mut errors) = (Vec::new(), Vec::new());
     for ctx in &contexts {
-        for (name, _) in TEMPLATES {
-            let Some(file) = name.strip_prefix(&format!("terraform/{}/", ctx.cloud)) else {
-                continue;
-            };
-            match templates::render(name, ctx) {
-                Ok(text) => outputs.push(Output {
-                    path: format!("terraform/{}/{file}", ctx.cloud),
-                    contents: text,
-                }),
-                Err(e) => errors.push(e),
-            }
+        let prefix = format!("terraform/{}/", ctx.cloud);
+        let names: Vec<&str> = TEMPLATES
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| name.starts_with(&prefix))
+            .collect();
+        match templates::render_each(&names, ctx) {
+            Ok(texts) => outputs.extend(names.iter().zip(texts).map(|(name, contents)| Output {
+                path: format!("terraform/{}/{}", ctx.cloud, &name[prefix.len()..]),
+                contents,
+            })),
+            Err(e) => errors.push(e),
         }
     }
     if !errors.is_empty() {
