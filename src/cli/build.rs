@@ -231,13 +231,10 @@ fn write_files(staging: &Path, files: &[Output]) -> Result<(), String> {
                 })
             })
             .collect();
-        writers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err("a writer thread panicked".into()))
-            })
-            .collect::<Result<(), String>>()
+        writers.into_iter().try_for_each(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err("a writer thread panicked".into()))
+        })
     })
 }
 
