@@ -536,7 +536,16 @@ fn assemble(
     let per_unit: Vec<(PlannedWorkload, Vec<LineItem>, Option<Finding>)> = units
         .par_iter()
         .enumerate()
-        .map(|(i, _)| planned(model, ctx, units, &problem, solution, &neighbours, i))
+        .map(|(i, _)| {
+            let solved = Solved {
+                ctx,
+                units,
+                problem: &problem,
+                solution,
+                neighbours: &neighbours,
+            };
+            planned(model, solved, i)
+        })
         .collect();
     let mut workloads = Vec::with_capacity(units.len());
     let mut line_items = Vec::new();
@@ -598,17 +607,29 @@ fn assemble(
     }
 }
 
+/// What the rows of a plan are read from once the solver has chosen.
+#[derive(Clone, Copy)]
+struct Solved<'a> {
+    ctx: &'a Context<'a>,
+    units: &'a [Unit],
+    problem: &'a Problem,
+    solution: &'a optimize::Solution,
+    neighbours: &'a Neighbours,
+}
+
 /// One unit's row of the plan, its line items, and the finding when it is an idle
 /// service.
 fn planned(
     model: &Model,
-    ctx: &Context,
-    units: &[Unit],
-    problem: &Problem,
-    solution: &optimize::Solution,
-    neighbours: &Neighbours,
+    solved: Solved,
     i: usize,
 ) -> (PlannedWorkload, Vec<LineItem>, Option<Finding>) {
+    let Solved {
+        ctx,
+        units,
+        solution,
+        ..
+    } = solved;
     let unit = &units[i];
     let chosen = &unit.candidates[solution.choice[i]];
     let site = &ctx.places.sites[chosen.site];
@@ -659,7 +680,7 @@ fn planned(
         usd_per_hour: chosen.usd_per_hour * chosen.units,
         hours_per_month: chosen.hours,
         monthly_usd: chosen.monthly_usd(),
-        rationale: rationale(ctx, units, problem, solution, neighbours, i),
+        rationale: rationale(solved, i),
         managed: managed_fit(model, unit, chosen, &site.cloud),
         notes: unit.notes.clone(),
     };
@@ -880,14 +901,14 @@ impl Neighbours {
 }
 
 /// The runner-up (best other option with the rest fixed) and the cheaper excluded fits.
-fn rationale(
-    ctx: &Context,
-    units: &[Unit],
-    problem: &Problem,
-    solution: &optimize::Solution,
-    neighbours: &Neighbours,
-    i: usize,
-) -> Rationale {
+fn rationale(solved: Solved, i: usize) -> Rationale {
+    let Solved {
+        ctx,
+        units,
+        problem,
+        solution,
+        neighbours,
+    } = solved;
     let unit = &units[i];
     let chosen = &unit.candidates[solution.choice[i]];
     let mut runner_up: Option<(f64, usize)> = None;
