@@ -33,42 +33,48 @@ fn registry() -> &'static Result<Handlebars<'static>, String> {
 }
 
 /// Renders each of `names` with one `context`, converted to the engine's JSON once rather
-/// than once per template (a cloud's Terraform context is large and feeds a dozen files).
+/// than once per template (a cloud's Terraform context is large and feeds a dozen files),
+/// on every core.
 pub fn render_each<T: Serialize>(names: &[&str], context: &T) -> Result<Vec<String>, EmitError> {
     use rayon::prelude::*;
-    let hb = registry().as_ref().map_err(|message| EmitError::Template {
-        template: names.first().copied().unwrap_or_default().to_string(),
-        message: message.clone(),
-    })?;
-    let json = serde_json::to_value(context).map_err(|e| EmitError::Template {
-        template: names.first().copied().unwrap_or_default().to_string(),
-        message: e.to_string(),
-    })?;
-    let shared = Context::from(json);
-    names
+    let first = names.first().copied().unwrap_or_default();
+    let (hb, shared) = engine_and_context(first, context)?;
+    let rendered: Vec<Result<String, EmitError>> = names
         .par_iter()
-        .map(|name| {
-            hb.render_with_context(name, &shared)
-                .map_err(|e| EmitError::Template {
-                    template: name.to_string(),
-                    message: e.to_string(),
-                })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect()
+        .map(|name| render_with(hb, name, &shared))
+        .collect();
+    // Collected in order first, so that the error reported is the first template's.
+    rendered.into_iter().collect()
 }
 
 /// Renders template `name` with `context`.
 pub fn render<T: Serialize>(name: &str, context: &T) -> Result<String, EmitError> {
-    let hb = registry().as_ref().map_err(|message| EmitError::Template {
-        template: name.to_string(),
-        message: message.clone(),
-    })?;
-    hb.render(name, context).map_err(|e| EmitError::Template {
-        template: name.to_string(),
-        message: e.to_string(),
-    })
+    let (hb, shared) = engine_and_context(name, context)?;
+    render_with(hb, name, &shared)
+}
+
+/// The registry, and `context` as the engine's JSON; errors name `template`.
+fn engine_and_context<T: Serialize>(
+    template: &str,
+    context: &T,
+) -> Result<(&'static Handlebars<'static>, Context), EmitError> {
+    let error = |message: String| EmitError::Template {
+        template: template.to_string(),
+        message,
+    };
+    let hb = registry()
+        .as_ref()
+        .map_err(|message| error(message.clone()))?;
+    let json = serde_json::to_value(context).map_err(|e| error(e.to_string()))?;
+    Ok((hb, Context::from(json)))
+}
+
+fn render_with(hb: &Handlebars, name: &str, context: &Context) -> Result<String, EmitError> {
+    hb.render_with_context(name, context)
+        .map_err(|e| EmitError::Template {
+            template: name.to_string(),
+            message: e.to_string(),
+        })
 }
 
 /// The helper's first parameter as text: a string as it is, anything else as JSON.

@@ -45,13 +45,10 @@ fn solve_component(
     } else if searched {
         search(comp, counts, &mut budget)
     } else {
-        let positions = solve_tree(comp, counts, &mut budget.work);
-        if budget.exhausted() {
-            Err(Exhausted)
-        } else {
-            Ok(positions)
-        }
+        Ok(solve_tree(comp, counts, &mut budget.work))
     };
+    // Report the last of the work, so that components still running stop early when the
+    // totals are past a limit (which `solve_with` then reports from the totals).
     budget.exhausted();
     Outcome {
         positions,

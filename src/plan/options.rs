@@ -783,11 +783,18 @@ pub fn units(ctx: &Context) -> Result<Vec<Unit>, Vec<NoPlacement>> {
             Work::Function(f, copy) => function_unit(ctx, f, copy),
         })
         .collect();
-    let (units, failures): (Vec<_>, Vec<_>) = built.into_iter().partition(Result::is_ok);
+    let mut units = Vec::with_capacity(built.len());
+    let mut failures = Vec::new();
+    for unit in built {
+        match unit {
+            Ok(u) => units.push(u),
+            Err(f) => failures.push(f),
+        }
+    }
     if failures.is_empty() {
-        Ok(units.into_iter().flatten().collect())
+        Ok(units)
     } else {
-        Err(failures.into_iter().filter_map(Result::err).collect())
+        Err(failures)
     }
 }
 

@@ -100,7 +100,6 @@ fn parse_in_parallel(
     whole: Span,
     comments: &parse::CommentEnds,
 ) -> Option<(File, Vec<Diagnostic>)> {
-    use rayon::prelude::*;
     // A few runs per thread, so an uneven run does not leave a core idle.
     let runs = rayon::current_num_threads().max(2) * 4;
     if text.len() < PARALLEL_BYTES || chunks.len() < runs {
@@ -111,18 +110,29 @@ fn parse_in_parallel(
         .chunks(per_run)
         .map(|run| (run[0].0, run[run.len() - 1].1))
         .collect();
-    let parsed: Vec<_> = ranges
-        .par_iter()
-        .map(|&(start, end)| parse::parse_items(file, &text[start..end], start, comments))
-        .collect();
     let mut items = Vec::new();
     let mut diagnostics = Vec::new();
-    for run in parsed {
+    for run in parse_ranges(file, text, &ranges, comments) {
         let (run_items, run_diagnostics) = run.ok()?;
         items.extend(run_items);
         diagnostics.extend(run_diagnostics);
     }
     Some((File { items, span: whole }, diagnostics))
+}
+
+/// Parses each byte range of `text` on its own (spans stay absolute), on every core;
+/// results in range order.
+fn parse_ranges(
+    file: FileId,
+    text: &str,
+    ranges: &[(usize, usize)],
+    comments: &parse::CommentEnds,
+) -> Vec<parse::Parsed> {
+    use rayon::prelude::*;
+    ranges
+        .par_iter()
+        .map(|&(start, end)| parse::parse_items(file, &text[start..end], start, comments))
+        .collect()
 }
 
 fn closer(opener: &str) -> &'static str {
@@ -144,8 +154,8 @@ fn recover(
 ) -> (File, Vec<Diagnostic>) {
     let mut items = Vec::new();
     let mut diagnostics = Vec::new();
-    for &(start, end) in chunks {
-        match parse::parse_items(file, &text[start..end], start, comments) {
+    for chunk in parse_ranges(file, text, chunks, comments) {
+        match chunk {
             Ok((chunk_items, chunk_diagnostics)) => {
                 items.extend(chunk_items);
                 diagnostics.extend(chunk_diagnostics);
@@ -190,26 +200,15 @@ mod tests {
             n += 1;
         }
         let file = FileId(0);
-        let chunks = scan::scan(&text).chunks;
+        let scanned = scan::scan(&text);
         let whole = Span::new(file, 0, text.len());
-        let comments_for_pieces: parse::CommentEnds = scan::scan(&text)
-            .comments
-            .iter()
-            .map(|c| (c.end, c.start))
-            .collect();
+        let comments: parse::CommentEnds =
+            scanned.comments.iter().map(|c| (c.end, c.start)).collect();
         let (pieces, piece_diagnostics) =
-            parse_in_parallel(file, &text, &chunks, whole, &comments_for_pieces)
+            parse_in_parallel(file, &text, &scanned.chunks, whole, &comments)
                 .expect("a large file is parsed in pieces");
-        let comments: parse::CommentEnds = scan::scan(&text)
-            .comments
-            .iter()
-            .map(|c| (c.end, c.start))
-            .collect();
         let (items, diagnostics) = parse::parse_items(file, &text, 0, &comments).expect("parses");
-        let one = File {
-            items,
-            span: Span::new(file, 0, text.len()),
-        };
+        let one = File { items, span: whole };
         assert_eq!(pieces, one);
         assert_eq!(format!("{piece_diagnostics:?}"), format!("{diagnostics:?}"));
         assert!(pieces.items.len() > 1000);

@@ -14,13 +14,11 @@ struct MlcParser;
 /// Start offsets of comments keyed by their end offset (both absolute in the file).
 pub type CommentEnds = HashMap<usize, usize>;
 
+/// Items and the diagnostics of lowering them, or the syntax error that stopped the parse.
+pub type Parsed = Result<(Vec<Item>, Vec<Diagnostic>), Diagnostic>;
+
 /// Parses `text` (which starts at byte `base` of file `file`) into items.
-pub fn parse_items(
-    file: FileId,
-    text: &str,
-    base: usize,
-    comments: &CommentEnds,
-) -> Result<(Vec<Item>, Vec<Diagnostic>), Diagnostic> {
+pub fn parse_items(file: FileId, text: &str, base: usize, comments: &CommentEnds) -> Parsed {
     let mut pairs =
         MlcParser::parse(Rule::file, text).map_err(|e| syntax_error(file, text, base, e))?;
     let mut lower = Lower {
