@@ -87,7 +87,7 @@ fn workload(rng: &mut Rng, name: String, locations: &[Location], market: &Market
             let f = market.factor[hardware][i]?;
             Some(Choice {
                 location: i,
-                label: format!("{} hw{hardware}", l.name),
+                label: format!("{} hw{hardware}", l.name).into(),
                 monthly_usd: (HARDWARE_USD_PER_HOUR[hardware] * f * hours * 100.0).round() / 100.0,
                 uses: Vec::new(),
             })

@@ -81,7 +81,7 @@ fn instance(seed: u64, tree: bool) -> Problem {
                     };
                     Choice {
                         location: rng.below(locations.len()),
-                        label: format!("o{o}"),
+                        label: format!("o{o}").into(),
                         monthly_usd: rng.below(100_000) as f64 / 100.0,
                         uses,
                     }
@@ -177,7 +177,7 @@ fn varied(seed: u64) -> Problem {
             options: (0..1 + rng.below(4))
                 .map(|o| Choice {
                     location: rng.below(locations.len()),
-                    label: format!("o{o}"),
+                    label: format!("o{o}").into(),
                     monthly_usd: cost(&mut rng),
                     uses: {
                         let mut uses = Vec::new();
@@ -457,7 +457,7 @@ fn explains_an_apart_pair_on_one_cloud() {
         name: name.to_string(),
         options: vec![Choice {
             location: 0,
-            label: "only".to_string(),
+            label: "only".into(),
             monthly_usd: 1.0,
             uses: Vec::new(),
         }],
@@ -492,7 +492,7 @@ fn explains_a_capacity_too_small() {
                 name: format!("job{w}"),
                 options: vec![Choice {
                     location: 0,
-                    label: "on-prem".to_string(),
+                    label: "on-prem".into(),
                     monthly_usd: 0.0,
                     uses: vec![(0, 600.0)],
                 }],
@@ -587,7 +587,7 @@ fn trees_joined_only_by_a_resource_are_all_optimized() {
     };
     let choice = |location, monthly_usd, uses: f64| Choice {
         location,
-        label: format!("at {location} for {monthly_usd}"),
+        label: format!("at {location} for {monthly_usd}").into(),
         monthly_usd,
         uses: if uses > 0.0 {
             vec![(0, uses)]

@@ -50,7 +50,8 @@ pub struct Offering {
     pub cloud: &'static str,
     /// The provider's region code, e.g. `us-east-1`.
     pub region: String,
-    pub instance_type: String,
+    /// Shared, not copied, by every plan candidate that offers this row.
+    pub instance_type: std::sync::Arc<str>,
     /// The catalog's accelerator name (`H100`, `A100-80GB`, `tpu-v5p-8`); `None` for CPU types.
     pub accelerator: Option<String>,
     /// Accelerators per VM; fractional for Azure's partial GPUs (`0.333`), 0 without one.
@@ -119,7 +120,7 @@ impl Catalog {
                 .or_default()
                 .entry(o.region.clone())
                 .or_default()
-                .entry(o.instance_type.clone())
+                .entry(o.instance_type.to_string())
                 .or_default()
                 .push(i);
         }
@@ -178,7 +179,7 @@ fn offering(cloud: &'static str, f: &[&str]) -> Result<Offering, String> {
     Ok(Offering {
         cloud,
         region: f[6].to_string(),
-        instance_type: f[0].to_string(),
+        instance_type: f[0].into(),
         accelerator: (!f[1].is_empty()).then(|| f[1].to_string()),
         accelerator_count: number(f[2])?.unwrap_or(Exact::ZERO),
         accelerator_memory_gib: number(f[3])?,

@@ -45,7 +45,7 @@ pub static DATA_NOTES: &[DataNote] = &[
         text: "aws: p5e.48xlarge has no on-demand price (sold through capacity blocks only)",
         clouds: &["aws"],
         coverage: false,
-        concerns: |o| o.instance_type == "p5e.48xlarge",
+        concerns: |o| &*o.instance_type == "p5e.48xlarge",
     },
     DataNote {
         text: "gcp: GPU prices are VM + accelerator rows added",

@@ -53,7 +53,7 @@ fn table_row(o: &Offering) -> [String; 9] {
     [
         o.cloud.to_string(),
         o.region.clone(),
-        o.instance_type.clone(),
+        o.instance_type.to_string(),
         gpus,
         opt(o.vcpus),
         o.memory_gib

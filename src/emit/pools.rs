@@ -397,7 +397,7 @@ mod tests {
             .filter(|o| o.instance_type.starts_with("tpu-"))
         {
             let node = node_instance_type("gcp", &o.instance_type);
-            match o.instance_type.as_str() {
+            match &*o.instance_type {
                 // GKE has no TPU v2 or v3 node pools (and the planner matches no spec
                 // accelerator to them).
                 t if t.starts_with("tpu-v2-") || t.starts_with("tpu-v3-") => {

@@ -635,7 +635,7 @@ mod tests {
     fn spanning_tree_of_a_component_held_by_a_resource_reaches_every_workload() {
         let option = |uses: f64| Choice {
             location: 0,
-            label: "only".to_string(),
+            label: "only".into(),
             monthly_usd: 1.0,
             uses: if uses > 0.0 {
                 vec![(0, uses)]

@@ -275,7 +275,7 @@ mod tests {
                 name: "w".to_string(),
                 options: vec![Choice {
                     location: 0,
-                    label: "o".to_string(),
+                    label: "o".into(),
                     monthly_usd: 5.0,
                     uses: Vec::new(),
                 }],

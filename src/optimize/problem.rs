@@ -69,7 +69,7 @@ pub struct Workload {
 pub struct Choice {
     pub location: LocationId,
     /// Shown in explanations and MPS comments (e.g. "aws us-east-1 p5.48xlarge spot").
-    pub label: String,
+    pub label: std::sync::Arc<str>,
     pub monthly_usd: f64,
     pub uses: Vec<(ResourceId, f64)>,
 }

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+
 use super::problem::{Problem, ResourceId, WorkloadId, OTHER_CLOUD, SAME_REGION};
 
 /// A location with dense geography ids, so that per-class minima index small arrays.
@@ -113,8 +115,9 @@ pub(crate) struct Reduced {
     pub options_kept: usize,
 }
 
-/// Dense geography of every location.
-fn geographies(problem: &Problem) -> (Vec<Geo>, GeoCounts) {
+/// Dense geography of every location, and a dense id per distinct place: locations in
+/// the same region with the same egress rates are the same place to the solver.
+fn geographies(problem: &Problem) -> (Vec<Geo>, Vec<usize>, GeoCounts) {
     let mut clouds = BTreeMap::new();
     let mut areas = BTreeMap::new();
     let mut regions = BTreeMap::new();
@@ -134,7 +137,7 @@ fn geographies(problem: &Problem) -> (Vec<Geo>, GeoCounts) {
             *v = i as u32;
         }
     }
-    let geos = problem
+    let geos: Vec<Geo> = problem
         .locations
         .iter()
         .map(|l| Geo {
@@ -149,12 +152,23 @@ fn geographies(problem: &Problem) -> (Vec<Geo>, GeoCounts) {
         areas: areas.len(),
         regions: regions.len(),
     };
-    (geos, counts)
+    let mut places: BTreeMap<(u32, u32, u32, [u64; 4]), usize> = BTreeMap::new();
+    let place_of = geos
+        .iter()
+        .map(|g| {
+            let next = places.len();
+            *places
+                .entry((g.cloud, g.area, g.region, g.egress.map(f64::to_bits)))
+                .or_insert(next)
+        })
+        .collect();
+    (geos, place_of, counts)
 }
 
 /// Splits and prunes a validated problem whose workloads all have options.
 pub(crate) fn reduce(problem: &Problem) -> Reduced {
-    let (geos, geo_counts) = geographies(problem);
+    let (geos, place_of, geo_counts) = geographies(problem);
+    let places = place_of.iter().max().map_or(0, |&p| p + 1);
     let n = problem.workloads.len();
     let mut in_apart = vec![false; n];
     for &(a, b) in &problem.apart {
@@ -176,7 +190,7 @@ pub(crate) fn reduce(problem: &Problem) -> Reduced {
     // The most a workload's location can change the rate of a flow it sends.
     let spread: Vec<f64> = problem
         .workloads
-        .iter()
+        .par_iter()
         .map(|w| {
             w.options
                 .iter()
@@ -187,30 +201,36 @@ pub(crate) fn reduce(problem: &Problem) -> Reduced {
                 .fold(0.0, f64::max)
         })
         .collect();
-    let mut kept: Vec<Vec<Opt>> = Vec::with_capacity(n);
-    for (w, workload) in problem.workloads.iter().enumerate() {
-        let options: Vec<Opt> = workload
-            .options
-            .iter()
-            .enumerate()
-            .map(|(index, c)| {
-                let geo = geos[c.location];
-                Opt {
-                    index,
-                    geo,
-                    unary: c.monthly_usd + self_gb[w] * geo.egress[SAME_REGION],
-                    uses: c.uses.iter().copied().filter(|u| u.1 > 0.0).collect(),
-                }
-            })
-            .collect();
-        let incoming: f64 = in_gb[w].iter().map(|&(gb, from)| gb * spread[from]).sum();
-        kept.push(prune(
-            cheapest_per_location(options),
-            &out_gb[w],
-            incoming,
-            in_apart[w],
-        ));
-    }
+    // Each workload's options are pruned on their own: on every core, in workload order.
+    let kept: Vec<Vec<Opt>> = problem
+        .workloads
+        .par_iter()
+        .enumerate()
+        .map(|(w, workload)| {
+            let options: Vec<(Opt, usize)> = workload
+                .options
+                .iter()
+                .enumerate()
+                .map(|(index, c)| {
+                    let geo = geos[c.location];
+                    let opt = Opt {
+                        index,
+                        geo,
+                        unary: c.monthly_usd + self_gb[w] * geo.egress[SAME_REGION],
+                        uses: c.uses.iter().copied().filter(|u| u.1 > 0.0).collect(),
+                    };
+                    (opt, place_of[c.location])
+                })
+                .collect();
+            let incoming: f64 = in_gb[w].iter().map(|&(gb, from)| gb * spread[from]).sum();
+            prune(
+                cheapest_per_place(options, places),
+                &out_gb[w],
+                incoming,
+                in_apart[w],
+            )
+        })
+        .collect();
     let options_kept = kept.iter().map(Vec::len).sum();
     let components = split(problem, kept);
     Reduced {
@@ -220,37 +240,24 @@ pub(crate) fn reduce(problem: &Problem) -> Reduced {
     }
 }
 
-/// Among options that use no shared resource, only the cheapest per location can be
-/// optimal: every coupling but resources depends on the location alone (its region and
-/// its egress rates). Ties keep the lowest index.
-fn cheapest_per_location(options: Vec<Opt>) -> Vec<Opt> {
-    type Place = (u32, u32, u32, [u64; 4]);
-    let place = |o: &Opt| -> Place {
-        (
-            o.geo.cloud,
-            o.geo.area,
-            o.geo.region,
-            o.geo.egress.map(f64::to_bits),
-        )
-    };
-    let mut best: BTreeMap<Place, usize> = BTreeMap::new();
-    for (i, o) in options.iter().enumerate() {
+/// Among options that use no shared resource, only the cheapest per place can be
+/// optimal: every coupling but resources depends on the place alone (its region and its
+/// egress rates). Ties keep the lowest index. `places` bounds the dense place ids.
+fn cheapest_per_place(options: Vec<(Opt, usize)>, places: usize) -> Vec<Opt> {
+    let mut best = vec![usize::MAX; places];
+    for (i, (o, place)) in options.iter().enumerate() {
         if o.uses.is_empty() {
-            let slot = best.entry(place(o)).or_insert(i);
-            if o.unary < options[*slot].unary {
+            let slot = &mut best[*place];
+            if *slot == usize::MAX || o.unary < options[*slot].0.unary {
                 *slot = i;
             }
         }
     }
-    let keep: Vec<bool> = options
-        .iter()
-        .enumerate()
-        .map(|(i, o)| !o.uses.is_empty() || best[&place(o)] == i)
-        .collect();
     options
         .into_iter()
-        .zip(keep)
-        .filter_map(|(o, k)| k.then_some(o))
+        .enumerate()
+        .filter(|(i, (o, place))| !o.uses.is_empty() || best[*place] == *i)
+        .map(|(_, (o, _))| o)
         .collect()
 }
 

@@ -79,11 +79,21 @@ fn solve_with(
     // Components are independent: solve them on every core, then read the results in
     // component order, so the outcome (and any error) is the same on every machine.
     let shared = SharedBudget::new(limits.max_nodes, limits.max_work);
-    let outcomes: Vec<Outcome> = reduced
-        .components
-        .par_iter()
-        .map(|comp| solve_component(comp, reduced.geo_counts, &shared, always_search))
-        .collect();
+    let outcomes = in_component_order(
+        hardest_first(&reduced.components)
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|c| {
+                let outcome = solve_component(
+                    &reduced.components[c],
+                    reduced.geo_counts,
+                    &shared,
+                    always_search,
+                );
+                (c, outcome)
+            })
+            .collect(),
+    );
     let (nodes, work) = outcomes
         .iter()
         .fold((0u64, 0u64), |(n, w), o| (n + o.nodes, w + o.work));
@@ -130,6 +140,27 @@ fn solve_with(
         total_usd,
         stats,
     })
+}
+
+/// Component indices, those likely to take longest first: one hard component started
+/// last would otherwise keep a core busy long after the others are done. Cycles (edges
+/// beyond a spanning tree) and shared resources are what make branch and bound search;
+/// options weigh each node's work. Ties keep component order.
+fn hardest_first(components: &[Component]) -> Vec<usize> {
+    let effort = |c: &Component| {
+        let options: usize = c.options.iter().map(Vec::len).sum();
+        let cycles = (c.edges.len() + 1).saturating_sub(c.workloads.len());
+        (cycles + c.resources.len(), options)
+    };
+    let mut order: Vec<usize> = (0..components.len()).collect();
+    order.sort_by_key(|&c| std::cmp::Reverse(effort(&components[c])));
+    order
+}
+
+/// Outcomes tagged with their component index, back in component order.
+fn in_component_order(mut tagged: Vec<(usize, Outcome)>) -> Vec<Outcome> {
+    tagged.sort_by_key(|(c, _)| *c);
+    tagged.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 /// Names the constraints of an infeasible component: a workload apart from itself, an

@@ -18,7 +18,8 @@ use options::{Candidate, Context, Copy, NoPlacement, SitePool, Unit};
 use places::Places;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// The version of the JSON plan (`docs/plan.schema.json`); bumped on any change of shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -393,16 +394,22 @@ fn problem(
     ctx: &Context,
     units: &[Unit],
 ) -> (Problem, Constants) {
+    // Workloads of one shape share their candidates' labels: half a million options
+    // but only a few thousand distinct labels in a 10,000-workload spec.
     let workloads = units
         .par_iter()
-        .map(|u| Workload {
+        .map_init(HashMap::new, |labels, u| Workload {
             name: unit_label(u),
             options: u
                 .candidates
                 .iter()
                 .map(|c| Choice {
                     location: c.site,
-                    label: candidate_label(ctx, c),
+                    label: Arc::clone(
+                        labels
+                            .entry((c.site, &*c.instance_type, c.capacity))
+                            .or_insert_with(|| candidate_label(ctx, c).into()),
+                    ),
                     monthly_usd: c.monthly_usd(),
                     uses: c.uses.clone(),
                 })
@@ -674,9 +681,9 @@ fn planned(
         region: site.region.clone(),
         region_code: site.code.clone(),
         jurisdiction: site.jurisdiction.clone(),
-        instance_type: chosen.instance_type.clone(),
+        instance_type: chosen.instance_type.to_string(),
         nodes: chosen.units,
-        capacity: chosen.capacity.clone(),
+        capacity: chosen.capacity.to_string(),
         usd_per_hour: chosen.usd_per_hour * chosen.units,
         hours_per_month: chosen.hours,
         monthly_usd: chosen.monthly_usd(),
@@ -1126,7 +1133,7 @@ mod tests {
                 options: (0..3)
                     .map(|o| Choice {
                         location: next(4) as usize,
-                        label: format!("o{o}"),
+                        label: format!("o{o}").into(),
                         monthly_usd: next(1000) as f64 + 0.25,
                         uses: if next(2) == 0 {
                             vec![(0, next(300) as f64)]

@@ -58,9 +58,11 @@ pub struct Unit {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     pub site: usize,
-    pub instance_type: String,
+    /// Shared with the catalog row: a workload has a candidate per site, and a spec
+    /// of 10,000 workloads half a million of them.
+    pub instance_type: Arc<str>,
     /// `on_demand`, `spot`, `reserved_1y`, `reserved_3y`, `serverless`, `onprem`, `stored`.
-    pub capacity: String,
+    pub capacity: &'static str,
     /// Per node or replica; 0 where not billed by the hour.
     pub usd_per_hour: f64,
     /// Nodes (jobs) or replicas (services); 1 for functions and datasets.
@@ -252,71 +254,92 @@ impl<'a> Context<'a> {
     }
 
     /// Storage of the datasets a workload produces, priced in the cloud it runs on.
-    fn produced_storage(&self, producer: &str, site: &Site) -> f64 {
-        let Some(datasets) = self.produced.get(producer) else {
-            return 0.0;
+    /// The monthly storage of the datasets `producer` writes, by the cloud of the site
+    /// it runs on (the price depends on nothing else): worked out once per cloud, not
+    /// once per catalog row.
+    fn produced_storage(&self, producer: Option<&str>) -> ProducedStorage {
+        let datasets = producer.and_then(|p| self.produced.get(p));
+        let by_cloud = match datasets {
+            Some(datasets) => self
+                .model
+                .knowledge
+                .clouds
+                .iter()
+                .map(|cloud| {
+                    let usd = datasets
+                        .iter()
+                        .map(|d| {
+                            d.size_bytes.to_f64() / 1e9
+                                * cost::storage_usd_per_gb_month(cloud, &d.tier)
+                        })
+                        .sum();
+                    (cloud.name.clone(), usd)
+                })
+                .collect(),
+            None => Vec::new(),
         };
-        let Some(cloud) = self.cloud(&site.cloud) else {
-            return 0.0; // on the site: its amortised cost covers its disks
-        };
-        datasets
-            .iter()
-            .map(|d| d.size_bytes.to_f64() / 1e9 * cost::storage_usd_per_gb_month(cloud, &d.tier))
-            .sum()
+        ProducedStorage { by_cloud }
     }
 
-    /// Keeps the cheapest candidate per site and the cheapest excluded fit per site.
+    /// Keeps the cheapest fit per site: a candidate where the site is admitted, else
+    /// an excluded fit with the reason (how many sites each reason excluded, most first).
     fn collect(
         &self,
         needs: &Needs,
         fits: &[(usize, Candidate, Option<String>)],
     ) -> (Vec<Candidate>, Vec<Excluded>, Vec<(String, usize)>) {
-        let mut best: BTreeMap<usize, &Candidate> = BTreeMap::new();
-        let mut excluded: BTreeMap<usize, Excluded> = BTreeMap::new();
-        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
-        // A site's verdict does not depend on the instance: judge each site once.
-        let mut verdicts: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
+        // Per site, its cheapest fit (the first of equals); then, since a site's verdict
+        // does not depend on the instance, each site is judged once.
+        let mut cheapest: Vec<Option<(&Candidate, &Option<String>)>> =
+            vec![None; self.places.sites.len()];
         for (site, candidate, label) in fits {
-            let site = *site;
-            let verdict = verdicts
-                .entry(site)
-                .or_insert_with(|| self.admit(&self.places.sites[site], needs));
-            match verdict {
-                Ok(()) => {
-                    let better = best
-                        .get(&site)
-                        .is_none_or(|b| candidate.monthly_usd() < b.monthly_usd());
-                    if better {
-                        best.insert(site, candidate);
-                    }
-                }
+            let slot = &mut cheapest[*site];
+            if slot.is_none_or(|(c, _)| candidate.monthly_usd() < c.monthly_usd()) {
+                *slot = Some((candidate, label));
+            }
+        }
+        let mut candidates = Vec::new();
+        let mut excluded = Vec::new();
+        let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+        for (site, fit) in cheapest.into_iter().enumerate() {
+            let Some((candidate, label)) = fit else {
+                continue;
+            };
+            let place = &self.places.sites[site];
+            match self.admit(place, needs) {
+                Ok(()) => candidates.push(candidate.clone()),
                 Err(reason) => {
-                    let monthly = candidate.monthly_usd();
-                    let better = excluded.get(&site).is_none_or(|e| monthly < e.monthly_usd);
-                    if better {
-                        let reason = reason.clone();
-                        *reasons.entry(reason.clone()).or_default() +=
-                            usize::from(!excluded.contains_key(&site));
-                        excluded.insert(
-                            site,
-                            Excluded {
-                                site,
-                                label: label.clone().unwrap_or_else(|| {
-                                    instance_label(&self.places.sites[site], candidate)
-                                }),
-                                monthly_usd: monthly,
-                                reason,
-                            },
-                        );
-                    }
+                    *reasons.entry(reason.clone()).or_default() += 1;
+                    excluded.push(Excluded {
+                        site,
+                        label: label
+                            .clone()
+                            .unwrap_or_else(|| instance_label(place, candidate)),
+                        monthly_usd: candidate.monthly_usd(),
+                        reason,
+                    });
                 }
             }
         }
         let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
         reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let mut candidates: Vec<Candidate> = best.into_values().cloned().collect();
         candidates.sort_by_key(|c| (self.nearness(c.site), c.site));
-        (candidates, excluded.into_values().collect(), reasons)
+        (candidates, excluded, reasons)
+    }
+}
+
+/// What a producer's datasets cost a month in each cloud; nothing on a site, whose
+/// amortised cost covers its disks.
+struct ProducedStorage {
+    by_cloud: Vec<(String, f64)>,
+}
+
+impl ProducedStorage {
+    fn at(&self, site: &Site) -> f64 {
+        self.by_cloud
+            .iter()
+            .find(|(cloud, _)| *cloud == site.cloud)
+            .map_or(0.0, |(_, usd)| *usd)
     }
 }
 
@@ -396,11 +419,13 @@ fn same_accelerator(a: &str, b: &str) -> bool {
 }
 
 /// How a capacity is shown in the plan.
-pub fn capacity_word(kind: CapacityKind) -> String {
+pub fn capacity_word(kind: CapacityKind) -> &'static str {
     match kind {
-        CapacityKind::OnDemand => "on_demand".into(),
-        CapacityKind::Spot => "spot".into(),
-        CapacityKind::Reserved { term_years } => format!("reserved_{term_years}y"),
+        CapacityKind::OnDemand => "on_demand",
+        CapacityKind::Spot => "spot",
+        // The model knows 1- and 3-year terms only (`reserved`, `reserved_1y`, `reserved_3y`).
+        CapacityKind::Reserved { term_years: 3 } => "reserved_3y",
+        CapacityKind::Reserved { .. } => "reserved_1y",
     }
 }
 
@@ -460,6 +485,7 @@ fn gpu_fits(
     producer: Option<&str>,
 ) -> Vec<(usize, Candidate, Option<String>)> {
     let accel = node.accel;
+    let produced = ctx.produced_storage(producer);
     let mut fits = Vec::new();
     for &row in ctx.gpu_rows(node).iter() {
         let offering = &ctx.catalog.offerings[row];
@@ -477,13 +503,13 @@ fn gpu_fits(
         } else {
             hours
         };
-        let storage = producer.map_or(0.0, |p| ctx.produced_storage(p, &ctx.places.sites[site]));
+        let storage = produced.at(&ctx.places.sites[site]);
         let capacity = capacity_word(kind);
         fits.push((
             site,
             Candidate {
                 site,
-                instance_type: offering.instance_type.clone(),
+                instance_type: Arc::clone(&offering.instance_type),
                 capacity,
                 usd_per_hour: price,
                 units: nodes,
@@ -520,8 +546,8 @@ fn site_fits(
             pool.site,
             Candidate {
                 site: pool.site,
-                instance_type: format!("{} x {}", pool.accelerator.name, accel.count),
-                capacity: "onprem".into(),
+                instance_type: format!("{} x {}", pool.accelerator.name, accel.count).into(),
+                capacity: "onprem",
                 usd_per_hour: 0.0,
                 units: nodes,
                 hours,
@@ -575,8 +601,8 @@ fn site_cpu_fits(
     };
     let candidate = Candidate {
         site: index,
-        instance_type: format!("{} vCPUs", super::render::trim(vcpus)),
-        capacity: "onprem".into(),
+        instance_type: format!("{} vCPUs", super::render::trim(vcpus)).into(),
+        capacity: "onprem",
         usd_per_hour: 0.0,
         units,
         hours,
@@ -613,15 +639,14 @@ fn cpu_fits(
     let sites = memoised(&ctx.cpu_sites, shape, || {
         cheapest_cpu_types(ctx, vcpus, memory_gib, capacity, share)
     });
+    let produced = ctx.produced_storage(producer);
     sites
         .iter()
         .map(|fit| {
-            let storage = producer.map_or(0.0, |p| {
-                ctx.produced_storage(p, &ctx.places.sites[fit.site])
-            });
+            let storage = produced.at(&ctx.places.sites[fit.site]);
             let candidate = Candidate {
                 site: fit.site,
-                instance_type: ctx.catalog.offerings[fit.offering].instance_type.clone(),
+                instance_type: Arc::clone(&ctx.catalog.offerings[fit.offering].instance_type),
                 capacity: capacity_word(fit.kind),
                 usd_per_hour: fit.usd_per_hour,
                 units,
@@ -861,14 +886,13 @@ fn finish(
     fits: &[(usize, Candidate, Option<String>)],
     notes: Vec<String>,
 ) -> Result<Unit, NoPlacement> {
-    let mut offered_on: Vec<String> = fits
-        .iter()
-        .map(|(site, _, _)| ctx.places.sites[*site].cloud.clone())
-        .collect();
-    offered_on.sort();
-    offered_on.dedup();
     let (candidates, excluded, reasons) = ctx.collect(needs, fits);
     if candidates.is_empty() {
+        let offered_on: BTreeSet<&str> = fits
+            .iter()
+            .map(|(site, _, _)| ctx.places.sites[*site].cloud.as_str())
+            .collect();
+        let offered_on: Vec<String> = offered_on.into_iter().map(str::to_string).collect();
         return Err(NoPlacement {
             kind,
             name: name.to_string(),
@@ -905,8 +929,8 @@ fn fixed_dataset(ctx: &Context, dataset: &Dataset) -> Result<Unit, NoPlacement> 
             });
             let candidate = Candidate {
                 site,
-                instance_type: String::new(),
-                capacity: "stored".into(),
+                instance_type: "".into(),
+                capacity: "stored",
                 usd_per_hour: 0.0,
                 units: 1.0,
                 hours: 0.0,
@@ -1336,8 +1360,8 @@ fn function_unit(
                     site,
                     Candidate {
                         site,
-                        instance_type: price.product.clone(),
-                        capacity: "serverless".into(),
+                        instance_type: price.product.as_str().into(),
+                        capacity: "serverless",
                         usd_per_hour: 0.0,
                         units: 1.0,
                         hours: 0.0,
