@@ -15,3 +15,10 @@ pub mod policy;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
+
+/// Drops `value` on another core. Freeing the syntax trees of a big spec, or half a
+/// million placement candidates, takes tens of milliseconds that nothing needs to wait
+/// for.
+pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
+    rayon::spawn(move || drop(value));
+}

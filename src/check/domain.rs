@@ -151,44 +151,64 @@ fn not_positive(diagnostics: &mut Vec<Diagnostic>, f: &Fields, name: &str) {
 
 /// Rules over the whole model, with spans taken from the checked declarations.
 pub fn check_model(model: &Model, decls: &[CheckedDecl], diagnostics: &mut Vec<Diagnostic>) {
+    use rayon::prelude::*;
     let trains: HashMap<&str, &Train> = model.trains.iter().map(|t| (t.name.as_str(), t)).collect();
-    for decl in decls {
-        let f = &decl.fields;
-        match decl.kind {
-            "budget" => budget(f, diagnostics),
-            "train" => {
-                if let Some(typed) = decl.name.as_deref().and_then(|n| trains.get(n)) {
-                    train(decl, typed, diagnostics);
-                    memory_fit(decl, typed, model, diagnostics);
-                    reserved_training(decl, typed, model, diagnostics);
-                    checkpoint_volume(decl, typed, diagnostics);
-                }
-            }
-            "service" => service(f, diagnostics),
-            "function" => function(f, model, diagnostics),
-            "dataset" => {
-                not_positive(diagnostics, f, "size");
-                if let Some(access) = f.block("access") {
-                    dataset_access(access, diagnostics);
-                }
-            }
-            "placement" => placement(f, diagnostics),
-            "batch" => batch(decl, diagnostics),
-            "security" => kms_key(f, model, diagnostics),
-            _ => {}
-        }
-        if matches!(decl.kind, "train" | "service" | "function" | "batch") {
-            pins(f, model, diagnostics);
-        }
-        if matches!(decl.kind, "service" | "function") {
-            workload_strategy(decl, diagnostics);
-        }
-    }
+    // Declarations are checked on every core; their findings are kept in order.
+    let found: Vec<Vec<Diagnostic>> = decls
+        .par_iter()
+        .map(|decl| {
+            let mut found = Vec::new();
+            check_decl(decl, model, &trains, &mut found);
+            found
+        })
+        .collect();
+    diagnostics.extend(found.into_iter().flatten());
+    // Lineage reads the errors found so far (a broken declaration gets no lineage
+    // finding), so it comes after them.
     super::lineage::check(model, decls, diagnostics);
     // "Never used" is noise while there are errors: after a syntax error or a misspelt
     // reference, the declaration that uses a dataset may be the one that is broken.
     if !crate::diag::has_errors(diagnostics) {
         unused_datasets(model, decls, diagnostics);
+    }
+}
+
+/// The domain rules of one declaration.
+fn check_decl(
+    decl: &CheckedDecl,
+    model: &Model,
+    trains: &HashMap<&str, &Train>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let f = &decl.fields;
+    match decl.kind {
+        "budget" => budget(f, diagnostics),
+        "train" => {
+            if let Some(typed) = decl.name.as_deref().and_then(|n| trains.get(n)) {
+                train(decl, typed, diagnostics);
+                memory_fit(decl, typed, model, diagnostics);
+                reserved_training(decl, typed, model, diagnostics);
+                checkpoint_volume(decl, typed, diagnostics);
+            }
+        }
+        "service" => service(f, diagnostics),
+        "function" => function(f, model, diagnostics),
+        "dataset" => {
+            not_positive(diagnostics, f, "size");
+            if let Some(access) = f.block("access") {
+                dataset_access(access, diagnostics);
+            }
+        }
+        "placement" => placement(f, diagnostics),
+        "batch" => batch(decl, diagnostics),
+        "security" => kms_key(f, model, diagnostics),
+        _ => {}
+    }
+    if matches!(decl.kind, "train" | "service" | "function" | "batch") {
+        pins(f, model, diagnostics);
+    }
+    if matches!(decl.kind, "service" | "function") {
+        workload_strategy(decl, diagnostics);
     }
 }
 

@@ -324,6 +324,7 @@ fn finish(stdlib: &CheckedStdlib, loaded: load::Loaded) -> Checked {
     decls.extend(check_files(&mut symbols, &files, &mut diagnostics));
     let model = model::build(&decls, &mut diagnostics);
     consistency::check(&model, &decls, &mut diagnostics);
+    crate::drop_in_background((files, decls));
     diag::sort(&mut diagnostics);
     let model = (!diag::has_errors(&diagnostics)).then_some(model);
     Checked {

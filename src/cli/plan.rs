@@ -88,6 +88,9 @@ pub fn run(args: &PlanArgs) -> u8 {
             serde_json::to_string_pretty(&plan).unwrap_or_else(|_| "{}".into()) + "\n"
         }
     });
+    // The process ends next and the system takes its memory back at once: freeing the
+    // plan's half a million options one by one would add tens of milliseconds.
+    std::mem::forget((plan, compilation));
     EXIT_OK
 }
 

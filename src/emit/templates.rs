@@ -5,9 +5,12 @@
 
 use super::EmitError;
 use handlebars::{
-    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason, Template,
 };
+use rayon::prelude::*;
 use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 fn registry() -> &'static Result<Handlebars<'static>, String> {
@@ -19,24 +22,78 @@ fn registry() -> &'static Result<Handlebars<'static>, String> {
         hb.register_helper("yaml_str", Box::new(yaml_str));
         hb.register_helper("hcl_str", Box::new(hcl_str));
         hb.register_helper("json", Box::new(json));
-        let all = super::kubernetes::TEMPLATES
+        let all: BTreeMap<&str, &str> = super::kubernetes::TEMPLATES
             .iter()
             .chain(super::terraform::TEMPLATES)
             .chain(super::serverless::TEMPLATES)
-            .chain(super::harness::TEMPLATES);
-        for (name, text) in all {
-            hb.register_template_string(name, *text)
-                .map_err(|e| format!("{name}: {e}"))?;
+            .chain(super::harness::TEMPLATES)
+            .copied()
+            .collect();
+        // Compiling is slow for big templates (the parser finds each element's line
+        // and column from the start of the text): compile them on every core.
+        let compiled: Vec<(&str, Result<Template, String>)> = all
+            .par_iter()
+            .map(|(name, text)| {
+                let template =
+                    Template::compile_with_name(inline_partials(text, &all, 0), name.to_string())
+                        .map_err(|e| format!("{name}: {e}"));
+                (*name, template)
+            })
+            .collect();
+        for (name, template) in compiled {
+            hb.register_template(name, template?);
         }
         Ok(hb)
     })
+}
+
+/// `text` with every partial that stands on a line of its own (`  {{> k8s/pod pod}}`)
+/// replaced by the partial's text, indented as the engine indents a partial, inside
+/// `{{#with pod}}`. The output is the same; the cost is not: the engine copies a
+/// partial's context, and then every item an `#each` inside it visits, which made the
+/// copies most of the time of rendering a thousand services. `#with` and `#each` on the
+/// context refer to it by path instead. A partial used any other way is left to the
+/// engine.
+fn inline_partials(text: &str, templates: &BTreeMap<&str, &str>, depth: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let indent_len = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let (indent, tag) = line.split_at(indent_len);
+        let inner = tag
+            .trim_end()
+            .strip_prefix("{{>")
+            .and_then(|t| t.strip_suffix("}}"))
+            .filter(|t| !t.contains("{{") && !t.contains("}}"));
+        let mut words = inner.map(str::split_whitespace).into_iter().flatten();
+        let (name, param) = (words.next(), words.next());
+        let partial = name.and_then(|n| templates.get(n));
+        // Partials do not include themselves; the depth bound only stops a cycle.
+        let (Some(partial), None, true) = (partial, words.next(), depth < 8) else {
+            out.push_str(line);
+            continue;
+        };
+        let body = inline_partials(partial, templates, depth + 1);
+        if let Some(param) = param {
+            out.push_str(&format!("{{{{#with {param}}}}}\n"));
+        }
+        for body_line in body.split_inclusive('\n') {
+            out.push_str(indent);
+            out.push_str(body_line);
+        }
+        if !body.ends_with('\n') {
+            out.push('\n');
+        }
+        if param.is_some() {
+            out.push_str("{{/with}}\n");
+        }
+    }
+    out
 }
 
 /// Renders each of `names` with one `context`, converted to the engine's JSON once rather
 /// than once per template (a cloud's Terraform context is large and feeds a dozen files),
 /// on every core.
 pub fn render_each<T: Serialize>(names: &[&str], context: &T) -> Result<Vec<String>, EmitError> {
-    use rayon::prelude::*;
     let first = names.first().copied().unwrap_or_default();
     let (hb, shared) = engine_and_context(first, context)?;
     let rendered: Vec<Result<String, EmitError>> = names
@@ -78,21 +135,22 @@ fn render_with(hb: &Handlebars, name: &str, context: &Context) -> Result<String,
 }
 
 /// The helper's first parameter as text: a string as it is, anything else as JSON.
-fn param_str(h: &Helper, helper: &'static str) -> Result<String, RenderErrorReason> {
+fn param_str<'h>(h: &'h Helper, helper: &'static str) -> Result<Cow<'h, str>, RenderErrorReason> {
     let value = h
         .param(0)
         .ok_or(RenderErrorReason::ParamNotFoundForIndex(helper, 0))?
         .value();
     Ok(match value {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        serde_json::Value::String(s) => Cow::Borrowed(s),
+        other => Cow::Owned(other.to_string()),
     })
 }
 
 /// A YAML double-quoted scalar: JSON string syntax is valid YAML, and escapes quotes,
 /// backslashes and control characters.
 pub fn yaml_quote(text: &str) -> String {
-    serde_json::Value::String(text.to_string()).to_string()
+    // Serialising a string cannot fail.
+    serde_json::to_string(text).unwrap_or_default()
 }
 
 /// An HCL quoted string: JSON escapes plus HCL's template sequences (`${`, `%{`)

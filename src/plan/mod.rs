@@ -224,6 +224,7 @@ pub fn plan(
     let solution =
         optimize::solve(&problem, &limits).map_err(|e| PlanError::Solver(e.to_string()))?;
     let plan = assemble(model, &ctx, &units, problem, &solution, constants, options);
+    crate::drop_in_background(units);
     match &model.budget {
         Some(budget) if plan.cloud_monthly_usd > budget.monthly_usd.to_f64() + 0.005 => {
             let mut largest: Vec<LineItem> = plan
