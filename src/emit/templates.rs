@@ -199,6 +199,38 @@ fn json(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    /// Inlining is an optimisation only: the engine must render the same text either
+    /// way, nested partials and partials without a context included.
+    #[test]
+    fn inlined_partials_render_as_the_engine_renders_partials() {
+        let templates: BTreeMap<&str, &str> = [
+            ("meta", "name: {{yaml_str name}}\nlabels:\n{{#each labels}}\n  {{key}}: {{value}}\n{{/each}}\n"),
+            ("pod", "spec:\n  {{> meta meta}}\n  ports:\n{{#each ports}}\n    - {{this}} of {{../meta.name}}\n{{/each}}\n"),
+            ("plain", "n: {{n}}\n"),
+            ("main", "kind: Job\n{{> meta meta}}\ntemplate:\n    {{> pod pod}}\n{{> plain}}\nend: {{n}}\n"),
+        ]
+        .into();
+        let context = serde_json::json!({
+            "n": 3,
+            "meta": {"name": "a\"b", "labels": [{"key": "k", "value": "v"}]},
+            "pod": {
+                "meta": {"name": "p", "labels": []},
+                "ports": [80, 443],
+            },
+        });
+        let mut engine = super::registry().clone().expect("templates compile");
+        for (name, text) in &templates {
+            engine.register_template_string(name, *text).unwrap();
+        }
+        let expected = engine.render("main", &context).unwrap();
+        let inlined = super::inline_partials(templates["main"], &templates, 0);
+        assert!(!inlined.contains("{{>"), "{inlined}");
+        engine.register_template_string("inlined", inlined).unwrap();
+        assert_eq!(engine.render("inlined", &context).unwrap(), expected);
+    }
+
     #[test]
     fn quoting_escapes_what_would_break_the_format() {
         assert_eq!(super::yaml_quote("a\"b\nc: d"), "\"a\\\"b\\nc: d\"");
