@@ -20,6 +20,7 @@ use crate::check::model::{
 };
 use crate::graph::NodeKind;
 use crate::plan::PlannedWorkload;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -97,16 +98,49 @@ pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<Em
     let clusters = clusters(input);
     let cluster_pools = pools::pools(input.model, input.plan, "kubernetes")?;
     let storage = storage::plan(input.model, input.plan);
+    // Each cluster's folder is named first, in cluster order; every other name lives in a
+    // scope of its cluster's folder, so clusters can be rendered on every core, each with
+    // names of its own, and joined in cluster order.
+    let dirs: Vec<String> = clusters
+        .keys()
+        .map(|(cloud, region)| {
+            names.dns_label(
+                "cluster",
+                &format!("{cloud}.{region}"),
+                &format!("{cloud}-{region}"),
+            )
+        })
+        .collect();
+    let jobs: Vec<_> = clusters.iter().zip(dirs).collect();
+    let rendered: Vec<(Result<Vec<Output>, EmitError>, Names)> = jobs
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|((key, workloads), dir)| {
+            let mut cluster_names = Names::new("kubernetes");
+            let pools = cluster_pools.get(key).map_or(&[][..], Vec::as_slice);
+            let files = emit_cluster(
+                input,
+                &storage,
+                &mut cluster_names,
+                key,
+                dir,
+                workloads,
+                pools,
+            );
+            (files, cluster_names)
+        })
+        .collect();
     let mut outputs = Vec::new();
     let mut errors = Vec::new();
-    for (key, workloads) in &clusters {
-        let pools = cluster_pools.get(key).map_or(&[][..], Vec::as_slice);
-        match emit_cluster(input, &storage, names, key, workloads, pools) {
+    let mut name_errors = names.take_errors();
+    for (files, mut cluster_names) in rendered {
+        match files {
             Ok(mut files) => outputs.append(&mut files),
             Err(e) => errors.push(e),
         }
+        name_errors.extend(cluster_names.take_errors());
     }
-    errors.extend(names.take_errors());
+    errors.extend(name_errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -482,14 +516,10 @@ fn emit_cluster<'a>(
     storage: &'a Storage,
     names: &mut Names,
     (cloud, region): &ClusterKey,
+    dir: String,
     workloads: &[&PlannedWorkload],
     pools: &[Pool],
 ) -> Result<Vec<Output>, EmitError> {
-    let dir = names.dns_label(
-        "cluster",
-        &format!("{cloud}.{region}"),
-        &format!("{cloud}-{region}"),
-    );
     let project = input
         .model
         .project

@@ -160,16 +160,25 @@ impl fmt::Display for EmitError {
 
 /// Renders every requested target. All-or-nothing: any error means no files.
 pub fn build(input: &BuildInput, targets: &[Target]) -> Result<Vec<Output>, Vec<EmitError>> {
+    use rayon::prelude::*;
+    // Targets are independent (each has its own names): rendered on every core, joined
+    // in the order asked for.
+    let results: Vec<Result<Vec<Output>, Vec<EmitError>>> = targets
+        .par_iter()
+        .with_max_len(1)
+        .map(|target| {
+            let mut names = Names::new(target.name());
+            match target {
+                Target::Kubernetes => kubernetes::emit(input, &mut names),
+                Target::Terraform => terraform::emit(input, &mut names),
+                Target::Serverless => serverless::emit(input, &mut names),
+                Target::Harness => harness::emit(input, &mut names),
+            }
+        })
+        .collect();
     let mut outputs = Vec::new();
     let mut errors = Vec::new();
-    for target in targets {
-        let mut names = Names::new(target.name());
-        let result = match target {
-            Target::Kubernetes => kubernetes::emit(input, &mut names),
-            Target::Terraform => terraform::emit(input, &mut names),
-            Target::Serverless => serverless::emit(input, &mut names),
-            Target::Harness => harness::emit(input, &mut names),
-        };
+    for result in results {
         match result {
             Ok(files) => outputs.extend(files),
             Err(mut e) => errors.append(&mut e),
