@@ -115,9 +115,10 @@ pub(crate) struct Reduced {
     pub options_kept: usize,
 }
 
-/// Dense geography of every location, and a dense id per distinct place: locations in
-/// the same region with the same egress rates are the same place to the solver.
-fn geographies(problem: &Problem) -> (Vec<Geo>, Vec<usize>, GeoCounts) {
+/// Dense geography of every location, and a dense id per distinct place (with the number
+/// of places): locations in the same region with the same egress rates are the same
+/// place to the solver.
+fn geographies(problem: &Problem) -> (Vec<Geo>, (Vec<usize>, usize), GeoCounts) {
     let mut clouds = BTreeMap::new();
     let mut areas = BTreeMap::new();
     let mut regions = BTreeMap::new();
@@ -162,13 +163,12 @@ fn geographies(problem: &Problem) -> (Vec<Geo>, Vec<usize>, GeoCounts) {
                 .or_insert(next)
         })
         .collect();
-    (geos, place_of, counts)
+    (geos, (place_of, places.len()), counts)
 }
 
 /// Splits and prunes a validated problem whose workloads all have options.
 pub(crate) fn reduce(problem: &Problem) -> Reduced {
-    let (geos, place_of, geo_counts) = geographies(problem);
-    let places = place_of.iter().max().map_or(0, |&p| p + 1);
+    let (geos, (place_of, places), geo_counts) = geographies(problem);
     let n = problem.workloads.len();
     let mut in_apart = vec![false; n];
     for &(a, b) in &problem.apart {

@@ -541,10 +541,9 @@ fn assemble(
     let neighbours = Neighbours::new(&problem, &solution.choice);
     // Each unit's rows and rationale depend on the solution alone: built on every core,
     // joined in unit order.
-    let per_unit: Vec<(PlannedWorkload, Vec<LineItem>, Option<Finding>)> = units
-        .par_iter()
-        .enumerate()
-        .map(|(i, _)| {
+    let per_unit: Vec<(PlannedWorkload, Vec<LineItem>, Option<Finding>)> = (0..units.len())
+        .into_par_iter()
+        .map(|i| {
             let solved = Solved {
                 ctx,
                 units,
@@ -642,8 +641,9 @@ fn planned(
     let chosen = &unit.candidates[solution.choice[i]];
     let site = &ctx.places.sites[chosen.site];
     let name = unit_label(unit);
+    let label = candidate_label(ctx, chosen);
     let idle = (unit.kind == NodeKind::Service && chosen.units == 0.0)
-        .then(|| idle_finding(&name, &candidate_label(ctx, chosen), chosen));
+        .then(|| idle_finding(&name, &label, chosen));
     let mut line_items = Vec::new();
     if chosen.compute_usd > 0.0 {
         line_items.push(LineItem {
@@ -655,7 +655,7 @@ fn planned(
             .into(),
             name: name.clone(),
             monthly_usd: chosen.compute_usd,
-            detail: compute_detail(chosen, &candidate_label(ctx, chosen)),
+            detail: compute_detail(chosen, &label),
         });
     }
     if chosen.storage_usd > 0.0 {

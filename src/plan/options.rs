@@ -253,11 +253,10 @@ impl<'a> Context<'a> {
             .map(|h| h.base.as_str())
     }
 
-    /// Storage of the datasets a workload produces, priced in the cloud it runs on.
     /// The monthly storage of the datasets `producer` writes, by the cloud of the site
     /// it runs on (the price depends on nothing else): worked out once per cloud, not
     /// once per catalog row.
-    fn produced_storage(&self, producer: Option<&str>) -> ProducedStorage {
+    fn produced_storage(&self, producer: Option<&str>) -> ProducedStorage<'a> {
         let datasets = producer.and_then(|p| self.produced.get(p));
         let by_cloud = match datasets {
             Some(datasets) => self
@@ -273,7 +272,7 @@ impl<'a> Context<'a> {
                                 * cost::storage_usd_per_gb_month(cloud, &d.tier)
                         })
                         .sum();
-                    (cloud.name.clone(), usd)
+                    (cloud.name.as_str(), usd)
                 })
                 .collect(),
             None => Vec::new(),
@@ -330,11 +329,11 @@ impl<'a> Context<'a> {
 
 /// What a producer's datasets cost a month in each cloud; nothing on a site, whose
 /// amortised cost covers its disks.
-struct ProducedStorage {
-    by_cloud: Vec<(String, f64)>,
+struct ProducedStorage<'a> {
+    by_cloud: Vec<(&'a str, f64)>,
 }
 
-impl ProducedStorage {
+impl ProducedStorage<'_> {
     fn at(&self, site: &Site) -> f64 {
         self.by_cloud
             .iter()
