@@ -51,6 +51,7 @@ pub fn run(args: &BuildArgs) -> u8 {
         print_err(&format!("error: {message}\n"));
         return EXIT_USAGE;
     }
+    mlc::emit::templates::compile_in_background();
     let compilation = match super::compile_clean(&args.file, &args.load.options(), "nothing built")
     {
         Ok(c) => c,

@@ -5,13 +5,23 @@
 
 use super::EmitError;
 use handlebars::{
-    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason, Template,
+    template::TemplateElement, Context, Handlebars, Helper, HelperResult, Output, RenderContext,
+    RenderErrorReason, Template,
 };
 use rayon::prelude::*;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
+
+/// Starts compiling the templates on another thread, so that it overlaps the work
+/// before the first render (checking and planning the spec) instead of following it.
+/// The first render waits for it if it has not finished; compiling happens once either way.
+pub fn compile_in_background() {
+    std::thread::spawn(|| {
+        registry();
+    });
+}
 
 fn registry() -> &'static Result<Handlebars<'static>, String> {
     static REGISTRY: OnceLock<Result<Handlebars<'static>, String>> = OnceLock::new();
@@ -34,9 +44,8 @@ fn registry() -> &'static Result<Handlebars<'static>, String> {
         let compiled: Vec<(&str, Result<Template, String>)> = all
             .par_iter()
             .map(|(name, text)| {
-                let template =
-                    Template::compile_with_name(inline_partials(text, &all, 0), name.to_string())
-                        .map_err(|e| format!("{name}: {e}"));
+                let template = compile_in_pieces(&inline_partials(text, &all, 0), name)
+                    .map_err(|e| format!("{name}: {e}"));
                 (*name, template)
             })
             .collect();
@@ -45,6 +54,205 @@ fn registry() -> &'static Result<Handlebars<'static>, String> {
         }
         Ok(hb)
     })
+}
+
+/// `text` compiled a piece at a time: the same template as compiling it whole, with runs of
+/// text joined and empty ones left out (which renders the same).
+///
+/// The engine's parser works out each element's line and column by counting from the start
+/// of the text, so compiling grows with the square of a template's length (inlined
+/// partials make the Kubernetes ones long). Pieces end at line ends outside any block;
+/// whether a tag stands alone on its line, which decides the whitespace it removes, is
+/// settled within its line, and a piece's start counts as a line start as the text's start
+/// does. A piece that is one block is compiled as its tags around its body, compiled in
+/// pieces in turn. Expressions and blocks keep their lines and columns in `text`. Text
+/// using the engine's rarer syntax (whitespace control, comments, raw and inverse blocks,
+/// partial blocks, decorators, escapes) is compiled whole.
+fn compile_in_pieces(text: &str, name: &str) -> Result<Template, handlebars::TemplateError> {
+    let rare = ["~", "{{!", "{{{{", "{{^", "{{#>", "{{#*", "{{*", "\\{{"];
+    if rare.iter().any(|r| text.contains(r)) {
+        return Template::compile_with_name(text, name.to_string()).map(normalised);
+    }
+    let mut whole = Template::default();
+    whole.name = Some(name.to_string());
+    append_pieces(&mut whole, text, name, 0)?;
+    Ok(whole)
+}
+
+/// Appends the elements of `text`, whose first line is line `lines_before + 1` of the
+/// template, to `template`.
+fn append_pieces(
+    template: &mut Template,
+    text: &str,
+    name: &str,
+    mut lines_before: usize,
+) -> Result<(), handlebars::TemplateError> {
+    for piece in top_level_pieces(text) {
+        let compiled = match lone_block(piece) {
+            Some(block) => compile_lone_block(block, name, lines_before)?,
+            None => {
+                let mut compiled = Template::compile_with_name(piece, name.to_string())?;
+                shift_lines(&mut compiled, lines_before);
+                normalised(compiled)
+            }
+        };
+        for (element, mapping) in compiled.elements.into_iter().zip(compiled.mapping) {
+            push_joining_text(template, element, mapping);
+        }
+        lines_before += piece.matches('\n').count();
+    }
+    Ok(())
+}
+
+/// A block whose opening and closing tags stand alone on the first and last lines of its
+/// piece, with no `else`.
+struct LoneBlock<'a> {
+    open: &'a str,
+    body: &'a str,
+    close: &'a str,
+}
+
+fn lone_block(piece: &str) -> Option<LoneBlock<'_>> {
+    let (open, rest) = piece.split_at(piece.find('\n')? + 1);
+    let last_start = rest.strip_suffix('\n')?.rfind('\n').map_or(0, |i| i + 1);
+    let (body, close) = rest.split_at(last_start);
+    let lone_tag = |line: &str, sigil: &str| {
+        let tag = line.trim();
+        tag.starts_with(sigil) && tag.ends_with("}}") && tag.matches("{{").count() == 1
+    };
+    let balanced = tag_depths(body).all(|depth| depth >= 0) && tag_depths(body).last() == Some(0);
+    (lone_tag(open, "{{#") && lone_tag(close, "{{/") && balanced && !has_own_else(body))
+        .then_some(LoneBlock { open, body, close })
+}
+
+/// Whether `body` has an `else` of the block around it (rather than of a block inside it).
+fn has_own_else(body: &str) -> bool {
+    let mut depth = 0isize;
+    for tag in body.match_indices("{{").map(|(i, _)| &body[i + 2..]) {
+        if tag.starts_with('#') {
+            depth += 1;
+        } else if tag.starts_with('/') {
+            depth -= 1;
+        } else if depth == 0 && tag.trim_start().starts_with("else") {
+            return true;
+        }
+    }
+    false
+}
+
+/// The block depth after each line of `text`, from 0 before it (closing tags count -1).
+fn tag_depths(text: &str) -> impl Iterator<Item = isize> + '_ {
+    text.split_inclusive('\n').scan(0isize, |depth, line| {
+        for tag in line.match_indices("{{").map(|(i, _)| &line[i + 2..]) {
+            if tag.starts_with('#') {
+                *depth += 1;
+            } else if tag.starts_with('/') {
+                *depth -= 1;
+            }
+        }
+        Some(*depth)
+    })
+}
+
+/// The block's tags compiled around an empty body, and its body compiled in pieces.
+fn compile_lone_block(
+    block: LoneBlock,
+    name: &str,
+    lines_before: usize,
+) -> Result<Template, handlebars::TemplateError> {
+    let mut tags =
+        Template::compile_with_name(format!("{}{}", block.open, block.close), name.to_string())?;
+    shift_lines(&mut tags, lines_before);
+    let mut body = Template::default();
+    append_pieces(&mut body, block.body, name, lines_before + 1)?;
+    let helper = tags.elements.iter_mut().find_map(|element| match element {
+        TemplateElement::HelperBlock(helper) => Some(helper),
+        _ => None,
+    });
+    if let Some(helper) = helper {
+        helper.template = Some(body);
+    }
+    Ok(tags)
+}
+
+/// `template` with runs of text joined and empty ones left out, its blocks' too.
+fn normalised(template: Template) -> Template {
+    let mut out = Template::default();
+    out.name = template.name;
+    for (mut element, mapping) in template.elements.into_iter().zip(template.mapping) {
+        if let TemplateElement::HelperBlock(helper) = &mut element {
+            helper.template = helper.template.take().map(normalised);
+            helper.inverse = helper.inverse.take().map(normalised);
+        }
+        push_joining_text(&mut out, element, mapping);
+    }
+    out
+}
+
+/// Moves every line `template` records, its blocks' included, down by `lines`.
+fn shift_lines(template: &mut Template, lines: usize) {
+    for mapping in &mut template.mapping {
+        mapping.0 += lines;
+    }
+    for element in &mut template.elements {
+        let blocks: Vec<&mut Template> = match element {
+            TemplateElement::HelperBlock(helper) => helper
+                .template
+                .iter_mut()
+                .chain(helper.inverse.iter_mut())
+                .collect(),
+            TemplateElement::DecoratorBlock(decorator)
+            | TemplateElement::PartialBlock(decorator) => decorator.template.iter_mut().collect(),
+            _ => Vec::new(),
+        };
+        for block in blocks {
+            shift_lines(block, lines);
+        }
+    }
+}
+
+/// Appends `element`, joined to the text before it when both are text, and not at all
+/// when it is empty text.
+fn push_joining_text(
+    template: &mut Template,
+    element: TemplateElement,
+    mapping: handlebars::template::TemplateMapping,
+) {
+    match (template.elements.last_mut(), &element) {
+        (_, TemplateElement::RawString(text)) if text.is_empty() => {}
+        (Some(TemplateElement::RawString(before)), TemplateElement::RawString(text)) => {
+            before.push_str(text)
+        }
+        _ => {
+            template.elements.push(element);
+            template.mapping.push(mapping);
+        }
+    }
+}
+
+/// `text` cut after line ends where every block opened has been closed, into pieces of at
+/// least a few hundred bytes, and before each line that opens a block there, so that a
+/// long block is a piece of its own.
+fn top_level_pieces(text: &str) -> Vec<&str> {
+    const PIECE_BYTES: usize = 512;
+    let mut pieces = Vec::new();
+    let (mut start, mut at, mut depth_before) = (0, 0, 0);
+    for (line, depth) in text.split_inclusive('\n').zip(tag_depths(text)) {
+        if depth_before == 0 && depth > 0 && at > start {
+            pieces.push(&text[start..at]);
+            start = at;
+        }
+        at += line.len();
+        if depth <= 0 && at - start >= PIECE_BYTES {
+            pieces.push(&text[start..at]);
+            start = at;
+        }
+        depth_before = depth;
+    }
+    if start < text.len() || pieces.is_empty() {
+        pieces.push(&text[start..]);
+    }
+    pieces
 }
 
 /// `text` with every partial that stands on a line of its own (`  {{> k8s/pod pod}}`)
@@ -200,6 +408,65 @@ fn json(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    /// Compiling in pieces is an optimisation only: every template, partials inlined,
+    /// compiles to the same elements (text runs joined) at the same lines and columns.
+    #[test]
+    fn templates_compile_in_pieces_as_they_compile_whole() {
+        use handlebars::Template;
+        let all: BTreeMap<&str, &str> = super::super::kubernetes::TEMPLATES
+            .iter()
+            .chain(super::super::terraform::TEMPLATES)
+            .chain(super::super::serverless::TEMPLATES)
+            .chain(super::super::harness::TEMPLATES)
+            .copied()
+            .collect();
+        let mut split = 0;
+        for (name, text) in &all {
+            let text = super::inline_partials(text, &all, 0);
+            let once = Template::compile_with_name(&text, name.to_string()).unwrap();
+            let mut whole = super::normalised(once);
+            let mut pieces = super::compile_in_pieces(&text, name).unwrap();
+            forget_text_places(&mut whole);
+            forget_text_places(&mut pieces);
+            assert_eq!(pieces, whole, "{name}");
+            split += usize::from(super::top_level_pieces(&text).len() > 1);
+        }
+        assert!(split >= 20, "only {split} templates were split");
+    }
+
+    /// Text runs are joined across pieces, and one cut at a piece's start is placed at its
+    /// column 1, not after its leading blanks: text is never named in an error, so the
+    /// place recorded for it is left out of the comparison.
+    fn forget_text_places(template: &mut handlebars::Template) {
+        use handlebars::template::TemplateElement;
+        for (element, mapping) in template.elements.iter_mut().zip(&mut template.mapping) {
+            match element {
+                TemplateElement::RawString(_) => (mapping.0, mapping.1) = (0, 0),
+                TemplateElement::HelperBlock(helper) => {
+                    helper.template.iter_mut().for_each(forget_text_places);
+                    helper.inverse.iter_mut().for_each(forget_text_places);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A cut inside a block, or after a tag that does not stand alone, would change the
+    /// whitespace the engine removes; the pieces keep blocks and lines whole.
+    #[test]
+    fn pieces_end_at_line_ends_outside_blocks() {
+        let item = "{{#each xs}}\n  - {{this}}\n{{/each}}\n".repeat(2) + &"x".repeat(600);
+        let text = format!(
+            "{{{{#if a}}}}\n{item}\n{{{{/if}}}}\ntail: {{{{b}}}}\n{}",
+            "y\n".repeat(100)
+        );
+        let pieces = super::top_level_pieces(&text);
+        assert_eq!(pieces.concat(), text);
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        assert!(pieces[0].ends_with("{{/if}}\n"), "{pieces:?}");
+        assert_eq!(super::top_level_pieces("{{~a}}\n").len(), 1);
+    }
 
     /// Inlining is an optimisation only: the engine must render the same text either
     /// way, nested partials and partials without a context included.
