@@ -13,7 +13,7 @@
 mod common;
 
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -185,13 +185,34 @@ struct Pool {
     gke_installs_gpus: bool,
 }
 
+/// The node labels of spot capacity: EKS's, GKE's and AKS's.
+const SPOT_LABELS: [(&str, &str); 3] = [
+    ("eks.amazonaws.com/capacityType", "SPOT"),
+    ("cloud.google.com/gke-spot", "true"),
+    ("kubernetes.azure.com/scalesetpriority", "spot"),
+];
+
+/// The taint keys of spot pools: GKE's and AKS's spot labels, and mlc's own on EKS (which
+/// refuses taint keys under `eks.amazonaws.com/`).
+const SPOT_TAINT_KEYS: [&str; 3] = [
+    "mlc.dev/capacity",
+    "cloud.google.com/gke-spot",
+    "kubernetes.azure.com/scalesetpriority",
+];
+
+fn is_spot(labels: &BTreeMap<String, String>) -> bool {
+    SPOT_LABELS
+        .iter()
+        .any(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
+}
+
 /// The taints that keep pods without an accelerator off a pool: every pool taint but
-/// AKS's spot taint.
+/// the spot taint.
 fn accelerator_taints(pool: &Pool) -> Vec<&str> {
     pool.taints
         .iter()
         .map(|(k, _)| k.as_str())
-        .filter(|k| *k != "kubernetes.azure.com/scalesetpriority")
+        .filter(|k| !SPOT_TAINT_KEYS.contains(k))
         .collect()
 }
 
@@ -402,7 +423,8 @@ fn identifier(name: &str) -> String {
 /// node selector names, whose taints it tolerates, and whose accelerator taint is the
 /// accelerator it asks for (no pod without one on an accelerator pool, none of one
 /// family on another's). A pod that prefers spot (`spot fallback on_demand`) has both a
-/// spot pool and an on-demand one to go to.
+/// spot pool and an on-demand one to go to; a pod that does not ask for spot lands on no
+/// spot pool.
 fn check_placements(out: &Path, pools: &[Pool]) {
     let clusters = out.join("kubernetes");
     for file in common::files_under(&clusters, &["yaml"]) {
@@ -440,6 +462,18 @@ fn check_placements(out: &Path, pools: &[Pool]) {
                 "{}: no Terraform node pool in {prefix}* takes a pod with {pod:?}; pools of {instance}: {candidates:#?}",
                 file.display()
             );
+            // A pod planned on demand is priced on demand: no spot node may take it.
+            if !is_spot(&pod.selector) && !is_spot(&pod.preferred) {
+                let spot: Vec<&&Pool> = candidates
+                    .iter()
+                    .filter(|p| is_spot(&p.labels) && fits(p, &pod.selector))
+                    .collect();
+                assert!(
+                    spot.is_empty(),
+                    "{}: a pod planned on demand could land on a spot pool: {pod:?} on {spot:#?}",
+                    file.display()
+                );
+            }
             for (key, value) in &pod.preferred {
                 let preferred = candidates
                     .iter()
@@ -675,6 +709,81 @@ train tpu_lm {
   region      = gcp.us_central1
 }
 "#;
+
+/// Two jobs of one instance type in `CLOUD.REGION`, one planned on spot and one on demand.
+const SPOT_BESIDE_ON_DEMAND: &str = r#"
+train REGION_spot {
+  model       = mlp { input = 8, hidden = [8], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = T4 x 1
+  batch_size  = 64
+  max_steps   = 100
+  optimizer   = sgd { lr = 0.1 }
+  max_runtime = 1 h
+  capacity    = spot
+  region      = CLOUD.REGION
+}
+
+train REGION_on_demand {
+  model       = mlp { input = 8, hidden = [8], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = T4 x 1
+  batch_size  = 64
+  max_steps   = 100
+  optimizer   = sgd { lr = 0.1 }
+  max_runtime = 1 h
+  capacity    = on_demand
+  region      = CLOUD.REGION
+}
+"#;
+
+/// A spot pool beside an on-demand pool of the same instance type takes only the pods
+/// planned on spot: the on-demand job, which selects only the instance type, does not
+/// tolerate the spot pool's taint (EKS and GKE taint spot pools as AKS does).
+#[test]
+fn jobs_planned_on_demand_stay_off_spot_pools_of_their_instance_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("mixed.mlc");
+    let mut text = String::from(
+        "project mixed { owner = \"x@example.com\" }\nclouds { allow = [aws, gcp, azure] }\n",
+    );
+    for (cloud, region) in [
+        ("aws", "us_east_1"),
+        ("gcp", "us_central1"),
+        ("azure", "eastus"),
+    ] {
+        text += &SPOT_BESIDE_ON_DEMAND
+            .replace("CLOUD", cloud)
+            .replace("REGION", region);
+    }
+    std::fs::write(&spec, text).unwrap();
+    let out = dir.path().join("out");
+    common::build(&spec, &out, &[]);
+    let pools = pools(&out);
+    for cloud in ["aws", "gcp", "azure"] {
+        let here: Vec<&Pool> = pools
+            .iter()
+            .filter(|p| {
+                p.id.starts_with(&format!("{cloud}/"))
+                    && p.taints.iter().any(|(k, _)| k == "nvidia.com/gpu")
+            })
+            .collect();
+        let types: BTreeSet<&str> = here.iter().map(|p| p.instance_type.as_str()).collect();
+        assert_eq!(
+            types.len(),
+            1,
+            "{cloud}: one instance type for both jobs: {here:#?}"
+        );
+        assert_eq!(
+            here.iter().filter(|p| is_spot(&p.labels)).count(),
+            1,
+            "{cloud}: a spot pool and an on-demand one: {here:#?}"
+        );
+        assert_eq!(here.len(), 2, "{cloud}: {here:#?}");
+    }
+    check_placements(&out, &pools);
+    check_cluster_addons(&out, &pools);
+}
 
 /// Accelerators that are not NVIDIA's: pods ask for their own resource and tolerate their
 /// own taint, on pools tainted with it (examples use NVIDIA only).

@@ -1620,12 +1620,14 @@ impl Cluster<'_> {
             node_selector.push(kv("node.kubernetes.io/instance-type", node_type));
         }
         if w.capacity == "spot" {
-            if let Some((key, value)) = spot_label(&w.cloud) {
+            if let Some((key, value)) = pools::spot_label(&w.cloud) {
                 if parts.spot_fallback {
                     preferred_nodes.push(kv(key, value));
                 } else {
                     node_selector.push(kv(key, value));
                 }
+            }
+            if let Some((key, value)) = pools::spot_taint(&w.cloud) {
                 tolerations.push(Toleration {
                     key: key.to_string(),
                     operator: "Equal".into(),
@@ -1872,16 +1874,6 @@ pub fn checkpoint_bytes(t: &Train) -> f64 {
 /// Time to write a checkpoint at 200 MB/s plus a minute, at least two minutes.
 pub fn grace_seconds(checkpoint_bytes: f64) -> u64 {
     ((checkpoint_bytes / CHECKPOINT_BYTES_PER_SECOND).ceil() as u64 + 60).max(120)
-}
-
-/// The node label (and taint) of spot capacity on each cloud's managed Kubernetes.
-fn spot_label(cloud: &str) -> Option<(&'static str, &'static str)> {
-    match cloud {
-        "aws" => Some(("eks.amazonaws.com/capacityType", "SPOT")),
-        "gcp" => Some(("cloud.google.com/gke-spot", "true")),
-        "azure" => Some(("kubernetes.azure.com/scalesetpriority", "spot")),
-        _ => None,
-    }
 }
 
 /// The CronJob schedule of an off-peak job with `runs` a month: starts at 22:00, the

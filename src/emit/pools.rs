@@ -118,20 +118,42 @@ impl Pool {
     }
 
     /// `(key, value)` of the pool's taints, all `NoSchedule`: the accelerator's resource
-    /// (`nvidia.com/gpu=present`, `google.com/tpu=present`, ...), and on Azure the taint
-    /// AKS puts on every spot pool.
+    /// (`nvidia.com/gpu=present`, `google.com/tpu=present`, ...), and a spot pool's
+    /// [`spot_taint`].
     pub fn taints(&self, cloud: &str) -> Vec<(String, String)> {
         let mut taints = Vec::new();
         if let Some(a) = &self.accelerator {
             taints.push((a.resource.to_string(), "present".to_string()));
         }
-        if self.spot && cloud == "azure" {
-            taints.push((
-                "kubernetes.azure.com/scalesetpriority".to_string(),
-                "spot".to_string(),
-            ));
+        if let Some((key, value)) = spot_taint(cloud).filter(|_| self.spot) {
+            taints.push((key.to_string(), value.to_string()));
         }
         taints
+    }
+}
+
+/// The node label of spot capacity on each cloud's managed Kubernetes, which spot
+/// workloads select (or prefer, when they may fall back to on-demand).
+pub fn spot_label(cloud: &str) -> Option<(&'static str, &'static str)> {
+    match cloud {
+        "aws" => Some(("eks.amazonaws.com/capacityType", "SPOT")),
+        "gcp" => Some(("cloud.google.com/gke-spot", "true")),
+        "azure" => Some(("kubernetes.azure.com/scalesetpriority", "spot")),
+        _ => None,
+    }
+}
+
+/// The taint of spot pools, which only spot workloads tolerate: without it the scheduler
+/// may put a pod planned (and priced) on demand on a spot node of the same instance type,
+/// where it can be reclaimed at any moment. AKS taints spot pools itself, GKE documents
+/// its spot label as the taint, and EKS refuses taint keys under `eks.amazonaws.com/`, so
+/// its spot groups carry mlc's own.
+pub fn spot_taint(cloud: &str) -> Option<(&'static str, &'static str)> {
+    match cloud {
+        "aws" => Some(("mlc.dev/capacity", "spot")),
+        "gcp" => Some(("cloud.google.com/gke-spot", "true")),
+        "azure" => Some(("kubernetes.azure.com/scalesetpriority", "spot")),
+        _ => None,
     }
 }
 
@@ -417,7 +439,7 @@ mod tests {
     }
 
     #[test]
-    fn accelerator_pools_are_tainted_with_their_resource() {
+    fn accelerator_and_spot_pools_are_tainted() {
         let mut tpu = pool("ct5lp-hightpu-4t", false, Some(("TPU_V5E", 4)));
         tpu.accelerator.as_mut().unwrap().resource = "google.com/tpu";
         assert_eq!(
@@ -432,6 +454,20 @@ mod tests {
                 "spot".to_string()
             )]
         );
-        assert!(spot.taints("aws").is_empty());
+        // EKS refuses taint keys under its own prefix: mlc's key, the value of its label.
+        assert_eq!(
+            spot.taints("aws"),
+            vec![("mlc.dev/capacity".to_string(), "spot".to_string())]
+        );
+        let gpu_spot = pool("a2-highgpu-1g", true, Some(("A100", 1)));
+        assert_eq!(
+            gpu_spot.taints("gcp"),
+            vec![
+                ("nvidia.com/gpu".to_string(), "present".to_string()),
+                ("cloud.google.com/gke-spot".to_string(), "true".to_string())
+            ]
+        );
+        assert!(pool("m6i.large", false, None).taints("aws").is_empty());
+        assert!(spot.taints("onprem").is_empty());
     }
 }
