@@ -16,7 +16,8 @@ use std::sync::OnceLock;
 
 /// Starts compiling the templates on another thread, so that it overlaps the work
 /// before the first render (checking and planning the spec) instead of following it.
-/// The first render waits for it if it has not finished; compiling happens once either way.
+/// The first render waits for it if it has not finished; compiling happens once either
+/// way, and never waits for rayon's workers (see [`compile_all`]).
 pub fn compile_in_background() {
     std::thread::spawn(|| {
         registry();
@@ -39,21 +40,58 @@ fn registry() -> &'static Result<Handlebars<'static>, String> {
             .chain(super::harness::TEMPLATES)
             .copied()
             .collect();
-        // Compiling is slow for big templates (the parser finds each element's line
-        // and column from the start of the text): compile them on every core.
-        let compiled: Vec<(&str, Result<Template, String>)> = all
-            .par_iter()
-            .map(|(name, text)| {
-                let template = compile_in_pieces(&inline_partials(text, &all, 0), name)
-                    .map_err(|e| format!("{name}: {e}"));
-                (*name, template)
-            })
-            .collect();
-        for (name, template) in compiled {
+        for (name, template) in compile_all(&all) {
             hb.register_template(name, template?);
         }
         Ok(hb)
     })
+}
+
+/// Every template compiled, on every core, in the order of `all`.
+///
+/// On threads of its own, not rayon's: renders on every rayon worker may be waiting for
+/// the registry while this runs (it is compiled in the background while the spec is
+/// planned), and rayon work queued from here would then never start. Nor can a rayon
+/// worker compiling here pick up a render that waits for the registry it is building.
+fn compile_all<'a>(all: &BTreeMap<&'a str, &'a str>) -> Vec<(&'a str, Result<Template, String>)> {
+    let entries: Vec<(&str, &str)> = all.iter().map(|(name, text)| (*name, *text)).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let compile = |(name, text): (&'a str, &'a str)| {
+        let template = compile_in_pieces(&inline_partials(text, all, 0), name)
+            .map_err(|e| format!("{name}: {e}"));
+        (name, template)
+    };
+    // Template `i` goes to thread `i % threads`, which spreads the big ones.
+    let mut compiled: Vec<(usize, (&str, Result<Template, String>))> =
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let entries = &entries;
+                    scope.spawn(move || {
+                        (t..entries.len())
+                            .step_by(threads)
+                            .map(|i| (i, compile(entries[i])))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| {
+                    worker.join().unwrap_or_else(|_| {
+                        vec![(
+                            0,
+                            (
+                                "templates",
+                                Err("compiling a template panicked".to_string()),
+                            ),
+                        )]
+                    })
+                })
+                .collect()
+        });
+    compiled.sort_by_key(|(i, _)| *i);
+    compiled.into_iter().map(|(_, compiled)| compiled).collect()
 }
 
 /// `text` compiled a piece at a time: the same template as compiling it whole, with runs of
