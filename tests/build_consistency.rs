@@ -617,6 +617,7 @@ fn check_cluster_addons(out: &Path, pools: &[Pool]) {
 
 #[test]
 fn every_examples_targets_agree_per_training_job() {
+    let mut gke_pools = 0;
     for spec in common::examples() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
@@ -645,7 +646,78 @@ fn every_examples_targets_agree_per_training_job() {
         let pools = pools(&out);
         check_placements(&out, &pools);
         check_cluster_addons(&out, &pools);
+        gke_pools += check_gke_zones(&out);
     }
+    assert!(gke_pools >= 5, "only {gke_pools} GKE pools were checked");
+}
+
+/// Every GKE pool of GPU or CPU machines is placed in the zones of its region that offer
+/// its machine type with its GPUs, as the committed catalog lists them (a pool spread
+/// over the cluster's default zones fails to create where one lacks its GPU). Returns
+/// how many pools it checked.
+fn check_gke_zones(out: &Path) -> usize {
+    let catalog = read(Path::new("stdlib/catalog/gcp.csv"));
+    // (machine type, region, accelerators per VM) -> (accelerator, zones): an N1 host is
+    // listed once per GPU model it takes.
+    type Offers = Vec<(String, Vec<String>)>;
+    let mut offered: BTreeMap<(String, String, String), Offers> = BTreeMap::new();
+    for row in catalog.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        let count = if f[2].is_empty() { "0" } else { f[2] };
+        let zones = f[10].split_whitespace().map(str::to_string).collect();
+        offered
+            .entry((f[0].into(), f[6].into(), count.into()))
+            .or_default()
+            .push((f[1].to_ascii_lowercase(), zones));
+    }
+    let file = out.join("terraform/gcp/cluster.tf");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return 0;
+    };
+    let mut checked = 0;
+    for block in text
+        .split("\nresource \"google_container_node_pool\" ")
+        .skip(1)
+    {
+        let body = &block[..block.find("\n}\n").unwrap_or(block.len())];
+        let machine = hcl_string(body, "machine_type").unwrap();
+        if hcl_string(body, "name").as_deref() == Some("system") || machine.starts_with("ct") {
+            continue; // e2 system pools run in every zone; TPU slices are not catalog VMs
+        }
+        let region = hcl_string(body, "location").unwrap();
+        let gpu = body.split("guest_accelerator {").nth(1);
+        let count = gpu
+            .and_then(|a| hcl_string(a, "count"))
+            .unwrap_or_else(|| "0".into());
+        // GKE's GPU types name the catalog's models: `nvidia-tesla-t4` is `T4`.
+        let kind = gpu.and_then(|a| hcl_string(a, "type")).unwrap_or_default();
+        let zones: Vec<String> = hcl_string(body, "node_locations")
+            .unwrap_or_default()
+            .split(", ")
+            .map(|z| z.trim_matches('"').to_string())
+            .collect();
+        let expected = offered
+            .get(&(machine.clone(), region.clone(), count.clone()))
+            .and_then(|offers| {
+                offers
+                    .iter()
+                    .filter(|(model, _)| kind.contains(model.as_str()))
+                    .max_by_key(|(model, _)| model.len())
+            })
+            .map(|(_, zones)| zones);
+        assert_eq!(
+            Some(&zones),
+            expected,
+            "{}: the pool of {machine} with {count} GPUs in {region}",
+            file.display()
+        );
+        assert!(
+            zones.iter().all(|z| z.starts_with(&format!("{region}-"))),
+            "{zones:?}"
+        );
+        checked += 1;
+    }
+    checked
 }
 
 #[test]
@@ -783,6 +855,8 @@ fn jobs_planned_on_demand_stay_off_spot_pools_of_their_instance_type() {
     }
     check_placements(&out, &pools);
     check_cluster_addons(&out, &pools);
+    // The GKE pools are N1 hosts with a T4, listed beside N1 rows of other GPU models.
+    assert_eq!(check_gke_zones(&out), 2);
 }
 
 /// Accelerators that are not NVIDIA's: pods ask for their own resource and tolerate their
@@ -816,10 +890,32 @@ fn each_accelerator_family_has_its_resource_and_taint() {
         !taints("").contains(&"nvidia.com/gpu".to_string()),
         "no NVIDIA pool: {pools:#?}"
     );
-    // GKE runs a TPU v5e slice of 4 chips on its own machine type.
+    // GKE runs a TPU v5e slice of 4 chips on its own machine type, in the zones that
+    // have the slice (the catalog's row for `tpu-v5litepod-4`).
     assert!(
         pools.iter().any(|p| p.instance_type == "ct5lp-hightpu-4t"),
         "{pools:#?}"
+    );
+    let catalog = read(Path::new("stdlib/catalog/gcp.csv"));
+    let row = catalog
+        .lines()
+        .find(|l| l.starts_with("tpu-v5litepod-4,") && l.contains(",us-central1,"))
+        .unwrap();
+    let zones: Vec<String> = row
+        .rsplit(',')
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(|z| format!("\"{z}\""))
+        .collect();
+    let cluster = read(&out.join("terraform/gcp/cluster.tf"));
+    let tpu_pool = cluster
+        .split("\nresource \"google_container_node_pool\" ")
+        .find(|b| b.contains("\"ct5lp-hightpu-4t\""))
+        .unwrap();
+    assert!(
+        tpu_pool.contains(&format!("node_locations = [{}]", zones.join(", "))),
+        "{zones:?}: {tpu_pool}"
     );
     let manifests: String = common::files_under(&out.join("kubernetes"), &["yaml"])
         .iter()

@@ -15,7 +15,7 @@ const FILES: &[(&str, &str)] = &[
     ("azure", include_str!("../../stdlib/catalog/azure.csv")),
 ];
 
-const HEADER: &str = "instance_type,accelerator,accelerator_count,accelerator_memory_gib,vcpus,memory_gib,region,price,spot_price,flags";
+const HEADER: &str = "instance_type,accelerator,accelerator_count,accelerator_memory_gib,vcpus,memory_gib,region,price,spot_price,flags,zones";
 
 /// A remark the generator attached to a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -66,6 +66,10 @@ pub struct Offering {
     /// USD per hour on spot capacity (the cheapest zone); `None` without a spot offer.
     pub spot_price_usd_per_hour: Option<Exact>,
     pub flags: Vec<Flag>,
+    /// The region's zones that offer the row, sorted (GCP only; empty elsewhere: AWS's
+    /// source names zone IDs rather than the zone names an account sees, Azure's none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
 }
 
 /// Why the embedded data could not be read (a bug in the generated files).
@@ -159,10 +163,10 @@ fn parse_file(
     for (index, line) in lines {
         let line_no = index + 1;
         let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != 10 {
+        if fields.len() != 11 {
             return Err(error(
                 line_no,
-                format!("expected 10 fields, found {}", fields.len()),
+                format!("expected 11 fields, found {}", fields.len()),
             ));
         }
         out.push(offering(cloud, &fields).map_err(|m| error(line_no, m))?);
@@ -188,6 +192,7 @@ fn offering(cloud: &'static str, f: &[&str]) -> Result<Offering, String> {
         price_usd_per_hour: number(f[7])?,
         spot_price_usd_per_hour: number(f[8])?,
         flags,
+        zones: f[10].split_whitespace().map(str::to_string).collect(),
     })
 }
 
@@ -225,7 +230,7 @@ mod tests {
 
     #[test]
     fn malformed_rows_are_errors_with_line_numbers() {
-        let text = format!("{HEADER}\nm6i.2xlarge,,,,8,32,us-east-1,0.384,abc,\n");
+        let text = format!("{HEADER}\nm6i.2xlarge,,,,8,32,us-east-1,0.384,abc,,\n");
         let err = Catalog::parse(&[("aws", &text)]).expect_err("bad spot price");
         assert_eq!(err.line, 2);
         assert!(err.message.contains("`abc` is not a number"), "{err}");

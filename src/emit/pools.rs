@@ -6,6 +6,7 @@
 
 use super::names::dns_label;
 use super::EmitError;
+use crate::catalog::Catalog;
 use crate::check::model::{AccelCount, Capacity, CapacityKind, Model};
 use crate::plan::{Plan, PlannedWorkload};
 use std::collections::BTreeMap;
@@ -69,6 +70,9 @@ pub struct Pool {
     pub max_nodes: u64,
     /// The workloads placed here, and those that fall back to it (`(fallback)`), sorted.
     pub workloads: Vec<String>,
+    /// The zones of the region whose capacity offers the pool's instance type and
+    /// accelerators, sorted; empty where the catalog does not say (all but GCP).
+    pub zones: Vec<String>,
 }
 
 impl Pool {
@@ -224,6 +228,48 @@ pub fn workload_accelerator<'m>(model: &'m Model, w: &PlannedWorkload) -> Option
     accelerator.filter(|a| a.count > 0)
 }
 
+/// The zones of `w`'s region that offer its instance type with `accelerator`: the
+/// catalog row of that many of that accelerator (a GCP N1 host is listed once per GPU
+/// model it takes), or the type's only row (a TPU slice). Empty where the catalog names
+/// no zones.
+fn offered_zones(w: &PlannedWorkload, accelerator: Option<&PoolAccelerator>) -> Vec<String> {
+    let Ok(catalog) = Catalog::embedded() else {
+        return Vec::new();
+    };
+    let squeeze = |name: &str| -> String {
+        name.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect()
+    };
+    let all = catalog.find(&w.cloud, &w.region_code, &w.instance_type);
+    let per_vm = accelerator.map_or(0.0, |a| a.count as f64);
+    let mut rows: Vec<_> = all
+        .iter()
+        .filter(|o| o.accelerator_count.to_f64() == per_vm)
+        .collect();
+    // A TPU slice is one row, counted as one slice rather than by its chips.
+    if rows.is_empty() {
+        rows = all.iter().collect();
+    }
+    // Spec and catalog spell accelerators differently (`A100_80GB`, `A100-80GB`).
+    let named: Vec<_> = rows
+        .iter()
+        .filter(|o| {
+            let wanted = accelerator.map(|a| squeeze(&a.name));
+            o.accelerator.as_deref().map(squeeze) == wanted
+        })
+        .collect();
+    let chosen: Vec<_> = if named.is_empty() {
+        rows.iter().collect()
+    } else {
+        named
+    };
+    let mut zones: Vec<String> = chosen.first().map(|o| o.zones.clone()).unwrap_or_default();
+    zones.retain(|z| chosen.iter().all(|o| o.zones.contains(z)));
+    zones
+}
+
 fn workload_capacity<'m>(model: &'m Model, w: &PlannedWorkload) -> Option<&'m Capacity> {
     match w.kind.as_str() {
         "train" => model.train(&w.name).map(|t| &t.capacity),
@@ -306,6 +352,7 @@ pub fn pools(
                 min_nodes: 0,
                 max_nodes: 0,
                 workloads: Vec::new(),
+                zones: offered_zones(w, accelerator.as_ref()),
             });
             pool.min_nodes += min;
             pool.max_nodes += max;
@@ -354,6 +401,7 @@ mod tests {
             min_nodes: 0,
             max_nodes: 1,
             workloads: Vec::new(),
+            zones: Vec::new(),
         }
     }
 

@@ -187,6 +187,9 @@ pub struct PoolContext {
     pub max_nodes: u64,
     /// EKS and GKE: the pool's taints, all `NoSchedule`.
     pub taints: Vec<TaintContext>,
+    /// GKE: the zones that offer the pool's machine type and GPUs (a pool spread over
+    /// the cluster's default zones fails where one lacks them).
+    pub zones: Vec<String>,
     /// AKS: the same as `key=value:NoSchedule` (with the taint AKS puts on spot pools).
     pub node_taints: Vec<String>,
     /// GKE: the NVIDIA GPUs on each node, whose drivers GKE installs (zero or one).
@@ -742,6 +745,7 @@ fn pool_context(names: &mut Names, cloud: &str, region_code: &str, pool: &Pool) 
             .collect(),
         name,
         instance_type: pool.instance_type.clone(),
+        zones: pool.zones.clone(),
         spot: pool.spot,
         ami_type: ami_type.into(),
         min_nodes: pool.min_nodes,

@@ -18,7 +18,7 @@ Sources (see ../shared/catalogs/README.md for the full provenance):
 Output: one CSV per cloud with the columns
 
     instance_type,accelerator,accelerator_count,accelerator_memory_gib,vcpus,memory_gib,
-    region,price,spot_price,flags
+    region,price,spot_price,flags,zones
 
 one row per (instance type, region), prices in USD per hour for one VM, plus meta.txt
 (source, dates, row counts). Rules, each chosen so that no row is invented:
@@ -46,6 +46,11 @@ one row per (instance type, region), prices in USD per hour for one VM, plus met
   6. Flags: `price_outlier_low` when a region's on-demand price is below 60% of the
      median over all regions for the same instance type (GCP H100/A100 show a cheap
      cluster; see the README); `spot_above_on_demand` when spot exceeds on-demand.
+  7. Zones (GCP only): the region's zones that offer the row, space-separated and sorted
+     (for a GPU VM, the zones that offer both the VM and the accelerator, rule 4). GKE
+     node pools are placed in them: a pool in a zone without its GPU fails to create.
+     AWS lists zone IDs, not the zone names an account sees, and Azure no zones, so
+     theirs are empty.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ HEADER = [
     "price",
     "spot_price",
     "flags",
+    "zones",
 ]
 OUTLIER_RATIO = Decimal("0.6")
 
@@ -264,6 +270,7 @@ def gcp_row(itype, accelerator, count, vm_row, region, zones) -> dict:
         "region": region,
         "price": fmt_dec(dec(price)),
         "spot_price": fmt_dec(min_spot(dec(z["SpotPrice"]) for z in zones.values())),
+        "zones": " ".join(sorted(zones)),
     }
 
 
@@ -290,6 +297,7 @@ def gcp_joint(itype, name, count, region, vm_zones, acc_zones) -> dict | None:
         "region": region,
         "price": price,
         "spot_price": fmt_dec(min_spot(spots)),
+        "zones": " ".join(shared),
     }
 
 
