@@ -782,9 +782,9 @@ train tpu_lm {
 }
 "#;
 
-/// Two jobs of one instance type in `CLOUD.REGION`, one planned on spot and one on demand.
-const SPOT_BESIDE_ON_DEMAND: &str = r#"
-train REGION_spot {
+/// A job on a T4 in `CLOUD.REGION`, planned on `CAPACITY`.
+const T4_JOB: &str = r#"
+train REGION_CAPACITY {
   model       = mlp { input = 8, hidden = [8], output = 2 }
   parallelism = data { gpus = 1 }
   accelerator = T4 x 1
@@ -792,25 +792,13 @@ train REGION_spot {
   max_steps   = 100
   optimizer   = sgd { lr = 0.1 }
   max_runtime = 1 h
-  capacity    = spot
-  region      = CLOUD.REGION
-}
-
-train REGION_on_demand {
-  model       = mlp { input = 8, hidden = [8], output = 2 }
-  parallelism = data { gpus = 1 }
-  accelerator = T4 x 1
-  batch_size  = 64
-  max_steps   = 100
-  optimizer   = sgd { lr = 0.1 }
-  max_runtime = 1 h
-  capacity    = on_demand
+  capacity    = CAPACITY
   region      = CLOUD.REGION
 }
 "#;
 
-/// A spot pool beside an on-demand pool of the same instance type takes only the pods
-/// planned on spot: the on-demand job, which selects only the instance type, does not
+/// A spot pool beside an on-demand pool of the same instance type (a spot and an
+/// on-demand job in one region of each cloud) takes only the pods planned on spot: the on-demand job, which selects only the instance type, does not
 /// tolerate the spot pool's taint (EKS and GKE taint spot pools as AKS does).
 #[test]
 fn jobs_planned_on_demand_stay_off_spot_pools_of_their_instance_type() {
@@ -824,9 +812,12 @@ fn jobs_planned_on_demand_stay_off_spot_pools_of_their_instance_type() {
         ("gcp", "us_central1"),
         ("azure", "eastus"),
     ] {
-        text += &SPOT_BESIDE_ON_DEMAND
-            .replace("CLOUD", cloud)
-            .replace("REGION", region);
+        for capacity in ["spot", "on_demand"] {
+            text += &T4_JOB
+                .replace("CLOUD", cloud)
+                .replace("REGION", region)
+                .replace("CAPACITY", capacity);
+        }
     }
     std::fs::write(&spec, text).unwrap();
     let out = dir.path().join("out");
