@@ -105,16 +105,24 @@ fn compile_all<'a>(all: &BTreeMap<&'a str, &'a str>) -> Vec<(&'a str, Result<Tem
 /// does. A piece that is one block is compiled as its tags around its body, compiled in
 /// pieces in turn. Expressions and blocks keep their lines and columns in `text`. Text
 /// using the engine's rarer syntax (whitespace control, comments, raw and inverse blocks,
-/// partial blocks, decorators, escapes) is compiled whole.
+/// partial blocks, decorators, escapes, blanks inside tags), or that does not compile in
+/// pieces, is compiled whole.
 fn compile_in_pieces(text: &str, name: &str) -> Result<Template, handlebars::TemplateError> {
-    let rare = ["~", "{{!", "{{{{", "{{^", "{{#>", "{{#*", "{{*", "\\{{"];
+    let whole = || Template::compile_with_name(text, name.to_string()).map(normalised);
+    let rare = [
+        "~", "{{!", "{{{{", "{{^", "{{#>", "{{#*", "{{*", "{{ ", "\\{{",
+    ];
     if rare.iter().any(|r| text.contains(r)) {
-        return Template::compile_with_name(text, name.to_string()).map(normalised);
+        return whole();
     }
-    let mut whole = Template::default();
-    whole.name = Some(name.to_string());
-    append_pieces(&mut whole, text, name, 0)?;
-    Ok(whole)
+    let mut template = Template::default();
+    template.name = Some(name.to_string());
+    match append_pieces(&mut template, text, name, 0) {
+        Ok(()) => Ok(template),
+        // A cut the line-by-line reading got wrong, or an error, which the engine then
+        // reports at its place in the whole text.
+        Err(_) => whole(),
+    }
 }
 
 /// Appends the elements of `text`, whose first line is line `lines_before + 1` of the
@@ -214,14 +222,21 @@ fn compile_lone_block(
 }
 
 /// `template` with runs of text joined and empty ones left out, its blocks' too.
-fn normalised(template: Template) -> Template {
-    let mut out = Template::default();
-    out.name = template.name;
-    for (mut element, mapping) in template.elements.into_iter().zip(template.mapping) {
-        if let TemplateElement::HelperBlock(helper) = &mut element {
+fn normalised(mut template: Template) -> Template {
+    for element in &mut template.elements {
+        if let TemplateElement::HelperBlock(helper) = element {
             helper.template = helper.template.take().map(normalised);
             helper.inverse = helper.inverse.take().map(normalised);
         }
+    }
+    // The engine records no place for the links of an `else if` chain; a list without
+    // one place per element is left as it is rather than cut to the shorter.
+    if template.mapping.len() != template.elements.len() {
+        return template;
+    }
+    let mut out = Template::default();
+    out.name = template.name;
+    for (element, mapping) in template.elements.into_iter().zip(template.mapping) {
         push_joining_text(&mut out, element, mapping);
     }
     out
@@ -471,6 +486,44 @@ mod tests {
             split += usize::from(super::top_level_pieces(&text).len() > 1);
         }
         assert!(split >= 20, "only {split} templates were split");
+    }
+
+    /// Templates written to catch what a wrong cut would change: `else if` chains, `#each`
+    /// with `else`, tags that do not stand alone, closing and opening tags on one line,
+    /// indented blocks, no final newline. Each is long enough to be cut, and renders the
+    /// same compiled in pieces as compiled whole.
+    #[test]
+    fn edge_cases_render_the_same_compiled_in_pieces() {
+        let filler: String = (0..40).map(|i| format!("line {i}: {{{{v}}}}\n")).collect();
+        let cases = [
+            "{{#if a}}\nA\n{{else if b}}\nB\n{{else}}\nC\n{{/if}}\n",
+            "{{#each xs}}\n  - {{this}}\n{{else}}\n  none\n{{/each}}\n",
+            "k: {{#if a}}yes{{else}}no{{/if}}\n  {{#if b}}\n    indented\n  {{/if}}\n",
+            "{{#if a}}\nA\n{{/if}}{{#if b}}\nB\n{{/if}}\n",
+            "{{#with o}}\n{{#each xs}}\n{{#if @first}}first {{/if}}{{this}} of {{../name}}\n{{/each}}\n{{/with}}\n",
+            "{{#unless a}}\nnot a\n{{/unless}}\nend {{v}}",
+        ];
+        let context = serde_json::json!({
+            "a": false, "b": true, "v": "x", "xs": [1, 2],
+            "o": {"name": "n", "xs": ["p", "q"]},
+        });
+        let mut engine = handlebars::Handlebars::new();
+        engine.set_strict_mode(true);
+        for (i, case) in cases.iter().enumerate() {
+            let text = format!("{filler}{case}{filler}{case}");
+            assert!(
+                super::top_level_pieces(&text).len() > 2,
+                "case {i} is not cut"
+            );
+            engine.register_template_string("whole", &text).unwrap();
+            let pieces = super::compile_in_pieces(&text, "pieces").unwrap();
+            engine.register_template("pieces", pieces);
+            assert_eq!(
+                engine.render("pieces", &context).unwrap(),
+                engine.render("whole", &context).unwrap(),
+                "case {i}: {case}"
+            );
+        }
     }
 
     /// Text runs are joined across pieces, and one cut at a piece's start is placed at its
