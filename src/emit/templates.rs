@@ -47,13 +47,16 @@ fn registry() -> &'static Result<Handlebars<'static>, String> {
     })
 }
 
+/// A template's name, and the template or why it did not compile.
+type Compiled<'a> = (&'a str, Result<Template, String>);
+
 /// Every template compiled, on every core, in the order of `all`.
 ///
 /// On threads of its own, not rayon's: renders on every rayon worker may be waiting for
 /// the registry while this runs (it is compiled in the background while the spec is
 /// planned), and rayon work queued from here would then never start. Nor can a rayon
 /// worker compiling here pick up a render that waits for the registry it is building.
-fn compile_all<'a>(all: &BTreeMap<&'a str, &'a str>) -> Vec<(&'a str, Result<Template, String>)> {
+fn compile_all<'a>(all: &BTreeMap<&'a str, &'a str>) -> Vec<Compiled<'a>> {
     let entries: Vec<(&str, &str)> = all.iter().map(|(name, text)| (*name, *text)).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let compile = |(name, text): (&'a str, &'a str)| {
@@ -62,34 +65,33 @@ fn compile_all<'a>(all: &BTreeMap<&'a str, &'a str>) -> Vec<(&'a str, Result<Tem
         (name, template)
     };
     // Template `i` goes to thread `i % threads`, which spreads the big ones.
-    let mut compiled: Vec<(usize, (&str, Result<Template, String>))> =
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|t| {
-                    let entries = &entries;
-                    scope.spawn(move || {
-                        (t..entries.len())
-                            .step_by(threads)
-                            .map(|i| (i, compile(entries[i])))
-                            .collect::<Vec<_>>()
-                    })
+    let mut compiled: Vec<(usize, Compiled)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let entries = &entries;
+                scope.spawn(move || {
+                    (t..entries.len())
+                        .step_by(threads)
+                        .map(|i| (i, compile(entries[i])))
+                        .collect::<Vec<_>>()
                 })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|worker| {
-                    worker.join().unwrap_or_else(|_| {
-                        vec![(
-                            0,
-                            (
-                                "templates",
-                                Err("compiling a template panicked".to_string()),
-                            ),
-                        )]
-                    })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker.join().unwrap_or_else(|_| {
+                    vec![(
+                        0,
+                        (
+                            "templates",
+                            Err("compiling a template panicked".to_string()),
+                        ),
+                    )]
                 })
-                .collect()
-        });
+            })
+            .collect()
+    });
     compiled.sort_by_key(|(i, _)| *i);
     compiled.into_iter().map(|(_, compiled)| compiled).collect()
 }
