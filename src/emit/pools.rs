@@ -6,7 +6,7 @@
 
 use super::names::dns_label;
 use super::EmitError;
-use crate::catalog::Catalog;
+use crate::catalog::{normalise_accelerator, Catalog};
 use crate::check::model::{AccelCount, Capacity, CapacityKind, Model};
 use crate::plan::{Plan, PlannedWorkload};
 use std::collections::BTreeMap;
@@ -149,15 +149,13 @@ pub fn spot_label(cloud: &str) -> Option<(&'static str, &'static str)> {
 
 /// The taint of spot pools, which only spot workloads tolerate: without it the scheduler
 /// may put a pod planned (and priced) on demand on a spot node of the same instance type,
-/// where it can be reclaimed at any moment. AKS taints spot pools itself, GKE documents
-/// its spot label as the taint, and EKS refuses taint keys under `eks.amazonaws.com/`, so
-/// its spot groups carry mlc's own.
+/// where it can be reclaimed at any moment. On GKE and AKS it is the spot label (AKS taints
+/// spot pools itself, GKE documents its label as the taint); EKS refuses taint keys under
+/// `eks.amazonaws.com/`, so its spot groups carry mlc's own.
 pub fn spot_taint(cloud: &str) -> Option<(&'static str, &'static str)> {
     match cloud {
         "aws" => Some(("mlc.dev/capacity", "spot")),
-        "gcp" => Some(("cloud.google.com/gke-spot", "true")),
-        "azure" => Some(("kubernetes.azure.com/scalesetpriority", "spot")),
-        _ => None,
+        _ => spot_label(cloud),
     }
 }
 
@@ -236,12 +234,6 @@ fn offered_zones(w: &PlannedWorkload, accelerator: Option<&PoolAccelerator>) -> 
     let Ok(catalog) = Catalog::embedded() else {
         return Vec::new();
     };
-    let squeeze = |name: &str| -> String {
-        name.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_uppercase())
-            .collect()
-    };
     let all = catalog.find(&w.cloud, &w.region_code, &w.instance_type);
     let per_vm = accelerator.map_or(0.0, |a| a.count as f64);
     let mut rows: Vec<_> = all
@@ -253,12 +245,10 @@ fn offered_zones(w: &PlannedWorkload, accelerator: Option<&PoolAccelerator>) -> 
         rows = all.iter().collect();
     }
     // Spec and catalog spell accelerators differently (`A100_80GB`, `A100-80GB`).
+    let wanted = accelerator.map(|a| normalise_accelerator(&a.name));
     let named: Vec<_> = rows
         .iter()
-        .filter(|o| {
-            let wanted = accelerator.map(|a| squeeze(&a.name));
-            o.accelerator.as_deref().map(squeeze) == wanted
-        })
+        .filter(|o| o.accelerator.as_deref().map(normalise_accelerator) == wanted)
         .collect();
     let chosen: Vec<_> = if named.is_empty() {
         rows.iter().collect()

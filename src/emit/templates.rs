@@ -33,18 +33,22 @@ fn registry() -> &'static Result<Handlebars<'static>, String> {
         hb.register_helper("yaml_str", Box::new(yaml_str));
         hb.register_helper("hcl_str", Box::new(hcl_str));
         hb.register_helper("json", Box::new(json));
-        let all: BTreeMap<&str, &str> = super::kubernetes::TEMPLATES
-            .iter()
-            .chain(super::terraform::TEMPLATES)
-            .chain(super::serverless::TEMPLATES)
-            .chain(super::harness::TEMPLATES)
-            .copied()
-            .collect();
-        for (name, template) in compile_all(&all) {
+        for (name, template) in compile_all(&all_templates()) {
             hb.register_template(name, template?);
         }
         Ok(hb)
     })
+}
+
+/// Every target's templates by name, as written in `targets/`.
+fn all_templates() -> BTreeMap<&'static str, &'static str> {
+    super::kubernetes::TEMPLATES
+        .iter()
+        .chain(super::terraform::TEMPLATES)
+        .chain(super::serverless::TEMPLATES)
+        .chain(super::harness::TEMPLATES)
+        .copied()
+        .collect()
 }
 
 /// A template's name, and the template or why it did not compile.
@@ -168,38 +172,44 @@ fn lone_block(piece: &str) -> Option<LoneBlock<'_>> {
         let tag = line.trim();
         tag.starts_with(sigil) && tag.ends_with("}}") && tag.matches("{{").count() == 1
     };
-    let balanced = tag_depths(body).all(|depth| depth >= 0) && tag_depths(body).last() == Some(0);
+    // Never below zero after a line, and zero after the last.
+    let (lowest, last) = tag_depths(body).fold((0, None), |(lowest, _), depth| {
+        (depth.min(lowest), Some(depth))
+    });
+    let balanced = lowest >= 0 && last == Some(0);
     (lone_tag(open, "{{#") && lone_tag(close, "{{/") && balanced && !has_own_else(body))
         .then_some(LoneBlock { open, body, close })
 }
 
 /// Whether `body` has an `else` of the block around it (rather than of a block inside it).
 fn has_own_else(body: &str) -> bool {
-    let mut depth = 0isize;
-    for tag in body.match_indices("{{").map(|(i, _)| &body[i + 2..]) {
-        if tag.starts_with('#') {
-            depth += 1;
-        } else if tag.starts_with('/') {
-            depth -= 1;
-        } else if depth == 0 && tag.trim_start().starts_with("else") {
-            return true;
-        }
-    }
-    false
+    let mut depth = 0;
+    tags(body).any(|tag| {
+        depth += depth_change(tag);
+        depth == 0 && tag.trim_start().starts_with("else")
+    })
 }
 
-/// The block depth after each line of `text`, from 0 before it (closing tags count -1).
+/// The block depth after each line of `text`, from 0 before it.
 fn tag_depths(text: &str) -> impl Iterator<Item = isize> + '_ {
-    text.split_inclusive('\n').scan(0isize, |depth, line| {
-        for tag in line.match_indices("{{").map(|(i, _)| &line[i + 2..]) {
-            if tag.starts_with('#') {
-                *depth += 1;
-            } else if tag.starts_with('/') {
-                *depth -= 1;
-            }
-        }
+    text.split_inclusive('\n').scan(0, |depth, line| {
+        *depth += tags(line).map(depth_change).sum::<isize>();
         Some(*depth)
     })
+}
+
+/// The text after each `{{` of `text`: each tag, and what follows it.
+fn tags(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices("{{").map(|(i, _)| &text[i + 2..])
+}
+
+/// How a tag changes the block depth: an opening tag by 1, a closing one by -1.
+fn depth_change(tag: &str) -> isize {
+    match tag.as_bytes().first() {
+        Some(b'#') => 1,
+        Some(b'/') => -1,
+        _ => 0,
+    }
 }
 
 /// The block's tags compiled around an empty body, and its body compiled in pieces.
@@ -469,13 +479,7 @@ mod tests {
     #[test]
     fn templates_compile_in_pieces_as_they_compile_whole() {
         use handlebars::Template;
-        let all: BTreeMap<&str, &str> = super::super::kubernetes::TEMPLATES
-            .iter()
-            .chain(super::super::terraform::TEMPLATES)
-            .chain(super::super::serverless::TEMPLATES)
-            .chain(super::super::harness::TEMPLATES)
-            .copied()
-            .collect();
+        let all = super::all_templates();
         let mut split = 0;
         for (name, text) in &all {
             let text = super::inline_partials(text, &all, 0);
