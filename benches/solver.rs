@@ -90,6 +90,7 @@ fn workload(rng: &mut Rng, name: String, locations: &[Location], market: &Market
                 label: format!("{} hw{hardware}", l.name).into(),
                 monthly_usd: (HARDWARE_USD_PER_HOUR[hardware] * f * hours * 100.0).round() / 100.0,
                 uses: Vec::new(),
+                opens: Default::default(),
             })
         })
         .collect();

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use mlc::optimize::{
-    evaluate, solve, solve_by_search, to_mps, Choice, Flow, Limits, Location, Problem, Resource,
-    SolveError, Workload,
+    evaluate, solve, solve_by_search, to_mps, Choice, Facility, Flow, Limits, Location, Problem,
+    Resource, SolveError, Workload,
 };
 use proptest::prelude::*;
 
@@ -84,6 +84,7 @@ fn instance(seed: u64, tree: bool) -> Problem {
                         label: format!("o{o}").into(),
                         monthly_usd: rng.below(100_000) as f64 / 100.0,
                         uses,
+                        opens: Default::default(),
                     }
                 })
                 .collect(),
@@ -135,6 +136,7 @@ fn instance(seed: u64, tree: bool) -> Problem {
         apart,
         resources,
         constant_usd: rng.below(1000) as f64,
+        facilities: Vec::new(),
     }
 }
 
@@ -189,6 +191,7 @@ fn varied(seed: u64) -> Problem {
                         }
                         uses
                     },
+                    opens: Default::default(),
                 })
                 .collect(),
         })
@@ -218,7 +221,65 @@ fn varied(seed: u64) -> Problem {
         apart,
         resources,
         constant_usd: cost(&mut rng),
+        facilities: Vec::new(),
     }
+}
+
+/// An instance of either generator with fixed costs: a facility per region (a cluster)
+/// that most options there open, sometimes a second one per cloud (an account-wide
+/// cost) or none (a serverless option), with prices from nothing to more than most
+/// options cost, so that opening fewer regions often wins.
+fn with_facilities(seed: u64) -> Problem {
+    let mut problem = if seed % 2 == 0 {
+        instance(seed, false)
+    } else {
+        varied(seed)
+    };
+    let mut rng = Rng(seed ^ 0xFAC1_11E5);
+    let regions: Vec<(u32, u32, u32)> = {
+        let mut r: Vec<_> = problem
+            .locations
+            .iter()
+            .map(|l| (l.cloud, l.continent, l.region))
+            .collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    let clouds = 1 + problem.locations.iter().map(|l| l.cloud).max().unwrap_or(0) as usize;
+    let price = |rng: &mut Rng| match rng.below(4) {
+        0 => 0.0,
+        1 => rng.below(100) as f64,
+        _ => rng.below(150_000) as f64 / 100.0,
+    };
+    let names = regions
+        .iter()
+        .map(|r| format!("cluster {r:?}"))
+        .chain((0..clouds).map(|c| format!("account {c}")));
+    problem.facilities = names
+        .map(|name| Facility {
+            name,
+            monthly_usd: price(&mut rng),
+        })
+        .collect();
+    let account_costs = rng.chance(50);
+    for workload in &mut problem.workloads {
+        for option in &mut workload.options {
+            if rng.chance(20) {
+                continue;
+            }
+            let l = &problem.locations[option.location];
+            let region = regions
+                .binary_search(&(l.cloud, l.continent, l.region))
+                .unwrap_or(0);
+            let mut opens = vec![region];
+            if account_costs {
+                opens.push(regions.len() + l.cloud as usize);
+            }
+            option.opens = opens.into();
+        }
+    }
+    problem
 }
 
 /// Every assignment, in lexicographic order.
@@ -310,11 +371,49 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn solve_with_fixed_costs_matches_brute_force(seed in any::<u64>()) {
+        let problem = with_facilities(seed);
+        let expected = brute_force(&problem);
+        for solved in [solve(&problem, &Limits::default()), solve_by_search(&problem, &Limits::default())] {
+            match (solved, expected) {
+                (Ok(solution), Some(best)) => {
+                    prop_assert!(close(solution.total_usd, best), "solve {} vs brute force {best}", solution.total_usd);
+                    prop_assert!(solution.is_proven(), "bound {} below {}", solution.lower_bound_usd, solution.total_usd);
+                    prop_assert_eq!(evaluate(&problem, &solution.choice), Some(solution.total_usd));
+                }
+                (Err(SolveError::Infeasible { explanation }), None) => prop_assert!(!explanation.is_empty()),
+                (got, expected) => prop_assert!(false, "solve gave {got:?}, brute force {expected:?}"),
+            }
+        }
+    }
+
+    /// Stopped after one node of the facility search, the plan is still feasible and
+    /// its lower bound is a true one: the optimum lies between the two.
+    #[test]
+    fn a_stopped_facility_search_states_a_true_gap(seed in any::<u64>()) {
+        let problem = with_facilities(seed);
+        let limits = Limits { max_facility_nodes: 1, ..Limits::default() };
+        if let (Ok(solution), Some(best)) = (solve(&problem, &limits), brute_force(&problem)) {
+            prop_assert_eq!(evaluate(&problem, &solution.choice), Some(solution.total_usd));
+            prop_assert!(solution.lower_bound_usd <= best + 1e-6 * best.max(1.0), "bound {} above optimum {best}", solution.lower_bound_usd);
+            prop_assert!(best <= solution.total_usd + 1e-6 * best.max(1.0));
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
     fn mps_prices_every_assignment_like_evaluate(seed in any::<u64>()) {
-        let problem = if seed % 2 == 0 { instance(seed, false) } else { varied(seed) };
+        let problem = match seed % 3 {
+            0 => instance(seed, false),
+            1 => varied(seed),
+            _ => with_facilities(seed),
+        };
         let model = Mps::parse(&to_mps(&problem));
         for assignment in assignments(&problem) {
             let priced = model.price(&problem, &assignment);
@@ -460,6 +559,7 @@ fn explains_an_apart_pair_on_one_cloud() {
             label: "only".into(),
             monthly_usd: 1.0,
             uses: Vec::new(),
+            opens: Default::default(),
         }],
     };
     let problem = Problem {
@@ -495,6 +595,7 @@ fn explains_a_capacity_too_small() {
                     label: "on-prem".into(),
                     monthly_usd: 0.0,
                     uses: vec![(0, 600.0)],
+                    opens: Default::default(),
                 }],
             })
             .collect(),
@@ -553,6 +654,7 @@ fn the_search_stops_at_its_limit() {
     let limits = Limits {
         max_nodes: 0,
         max_work: u64::MAX,
+        ..Limits::default()
     };
     assert!(matches!(
         solve(&problem, &limits),
@@ -594,6 +696,7 @@ fn trees_joined_only_by_a_resource_are_all_optimized() {
         } else {
             Vec::new()
         },
+        opens: Default::default(),
     };
     let workload = |name: &str, options| Workload {
         name: name.to_string(),

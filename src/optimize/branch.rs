@@ -642,6 +642,7 @@ mod tests {
             } else {
                 Vec::new()
             },
+            opens: Default::default(),
         };
         let workload = |name: &str, uses| Workload {
             name: name.to_string(),

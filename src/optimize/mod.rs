@@ -10,6 +10,7 @@
 //! MILP so any solver can check it; `evaluate` prices an assignment.
 
 mod branch;
+mod facility;
 mod mps;
 mod problem;
 mod reduce;
@@ -18,7 +19,7 @@ mod tree;
 
 pub use mps::to_mps;
 pub use problem::{
-    evaluate, flow_cost, level, Choice, Flow, Limits, Location, LocationId, Problem, Resource,
+    evaluate, flow_cost, level, Choice, Facility, FacilityId, Flow, Limits, Location, LocationId, Problem, Resource,
     ResourceId, Solution, SolveError, SolveStats, Workload, WorkloadId, OTHER_CLOUD, SAME_CLOUD,
     SAME_CONTINENT, SAME_REGION,
 };

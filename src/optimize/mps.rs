@@ -201,6 +201,44 @@ pub fn to_mps(problem: &Problem) -> String {
             }
         }
     }
+    // Facilities: a binary `y` per facility with a price, priced at it, and
+    // `y − Σ x ≥ 0` over each workload's options that open it (one row per workload:
+    // its options exclude each other, so this is the strong form of `y ≥ x`).
+    for (f, facility) in problem.facilities.iter().enumerate() {
+        if facility.monthly_usd <= 0.0 {
+            continue;
+        }
+        let users: Vec<Vec<usize>> = problem
+            .workloads
+            .iter()
+            .enumerate()
+            .map(|(w, workload)| {
+                (0..workload.options.len())
+                    .filter(|&o| workload.options[o].opens.contains(&f))
+                    .map(|o| x[w][o])
+                    .collect::<Vec<usize>>()
+            })
+            .filter(|columns| !columns.is_empty())
+            .collect();
+        if users.is_empty() {
+            continue;
+        }
+        let y = m.column("Y", true);
+        m.add(y, OBJECTIVE, facility.monthly_usd);
+        let _ = writeln!(
+            header,
+            "* {} = facility {f} `{}`",
+            m.columns[y].0,
+            facility.name.replace(['\n', '\r'], " ")
+        );
+        for columns in users {
+            let row = m.row("F", 'G');
+            m.add(y, row, 1.0);
+            for c in columns {
+                m.add(c, row, -1.0);
+            }
+        }
+    }
     write_mps(&m, &header, problem.constant_usd)
 }
 
@@ -278,6 +316,7 @@ mod tests {
                     label: "o".into(),
                     monthly_usd: 5.0,
                     uses: Vec::new(),
+                    opens: Default::default(),
                 }],
             }],
             constant_usd: 12.5,

@@ -10,6 +10,8 @@ pub type LocationId = usize;
 pub type WorkloadId = usize;
 /// Index into [`Problem::resources`].
 pub type ResourceId = usize;
+/// Index into [`Problem::facilities`].
+pub type FacilityId = usize;
 
 /// Egress levels, from the closest pair of locations to the farthest: the index into
 /// [`Location::egress`].
@@ -22,8 +24,9 @@ pub const SAME_CLOUD: usize = 2;
 pub const OTHER_CLOUD: usize = 3;
 
 /// A placement problem: every workload picks exactly one of its options; the total is
-/// the options' own costs plus egress on every flow plus `constant_usd`, subject to the
-/// `apart` pairs and resource capacities.
+/// the options' own costs plus egress on every flow plus the fixed cost of every facility
+/// a chosen option opens plus `constant_usd`, subject to the `apart` pairs and resource
+/// capacities.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Problem {
     pub locations: Vec<Location>,
@@ -37,8 +40,20 @@ pub struct Problem {
     pub apart: Vec<(WorkloadId, WorkloadId)>,
     /// Shared capacities (an on-prem site's GPU-hours per month).
     pub resources: Vec<Resource>,
+    /// Fixed costs paid once however many chosen options open them (a Kubernetes
+    /// cluster in a region: its control plane, system nodes and network): the
+    /// facility-location term.
+    pub facilities: Vec<Facility>,
     /// Costs no choice changes; reported in the total and as the MPS objective offset.
     pub constant_usd: f64,
+}
+
+/// A fixed monthly cost that any chosen option in [`Choice::opens`] makes the plan pay,
+/// once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facility {
+    pub name: String,
+    pub monthly_usd: f64,
 }
 
 /// A place a workload can run: a cloud region or an on-prem site (a cloud id of its own).
@@ -72,6 +87,8 @@ pub struct Choice {
     pub label: std::sync::Arc<str>,
     pub monthly_usd: f64,
     pub uses: Vec<(ResourceId, f64)>,
+    /// Facilities this option needs (shared by every option of one place, so an `Arc`).
+    pub opens: std::sync::Arc<[FacilityId]>,
 }
 
 /// Data moved from one workload to another every month.
@@ -98,6 +115,9 @@ pub struct Limits {
     /// Work units over all components: one unit per (option × incident edge) visited by
     /// a dynamic-programming pass.
     pub max_work: u64,
+    /// Nodes of the search over facilities (each solves the problem without fixed
+    /// costs once); past it the best plan found is returned with its proven gap.
+    pub max_facility_nodes: u64,
 }
 
 impl Default for Limits {
@@ -105,17 +125,23 @@ impl Default for Limits {
         Limits {
             max_nodes: 2_000_000,
             max_work: 4_000_000_000,
+            max_facility_nodes: 400,
         }
     }
 }
 
-/// A proven-optimal assignment.
+/// An assignment and how far from optimal it is proven to be: `lower_bound_usd` equals
+/// `total_usd` (to 1e-9 relative) when the optimum is proven; it is lower only when the
+/// search over facilities passed [`Limits::max_facility_nodes`] or its work limits
+/// after finding a plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Solution {
     /// The option index chosen for each workload.
     pub choice: Vec<usize>,
-    /// `evaluate(problem, &choice)`: options + egress + `constant_usd`.
+    /// `evaluate(problem, &choice)`: options + egress + facilities + `constant_usd`.
     pub total_usd: f64,
+    /// No assignment costs less than this.
+    pub lower_bound_usd: f64,
     pub stats: SolveStats,
 }
 
@@ -136,6 +162,15 @@ pub struct SolveStats {
     pub nodes: u64,
     /// Work units spent (see [`Limits::max_work`]).
     pub work: u64,
+    /// Nodes of the search over facilities (0 without fixed costs).
+    pub facility_nodes: u64,
+}
+
+impl Solution {
+    /// Whether the total is proven optimal.
+    pub fn is_proven(&self) -> bool {
+        self.total_usd - self.lower_bound_usd <= tolerance(self.total_usd) * 1e3
+    }
 }
 
 /// Why there is no solution.
@@ -214,6 +249,7 @@ pub fn evaluate(problem: &Problem, choice: &[usize]) -> Option<f64> {
     }
     let location = |option: &Choice| problem.locations.get(option.location);
     let mut used = vec![0.0; problem.resources.len()];
+    let mut opened = vec![false; problem.facilities.len()];
     let mut total = problem.constant_usd;
     for option in &chosen {
         location(option)?;
@@ -221,6 +257,12 @@ pub fn evaluate(problem: &Problem, choice: &[usize]) -> Option<f64> {
         for &(resource, amount) in &option.uses {
             *used.get_mut(resource)? += amount;
         }
+        for &facility in option.opens.iter() {
+            *opened.get_mut(facility)? = true;
+        }
+    }
+    for (facility, _) in problem.facilities.iter().zip(&opened).filter(|(_, o)| **o) {
+        total += facility.monthly_usd;
     }
     for (resource, used) in problem.resources.iter().zip(&used) {
         if *used > resource.capacity + tolerance(resource.capacity) {
@@ -276,6 +318,18 @@ pub(crate) fn validate(problem: &Problem) -> Result<(), SolveError> {
                     workload.name, option.label, option.monthly_usd
                 ));
             }
+            if let Some(&facility) = option
+                .opens
+                .iter()
+                .find(|&&f| f >= problem.facilities.len())
+            {
+                return invalid(format!(
+                    "workload `{}` option `{}` opens facility {facility} of {}",
+                    workload.name,
+                    option.label,
+                    problem.facilities.len()
+                ));
+            }
             for &(resource, amount) in &option.uses {
                 if resource >= problem.resources.len() || !finite(amount) {
                     return invalid(format!(
@@ -305,6 +359,14 @@ pub(crate) fn validate(problem: &Problem) -> Result<(), SolveError> {
             return invalid(format!(
                 "resource `{}` has capacity {}",
                 resource.name, resource.capacity
+            ));
+        }
+    }
+    for facility in &problem.facilities {
+        if !finite(facility.monthly_usd) {
+            return invalid(format!(
+                "facility `{}` costs {}",
+                facility.name, facility.monthly_usd
             ));
         }
     }

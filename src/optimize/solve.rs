@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::branch::{search, Budget, Exhausted, SharedBudget};
+use super::facility;
 use super::problem::{evaluate, validate, Limits, Problem, Solution, SolveError, SolveStats};
 use super::reduce::{reduce, Component, GeoCounts};
 use super::tree::solve_tree;
@@ -69,6 +70,21 @@ fn solve_with(
             workload: w.name.clone(),
         });
     }
+    if facility::has_fixed_costs(problem) {
+        return facility::solve(problem, limits, |sub, limits| {
+            solve_without_facilities(sub, limits, always_search)
+        });
+    }
+    solve_without_facilities(problem, limits, always_search)
+}
+
+/// The exact solver of a problem whose facilities cost nothing (or that has none): the
+/// facility search calls it once per node.
+fn solve_without_facilities(
+    problem: &Problem,
+    limits: &Limits,
+    always_search: bool,
+) -> Result<Solution, SolveError> {
     let reduced = reduce(problem);
     let mut stats = SolveStats {
         components: reduced.components.len(),
@@ -137,6 +153,7 @@ fn solve_with(
     })?;
     Ok(Solution {
         choice,
+        lower_bound_usd: total_usd,
         total_usd,
         stats,
     })

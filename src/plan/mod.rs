@@ -413,6 +413,7 @@ fn problem(
                     ),
                     monthly_usd: c.monthly_usd(),
                     uses: c.uses.clone(),
+                    opens: Default::default(),
                 })
                 .collect(),
         })
@@ -506,6 +507,7 @@ fn problem(
             apart,
             resources,
             constant_usd,
+            facilities: Vec::new(),
         },
         Constants { items },
     )
@@ -1141,6 +1143,7 @@ mod tests {
                         } else {
                             vec![]
                         },
+                        opens: Default::default(),
                     })
                     .collect(),
             })
@@ -1165,6 +1168,7 @@ mod tests {
                 capacity: 600.0,
             }],
             constant_usd: 12.5,
+            facilities: Vec::new(),
         }
     }
 

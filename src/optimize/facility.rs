@@ -1,0 +1,334 @@
+//! Fixed costs: the facility-location term. Opening a facility (a Kubernetes cluster in
+//! a region) costs its monthly price once, however many chosen options need it, so the
+//! cheapest plan may keep a workload beside the others rather than open a region for it.
+//!
+//! Branch and bound over facilities. A node fixes some facilities open (their price is
+//! paid) and some closed (the options that need them are dropped); the rest are free.
+//! Its bound is the exact optimum, by the solver without facilities, of a relaxation in
+//! which each free facility's price is shared out over the workloads that could open it
+//! by dual ascent (Erlenkotter 1978): a workload's options there cost more by its share,
+//! and the shares of one facility never add up to more than its price. Any assignment
+//! pays at least its shares, so no assignment below the node costs less than the bound.
+//! The bound's own assignment, priced with the real facilities, is a plan; when it opens
+//! a free facility the node branches on that facility (closed, open). Nodes are taken
+//! best bound first, so the search ends with a proven optimum, or, past
+//! `Limits::max_facility_nodes` or the work limits, with the best plan found and the
+//! least bound still open: its proven gap.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+use super::problem::{
+    evaluate, tolerance, Choice, FacilityId, Limits, Problem, Solution, SolveError, SolveStats,
+    Workload,
+};
+
+/// Whether some option opens a facility with a price: otherwise the plain solver is exact.
+pub(crate) fn has_fixed_costs(problem: &Problem) -> bool {
+    let priced = |f: &FacilityId| problem.facilities[*f].monthly_usd > 0.0;
+    problem
+        .workloads
+        .iter()
+        .any(|w| w.options.iter().any(|o| o.opens.iter().any(priced)))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Free,
+    Open,
+    Closed,
+}
+
+/// A node waiting in the queue: the least bound first; among equal bounds the newest,
+/// so the search dives towards a plan.
+struct Queued {
+    bound: f64,
+    seq: usize,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .bound
+            .total_cmp(&self.bound)
+            .then(self.seq.cmp(&other.seq))
+    }
+}
+
+/// A node's relaxation: the problem without facilities, with free facilities' prices
+/// shared out, and the way back to the original option indices.
+struct Relaxation {
+    problem: Problem,
+    /// Per workload, the original index of each kept option.
+    kept: Vec<Vec<usize>>,
+    /// Per workload, the share of each free facility its options there carry.
+    shares: Vec<Vec<(FacilityId, f64)>>,
+}
+
+/// The best plan within `limits`: exact when the search finishes, else the best plan
+/// found with its proven lower bound. `inner` is the exact solver without facilities.
+pub(crate) fn solve(
+    problem: &Problem,
+    limits: &Limits,
+    inner: impl Fn(&Problem, &Limits) -> Result<Solution, SolveError>,
+) -> Result<Solution, SolveError> {
+    let mut statuses = vec![vec![Status::Free; problem.facilities.len()]];
+    let mut queue = BinaryHeap::from([Queued {
+        bound: f64::NEG_INFINITY,
+        seq: 0,
+    }]);
+    let mut best: Option<(f64, Vec<usize>)> = None;
+    let mut remaining = *limits;
+    let mut stats: Option<SolveStats> = None;
+    let (mut nodes, mut work, mut evaluated) = (0u64, 0u64, 0u64);
+    let mut open_bound: Option<f64> = None;
+    while let Some(queued) = queue.pop() {
+        if let Some((total, _)) = &best {
+            if queued.bound >= total - tolerance(*total) {
+                break;
+            }
+        }
+        if evaluated >= limits.max_facility_nodes {
+            open_bound = Some(queued.bound);
+            break;
+        }
+        evaluated += 1;
+        let status = std::mem::take(&mut statuses[queued.seq]);
+        let Some(relaxed) = relax(problem, &status) else {
+            continue;
+        };
+        let solution = match inner(&relaxed.problem, &remaining) {
+            Ok(solution) => solution,
+            Err(SolveError::Infeasible { .. } | SolveError::NoOptions { .. }) if evaluated > 1 => {
+                continue
+            }
+            Err(SolveError::TooLarge { .. }) if best.is_some() => {
+                open_bound = Some(queued.bound);
+                break;
+            }
+            Err(error) => return Err(error),
+        };
+        nodes += solution.stats.nodes;
+        work += solution.stats.work;
+        remaining.max_nodes = remaining.max_nodes.saturating_sub(solution.stats.nodes);
+        remaining.max_work = remaining.max_work.saturating_sub(solution.stats.work);
+        stats.get_or_insert_with(|| solution.stats.clone());
+        let choice: Vec<usize> = solution
+            .choice
+            .iter()
+            .zip(&relaxed.kept)
+            .map(|(&c, kept)| kept[c])
+            .collect();
+        let total = evaluate(problem, &choice).ok_or_else(|| SolveError::Invalid {
+            reason: "internal error: a relaxation's assignment is infeasible".to_string(),
+        })?;
+        if best
+            .as_ref()
+            .is_none_or(|(b, _)| total < b - tolerance(*b))
+        {
+            best = Some((total, choice.clone()));
+        }
+        let bound = solution.total_usd;
+        let incumbent = best.as_ref().map_or(f64::INFINITY, |(b, _)| *b);
+        if bound >= incumbent - tolerance(incumbent) {
+            continue;
+        }
+        let Some(facility) = branching_facility(problem, &status, &choice, &relaxed) else {
+            continue;
+        };
+        for decision in [Status::Open, Status::Closed] {
+            let mut child = status.clone();
+            child[facility] = decision;
+            queue.push(Queued {
+                bound,
+                seq: statuses.len(),
+            });
+            statuses.push(child);
+        }
+    }
+    // Only the node limit can end the search before the root's relaxation gave a plan.
+    let Some((total, choice)) = best else {
+        return Err(SolveError::TooLarge {
+            workloads: problem.workloads.len(),
+            max_nodes: limits.max_nodes,
+            max_work: limits.max_work,
+        });
+    };
+    let mut stats = stats.unwrap_or_default();
+    stats.nodes = nodes;
+    stats.work = work;
+    stats.facility_nodes = evaluated;
+    Ok(Solution {
+        choice,
+        total_usd: total,
+        lower_bound_usd: open_bound.map_or(total, |b| b.min(total)),
+        stats,
+    })
+}
+
+/// The relaxation of a node, or `None` when closing facilities left a workload with no
+/// option.
+fn relax(problem: &Problem, status: &[Status]) -> Option<Relaxation> {
+    let mut budget: Vec<f64> = problem
+        .facilities
+        .iter()
+        .zip(status)
+        .map(|(f, s)| if *s == Status::Free { f.monthly_usd } else { 0.0 })
+        .collect();
+    let paid: f64 = problem
+        .facilities
+        .iter()
+        .zip(status)
+        .filter(|(_, s)| **s == Status::Open)
+        .map(|(f, _)| f.monthly_usd)
+        .sum();
+    let mut workloads = Vec::with_capacity(problem.workloads.len());
+    let mut kept_all = Vec::with_capacity(problem.workloads.len());
+    let mut shares_all = Vec::with_capacity(problem.workloads.len());
+    let no_facilities: Arc<[FacilityId]> = Arc::from([]);
+    for workload in &problem.workloads {
+        let kept: Vec<usize> = (0..workload.options.len())
+            .filter(|&o| {
+                workload.options[o]
+                    .opens
+                    .iter()
+                    .all(|&f| status[f] != Status::Closed)
+            })
+            .collect();
+        if kept.is_empty() {
+            return None;
+        }
+        let options: Vec<&Choice> = kept.iter().map(|&o| &workload.options[o]).collect();
+        let mut costs: Vec<f64> = options.iter().map(|o| o.monthly_usd).collect();
+        let shares = ascend(&options, &mut costs, &mut budget, status);
+        workloads.push(Workload {
+            name: workload.name.clone(),
+            options: options
+                .iter()
+                .zip(&costs)
+                .map(|(o, &cost)| Choice {
+                    location: o.location,
+                    label: Arc::clone(&o.label),
+                    monthly_usd: cost,
+                    uses: o.uses.clone(),
+                    opens: Arc::clone(&no_facilities),
+                })
+                .collect(),
+        });
+        kept_all.push(kept);
+        shares_all.push(shares);
+    }
+    Some(Relaxation {
+        problem: Problem {
+            locations: problem.locations.clone(),
+            workloads,
+            flows: problem.flows.clone(),
+            apart: problem.apart.clone(),
+            resources: problem.resources.clone(),
+            facilities: Vec::new(),
+            constant_usd: problem.constant_usd + paid,
+        },
+        kept: kept_all,
+        shares: shares_all,
+    })
+}
+
+/// Dual ascent for one workload: raise the cost of its cheapest options by shares of
+/// the free facilities they need, as far as the next cheaper level and the facilities'
+/// unshared prices allow. Raising the cheapest options raises the least the workload can
+/// cost, which is what tightens the bound. Returns the shares taken.
+fn ascend(
+    options: &[&Choice],
+    costs: &mut [f64],
+    budget: &mut [f64],
+    status: &[Status],
+) -> Vec<(FacilityId, f64)> {
+    let mut shares: Vec<(FacilityId, f64)> = Vec::new();
+    // Each round either merges another cost level into the cheapest or uses up a
+    // facility's price, so this many rounds always suffice.
+    for _ in 0..options.len() + budget.len() {
+        let least = costs.iter().copied().fold(f64::INFINITY, f64::min);
+        let near = tolerance(least);
+        let next = costs
+            .iter()
+            .copied()
+            .filter(|&c| c > least + near)
+            .fold(f64::INFINITY, f64::min);
+        let mut raise: Vec<FacilityId> = Vec::new();
+        for (option, _) in options.iter().zip(&*costs).filter(|(_, &c)| c <= least + near) {
+            if option.opens.iter().any(|f| raise.contains(f)) {
+                continue;
+            }
+            let free = option
+                .opens
+                .iter()
+                .copied()
+                .find(|&f| status[f] == Status::Free && budget[f] > near);
+            match free {
+                Some(f) => raise.push(f),
+                None => return shares,
+            }
+        }
+        let step = raise
+            .iter()
+            .map(|&f| budget[f])
+            .fold(next - least, f64::min);
+        if !(step > near) || raise.is_empty() {
+            return shares;
+        }
+        for &f in &raise {
+            budget[f] -= step;
+            match shares.iter_mut().find(|(g, _)| *g == f) {
+                Some((_, amount)) => *amount += step,
+                None => shares.push((f, step)),
+            }
+            for (option, cost) in options.iter().zip(costs.iter_mut()) {
+                if option.opens.contains(&f) {
+                    *cost += step;
+                }
+            }
+        }
+    }
+    shares
+}
+
+/// The free facility to branch on: among those the assignment opens, the one whose
+/// price its users' shares cover least (the likeliest to be a mistake of the
+/// relaxation); `None` when the assignment opens no free facility with a price.
+fn branching_facility(
+    problem: &Problem,
+    status: &[Status],
+    choice: &[usize],
+    relaxed: &Relaxation,
+) -> Option<FacilityId> {
+    let mut covered = vec![0.0; problem.facilities.len()];
+    let mut opened = vec![false; problem.facilities.len()];
+    for (w, &c) in choice.iter().enumerate() {
+        for &f in problem.workloads[w].options[c].opens.iter() {
+            opened[f] = true;
+            if let Some((_, share)) = relaxed.shares[w].iter().find(|(g, _)| *g == f) {
+                covered[f] += share;
+            }
+        }
+    }
+    (0..problem.facilities.len())
+        .filter(|&f| {
+            opened[f] && status[f] == Status::Free && problem.facilities[f].monthly_usd > 0.0
+        })
+        .max_by(|&a, &b| {
+            let uncovered = |f: usize| problem.facilities[f].monthly_usd - covered[f];
+            uncovered(a).total_cmp(&uncovered(b)).then(b.cmp(&a))
+        })
+}
