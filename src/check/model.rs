@@ -786,7 +786,24 @@ pub struct CloudInfo {
     pub storage: Vec<StorageClass>,
     /// Serverless platforms' prices, sorted by platform.
     pub serverless: Vec<ServerlessPrice>,
+    /// What the build creates per region that bills whatever the load, sorted by name.
+    pub fixed: Vec<FixedPrice>,
     pub regions: Vec<RegionInfo>,
+}
+
+/// A cloud's fixed-cost resource (`fixed` in `stdlib/clouds/*.mlc`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FixedPrice {
+    pub name: String,
+    pub product: String,
+    pub usd_per_month: Exact,
+    /// `cluster`, `functions`, `private_functions`, `region` (`schema::FIXED_NEEDS`).
+    pub needed_by: Vec<String>,
+    /// Terraform addresses with `{region}` and `{code}` to fill in.
+    pub resources: Vec<String>,
+    pub private_only: bool,
+    pub unless_named_key: bool,
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1529,8 +1546,32 @@ fn cloud(name: String, f: &Fields) -> CloudInfo {
         spot_restart_seconds: opt_exact(f.get("spot_restart")),
         storage: storage_classes(f),
         serverless: serverless_prices(f),
+        fixed: fixed_prices(f),
         regions,
     }
+}
+
+/// `price = 0.10 USD/h` is held in USD per second; a month is 730 hours.
+fn fixed_prices(f: &Fields) -> Vec<FixedPrice> {
+    let mut prices: Vec<FixedPrice> = named_blocks(f, "fixed")
+        .map(|(name, b)| FixedPrice {
+            name,
+            product: string(b.get("product")),
+            usd_per_month: exact(b.get("price"))
+                .checked_mul(Exact::int(super::units::SECONDS_PER_MONTH))
+                .unwrap_or(Exact::int(0)),
+            needed_by: words(b.get("needed_by")),
+            resources: list(b.get("resources"))
+                .into_iter()
+                .filter_map(|x| opt_string(Some(x)))
+                .collect(),
+            private_only: bool_(b.get("private_only")).unwrap_or(false),
+            unless_named_key: bool_(b.get("unless_named_key")).unwrap_or(false),
+            source: string(b.get("source")),
+        })
+        .collect();
+    prices.sort_by(|a, b| a.name.cmp(&b.name));
+    prices
 }
 
 fn named_blocks<'f>(

@@ -230,6 +230,9 @@ pub const CONTINENTS: &[&str] = &[
 ];
 /// Storage tiers a dataset may ask for; a cloud's `storage` blocks say which product serves each.
 pub const STORAGE_TIERS: &[&str] = &["standard", "infrequent", "intelligent", "archive"];
+/// What makes `mlc build` create a cloud's fixed-cost resource in a region (`fixed`
+/// blocks of the standard library).
+pub const FIXED_NEEDS: &[&str] = &["cluster", "functions", "private_functions", "region"];
 /// `reserved` alone is a 1-year term, the shorter commitment; the terms map to the
 /// clouds' `reserved_1y` / `reserved_3y` price factors.
 /// Tiers a checkpoint volume may use: resuming needs the newest checkpoint at once.
@@ -756,6 +759,20 @@ pub static KINDS: &[KindSchema] = &[
                     req("price_per_month", Ty::Qty(Dim::PRICE_PER_SIZE), "USD per GB stored for one month"),
                     def("retrieval", Ty::Qty(Dim::PRICE_PER_SIZE), "0 USD/GB", "USD per GB read back"),
                     def("min_duration", Ty::Qty(Dim::DURATION), "0 d", "minimum billed storage duration"),
+                ],
+            },
+            BlockSchema {
+                name: "fixed",
+                named: true,
+                doc: "A resource `mlc build` creates in a region that bills by the hour or month whatever the load, with its list price: the plan pays it once per region that needs it, and the optimizer weighs it.",
+                attrs: &[
+                    req("product", Ty::Str, "what is billed, as the price page names it"),
+                    req("price", Ty::Qty(Dim::PRICE_PER_TIME), "list price, e.g. `0.10 USD/h` or `32 USD/month`"),
+                    req("needed_by", Ty::List(&Ty::Word(FIXED_NEEDS)), "what makes the build create it in a region: `cluster` (a job, service or Knative function runs there), `functions` (a function on this cloud's serverless platform), `private_functions` (those, under `security.network = private`), `region` (anything placed there, datasets included)"),
+                    req("resources", Ty::List(&Ty::Str), "the Terraform addresses (or file#logical-id) it prices; `{region}` is the region's identifier, `{code}` its code"),
+                    def("private_only", Ty::Bool, "off", "created only on a private network (`security.network` other than `public`)"),
+                    def("unless_named_key", Ty::Bool, "off", "not created when `security.kms_key` names this cloud's key"),
+                    req("source", Ty::Str, "the price page and when it was read"),
                 ],
             },
             BlockSchema {

@@ -158,7 +158,7 @@ pub fn describe(error: &PlanError) -> String {
             budget_usd,
             cheapest_usd,
             largest,
-            ..
+            plan,
         } => {
             let mut out = format!(
                 "error: over budget: the cheapest plan that meets every rule costs {} a month, above the budget of {}\n  largest items:\n",
@@ -172,6 +172,26 @@ pub fn describe(error: &PlanError) -> String {
                     item.name,
                     plan_render::usd(item.monthly_usd),
                     item.detail
+                ));
+            }
+            if !plan.fixed_costs.is_empty() {
+                let fixed: f64 = plan.fixed_costs.iter().map(|r| r.fixed_monthly_usd).sum();
+                let regions: Vec<String> = plan
+                    .fixed_costs
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} {} {}",
+                            r.cloud,
+                            r.region_code,
+                            plan_render::usd(r.fixed_monthly_usd)
+                        )
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "  fixed costs: {} of it is what the build keeps running whatever the load (clusters, system nodes, endpoints, keys): {}\n",
+                    plan_render::usd(fixed),
+                    regions.join("; ")
                 ));
             }
             out.push_str("  help: raise `budget.monthly`, or cut what the largest items need (runs, replicas, capacity = spot)\n");

@@ -1016,8 +1016,16 @@ fn budget(
             .map(|w| w.monthly_usd)
             .sum()
     };
-    let total = spend(&|w| CLOUDS.contains(&w.cloud.as_str()));
-    let here = spend(&|w| w.cloud == cloud);
+    // Fixed costs (clusters, endpoints, keys) are part of each cloud's bill.
+    let fixed = |pred: &dyn Fn(&str) -> bool| -> f64 {
+        plan.fixed_costs
+            .iter()
+            .filter(|r| pred(&r.cloud))
+            .map(|r| r.fixed_monthly_usd)
+            .sum()
+    };
+    let total = spend(&|w| CLOUDS.contains(&w.cloud.as_str())) + fixed(&|c| CLOUDS.contains(&c));
+    let here = spend(&|w| w.cloud == cloud) + fixed(&|c| c == cloud);
     let clouds_used = CLOUDS
         .iter()
         .filter(|c| plan.workloads.iter().any(|w| &w.cloud == *c))

@@ -134,10 +134,7 @@ pub(crate) fn solve(
         let total = evaluate(problem, &choice).ok_or_else(|| SolveError::Invalid {
             reason: "internal error: a relaxation's assignment is infeasible".to_string(),
         })?;
-        if best
-            .as_ref()
-            .is_none_or(|(b, _)| total < b - tolerance(*b))
-        {
+        if best.as_ref().is_none_or(|(b, _)| total < b - tolerance(*b)) {
             best = Some((total, choice.clone()));
         }
         let bound = solution.total_usd;
@@ -185,7 +182,13 @@ fn relax(problem: &Problem, status: &[Status]) -> Option<Relaxation> {
         .facilities
         .iter()
         .zip(status)
-        .map(|(f, s)| if *s == Status::Free { f.monthly_usd } else { 0.0 })
+        .map(|(f, s)| {
+            if *s == Status::Free {
+                f.monthly_usd
+            } else {
+                0.0
+            }
+        })
         .collect();
     let paid: f64 = problem
         .facilities
@@ -267,7 +270,11 @@ fn ascend(
             .filter(|&c| c > least + near)
             .fold(f64::INFINITY, f64::min);
         let mut raise: Vec<FacilityId> = Vec::new();
-        for (option, _) in options.iter().zip(&*costs).filter(|(_, &c)| c <= least + near) {
+        for (option, _) in options
+            .iter()
+            .zip(&*costs)
+            .filter(|(_, &c)| c <= least + near)
+        {
             if option.opens.iter().any(|f| raise.contains(f)) {
                 continue;
             }

@@ -19,8 +19,8 @@ mod tree;
 
 pub use mps::to_mps;
 pub use problem::{
-    evaluate, flow_cost, level, Choice, Facility, FacilityId, Flow, Limits, Location, LocationId, Problem, Resource,
-    ResourceId, Solution, SolveError, SolveStats, Workload, WorkloadId, OTHER_CLOUD, SAME_CLOUD,
-    SAME_CONTINENT, SAME_REGION,
+    evaluate, flow_cost, level, Choice, Facility, FacilityId, Flow, Limits, Location, LocationId,
+    Problem, Resource, ResourceId, Solution, SolveError, SolveStats, Workload, WorkloadId,
+    OTHER_CLOUD, SAME_CLOUD, SAME_CONTINENT, SAME_REGION,
 };
 pub use solve::{solve, solve_by_search};

@@ -206,6 +206,7 @@ mod tests {
             spot_restart_seconds: Some(Exact::int(600)),
             storage: Vec::new(),
             serverless: Vec::new(),
+            fixed: Vec::new(),
             regions: Vec::new(),
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod cost;
+mod fixed;
 pub mod options;
 pub mod places;
 pub mod render;
@@ -21,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// The version of the JSON plan (`docs/plan.schema.json`); bumped on any change of shape.
+/// The version of the JSON plan (`docs/plan.schema.json`); bumped on any change a reader
+/// of an older plan would break on. Fields are added compatibly (`fixed_costs`, the
+/// solver's bound, line items' `resources`): `--compare` still reads older plans.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Catalog prices older than this many days earn a warning in the plan.
@@ -55,6 +58,9 @@ pub struct Plan {
     pub budget_daily_usd: Option<f64>,
     pub workloads: Vec<PlannedWorkload>,
     pub line_items: Vec<LineItem>,
+    /// Per cloud region the plan uses, what it costs whatever the load.
+    #[serde(default)]
+    pub fixed_costs: Vec<RegionFixedCost>,
     /// Budget alert thresholds (percent of the monthly budget) the planned cloud spend
     /// reaches.
     pub alerts_reached: Vec<f64>,
@@ -138,6 +144,18 @@ pub struct LineItem {
     #[serde(serialize_with = "rounded")]
     pub monthly_usd: f64,
     pub detail: String,
+    /// What it prices, by Terraform address (or file#logical-id), where known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+}
+
+/// The fixed cost of one cloud region the plan uses (its cluster, network and key).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegionFixedCost {
+    pub cloud: String,
+    pub region_code: String,
+    #[serde(serialize_with = "rounded")]
+    pub fixed_monthly_usd: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,12 +174,26 @@ pub struct Finding {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SolverSummary {
+    /// Whether the total is proven the least any placement costs; when not (the search
+    /// over fixed costs passed its limits), `lower_bound_monthly_usd` is what is proven.
+    #[serde(default = "proven")]
+    pub proven_optimal: bool,
+    #[serde(default, serialize_with = "rounded")]
+    pub lower_bound_monthly_usd: f64,
+    /// Nodes of the search over fixed costs (regions opened or not).
+    #[serde(default)]
+    pub facility_nodes: u64,
     pub units: usize,
     pub options: usize,
     pub options_kept: usize,
     pub components: usize,
     pub searched_components: usize,
     pub nodes: u64,
+}
+
+/// Plans written before the search over fixed costs were all proven optimal.
+fn proven() -> bool {
+    true
 }
 
 /// Why there is no plan.
@@ -219,11 +251,14 @@ pub fn plan(
         gpu_rows: Default::default(),
     };
     let units = options::units(&ctx).map_err(PlanError::NoPlacement)?;
-    let (problem, constants) = problem(model, graph, &ctx, &units);
+    let fixed = fixed::FixedCosts::build(model, &places);
+    let (problem, constants) = problem(model, graph, &ctx, &units, &fixed);
     let limits = options.limits.unwrap_or_default();
     let solution =
         optimize::solve(&problem, &limits).map_err(|e| PlanError::Solver(e.to_string()))?;
-    let plan = assemble(model, &ctx, &units, problem, &solution, constants, options);
+    let plan = assemble(
+        model, &ctx, &units, problem, &solution, constants, &fixed, options,
+    );
     crate::drop_in_background(units);
     match &model.budget {
         Some(budget) if plan.cloud_monthly_usd > budget.monthly_usd.to_f64() + 0.005 => {
@@ -394,6 +429,7 @@ fn problem(
     graph: &ResourceGraph,
     ctx: &Context,
     units: &[Unit],
+    fixed: &fixed::FixedCosts,
 ) -> (Problem, Constants) {
     // Workloads of one shape share their candidates' labels: half a million options
     // but only a few thousand distinct labels in a 10,000-workload spec.
@@ -413,7 +449,7 @@ fn problem(
                     ),
                     monthly_usd: c.monthly_usd(),
                     uses: c.uses.clone(),
-                    opens: Default::default(),
+                    opens: fixed.opens(c.site, fixed::Need::of(u.kind, c.capacity)),
                 })
                 .collect(),
         })
@@ -495,6 +531,7 @@ fn problem(
                     "amortised running cost of {} x {}",
                     s.gpus.name, s.gpus.count
                 ),
+                resources: Vec::new(),
             })
         })
         .collect();
@@ -507,7 +544,7 @@ fn problem(
             apart,
             resources,
             constant_usd,
-            facilities: Vec::new(),
+            facilities: fixed.facilities(),
         },
         Constants { items },
     )
@@ -531,6 +568,7 @@ fn candidate_label(ctx: &Context, c: &Candidate) -> String {
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn assemble(
     model: &Model,
     ctx: &Context,
@@ -538,6 +576,7 @@ fn assemble(
     problem: Problem,
     solution: &optimize::Solution,
     constants: Constants,
+    fixed: &fixed::FixedCosts,
     options: &PlanOptions,
 ) -> Plan {
     let neighbours = Neighbours::new(&problem, &solution.choice);
@@ -565,7 +604,18 @@ fn assemble(
         idle.extend(finding);
     }
     line_items.extend(egress_items(&problem, solution));
+    let opened = neighbours.opened_facilities();
+    line_items.extend(fixed.line_items(&opened));
     line_items.extend(constants.items);
+    let fixed_costs = fixed
+        .per_region(&opened)
+        .into_iter()
+        .map(|(cloud, region_code, usd)| RegionFixedCost {
+            cloud,
+            region_code,
+            fixed_monthly_usd: usd,
+        })
+        .collect();
     let total = optimize::evaluate(&problem, &solution.choice).unwrap_or(solution.total_usd);
     let cloud = total - problem.constant_usd;
     let budget = model.budget.as_ref();
@@ -600,11 +650,15 @@ fn assemble(
         budget_daily_usd: budget.and_then(|b| b.daily_usd).map(|d| d.to_f64()),
         workloads,
         line_items,
+        fixed_costs,
         alerts_reached,
         anomaly_alert_usd: budget.map(|b| cloud * b.anomaly_threshold.to_f64()),
         compliance: compliance(model, ctx),
         findings,
         solver: SolverSummary {
+            proven_optimal: solution.is_proven(),
+            lower_bound_monthly_usd: solution.lower_bound_usd.min(total),
+            facility_nodes: solution.stats.facility_nodes,
             units: units.len(),
             options: solution.stats.options_total,
             options_kept: solution.stats.options_kept,
@@ -658,6 +712,7 @@ fn planned(
             name: name.clone(),
             monthly_usd: chosen.compute_usd,
             detail: compute_detail(chosen, &label),
+            resources: Vec::new(),
         });
     }
     if chosen.storage_usd > 0.0 {
@@ -666,6 +721,7 @@ fn planned(
             name: name.clone(),
             monthly_usd: chosen.storage_usd,
             detail: format!("stored in {}", site.reference()),
+            resources: Vec::new(),
         });
     }
     if chosen.retrieval_usd > 0.0 {
@@ -674,8 +730,12 @@ fn planned(
             name: format!("{name} (retrieval)"),
             monthly_usd: chosen.retrieval_usd,
             detail: "reading it back from its storage tier".into(),
+            resources: Vec::new(),
         });
     }
+    let (rationale, fixed_note) = rationale(solved, i);
+    let mut notes = unit.notes.clone();
+    notes.extend(fixed_note);
     let workload = PlannedWorkload {
         name: unit.name.clone(),
         kind: unit.kind.keyword().into(),
@@ -690,9 +750,9 @@ fn planned(
         usd_per_hour: chosen.usd_per_hour * chosen.units,
         hours_per_month: chosen.hours,
         monthly_usd: chosen.monthly_usd(),
-        rationale: rationale(solved, i),
+        rationale,
         managed: managed_fit(model, unit, chosen, &site.cloud),
-        notes: unit.notes.clone(),
+        notes,
     };
     (workload, line_items, idle)
 }
@@ -815,6 +875,7 @@ fn egress_items(problem: &Problem, solution: &optimize::Solution) -> Vec<LineIte
                 lb.name,
                 la.egress[optimize::level(la, lb)]
             ),
+            resources: Vec::new(),
         });
     }
     if small_flows > 0 {
@@ -825,6 +886,7 @@ fn egress_items(problem: &Problem, solution: &optimize::Solution) -> Vec<LineIte
             detail: format!(
                 "{small_flows} flow(s) under $0.01 a month each (model artifacts, small outputs)"
             ),
+            resources: Vec::new(),
         });
     }
     items
@@ -838,6 +900,10 @@ struct Neighbours {
     flows: Vec<Vec<usize>>,
     apart: Vec<Vec<usize>>,
     used: Vec<f64>,
+    /// Per facility, how many chosen options open it.
+    openers: Vec<u32>,
+    /// Per facility, its monthly price.
+    facility_usd: Vec<f64>,
 }
 
 impl Neighbours {
@@ -856,18 +922,57 @@ impl Neighbours {
             apart[b].push(a);
         }
         let mut used = vec![0.0; problem.resources.len()];
+        let mut openers = vec![0u32; problem.facilities.len()];
         for (workload, &c) in problem.workloads.iter().zip(choice) {
             for &(r, amount) in &workload.options[c].uses {
                 used[r] += amount;
             }
+            for &f in workload.options[c].opens.iter() {
+                openers[f] += 1;
+            }
         }
-        Neighbours { flows, apart, used }
+        Neighbours {
+            flows,
+            apart,
+            used,
+            openers,
+            facility_usd: problem.facilities.iter().map(|f| f.monthly_usd).collect(),
+        }
+    }
+
+    fn opened_facilities(&self) -> Vec<bool> {
+        self.openers.iter().map(|&n| n > 0).collect()
+    }
+
+    /// The fixed costs workload `i` would add (facilities no other chosen option
+    /// opens) and free (facilities only it opens) by moving from `now` to `then`.
+    fn fixed_change(&self, now: &Choice, then: &Choice) -> (f64, f64) {
+        let added = then
+            .opens
+            .iter()
+            .filter(|f| !now.opens.contains(f) && self.openers[**f] == 0)
+            .map(|&f| self.facility_usd[f])
+            .sum();
+        let freed = now
+            .opens
+            .iter()
+            .filter(|f| !then.opens.contains(f) && self.openers[**f] == 1)
+            .map(|&f| self.facility_usd[f])
+            .sum();
+        (added, freed)
     }
 
     /// How much the plan's total changes when workload `i` takes option `j` and every
     /// other workload keeps its choice (what `evaluate` of that assignment minus
-    /// `evaluate` of `choice` gives), or `None` when that assignment is infeasible.
-    fn change(&self, problem: &Problem, choice: &[usize], i: usize, j: usize) -> Option<f64> {
+    /// `evaluate` of `choice` gives), with the fixed costs of the facilities the move
+    /// opens; `None` when that assignment is infeasible.
+    fn change(
+        &self,
+        problem: &Problem,
+        choice: &[usize],
+        i: usize,
+        j: usize,
+    ) -> Option<(f64, f64)> {
         let options = &problem.workloads[i].options;
         let (now, then) = (&options[choice[i]], &options[j]);
         for (r, resource) in problem.resources.iter().enumerate() {
@@ -891,7 +996,8 @@ impl Neighbours {
                 return None;
             }
         }
-        let mut change = then.monthly_usd - now.monthly_usd;
+        let (added, freed) = self.fixed_change(now, then);
+        let mut change = then.monthly_usd - now.monthly_usd + added - freed;
         for &f in &self.flows[i] {
             let flow = &problem.flows[f];
             let before = optimize::flow_cost(
@@ -906,12 +1012,12 @@ impl Neighbours {
             );
             change += after - before;
         }
-        Some(change)
+        Some((change, added))
     }
 }
 
 /// The runner-up (best other option with the rest fixed) and the cheaper excluded fits.
-fn rationale(solved: Solved, i: usize) -> Rationale {
+fn rationale(solved: Solved, i: usize) -> (Rationale, Option<String>) {
     let Solved {
         ctx,
         units,
@@ -922,16 +1028,39 @@ fn rationale(solved: Solved, i: usize) -> Rationale {
     let unit = &units[i];
     let chosen = &unit.candidates[solution.choice[i]];
     let mut runner_up: Option<(f64, usize)> = None;
+    // The move that would save most before the fixed costs it adds, when those make it
+    // dearer: why the workload joins a region the plan already pays for.
+    let mut held_by_fixed: Option<(f64, f64, usize)> = None;
     for j in 0..unit.candidates.len() {
         if j == solution.choice[i] {
             continue;
         }
-        if let Some(extra) = neighbours.change(problem, &solution.choice, i, j) {
+        if let Some((extra, added)) = neighbours.change(problem, &solution.choice, i, j) {
             if runner_up.is_none_or(|(best, _)| extra < best) {
                 runner_up = Some((extra, j));
             }
+            let saving = added - extra;
+            if added > 0.0 && extra >= 0.0 && saving > 0.005 {
+                if held_by_fixed.is_none_or(|(best, _, _)| saving > best) {
+                    held_by_fixed = Some((saving, added, j));
+                }
+            }
         }
     }
+    let fixed_note = held_by_fixed.map(|(saving, added, j)| {
+        let there = &ctx.places.sites[unit.candidates[j].site];
+        let here = &ctx.places.sites[chosen.site];
+        format!(
+            "runs in {} {}, which the plan pays for already: {} would save {}/month but a cluster in {} {} would add {}/month of fixed costs",
+            here.cloud,
+            here.code,
+            candidate_label(ctx, &unit.candidates[j]),
+            render::usd(saving),
+            there.cloud,
+            there.code,
+            render::usd(added)
+        )
+    });
     let runner_up = runner_up.map(|(extra, j)| Alternative {
         placement: candidate_label(ctx, &unit.candidates[j]),
         extra_monthly_usd: extra,
@@ -955,10 +1084,13 @@ fn rationale(solved: Solved, i: usize) -> Rationale {
     let mut seen = std::collections::BTreeSet::new();
     excluded.retain(|e| seen.insert(e.reason.clone()));
     excluded.truncate(3);
-    Rationale {
-        runner_up,
-        excluded,
-    }
+    (
+        Rationale {
+            runner_up,
+            excluded,
+        },
+        fixed_note,
+    )
 }
 
 fn compliance(model: &Model, ctx: &Context) -> Vec<FrameworkVerdict> {
@@ -1143,7 +1275,11 @@ mod tests {
                         } else {
                             vec![]
                         },
-                        opens: Default::default(),
+                        opens: match next(3) {
+                            0 => Vec::new().into(),
+                            1 => vec![next(4) as usize].into(),
+                            _ => vec![next(4) as usize, 4].into(),
+                        },
                     })
                     .collect(),
             })
@@ -1168,7 +1304,12 @@ mod tests {
                 capacity: 600.0,
             }],
             constant_usd: 12.5,
-            facilities: Vec::new(),
+            facilities: (0..5)
+                .map(|f| crate::optimize::Facility {
+                    name: format!("f{f}"),
+                    monthly_usd: (f * 40) as f64,
+                })
+                .collect(),
         }
     }
 
@@ -1187,7 +1328,7 @@ mod tests {
                     let mut moved = choice.clone();
                     moved[i] = j;
                     let expected = evaluate(&problem, &moved).map(|total| total - base);
-                    let got = neighbours.change(&problem, &choice, i, j);
+                    let got = neighbours.change(&problem, &choice, i, j).map(|(c, _)| c);
                     match (expected, got) {
                         (Some(e), Some(g)) => {
                             assert!((e - g).abs() < 1e-6, "seed {seed}: {e} != {g}")

@@ -2,7 +2,7 @@
 //! is the `Plan` itself, serialised.) Both are deterministic: workloads in model order,
 //! line items by category then name.
 
-use super::{Plan, PlannedWorkload};
+use super::{LineItem, Plan, PlannedWorkload};
 use crate::graph::draw::Placements;
 use crate::graph::NodeKind;
 use std::fmt::Write;
@@ -189,10 +189,13 @@ pub fn to_text(plan: &Plan) -> String {
             item.category,
             usd_item(item.monthly_usd),
             item.name,
-            item.detail
+            item_detail(item)
         );
     }
     let _ = writeln!(out, "\nTotal: {} / month", usd(plan.total_monthly_usd));
+    if let Some(line) = gap_line(plan) {
+        let _ = writeln!(out, "{line}");
+    }
     if let Some(line) = budget_line(plan) {
         let _ = writeln!(out, "Budget: {line}");
     }
@@ -211,6 +214,30 @@ pub fn to_text(plan: &Plan) -> String {
     out
 }
 
+/// A line item's detail and, where known, the resources it prices.
+fn item_detail(item: &LineItem) -> String {
+    if item.resources.is_empty() {
+        return item.detail.clone();
+    }
+    format!("{} [{}]", item.detail, item.resources.join(", "))
+}
+
+/// Where the optimum is not proven (the search over fixed costs stopped at its limit),
+/// the bound that is, and the gap: never an unlabelled heuristic.
+fn gap_line(plan: &Plan) -> Option<String> {
+    if plan.solver.proven_optimal {
+        return None;
+    }
+    let bound = plan.solver.lower_bound_monthly_usd;
+    let gap = (plan.total_monthly_usd - bound) / plan.total_monthly_usd.max(f64::MIN_POSITIVE);
+    Some(format!(
+        "Not proven optimal: the search over which regions to open stopped at its limit after {} nodes; no placement costs less than {} (gap {:.2}%)",
+        plan.solver.facility_nodes,
+        usd(bound),
+        100.0 * gap
+    ))
+}
+
 /// Pipes and newlines would break a markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
@@ -221,6 +248,9 @@ pub fn to_markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### mlc plan: `{}`\n", cell(&plan.spec));
     let _ = write!(out, "**Total: {} / month**", usd(plan.total_monthly_usd));
+    if let Some(line) = gap_line(plan) {
+        let _ = write!(out, " ({line})");
+    }
     if let Some(line) = budget_line(plan) {
         let _ = write!(out, " · budget {}", cell(&line));
     }
@@ -284,7 +314,7 @@ pub fn to_markdown(plan: &Plan) -> String {
             item.category,
             cell(&item.name),
             usd_item(item.monthly_usd),
-            cell(&item.detail)
+            cell(&item_detail(item))
         );
     }
     out.push_str("\n</details>\n");
