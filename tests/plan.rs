@@ -591,8 +591,17 @@ fn the_worked_example_in_docs_plan_md_is_right() {
     assert_eq!(amount("dataset.tickets"), "$18.40");
     assert_eq!(amount("train.classifier"), "$40.85");
     assert_eq!(amount("service.api"), "$155.73");
-    assert_eq!(plan::render::usd(plan.total_monthly_usd), "$214.98");
-    for figure in ["$18.40", "$40.85", "$155.73", "$214.98", "$58.76"] {
+    let fixed: f64 = plan
+        .line_items
+        .iter()
+        .filter(|i| i.category == "fixed")
+        .map(|i| i.monthly_usd)
+        .sum();
+    assert_eq!(plan::render::usd(fixed), "$377.56");
+    assert_eq!(plan::render::usd(plan.total_monthly_usd), "$592.54");
+    for figure in [
+        "$18.40", "$40.85", "$155.73", "$377.56", "$592.54", "$58.76", "$436.32",
+    ] {
         assert!(block.contains(figure), "docs/plan.md lost {figure}");
     }
     let classifier = plan
@@ -601,7 +610,7 @@ fn the_worked_example_in_docs_plan_md_is_right() {
         .find(|w| w.name == "classifier")
         .unwrap();
     let runner_up = classifier.rationale.runner_up.as_ref().unwrap();
-    assert_eq!(plan::render::usd(runner_up.extra_monthly_usd), "$58.76");
+    assert_eq!(plan::render::usd(runner_up.extra_monthly_usd), "$436.32");
 }
 
 #[test]

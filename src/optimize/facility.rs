@@ -20,9 +20,14 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use super::problem::{
-    evaluate, tolerance, Choice, FacilityId, Limits, Problem, Solution, SolveError, SolveStats,
-    Workload,
+    evaluate, flow_cost, tolerance, Choice, FacilityId, Limits, Problem, Solution, SolveError,
+    SolveStats, Workload,
 };
+
+/// Options relaxed over all nodes before the search stops with its gap: a node costs
+/// one pass over every option (plus the solver's own, bounded, work), so large specs
+/// stop after fewer nodes than small ones, the same way on every machine.
+const MAX_OPTION_VISITS: u64 = 20_000_000;
 
 /// Whether some option opens a facility with a price: otherwise the plain solver is exact.
 pub(crate) fn has_fixed_costs(problem: &Problem) -> bool {
@@ -75,6 +80,8 @@ struct Relaxation {
     kept: Vec<Vec<usize>>,
     /// Per workload, the share of each free facility its options there carry.
     shares: Vec<Vec<(FacilityId, f64)>>,
+    /// The node's status with the facilities every plan below it opens set open.
+    status: Vec<Status>,
 }
 
 /// The best plan within `limits`: exact when the search finishes, else the best plan
@@ -94,13 +101,19 @@ pub(crate) fn solve(
     let mut stats: Option<SolveStats> = None;
     let (mut nodes, mut work, mut evaluated) = (0u64, 0u64, 0u64);
     let mut open_bound: Option<f64> = None;
+    let options: u64 = problem
+        .workloads
+        .iter()
+        .map(|w| w.options.len() as u64)
+        .sum::<u64>()
+        .max(1);
     while let Some(queued) = queue.pop() {
         if let Some((total, _)) = &best {
             if queued.bound >= total - tolerance(*total) {
                 break;
             }
         }
-        if evaluated >= limits.max_facility_nodes {
+        if evaluated >= limits.max_facility_nodes || evaluated * options >= MAX_OPTION_VISITS {
             open_bound = Some(queued.bound);
             break;
         }
@@ -142,11 +155,11 @@ pub(crate) fn solve(
         if bound >= incumbent - tolerance(incumbent) {
             continue;
         }
-        let Some(facility) = branching_facility(problem, &status, &choice, &relaxed) else {
+        let Some(facility) = branching_facility(problem, &relaxed.status, &choice, &relaxed) else {
             continue;
         };
         for decision in [Status::Open, Status::Closed] {
-            let mut child = status.clone();
+            let mut child = relaxed.status.clone();
             child[facility] = decision;
             queue.push(Queued {
                 bound,
@@ -178,29 +191,7 @@ pub(crate) fn solve(
 /// The relaxation of a node, or `None` when closing facilities left a workload with no
 /// option.
 fn relax(problem: &Problem, status: &[Status]) -> Option<Relaxation> {
-    let mut budget: Vec<f64> = problem
-        .facilities
-        .iter()
-        .zip(status)
-        .map(|(f, s)| {
-            if *s == Status::Free {
-                f.monthly_usd
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    let paid: f64 = problem
-        .facilities
-        .iter()
-        .zip(status)
-        .filter(|(_, s)| **s == Status::Open)
-        .map(|(f, _)| f.monthly_usd)
-        .sum();
-    let mut workloads = Vec::with_capacity(problem.workloads.len());
-    let mut kept_all = Vec::with_capacity(problem.workloads.len());
-    let mut shares_all = Vec::with_capacity(problem.workloads.len());
-    let no_facilities: Arc<[FacilityId]> = Arc::from([]);
+    let mut kept_all: Vec<Vec<usize>> = Vec::with_capacity(problem.workloads.len());
     for workload in &problem.workloads {
         let kept: Vec<usize> = (0..workload.options.len())
             .filter(|&o| {
@@ -213,26 +204,76 @@ fn relax(problem: &Problem, status: &[Status]) -> Option<Relaxation> {
         if kept.is_empty() {
             return None;
         }
-        let options: Vec<&Choice> = kept.iter().map(|&o| &workload.options[o]).collect();
-        let mut costs: Vec<f64> = options.iter().map(|o| o.monthly_usd).collect();
-        let shares = ascend(&options, &mut costs, &mut budget, status);
-        workloads.push(Workload {
+        kept_all.push(kept);
+    }
+    let status = with_mandatory_open(problem, status, &kept_all);
+    let mut budget: Vec<f64> = problem
+        .facilities
+        .iter()
+        .zip(&status)
+        .map(|(f, s)| {
+            if *s == Status::Free {
+                f.monthly_usd
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let paid: f64 = problem
+        .facilities
+        .iter()
+        .zip(&status)
+        .filter(|(_, s)| **s == Status::Open)
+        .map(|(f, _)| f.monthly_usd)
+        .sum();
+    // The most constrained workloads take their shares first: a workload with one
+    // place can only ever open that place's facilities.
+    let mut order: Vec<usize> = (0..problem.workloads.len()).collect();
+    order.sort_by_key(|&w| kept_all[w].len());
+    let mut incident = vec![Vec::new(); problem.workloads.len()];
+    for (i, flow) in problem.flows.iter().enumerate() {
+        if flow.from != flow.to {
+            incident[flow.from].push(i);
+            incident[flow.to].push(i);
+        }
+    }
+    let mut shares_all = vec![Vec::new(); problem.workloads.len()];
+    for &w in &order {
+        let options: Vec<&Choice> = kept_all[w]
+            .iter()
+            .map(|&o| &problem.workloads[w].options[o])
+            .collect();
+        let mut costs = ascent_costs(problem, w, &options, &incident[w], &kept_all);
+        shares_all[w] = ascend(&options, &mut costs, &mut budget, &status);
+    }
+    let no_facilities: Arc<[FacilityId]> = Arc::from([]);
+    let workloads = problem
+        .workloads
+        .iter()
+        .zip(&kept_all)
+        .zip(&shares_all)
+        .map(|((workload, kept), shares)| Workload {
             name: workload.name.clone(),
-            options: options
+            options: kept
                 .iter()
-                .zip(&costs)
-                .map(|(o, &cost)| Choice {
-                    location: o.location,
-                    label: Arc::clone(&o.label),
-                    monthly_usd: cost,
-                    uses: o.uses.clone(),
-                    opens: Arc::clone(&no_facilities),
+                .map(|&o| {
+                    let option = &workload.options[o];
+                    let share: f64 = shares
+                        .iter()
+                        .filter(|(f, _)| option.opens.contains(f))
+                        .map(|(_, amount)| amount)
+                        .sum();
+                    Choice {
+                        location: option.location,
+                        label: Arc::clone(&option.label),
+                        monthly_usd: option.monthly_usd + share,
+                        uses: option.uses.clone(),
+                        opens: Arc::clone(&no_facilities),
+                    }
                 })
                 .collect(),
-        });
-        kept_all.push(kept);
-        shares_all.push(shares);
-    }
+        })
+        .collect();
     Some(Relaxation {
         problem: Problem {
             locations: problem.locations.clone(),
@@ -245,7 +286,62 @@ fn relax(problem: &Problem, status: &[Status]) -> Option<Relaxation> {
         },
         kept: kept_all,
         shares: shares_all,
+        status,
     })
+}
+
+/// The node's status with every free facility that some workload opens wherever it
+/// runs set open: every plan below the node pays it, so the bound may too.
+fn with_mandatory_open(problem: &Problem, status: &[Status], kept: &[Vec<usize>]) -> Vec<Status> {
+    let mut status = status.to_vec();
+    for (workload, kept) in problem.workloads.iter().zip(kept) {
+        let first = &workload.options[kept[0]].opens;
+        for &f in first.iter() {
+            if status[f] == Status::Free
+                && kept.iter().all(|&o| workload.options[o].opens.contains(&f))
+            {
+                status[f] = Status::Open;
+            }
+        }
+    }
+    status
+}
+
+/// What guides a workload's dual ascent: each option's own cost plus the egress to and
+/// from neighbours that have one place left. Only the shares the ascent takes reach
+/// the bound, and those stay within each facility's price whatever guided them, so the
+/// bound stays valid; the egress makes the shares follow where the workload would
+/// really run.
+fn ascent_costs(
+    problem: &Problem,
+    w: usize,
+    options: &[&Choice],
+    incident: &[usize],
+    kept: &[Vec<usize>],
+) -> Vec<f64> {
+    let pinned = |v: usize| {
+        (kept[v].len() == 1)
+            .then(|| &problem.locations[problem.workloads[v].options[kept[v][0]].location])
+    };
+    options
+        .iter()
+        .map(|option| {
+            let here = &problem.locations[option.location];
+            let mut cost = option.monthly_usd;
+            for flow in incident.iter().map(|&i| &problem.flows[i]) {
+                if flow.from == w {
+                    if let Some(there) = pinned(flow.to) {
+                        cost += flow_cost(here, there, flow.gb_per_month);
+                    }
+                } else if flow.to == w {
+                    if let Some(there) = pinned(flow.from) {
+                        cost += flow_cost(there, here, flow.gb_per_month);
+                    }
+                }
+            }
+            cost
+        })
+        .collect()
 }
 
 /// Dual ascent for one workload: raise the cost of its cheapest options by shares of

@@ -125,7 +125,7 @@ impl Default for Limits {
         Limits {
             max_nodes: 2_000_000,
             max_work: 4_000_000_000,
-            max_facility_nodes: 400,
+            max_facility_nodes: 2_000,
         }
     }
 }
