@@ -475,7 +475,9 @@ fn over_budget_names_the_budget_the_cheapest_total_and_the_largest_items() {
         }) => {
             assert_eq!(budget_usd, 1.0);
             assert!(cheapest_usd > 1.0);
-            assert_eq!(largest[0].category, "compute");
+            assert!(largest.windows(2).all(|w| w[0].monthly_usd >= w[1].monthly_usd));
+            // The job is small; what puts it over is the cluster it needs.
+            assert_eq!(largest[0].category, "fixed");
         }
         other => panic!("expected over budget, got {other:?}"),
     }

@@ -27,7 +27,7 @@ use super::problem::{
 /// Options relaxed over all nodes before the search stops with its gap: a node costs
 /// one pass over every option (plus the solver's own, bounded, work), so large specs
 /// stop after fewer nodes than small ones, the same way on every machine.
-const MAX_OPTION_VISITS: u64 = 20_000_000;
+const MAX_OPTION_VISITS: u64 = 5_000_000;
 
 /// Whether some option opens a facility with a price: otherwise the plain solver is exact.
 pub(crate) fn has_fixed_costs(problem: &Problem) -> bool {
