@@ -160,3 +160,128 @@ fn fixed_costs_per_region_are_the_fixed_line_items() {
     );
     assert_eq!(plan["solver"]["proven_optimal"], true);
 }
+
+/// `min_size`, `total_min_node_count` or `min_count` of every workload node pool (not
+/// the system pools) in `out`'s Terraform: (cloud, pool resource name, instance type,
+/// spot, minimum nodes).
+fn pool_minimums(out: &Path) -> Vec<(String, String, String, bool, u64)> {
+    let mut pools = Vec::new();
+    for cloud in ["aws", "gcp", "azure"] {
+        for file in common::files_under(&out.join("terraform").join(cloud), &["tf"]) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for block in text.split("\nresource \"").skip(1) {
+                let kinds = [
+                    "aws_eks_node_group\"",
+                    "google_container_node_pool\"",
+                    "azurerm_kubernetes_cluster_node_pool\"",
+                ];
+                if !kinds.iter().any(|k| block.starts_with(k)) {
+                    continue;
+                }
+                let name = block.split('"').nth(2).unwrap().to_string();
+                if name.ends_with("_system") {
+                    continue;
+                }
+                let body = &block[..block.find("\n}\n").unwrap_or(block.len())];
+                let value = |key: &str| {
+                    body.lines().find_map(|l| {
+                        let rest = l.trim().strip_prefix(key)?.trim_start().strip_prefix('=')?;
+                        Some(rest.trim().trim_matches(['[', ']', '"']).to_string())
+                    })
+                };
+                let instance = value("instance_types")
+                    .or_else(|| value("machine_type"))
+                    .or_else(|| value("vm_size"))
+                    .unwrap();
+                let spot = value("capacity_type").as_deref() == Some("SPOT")
+                    || value("spot").as_deref() == Some("true")
+                    || value("priority").as_deref() == Some("Spot");
+                let min = value("min_size")
+                    .or_else(|| value("total_min_node_count"))
+                    .or_else(|| value("min_count"))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                pools.push((cloud.to_string(), name, instance, spot, min));
+            }
+        }
+    }
+    pools
+}
+
+/// The nodes the build keeps running are the nodes the plan prices: per cluster and
+/// on-demand CPU instance type (GPU pools keep an instance per replica, as priced), the workload pools' minimum nodes equal the whole nodes
+/// the plan charges its always-on services for (what each pays an hour over the
+/// catalog price of one node); jobs and services that scale to zero keep none.
+#[test]
+fn node_pools_keep_the_whole_nodes_the_plan_prices() {
+    let catalog = mlc::catalog::Catalog::embedded().unwrap();
+    let mut compared = 0;
+    for spec in common::examples() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        common::build(&spec, &out, &[]);
+        let plan = plan_json(&spec);
+        let mut priced: std::collections::BTreeMap<(String, String, String), f64> =
+            Default::default();
+        let mut always_on: BTreeSet<(String, String, String)> = BTreeSet::new();
+        for w in plan["workloads"].as_array().unwrap() {
+            let (cloud, code, instance) = (
+                w["cloud"].as_str().unwrap(),
+                w["region_code"].as_str().unwrap(),
+                w["instance_type"].as_str().unwrap(),
+            );
+            let key = (
+                cloud.to_string(),
+                code.replace('-', "_"),
+                instance.to_string(),
+            );
+            if w["kind"] != "service" || w["capacity"] != "on_demand" {
+                continue;
+            }
+            let Some(row) = catalog.find(cloud, code, instance).into_iter().next() else {
+                continue;
+            };
+            if row.accelerator.is_some() || w["hours_per_month"].as_f64().unwrap() < 729.9 {
+                continue;
+            }
+            let node_price = row.price_usd_per_hour.unwrap().to_f64();
+            *priced.entry(key.clone()).or_default() +=
+                w["usd_per_hour"].as_f64().unwrap() / node_price;
+            always_on.insert(key);
+        }
+        let mut kept: std::collections::BTreeMap<(String, String, String), u64> =
+            Default::default();
+        for (cloud, name, instance, spot, min) in pool_minimums(&out) {
+            if spot {
+                continue;
+            }
+            let Some(key) = always_on.iter().find(|(c, region, i)| {
+                *c == cloud && name.starts_with(region.as_str()) && *i == instance
+            }) else {
+                // GPU replicas get a whole instance each, checked by the pools' own tests.
+                let gpu = catalog
+                    .offerings
+                    .iter()
+                    .any(|o| *o.instance_type == *instance && o.accelerator.is_some());
+                assert!(
+                    gpu || min == 0,
+                    "{}: pool {name} keeps {min} nodes no always-on service is priced for",
+                    spec.display()
+                );
+                continue;
+            };
+            *kept.entry(key.clone()).or_default() += min;
+        }
+        for (key, nodes) in &priced {
+            let pool = kept.get(key).copied().unwrap_or(0);
+            assert!(
+                (nodes - pool as f64).abs() < 1e-6,
+                "{}: the plan prices {nodes} nodes of {key:?}, the build keeps {pool}",
+                spec.display()
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 8, "only {compared} pools were compared");
+}

@@ -116,8 +116,9 @@ fn svg_is_xml_with_a_node_per_graph_node_and_the_same_lines_as_dot() {
     );
     let service = &drawn[2].1;
     assert!(
-        service
-            .contains(&"plan: aws eu-central-1 m6i.2xlarge x 3 on_demand, $559.67/month".to_string()),
+        service.contains(
+            &"plan: aws eu-central-1 m6i.4xlarge x 3 on_demand, $671.60/month".to_string()
+        ),
         "{service:?}"
     );
     assert!(

@@ -277,18 +277,50 @@ pub fn falls_back_to_on_demand(model: &Model, w: &PlannedWorkload) -> bool {
             .is_some_and(|f| f == CapacityKind::OnDemand)
 }
 
-/// `(min, max)` nodes a workload adds to its pool: a service keeps its planned replicas
-/// and may grow to its maximum (a standby too: it takes the traffic when the primary
-/// fails); a job needs its nodes only while it runs.
+/// `(min, max)` nodes a workload adds to its pool: a service keeps the nodes its planned
+/// replicas need (CPU replicas packed, `plan::cost::pods_per_node`) and may grow to
+/// those of its maximum (a standby too: it takes the traffic when the primary fails);
+/// a service that scales to zero and a job need nodes only while they run.
 fn node_range(model: &Model, w: &PlannedWorkload) -> (u64, u64) {
     let nodes = w.nodes.max(0.0).ceil() as u64;
     if w.kind != "service" {
         return (0, nodes.max(1));
     }
-    let most = model
-        .service(&w.name)
-        .map_or(nodes, |s| s.replicas_max.max(nodes));
-    (nodes, most.max(1))
+    let service = model.service(&w.name);
+    let most = service.map_or(nodes, |s| s.replicas_max.max(nodes));
+    // A service that scales to zero keeps no node: KEDA removes its pods when traffic
+    // stops and the autoscaler its nodes, as the plan prices its awake hours only.
+    let floor = if service.is_some_and(|s| s.replicas_min == 0) {
+        0.0
+    } else {
+        w.nodes
+    };
+    // CPU replicas are packed onto whole nodes, as the plan prices them.
+    let per_node = service
+        .filter(|s| s.accelerator.is_none())
+        .and_then(|s| cpu_pods_per_node(w, s))
+        .unwrap_or(1);
+    (
+        crate::plan::cost::nodes_for(floor, per_node),
+        crate::plan::cost::nodes_for(most as f64, per_node).max(1),
+    )
+}
+
+/// Replicas of a CPU service a node of its planned instance type holds.
+fn cpu_pods_per_node(w: &PlannedWorkload, service: &crate::check::model::Service) -> Option<u64> {
+    let catalog = Catalog::embedded().ok()?;
+    let row = catalog
+        .find(&w.cloud, &w.region_code, &w.instance_type)
+        .into_iter()
+        .next()?;
+    let (cpu, memory) = crate::plan::cost::replica_request(service);
+    let per_node = crate::plan::cost::pods_per_node(
+        row.vcpus?.to_f64(),
+        row.memory_gib?.to_f64(),
+        cpu,
+        memory,
+    );
+    (per_node > 0).then_some(per_node)
 }
 
 fn describe(w: &PlannedWorkload) -> String {

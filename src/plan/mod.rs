@@ -735,6 +735,7 @@ fn planned(
     }
     let (rationale, fixed_note) = rationale(solved, i);
     let mut notes = unit.notes.clone();
+    notes.extend(packing_note(model, ctx, unit, chosen));
     notes.extend(fixed_note);
     let workload = PlannedWorkload {
         name: unit.name.clone(),
@@ -755,6 +756,33 @@ fn planned(
         notes,
     };
     (workload, line_items, idle)
+}
+
+/// How a CPU service's replicas fill whole nodes, which is what it is priced for and
+/// what its node pool keeps (`emit/pools.rs`).
+fn packing_note(model: &Model, ctx: &Context, unit: &Unit, chosen: &Candidate) -> Option<String> {
+    let service = model
+        .service(&unit.name)
+        .filter(|s| s.accelerator.is_none())?;
+    if unit.kind != NodeKind::Service || chosen.units <= 0.0 || chosen.instance_type.is_empty() {
+        return None;
+    }
+    let site = &ctx.places.sites[chosen.site];
+    let row = ctx
+        .catalog
+        .find(&site.cloud, &site.code, &chosen.instance_type)
+        .into_iter()
+        .next()?;
+    let (cpu, memory) = cost::replica_request(service);
+    let per_node = cost::pods_per_node(row.vcpus?.to_f64(), row.memory_gib?.to_f64(), cpu, memory);
+    let nodes = cost::nodes_for(chosen.units, per_node);
+    Some(format!(
+        "{} replica(s) of {} vCPU and {:.1} GiB, {per_node} to a node: {nodes} whole node(s) of {}, the node pool's minimum",
+        render::trim(chosen.units),
+        render::trim(cpu),
+        memory,
+        chosen.instance_type
+    ))
 }
 
 /// The features of a managed platform a workload would use, from what the spec asks.

@@ -613,8 +613,53 @@ fn site_cpu_fits(
     vec![(index, candidate, Some(format!("onprem {base}")))]
 }
 
+/// How much of a CPU node one replica or node pays for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Share {
+    /// A whole node each (a job's nodes).
+    Whole,
+    /// The larger of its CPU and memory fraction of a node (a Knative function's pods
+    /// on the cluster's nodes).
+    Fraction,
+    /// Whole nodes with this many replicas packed onto them: `cost::pods_per_node`
+    /// replicas a node, the pool keeping the nodes that need (`emit/pools.rs`), so
+    /// each replica pays nodes x price / replicas. With no replicas (a service priced
+    /// idle) its fraction of a node, for the rationale's hourly figure.
+    Packed(f64),
+}
+
+impl Share {
+    fn key(self) -> (u8, u64) {
+        match self {
+            Share::Whole => (0, 0),
+            Share::Fraction => (1, 0),
+            Share::Packed(replicas) => (2, replicas.to_bits()),
+        }
+    }
+
+    /// The part of a node's price one replica pays, or `None` when it does not fit.
+    fn fraction(self, node: (f64, f64), vcpus: f64, memory_gib: f64) -> Option<f64> {
+        let (alloc_cpu, alloc_mem) = (node.0 * ALLOCATABLE, node.1 * ALLOCATABLE);
+        let share = (vcpus / alloc_cpu).max(memory_gib / alloc_mem);
+        match self {
+            Share::Whole => (alloc_cpu >= vcpus && alloc_mem >= memory_gib).then_some(1.0),
+            Share::Fraction => (share <= 1.0).then_some(share),
+            Share::Packed(replicas) => {
+                let per_node = super::cost::pods_per_node(node.0, node.1, vcpus, memory_gib);
+                if per_node == 0 {
+                    None
+                } else if replicas <= 0.0 {
+                    Some(share)
+                } else {
+                    Some(super::cost::nodes_for(replicas, per_node) as f64 / replicas)
+                }
+            }
+        }
+    }
+}
+
 /// CPU VMs: the cheapest catalog type per site with at least `vcpus` and `memory_gib`;
-/// `share` prices a fraction of it (service replicas share nodes with other pods).
+/// `share` says how much of it one replica or node pays for.
 #[allow(clippy::too_many_arguments)]
 fn cpu_fits(
     ctx: &Context,
@@ -623,13 +668,13 @@ fn cpu_fits(
     capacity: &Capacity,
     units: f64,
     hours: f64,
-    share: bool,
+    share: Share,
     producer: Option<&str>,
 ) -> Vec<(usize, Candidate, Option<String>)> {
     let shape = CpuShape {
         vcpus: vcpus.to_bits(),
         memory_gib: memory_gib.to_bits(),
-        share,
+        share: share.key(),
         capacity: (
             capacity_code(capacity.primary),
             capacity.fallback.map(capacity_code),
@@ -686,7 +731,7 @@ fn memoised<K: Ord, T>(
 pub struct CpuShape {
     vcpus: u64,
     memory_gib: u64,
-    share: bool,
+    share: (u8, u64),
     capacity: (u8, Option<u8>),
 }
 
@@ -718,7 +763,7 @@ fn cheapest_cpu_types(
     vcpus: f64,
     memory_gib: f64,
     capacity: &Capacity,
-    share: bool,
+    share: Share,
 ) -> Vec<CpuSite> {
     let mut cheapest: BTreeMap<usize, CpuSite> = BTreeMap::new();
     let cpu_types = ctx
@@ -731,18 +776,12 @@ fn cheapest_cpu_types(
         // Size first: it rules out most rows before the lookups below.
         let have_cpu = offering.vcpus.map_or(0.0, |v| v.to_f64());
         let have_mem = offering.memory_gib.map_or(0.0, |m| m.to_f64());
-        let (alloc_cpu, alloc_mem) = (have_cpu * ALLOCATABLE, have_mem * ALLOCATABLE);
-        let fraction = if share {
-            (vcpus / alloc_cpu).max(memory_gib / alloc_mem)
-        } else {
-            1.0
-        };
-        if have_cpu <= 0.0
-            || (!share && (alloc_cpu < vcpus || alloc_mem < memory_gib))
-            || fraction > 1.0
-        {
+        if have_cpu <= 0.0 {
             continue;
         }
+        let Some(fraction) = share.fraction((have_cpu, have_mem), vcpus, memory_gib) else {
+            continue;
+        };
         let (Some(site), Some(cloud)) = (
             ctx.places.by_code(offering.cloud, &offering.region),
             ctx.cloud(offering.cloud),
@@ -1060,7 +1099,7 @@ fn batch_unit(ctx: &Context, batch: &crate::check::model::Batch) -> Result<Unit,
                 &batch.capacity,
                 nodes,
                 hours,
-                false,
+                Share::Whole,
                 producer,
             );
             fits.extend(site_cpu_fits(
@@ -1123,10 +1162,7 @@ fn service_unit(
             format!("{} x {} per replica", accel.name, accel.count),
         ),
         None => {
-            let cpu = service.cpu.map_or(1.0, |(_, hi)| hi.to_f64());
-            let memory = service
-                .memory_bytes
-                .map_or(2.0, |(_, hi)| hi.to_f64() / f64::from(1u32 << 30));
+            let (cpu, memory) = super::cost::replica_request(service);
             let mut fits = cpu_fits(
                 ctx,
                 cpu,
@@ -1134,7 +1170,7 @@ fn service_unit(
                 &service.capacity,
                 replicas,
                 hours,
-                true,
+                Share::Packed(replicas),
                 None,
             );
             fits.extend(site_cpu_fits(
@@ -1243,7 +1279,7 @@ fn service_load(service: &crate::check::model::Service, copy: &Copy) -> ServiceL
     if service.replicas_min > 0 {
         let note = (max > service.replicas_min).then(|| {
             format!(
-                "priced at the minimum of {} replicas; each extra replica up to {max} costs the same per hour",
+                "priced at the minimum of {} replicas; the autoscaler adds nodes like these as replicas grow, up to {max}",
                 service.replicas_min
             )
         });
@@ -1269,7 +1305,7 @@ fn service_load(service: &crate::check::model::Service, copy: &Copy) -> ServiceL
         hours,
         idle: false,
         note: Some(format!(
-            "scales to zero: priced at {} replica(s) for {hours:.1} h, what KEDA runs at the mean rate of its `requests` ({rate:.3} a second, {} a replica) while requests keep it awake; each extra replica up to {max} costs the same per hour",
+            "scales to zero: priced at {} replica(s) for {hours:.1} h, what KEDA runs at the mean rate of its `requests` ({rate:.3} a second, {} a replica) while requests keep it awake; the autoscaler adds nodes like these as replicas grow, up to {max}",
             load.replicas,
             cost::keda_requests_per_replica(rate, max)
         )),
@@ -1335,7 +1371,16 @@ fn function_unit(
                 };
                 gpu_fits(ctx, &node, &capacity, 1.0, busy, busy, None, None)
             }
-            None => cpu_fits(ctx, 1.0, memory_gb, &capacity, 1.0, busy, true, None),
+            None => cpu_fits(
+                ctx,
+                1.0,
+                memory_gb,
+                &capacity,
+                1.0,
+                busy,
+                Share::Fraction,
+                None,
+            ),
         };
         what = "a Knative cluster node".to_string();
     } else {
