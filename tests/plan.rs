@@ -767,8 +767,8 @@ fn a_scale_to_zero_service_is_priced_at_its_expected_load() {
     let awake = 730.0 * (1.0 - (-5_000.0 / 2_628_000.0 * 420.0_f64).exp());
     assert_eq!(q.nodes, 1.0);
     assert!((q.hours_per_month - awake).abs() < 1e-6, "{q:?}");
-    // The replica costs what it costs in the busy plan, per hour.
-    assert!((q.usd_per_hour - w.usd_per_hour / 2.0).abs() < 1e-9);
+    // Its node costs what the busy plan's one node (holding both replicas) costs.
+    assert!((q.usd_per_hour - w.usd_per_hour).abs() < 1e-9, "{q:?} {w:?}");
 }
 
 /// Without `requests` a scale-to-zero service is priced idle, and a finding says what an
