@@ -146,10 +146,42 @@ fn capacity_types_are_priced_as_documented() {
     let spot_bare = job("capacity = spot");
     assert!(spot_bare.workloads[0].hours_per_month > s.hours_per_month);
 
+    // A reservation bills the whole month: a 20-hour job pays 730 h at the discount.
     let reserved = job("capacity = reserved_3y");
     let r = &reserved.workloads[0];
     assert_eq!(r.capacity, "reserved_3y");
-    assert!(r.monthly_usd < w.monthly_usd);
+    assert!((r.hours_per_month - 730.0).abs() < 1e-9, "{r:?}");
+    assert!(r.usd_per_hour < w.usd_per_hour);
+    assert!(r.monthly_usd > w.monthly_usd);
+    assert!(
+        r.notes.iter().any(|n| n.contains("buy the commitment")),
+        "{:?}",
+        r.notes
+    );
+
+    // `spot fallback on_demand` pays 10% of its hours at the on-demand price.
+    let mixed = job("capacity = spot fallback on_demand\n  checkpoint = every 30 min");
+    let m = &mixed.workloads[0];
+    assert_eq!(m.capacity, "spot");
+    assert!((m.hours_per_month - s.hours_per_month).abs() < 1e-9);
+    let row = mlc::catalog::Catalog::embedded()
+        .unwrap()
+        .find(&m.cloud, &m.region_code, &m.instance_type)
+        .into_iter()
+        .find(|r| r.accelerator.as_deref() == Some("T4"))
+        .unwrap();
+    let (od, sp) = (
+        row.price_usd_per_hour.unwrap().to_f64(),
+        row.spot_price_usd_per_hour.unwrap().to_f64(),
+    );
+    assert!(
+        ((m.usd_per_hour) - (0.9 * sp + 0.1 * od)).abs() < 1e-9,
+        "{m:?}"
+    );
+    assert!(m
+        .notes
+        .iter()
+        .any(|n| n.contains("all on demand it would cost")));
 }
 
 #[test]
@@ -593,7 +625,7 @@ fn the_worked_example_in_docs_plan_md_is_right() {
             .unwrap_or_default()
     };
     assert_eq!(amount("dataset.tickets"), "$18.40");
-    assert_eq!(amount("train.classifier"), "$40.85");
+    assert_eq!(amount("train.classifier"), "$46.44");
     assert_eq!(amount("service.api"), "$280.32");
     let fixed: f64 = plan
         .line_items
@@ -602,9 +634,9 @@ fn the_worked_example_in_docs_plan_md_is_right() {
         .map(|i| i.monthly_usd)
         .sum();
     assert_eq!(plan::render::usd(fixed), "$377.56");
-    assert_eq!(plan::render::usd(plan.total_monthly_usd), "$717.13");
+    assert_eq!(plan::render::usd(plan.total_monthly_usd), "$722.72");
     for figure in [
-        "$18.40", "$40.85", "$280.32", "$377.56", "$717.13", "$58.76", "$436.32",
+        "$18.40", "$46.44", "$96.78", "$280.32", "$377.56", "$722.72", "$437.44",
     ] {
         assert!(block.contains(figure), "docs/plan.md lost {figure}");
     }
@@ -614,7 +646,7 @@ fn the_worked_example_in_docs_plan_md_is_right() {
         .find(|w| w.name == "classifier")
         .unwrap();
     let runner_up = classifier.rationale.runner_up.as_ref().unwrap();
-    assert_eq!(plan::render::usd(runner_up.extra_monthly_usd), "$436.32");
+    assert_eq!(plan::render::usd(runner_up.extra_monthly_usd), "$437.44");
 }
 
 #[test]
@@ -768,7 +800,10 @@ fn a_scale_to_zero_service_is_priced_at_its_expected_load() {
     assert_eq!(q.nodes, 1.0);
     assert!((q.hours_per_month - awake).abs() < 1e-6, "{q:?}");
     // Its node costs what the busy plan's one node (holding both replicas) costs.
-    assert!((q.usd_per_hour - w.usd_per_hour).abs() < 1e-9, "{q:?} {w:?}");
+    assert!(
+        (q.usd_per_hour - w.usd_per_hour).abs() < 1e-9,
+        "{q:?} {w:?}"
+    );
 }
 
 /// Without `requests` a scale-to-zero service is priced idle, and a finding says what an

@@ -28,6 +28,11 @@ pub fn hourly_price(offering: &Offering, capacity: CapacityKind, cloud: &CloudIn
     }
 }
 
+/// The share of a `spot fallback on_demand` workload's hours assumed to run on its
+/// on-demand twin pool, when spot capacity is short: an assumption (docs/plan.md), not a
+/// price; the plan notes what the workload would cost all on demand.
+pub const SPOT_FALLBACK_SHARE: f64 = 0.1;
+
 /// Billed hours of a spot job, with the work each interruption loses: an interruption
 /// costs half a checkpoint interval of rework (the whole run so far without
 /// checkpoints: half the run on average) plus the time to get a VM back.

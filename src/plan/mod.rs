@@ -634,6 +634,7 @@ fn assemble(
         .and_then(|today| days_from_iso(crate::catalog::CATALOG_DATE).map(|d| today - d));
     let mut findings = findings(model, &workloads, cloud, catalog_age_days);
     findings.extend(idle);
+    findings.extend(spot_outliers(ctx, &workloads));
     findings.sort_by(|a, b| {
         a.subject
             .cmp(&b.subject)
@@ -736,6 +737,7 @@ fn planned(
     let (rationale, fixed_note) = rationale(solved, i);
     let mut notes = unit.notes.clone();
     notes.extend(packing_note(model, ctx, unit, chosen));
+    notes.extend(capacity_note(model, ctx, unit, chosen));
     notes.extend(fixed_note);
     let workload = PlannedWorkload {
         name: unit.name.clone(),
@@ -782,6 +784,95 @@ fn packing_note(model: &Model, ctx: &Context, unit: &Unit, chosen: &Candidate) -
         render::trim(cpu),
         memory,
         chosen.instance_type
+    ))
+}
+
+/// Spot prices the catalog lists below this share of on-demand are more likely stale or
+/// mistaken than real discounts.
+const SPOT_OUTLIER_SHARE: f64 = 0.2;
+
+/// A warning for every workload planned on a spot price under `SPOT_OUTLIER_SHARE` of its
+/// row's on-demand price: the spec allows spot, so the plan uses it, but a reviewer
+/// should not count on it.
+fn spot_outliers(ctx: &Context, workloads: &[PlannedWorkload]) -> Vec<Finding> {
+    workloads
+        .iter()
+        .filter(|w| w.capacity == "spot")
+        .filter_map(|w| {
+            let row = ctx
+                .catalog
+                .find(&w.cloud, &w.region_code, &w.instance_type)
+                .into_iter()
+                .filter_map(|r| {
+                    Some((r.spot_price_usd_per_hour?.to_f64(), r.price_usd_per_hour?.to_f64()))
+                })
+                .find(|(spot, od)| *spot < SPOT_OUTLIER_SHARE * od)?;
+            let name = match &w.copy {
+                Some(copy) => format!("{}.{} ({copy})", w.kind, w.name),
+                None => format!("{}.{}", w.kind, w.name),
+            };
+            Some(Finding {
+                severity: "warning".into(),
+                subject: name,
+                message: format!(
+                    "the catalog's spot price of {} in {} {} is ${:.4}/h, under {:.0}% of its on-demand ${:.4}/h: likely stale or an outlier; the plan uses it because the spec allows spot, so check the price before relying on the total",
+                    w.instance_type,
+                    w.cloud,
+                    w.region_code,
+                    row.0,
+                    100.0 * SPOT_OUTLIER_SHARE,
+                    row.1
+                ),
+            })
+        })
+        .collect()
+}
+
+/// What a reviewer must know about the capacity a workload is priced at: a reservation
+/// bills the whole month and must be bought; `spot fallback on_demand` is priced at an
+/// assumed mix, so the plan says what all on demand would cost.
+fn capacity_note(model: &Model, ctx: &Context, unit: &Unit, chosen: &Candidate) -> Option<String> {
+    use crate::check::model::CapacityKind;
+    if chosen.capacity.starts_with("reserved") {
+        return Some(format!(
+            "a reserved term bills all {} h of the month, used or not: buy the commitment (an AWS Savings Plan or reserved instances, GCP committed use, an Azure reservation) before applying; the build does not",
+            render::trim(cost::HOURS_PER_MONTH)
+        ));
+    }
+    let capacity = match unit.kind {
+        NodeKind::Train => &model.train(&unit.name)?.capacity,
+        NodeKind::Batch => &model.batch(&unit.name)?.capacity,
+        NodeKind::Service => &model.service(&unit.name)?.capacity,
+        _ => return None,
+    };
+    let mixed = chosen.capacity == "spot"
+        && capacity.primary == CapacityKind::Spot
+        && capacity.fallback == Some(CapacityKind::OnDemand);
+    if !mixed {
+        return None;
+    }
+    let site = &ctx.places.sites[chosen.site];
+    let share = cost::SPOT_FALLBACK_SHARE;
+    // The catalog row the mix was priced from (GCP lists a host once per GPU model).
+    let on_demand = ctx
+        .catalog
+        .find(&site.cloud, &site.code, &chosen.instance_type)
+        .into_iter()
+        .filter_map(|row| {
+            let od = row.price_usd_per_hour?.to_f64();
+            let spot = row.spot_price_usd_per_hour?.to_f64();
+            Some((
+                od,
+                (spot * (1.0 - share) + od * share - chosen.usd_per_hour).abs(),
+            ))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))?
+        .0;
+    Some(format!(
+        "`spot fallback on_demand` is priced as {:.0}% of its hours on spot and {:.0}% on the on-demand fallback (an assumption, docs/plan.md); all on demand it would cost {}/month",
+        100.0 * (1.0 - share),
+        100.0 * share,
+        render::usd(on_demand * chosen.units * chosen.hours)
     ))
 }
 
@@ -1000,7 +1091,7 @@ impl Neighbours {
         choice: &[usize],
         i: usize,
         j: usize,
-    ) -> Option<(f64, f64)> {
+    ) -> Option<(f64, f64, f64)> {
         let options = &problem.workloads[i].options;
         let (now, then) = (&options[choice[i]], &options[j]);
         for (r, resource) in problem.resources.iter().enumerate() {
@@ -1040,7 +1131,7 @@ impl Neighbours {
             );
             change += after - before;
         }
-        Some((change, added))
+        Some((change, added, freed))
     }
 }
 
@@ -1063,12 +1154,14 @@ fn rationale(solved: Solved, i: usize) -> (Rationale, Option<String>) {
         if j == solution.choice[i] {
             continue;
         }
-        if let Some((extra, added)) = neighbours.change(problem, &solution.choice, i, j) {
+        if let Some((extra, added, freed)) = neighbours.change(problem, &solution.choice, i, j) {
             if runner_up.is_none_or(|(best, _)| extra < best) {
                 runner_up = Some((extra, j));
             }
-            let saving = added - extra;
-            if added > 0.0 && extra >= 0.0 && saving > 0.005 {
+            // What the move saves before fixed costs, where the region it leaves stays
+            // paid for by other workloads.
+            let saving = added - extra - freed;
+            if freed == 0.0 && added > 0.0 && extra >= 0.0 && saving > 0.005 {
                 if held_by_fixed.is_none_or(|(best, _, _)| saving > best) {
                     held_by_fixed = Some((saving, added, j));
                 }
@@ -1356,7 +1449,9 @@ mod tests {
                     let mut moved = choice.clone();
                     moved[i] = j;
                     let expected = evaluate(&problem, &moved).map(|total| total - base);
-                    let got = neighbours.change(&problem, &choice, i, j).map(|(c, _)| c);
+                    let got = neighbours
+                        .change(&problem, &choice, i, j)
+                        .map(|(c, _, _)| c);
                     match (expected, got) {
                         (Some(e), Some(g)) => {
                             assert!((e - g).abs() < 1e-6, "seed {seed}: {e} != {g}")

@@ -429,7 +429,9 @@ pub fn capacity_word(kind: CapacityKind) -> &'static str {
 }
 
 /// The hourly price of an offering at the capacity the spec asks for, falling back as it
-/// says (`spot fallback on_demand` where there is no spot price).
+/// says (`spot fallback on_demand` where there is no spot price). Where both are sold,
+/// `spot fallback on_demand` pays the expected mix: `cost::SPOT_FALLBACK_SHARE` of its
+/// hours on the on-demand twin pool, the rest on spot.
 fn priced(
     offering: &Offering,
     capacity: &Capacity,
@@ -437,10 +439,26 @@ fn priced(
 ) -> Option<(f64, CapacityKind)> {
     let primary =
         cost::hourly_price(offering, capacity.primary, cloud).map(|p| (p, capacity.primary));
-    primary.or_else(|| {
-        let fallback = capacity.fallback?;
-        cost::hourly_price(offering, fallback, cloud).map(|p| (p, fallback))
-    })
+    let fallback = capacity
+        .fallback
+        .and_then(|f| cost::hourly_price(offering, f, cloud).map(|p| (p, f)));
+    match (primary, fallback) {
+        (Some((spot, CapacityKind::Spot)), Some((on_demand, CapacityKind::OnDemand))) => Some((
+            spot * (1.0 - cost::SPOT_FALLBACK_SHARE) + on_demand * cost::SPOT_FALLBACK_SHARE,
+            CapacityKind::Spot,
+        )),
+        (Some(p), _) => Some(p),
+        (None, f) => f,
+    }
+}
+
+/// Hours billed a month for `hours` of use at `kind`: a reservation bills every hour of
+/// its term, used or not.
+fn billed_hours(kind: CapacityKind, hours: f64) -> f64 {
+    match kind {
+        CapacityKind::Reserved { .. } => HOURS_PER_MONTH,
+        _ => hours,
+    }
 }
 
 /// The share of a node's vCPUs and memory that pods can request: Kubernetes keeps the
@@ -500,7 +518,7 @@ fn gpu_fits(
         let billed = if kind == CapacityKind::Spot {
             cost::spot_hours(hours, run_hours, checkpoint_hours, cloud)
         } else {
-            hours
+            billed_hours(kind, hours)
         };
         let storage = produced.at(&ctx.places.sites[site]);
         let capacity = capacity_word(kind);
@@ -688,6 +706,7 @@ fn cpu_fits(
         .iter()
         .map(|fit| {
             let storage = produced.at(&ctx.places.sites[fit.site]);
+            let hours = billed_hours(fit.kind, hours);
             let candidate = Candidate {
                 site: fit.site,
                 instance_type: Arc::clone(&ctx.catalog.offerings[fit.offering].instance_type),
