@@ -724,7 +724,8 @@ fn reading_an_archive_dataset_pays_retrieval() {
 }
 
 /// The plan prices Azure Functions on the Flex Consumption plan `mlc build` deploys:
-/// on-demand calls at their GB-second and execution rates less the free grants, each
+/// on-demand calls at their GB-second and execution rates (the free grants credited once
+/// for the account), each
 /// billed at least 1 s on the smallest instance size that holds the function's memory;
 /// always-ready instances at their baseline rate, and the calls they take at theirs.
 #[test]
@@ -757,15 +758,21 @@ fn azure_functions_are_priced_as_the_flex_consumption_plan_build_deploys() {
         "{:?}",
         w.notes
     );
-    // On demand: 512 MiB instances, 5M s x 0.5 GB less 100K GB-s free at $0.000026,
-    // and 5M less 250K free executions at $0.40/M.
+    // On demand: 512 MiB instances, 5M s x 0.5 GB at $0.000026 and 5M executions at
+    // $0.40/M; the account's free grant (100K GB-s, 250K executions) is one credit.
     let cold = plan_text(&function("300 MiB", 0)).unwrap();
-    let expected = (2.5e6 - 100e3) * 0.000026 + (5e6 - 250e3) * 0.40 / 1e6;
+    let expected = 2.5e6 * 0.000026 + 5e6 * 0.40 / 1e6;
     assert!(
         (price(&cold) - expected).abs() < 1e-6,
         "{} vs {expected}",
         price(&cold)
     );
+    let credit = cold
+        .line_items
+        .iter()
+        .find(|i| i.name == "free grant: azure_functions")
+        .expect("a free-grant credit");
+    assert!((credit.monthly_usd + 100e3 * 0.000026 + 250e3 * 0.40 / 1e6).abs() < 1e-6);
     assert_adds_up(&cold);
 }
 
@@ -830,4 +837,51 @@ fn a_scale_to_zero_service_without_requests_is_priced_idle_with_a_finding() {
         "{finding:?} vs {replica:?}"
     );
     assert!(active.findings.iter().all(|f| f.subject != "service.api"));
+}
+
+/// A platform's free grant is the account's: two Lambda functions that each use most of
+/// it get it once between them, as one credit, not once each.
+#[test]
+fn a_free_grant_is_credited_once_per_platform_not_per_function() {
+    let function = |name: &str| {
+        format!(
+            "function {name} {{\n  model = \"registry.example/m:1\"\n  platform = aws_lambda\n  runtime = python3.12\n  memory = 1 GiB\n  timeout = 10 s\n  avg_duration = 400 ms\n  invocations = 800K / month\n  region = aws.us_east_1\n}}\n"
+        )
+    };
+    let one = plan_text(&function("a")).unwrap();
+    let two = plan_text(&format!("{}{}", function("a"), function("b"))).unwrap();
+    let credits = |plan: &Plan| -> Vec<f64> {
+        plan.line_items
+            .iter()
+            .filter(|i| i.name == "free grant: aws_lambda")
+            .map(|i| i.monthly_usd)
+            .collect()
+    };
+    // 800K calls of 0.4 s at 1 GiB: 320,000 GB-seconds each, under the 400,000 granted.
+    let (c1, c2) = (credits(&one), credits(&two));
+    assert_eq!((c1.len(), c2.len()), (1, 1), "{c1:?} {c2:?}");
+    assert!(
+        (c1[0] + 320_000.0 * 0.0000166667 + 800_000.0 * 0.2e-6).abs() < 1e-6,
+        "{c1:?}"
+    );
+    // Together 640,000 GB-seconds and 1.6M calls: the grant covers 400,000 and 1M.
+    assert!(
+        (c2[0] + 400_000.0 * 0.0000166667 + 1_000_000.0 * 0.2e-6).abs() < 1e-6,
+        "{c2:?}"
+    );
+    let function_usd: f64 = two
+        .line_items
+        .iter()
+        .filter(|i| i.name.starts_with("function."))
+        .map(|i| i.monthly_usd)
+        .sum();
+    assert!((two.total_monthly_usd - function_usd - c2[0] - fixed_usd(&two)).abs() < 0.01);
+}
+
+fn fixed_usd(plan: &Plan) -> f64 {
+    plan.line_items
+        .iter()
+        .filter(|i| i.category == "fixed")
+        .map(|i| i.monthly_usd)
+        .sum()
 }

@@ -84,6 +84,10 @@ pub struct ServerlessCost {
     pub compute_usd: f64,
     pub requests_usd: f64,
     pub warm_usd: f64,
+    /// GB-seconds and requests billed at the on-demand rates, which the platform's free
+    /// grant may cover: once per account, so the plan credits it once for all functions
+    /// (`free_grant_usd`), not per function.
+    pub grant_eligible: (f64, f64),
 }
 
 impl ServerlessCost {
@@ -105,9 +109,10 @@ pub struct ServerlessLoad {
 /// duration. Warm instances (provisioned concurrency, always-ready instances) take calls
 /// first, one at a time, with the month's calls spread evenly over it: where the
 /// platform has a rate for running on them (`provisioned_memory_per_gb`), their calls
-/// pay that rate without free grants, and the rest pay the on-demand rates less the free
-/// grants. Warm instances also pay their idle rate (`provisioned_per_gb`, else the
-/// on-demand GB-second rate) around the clock.
+/// pay that rate, and the rest pay the on-demand rates (the free grants are the
+/// account's: `free_grant_usd` credits them once for all functions). Warm instances also
+/// pay their idle rate (`provisioned_per_gb`, else the on-demand GB-second rate) around
+/// the clock.
 pub fn serverless(price: &ServerlessPrice, load: &ServerlessLoad) -> ServerlessCost {
     let month_seconds = HOURS_PER_MONTH * 3600.0;
     let billed_seconds = load.seconds_per_call.max(price.min_billed_seconds.to_f64());
@@ -122,13 +127,10 @@ pub fn serverless(price: &ServerlessPrice, load: &ServerlessLoad) -> ServerlessC
         _ => 0.0,
     };
     let on_demand = 1.0 - warm_share;
-    let free_gb_seconds = price.free_gb_seconds_per_month.map_or(0.0, |f| f.to_f64());
-    let free_requests = price.free_requests_per_month.map_or(0.0, |f| f.to_f64());
-    let on_demand_gb_seconds =
-        (busy_seconds * on_demand * load.memory_gb - free_gb_seconds).max(0.0);
+    let on_demand_gb_seconds = busy_seconds * on_demand * load.memory_gb;
     let warm_gb_seconds = busy_seconds * warm_share * load.memory_gb;
-    let requests =
-        (load.invocations * on_demand - free_requests).max(0.0) + load.invocations * warm_share;
+    let on_demand_requests = load.invocations * on_demand;
+    let requests = on_demand_requests + load.invocations * warm_share;
     let idle_rate = price
         .provisioned_usd_per_gb_second
         .map_or(price.usd_per_gb_second.to_f64(), |p| p.to_f64());
@@ -137,7 +139,17 @@ pub fn serverless(price: &ServerlessPrice, load: &ServerlessLoad) -> ServerlessC
             + warm_gb_seconds * warm_run_rate.unwrap_or(0.0),
         requests_usd: requests * price.usd_per_request.to_f64(),
         warm_usd: load.warm_instances as f64 * load.memory_gb * month_seconds * idle_rate,
+        grant_eligible: (on_demand_gb_seconds, on_demand_requests),
     }
+}
+
+/// What a platform's free grant takes off the bill of all its functions together: the
+/// grant is the account's, once a month, whatever the functions' regions.
+pub fn free_grant_usd(price: &ServerlessPrice, gb_seconds: f64, requests: f64) -> f64 {
+    let free_gb_seconds = price.free_gb_seconds_per_month.map_or(0.0, |f| f.to_f64());
+    let free_requests = price.free_requests_per_month.map_or(0.0, |f| f.to_f64());
+    gb_seconds.min(free_gb_seconds) * price.usd_per_gb_second.to_f64()
+        + requests.min(free_requests) * price.usd_per_request.to_f64()
 }
 
 /// The window of Prometheus' request rate that the KEDA ScaledObject of a scale-to-zero

@@ -419,9 +419,12 @@ fn pools(model: &Model, places: &Places) -> Vec<SitePool> {
         .collect()
 }
 
-/// Constant costs: on-prem sites' amortised running costs.
+/// Constant costs: on-prem sites' amortised running costs, and the credits of
+/// serverless platforms' free grants.
 struct Constants {
     items: Vec<LineItem>,
+    /// The on-prem part, which is not cloud spend.
+    onprem_usd: f64,
 }
 
 fn problem(
@@ -535,6 +538,9 @@ fn problem(
             })
         })
         .collect();
+    let onprem_usd: f64 = items.iter().map(|i| i.monthly_usd).sum();
+    let mut items = items;
+    items.extend(free_grants(model, units));
     let constant_usd = items.iter().map(|i| i.monthly_usd).sum();
     (
         Problem {
@@ -546,8 +552,49 @@ fn problem(
             constant_usd,
             facilities: fixed.facilities(),
         },
-        Constants { items },
+        Constants { items, onprem_usd },
     )
+}
+
+/// One credit per serverless platform for its free grant, which the account gets once a
+/// month for all its functions: each function is priced without it. A function's
+/// platform is fixed by the spec, so the credit is the same for every placement.
+fn free_grants(model: &Model, units: &[Unit]) -> Vec<LineItem> {
+    let mut usage: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for unit in units.iter().filter(|u| u.kind == NodeKind::Function) {
+        let Some(function) = model.functions.iter().find(|f| f.name == unit.name) else {
+            continue;
+        };
+        let Some(price) = model.knowledge.serverless_platform(&function.platform) else {
+            continue;
+        };
+        let load = options::serverless_load(function, price);
+        let (gb_seconds, requests) = cost::serverless(price, &load).grant_eligible;
+        let entry = usage.entry(function.platform.as_str()).or_default();
+        entry.0 += gb_seconds;
+        entry.1 += requests;
+    }
+    usage
+        .into_iter()
+        .filter_map(|(platform, (gb_seconds, requests))| {
+            let price = model.knowledge.serverless_platform(platform)?;
+            let credit = cost::free_grant_usd(price, gb_seconds, requests);
+            (credit > 0.0).then(|| LineItem {
+                category: "serverless".into(),
+                name: format!("free grant: {platform}"),
+                monthly_usd: -credit,
+                detail: format!(
+                    "{}'s free grant, once a month per account for all its functions ({} GB-seconds and {} requests of {} and {} used)",
+                    price.title,
+                    render::trim(price.free_gb_seconds_per_month.map_or(0.0, |f| f.to_f64())),
+                    render::trim(price.free_requests_per_month.map_or(0.0, |f| f.to_f64())),
+                    render::trim(gb_seconds.round()),
+                    render::trim(requests.round())
+                ),
+                resources: Vec::new(),
+            })
+        })
+        .collect()
 }
 
 fn unit_label(unit: &Unit) -> String {
@@ -617,7 +664,7 @@ fn assemble(
         })
         .collect();
     let total = optimize::evaluate(&problem, &solution.choice).unwrap_or(solution.total_usd);
-    let cloud = total - problem.constant_usd;
+    let cloud = total - constants.onprem_usd;
     let budget = model.budget.as_ref();
     let budget_monthly = budget.map(|b| b.monthly_usd.to_f64());
     let alerts_reached = budget

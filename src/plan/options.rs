@@ -1462,7 +1462,7 @@ fn function_unit(
 }
 
 /// A month of `function`'s calls, on the instance memory its platform bills.
-fn serverless_load(
+pub(super) fn serverless_load(
     function: &crate::check::model::Function,
     price: &ServerlessPrice,
 ) -> cost::ServerlessLoad {
