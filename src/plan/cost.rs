@@ -283,20 +283,28 @@ mod tests {
         assert!(close(fits.compute_usd, 100e3 * 0.00001));
         assert!(close(fits.requests_usd, 1e6 * 0.2e-6));
         assert!(close(fits.warm_usd, idle));
+        assert_eq!(fits.grant_eligible, (0.0, 0.0));
         // 10M busy seconds: the warm instance takes 2,628,000 of them, the rest run on
-        // demand with the free grants.
+        // demand, which the account's free grants may cover (credited once, by the plan).
         let spills = serverless(&platform(true, 0), &load(100e6, 1));
         let share = 2_628_000.0 / 10e6;
-        let on_demand = (10e6 * (1.0 - share) - 400e3) * 0.00002;
+        let on_demand = 10e6 * (1.0 - share) * 0.00002;
         assert!(close(spills.compute_usd, on_demand + 2_628_000.0 * 0.00001));
-        let calls = (100e6 * (1.0 - share) - 1e6) + 100e6 * share;
-        assert!(close(spills.requests_usd, calls * 0.2e-6));
+        assert!(close(spills.requests_usd, 100e6 * 0.2e-6));
+        assert!(close(spills.grant_eligible.0, 10e6 * (1.0 - share)));
+        assert!(close(spills.grant_eligible.1, 100e6 * (1.0 - share)));
         // Without a rate for warm calls, every call runs on demand; warm instances idle
         // at their own rate all the same.
         let on_demand_only = serverless(&platform(false, 0), &load(1e6, 1));
-        assert!(close(on_demand_only.compute_usd, 0.0), "100K GB-s are free");
-        assert!(close(on_demand_only.requests_usd, 0.0), "1M calls are free");
+        assert!(close(on_demand_only.compute_usd, 100e3 * 0.00002));
         assert!(close(on_demand_only.warm_usd, idle));
+        // The grant covers all of it: 100K of 400K GB-s, 1M of 1M calls.
+        let grant = free_grant_usd(&platform(false, 0), 100e3, 1e6);
+        assert!(close(grant, 100e3 * 0.00002 + 1e6 * 0.2e-6));
+        assert!(close(
+            free_grant_usd(&platform(false, 0), 1e9, 1e9),
+            400e3 * 0.00002 + 1e6 * 0.2e-6
+        ));
     }
 
     #[test]
@@ -308,15 +316,9 @@ mod tests {
             warm_instances: 0,
         };
         let billed = serverless(&platform(true, 1), &load);
-        assert!(close(
-            billed.compute_usd,
-            (2e6 * 1.0 * 2.0 - 400e3) * 0.00002
-        ));
+        assert!(close(billed.compute_usd, 2e6 * 1.0 * 2.0 * 0.00002));
         let exact = serverless(&platform(true, 0), &load);
-        assert!(close(
-            exact.compute_usd,
-            (2e6 * 0.2 * 2.0 - 400e3) * 0.00002
-        ));
+        assert!(close(exact.compute_usd, 2e6 * 0.2 * 2.0 * 0.00002));
     }
 
     #[test]
