@@ -29,6 +29,10 @@ pub(crate) struct Budget<'s> {
     shared: &'s SharedBudget,
     reported_nodes: u64,
     reported_work: u64,
+    /// Whether this component passed its own limits (`SharedBudget::component_*`),
+    /// which, unlike the totals, depend on nothing but the component: a component
+    /// stopped by them stops at the same point on every run.
+    pub stopped_alone: bool,
 }
 
 /// The totals over all components and their limits.
@@ -37,6 +41,10 @@ pub(crate) struct SharedBudget {
     work: AtomicU64,
     max_nodes: u64,
     max_work: u64,
+    /// What one component may spend before it stops with its best assignment and its
+    /// proven bound (a `COMPONENT_SHARE`th of the totals).
+    component_nodes: u64,
+    component_work: u64,
 }
 
 impl SharedBudget {
@@ -46,6 +54,8 @@ impl SharedBudget {
             work: AtomicU64::new(0),
             max_nodes,
             max_work,
+            component_nodes: max_nodes / COMPONENT_SHARE,
+            component_work: max_work / COMPONENT_SHARE,
         }
     }
 }
@@ -58,6 +68,7 @@ impl<'s> Budget<'s> {
             shared,
             reported_nodes: 0,
             reported_work: 0,
+            stopped_alone: false,
         }
     }
 
@@ -77,12 +88,26 @@ impl<'s> Budget<'s> {
             + (self.work - self.reported_work);
         self.reported_nodes = self.nodes;
         self.reported_work = self.work;
-        nodes > self.shared.max_nodes || work > self.shared.max_work
+        if self.nodes > self.shared.component_nodes || self.work > self.shared.component_work {
+            self.stopped_alone = true;
+        }
+        self.stopped_alone || nodes > self.shared.max_nodes || work > self.shared.max_work
     }
 }
 
+/// One component may spend this fraction of the limits on the totals (1 / this): about
+/// a second of search on this machine at the default limits.
+const COMPONENT_SHARE: u64 = 40;
+
 /// The search ran out of budget.
 pub(crate) struct Exhausted;
+
+/// A search that stopped at its limits: the best assignment it found (option positions
+/// per node), if any, and a bound no assignment of the component beats.
+pub(crate) struct Stopped {
+    pub best: Option<Vec<usize>>,
+    pub bound: f64,
+}
 
 /// The exact cost of a full assignment of a component (option positions), or `None` when
 /// it breaks an `apart` pair or a capacity.
@@ -266,14 +291,17 @@ struct Search<'c> {
     scratch: Vec<Vec<f64>>,
     incumbent: f64,
     best: Option<Vec<usize>>,
+    /// The best Lagrangian bound of the root, valid for the whole component.
+    root_bound: f64,
 }
 
-/// Solves a component exactly: option positions per node, `Ok(None)` when infeasible.
+/// Solves a component exactly: option positions per node, `Ok(None)` when infeasible;
+/// past its limits, what it found and the root's bound.
 pub(crate) fn search(
     comp: &Component,
     counts: GeoCounts,
     budget: &mut Budget,
-) -> Result<Option<Vec<usize>>, Exhausted> {
+) -> Result<Option<Vec<usize>>, Stopped> {
     let n = comp.workloads.len();
     let SpanningTree {
         adjacency: mut tree,
@@ -350,9 +378,15 @@ pub(crate) fn search(
         scratch: Vec::new(),
         incumbent: f64::INFINITY,
         best: None,
+        root_bound: f64::NEG_INFINITY,
     };
-    s.run(budget)?;
-    Ok(s.best)
+    match s.run(budget) {
+        Ok(()) => Ok(s.best),
+        Err(Exhausted) => Err(Stopped {
+            bound: s.root_bound.min(s.incumbent),
+            best: s.best,
+        }),
+    }
 }
 
 impl Search<'_> {
@@ -478,7 +512,10 @@ impl Search<'_> {
         budget: &mut Budget,
     ) -> Result<Vec<(f64, usize)>, Exhausted> {
         budget.nodes += 1;
-        if budget.exhausted() {
+        // The root's first pass runs whatever the budget: it gives every component a
+        // plan and a bound to stop with.
+        let first = depth == 0 && self.best.is_none();
+        if !first && budget.exhausted() {
             return Err(Exhausted);
         }
         self.prepare();
@@ -504,16 +541,22 @@ impl Search<'_> {
         for iteration in 0..iterations {
             self.with_multipliers(&mut unary);
             budget.work += self.dp.run(&self.augmented, &rooted, &self.domains, &unary);
-            if budget.exhausted() {
-                return Err(Exhausted);
-            }
             let Some(best) = argmin(&self.dp.tables[root]) else {
                 self.scratch = unary;
                 return Ok(Vec::new());
             };
             let bound = self.dp.tables[root][best];
+            if depth == 0 {
+                self.root_bound = self.root_bound.max(bound);
+            }
             let positions = self.dp.assignment(&rooted, best);
             let options = self.try_incumbent(&positions);
+            // Checked after the pass has offered its plan and its bound, so that a
+            // component stopped at its root still has both.
+            if budget.exhausted() {
+                self.scratch = unary;
+                return Err(Exhausted);
+            }
             // Subgradient: where a copy disagrees with its original.
             let disagree: Vec<usize> = (0..self.copies.len())
                 .filter(|&i| options[n + i] != options[self.copies[i]])

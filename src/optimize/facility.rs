@@ -101,6 +101,7 @@ pub(crate) fn solve(
     let mut stats: Option<SolveStats> = None;
     let (mut nodes, mut work, mut evaluated) = (0u64, 0u64, 0u64);
     let mut open_bound: Option<f64> = None;
+    let mut unresolved = f64::INFINITY;
     let options: u64 = problem
         .workloads
         .iter()
@@ -137,6 +138,13 @@ pub(crate) fn solve(
         work += solution.stats.work;
         remaining.max_nodes = remaining.max_nodes.saturating_sub(solution.stats.nodes);
         remaining.max_work = remaining.max_work.saturating_sub(solution.stats.work);
+        if evaluated == 1 {
+            // The root had the solver's whole budget; the nodes after it share an
+            // eighth of it, so a spec whose relaxations are hard to solve stops within
+            // seconds with its gap rather than solving hundreds of them.
+            remaining.max_nodes = remaining.max_nodes.min(limits.max_nodes / 8);
+            remaining.max_work = remaining.max_work.min(limits.max_work / 8);
+        }
         stats.get_or_insert_with(|| solution.stats.clone());
         let choice: Vec<usize> = solution
             .choice
@@ -150,12 +158,17 @@ pub(crate) fn solve(
         if best.as_ref().is_none_or(|(b, _)| total < b - tolerance(*b)) {
             best = Some((total, choice.clone()));
         }
-        let bound = solution.total_usd;
+        // The relaxation's own bound: below its total only where the solver without
+        // facilities stopped at its limits on some component.
+        let bound = solution.lower_bound_usd;
         let incumbent = best.as_ref().map_or(f64::INFINITY, |(b, _)| *b);
         if bound >= incumbent - tolerance(incumbent) {
             continue;
         }
         let Some(facility) = branching_facility(problem, &relaxed.status, &choice, &relaxed) else {
+            // Nothing left to branch on, but the relaxation was not solved exactly: its
+            // bound stays open.
+            unresolved = unresolved.min(bound);
             continue;
         };
         for decision in [Status::Open, Status::Closed] {
@@ -183,7 +196,7 @@ pub(crate) fn solve(
     Ok(Solution {
         choice,
         total_usd: total,
-        lower_bound_usd: open_bound.map_or(total, |b| b.min(total)),
+        lower_bound_usd: open_bound.map_or(total, |b| b.min(total)).min(unresolved),
         stats,
     })
 }

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::branch::{search, Budget, Exhausted, SharedBudget};
+use super::branch::{component_cost, search, Budget, SharedBudget, Stopped};
 use super::facility;
 use super::problem::{evaluate, validate, Limits, Problem, Solution, SolveError, SolveStats};
 use super::reduce::{reduce, Component, GeoCounts};
@@ -24,7 +24,10 @@ pub fn solve_by_search(problem: &Problem, limits: &Limits) -> Result<Solution, S
 
 /// One component's result and the work it took.
 struct Outcome {
-    positions: Result<Option<Vec<usize>>, Exhausted>,
+    positions: Result<Option<Vec<usize>>, Stopped>,
+    /// Whether a stop came from the component's own limits (the same on every run)
+    /// rather than from the totals over all components.
+    stopped_alone: bool,
     searched: bool,
     nodes: u64,
     work: u64,
@@ -52,6 +55,7 @@ fn solve_component(
     // totals are past a limit (which `solve_with` then reports from the totals).
     budget.exhausted();
     Outcome {
+        stopped_alone: budget.stopped_alone && positions.is_err(),
         positions,
         searched,
         nodes: budget.nodes,
@@ -113,12 +117,17 @@ fn solve_without_facilities(
     let (nodes, work) = outcomes
         .iter()
         .fold((0u64, 0u64), |(n, w), o| (n + o.nodes, w + o.work));
-    // A component stops early only once the totals pass a limit, so "some component
-    // stopped" and "the totals passed a limit" are the same verdict on every run.
-    if outcomes.iter().any(|o| o.positions.is_err())
-        || nodes > limits.max_nodes
+    // A component stops on its own limits at the same point on every run; otherwise it
+    // stops only once the totals pass a limit, so "the totals passed a limit" is the
+    // same verdict on every run. A component stopped alone without any plan (its root
+    // found none) is too large as well.
+    let too_large = nodes > limits.max_nodes
         || work > limits.max_work
-    {
+        || outcomes.iter().any(|o| match &o.positions {
+            Err(stopped) => !o.stopped_alone || stopped.best.is_none(),
+            Ok(_) => false,
+        });
+    if too_large {
         return Err(SolveError::TooLarge {
             workloads: reduced
                 .components
@@ -131,16 +140,29 @@ fn solve_without_facilities(
         });
     }
     let mut choice = vec![0usize; problem.workloads.len()];
+    let mut gap = 0.0;
     for (comp, outcome) in reduced.components.iter().zip(&outcomes) {
         if outcome.searched {
             stats.searched_components += 1;
         } else if !comp.self_apart {
             stats.tree_components += 1;
         }
-        let Ok(Some(positions)) = &outcome.positions else {
-            return Err(SolveError::Infeasible {
-                explanation: explain(problem, comp),
-            });
+        let positions = match &outcome.positions {
+            Ok(Some(positions)) => positions,
+            Err(Stopped {
+                best: Some(best),
+                bound,
+            }) => {
+                // The best plan found, and how much more than the bound it may cost.
+                let found = component_cost(comp, best).unwrap_or(f64::INFINITY);
+                gap += (found - bound).max(0.0);
+                best
+            }
+            _ => {
+                return Err(SolveError::Infeasible {
+                    explanation: explain(problem, comp),
+                })
+            }
         };
         for (v, &p) in positions.iter().enumerate() {
             choice[comp.workloads[v]] = comp.options[v][p].index;
@@ -153,7 +175,7 @@ fn solve_without_facilities(
     })?;
     Ok(Solution {
         choice,
-        lower_bound_usd: total_usd,
+        lower_bound_usd: total_usd - gap,
         total_usd,
         stats,
     })

@@ -231,7 +231,7 @@ fn gap_line(plan: &Plan) -> Option<String> {
     let bound = plan.solver.lower_bound_monthly_usd;
     let gap = (plan.total_monthly_usd - bound) / plan.total_monthly_usd.max(f64::MIN_POSITIVE);
     Some(format!(
-        "Not proven optimal: the search over which regions to open stopped at its limit after {} nodes; no placement costs less than {} (gap {:.2}%)",
+        "Not proven optimal: the search stopped at its limits ({} nodes over which regions to open; docs/plan.md); no placement costs less than {} (gap {:.3}%)",
         plan.solver.facility_nodes,
         usd(bound),
         100.0 * gap
