@@ -178,10 +178,16 @@ fn capacity_types_are_priced_as_documented() {
         ((m.usd_per_hour) - (0.9 * sp + 0.1 * od)).abs() < 1e-9,
         "{m:?}"
     );
-    assert!(m
-        .notes
-        .iter()
-        .any(|n| n.contains("all on demand it would cost")));
+    // All on demand: the same node-hours at the on-demand price.
+    let all_on_demand = format!(
+        "it would cost {}/month",
+        plan::render::usd(od * m.nodes * m.hours_per_month)
+    );
+    assert!(
+        m.notes.iter().any(|n| n.contains(&all_on_demand)),
+        "{all_on_demand} in {:?}",
+        m.notes
+    );
 }
 
 #[test]
@@ -884,4 +890,42 @@ fn fixed_usd(plan: &Plan) -> f64 {
         .filter(|i| i.category == "fixed")
         .map(|i| i.monthly_usd)
         .sum()
+}
+
+/// The finding that a larger-memory variant of a workload's accelerator is cheaper names
+/// only variants of the chip asked for (never another chip, which the harness's code or
+/// speed may not suit), in a region the workload may use, and at least one example has
+/// one (geo_three_continents: A100-80GB for A100).
+#[test]
+fn cheaper_accelerator_findings_name_only_variants_of_the_chip_asked_for() {
+    let mut found = 0;
+    for path in examples() {
+        let Ok(plan) = plan_of(
+            &compile(&FsWorld, &path, &LoadOptions::default()).unwrap(),
+            "x",
+        ) else {
+            continue;
+        };
+        for f in plan
+            .findings
+            .iter()
+            .filter(|f| f.message.contains("asked for and costs"))
+        {
+            let offered = f.message.split(" x ").next().unwrap();
+            let asked = f
+                .message
+                .split("the memory of the ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .unwrap();
+            assert!(
+                offered.starts_with(&format!("{asked}-")),
+                "{}: {}",
+                path.display(),
+                f.message
+            );
+            found += 1;
+        }
+    }
+    assert!(found >= 1);
 }

@@ -92,6 +92,32 @@ fn export_model_writes_the_exact_problem_with_the_total_as_offset() {
     );
 }
 
+/// With no plan (here: over budget) the model is still what another solver or a
+/// reviewer needs: `--export-model` writes it, with the cluster's fixed cost in it.
+#[test]
+fn export_model_writes_the_problem_when_there_is_no_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spec(&dir, &format!("budget {{\n  monthly = 1 USD\n}}\n{SPEC}"));
+    let mps = dir.path().join("model.mps");
+    let out = mlc()
+        .arg("plan")
+        .arg(&path)
+        .arg("--export-model")
+        .arg(&mps)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("over budget"), "{stderr}");
+    assert!(stderr.contains("written to"), "{stderr}");
+    let text = std::fs::read_to_string(&mps).unwrap();
+    assert!(
+        text.contains("= facility"),
+        "facility binaries are in the model"
+    );
+    assert!(text.ends_with("ENDATA\n"));
+}
+
 #[test]
 fn compare_shows_what_moved_and_what_it_costs() {
     let dir = tempfile::tempdir().unwrap();

@@ -61,6 +61,17 @@ pub fn run(args: &PlanArgs) -> u8 {
         Ok(plan) => plan,
         Err(error) => {
             print_err(&describe(&error));
+            // The model is what another solver needs when mlc's stopped or the plan is
+            // over budget: write it all the same.
+            if let (Some(path), Some(problem)) = (&args.export_model, error.problem()) {
+                match write_atomically(path, &mlc::optimize::to_mps(problem)) {
+                    Ok(()) => print_err(&format!(
+                        "note: the placement model was written to {} all the same\n",
+                        path.display()
+                    )),
+                    Err(e) => print_err(&format!("error: cannot write {}: {e}\n", path.display())),
+                }
+            }
             return EXIT_SPEC_ERRORS;
         }
     };
@@ -153,7 +164,7 @@ pub fn describe(error: &PlanError) -> String {
             }
             out
         }
-        PlanError::Solver(message) => format!("error: {message}\n"),
+        PlanError::Solver(message, _) => format!("error: {message}\n"),
         PlanError::OverBudget {
             budget_usd,
             cheapest_usd,

@@ -131,9 +131,9 @@ impl Default for Limits {
 }
 
 /// An assignment and how far from optimal it is proven to be: `lower_bound_usd` equals
-/// `total_usd` (to 1e-9 relative) when the optimum is proven; it is lower only when the
-/// search over facilities passed [`Limits::max_facility_nodes`] or its work limits
-/// after finding a plan.
+/// `total_usd` (to 1e-9 relative) when the optimum is proven; it is lower only when a
+/// component passed its own share of the limits, or the search over facilities passed
+/// [`Limits::max_facility_nodes`] or its work limits, after finding a plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Solution {
     /// The option index chosen for each workload.

@@ -9,8 +9,10 @@ use super::problem::{evaluate, validate, Limits, Problem, Solution, SolveError, 
 use super::reduce::{reduce, Component, GeoCounts};
 use super::tree::solve_tree;
 
-/// The cheapest feasible assignment, proven optimal to floating-point tolerance, or why
-/// there is none. Deterministic: the same problem always gives the same solution.
+/// The cheapest feasible assignment, proven optimal to floating-point tolerance, or,
+/// past the limits, the best one found with its proven lower bound
+/// (`Solution::lower_bound_usd`), or why there is none. Deterministic: the same problem
+/// always gives the same solution.
 pub fn solve(problem: &Problem, limits: &Limits) -> Result<Solution, SolveError> {
     solve_with(problem, limits, false)
 }

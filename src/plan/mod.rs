@@ -174,8 +174,9 @@ pub struct Finding {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SolverSummary {
-    /// Whether the total is proven the least any placement costs; when not (the search
-    /// over fixed costs passed its limits), `lower_bound_monthly_usd` is what is proven.
+    /// Whether the total is proven the least any placement costs; when not (a group of
+    /// connected workloads or the search over fixed costs passed its limits),
+    /// `lower_bound_monthly_usd` is what is proven.
     #[serde(default = "proven")]
     pub proven_optimal: bool,
     #[serde(default, serialize_with = "rounded")]
@@ -201,8 +202,9 @@ fn proven() -> bool {
 pub enum PlanError {
     /// Workloads that no option fits, each with the rules that exclude every fit.
     NoPlacement(Vec<NoPlacement>),
-    /// The solver found no assignment meeting the joint constraints, or gave up.
-    Solver(String),
+    /// The solver found no assignment meeting the joint constraints, or gave up; the
+    /// problem it was given, for `--export-model` (another solver may finish it).
+    Solver(String, Box<Problem>),
     /// The cheapest feasible plan costs more than the budget.
     OverBudget {
         budget_usd: f64,
@@ -216,6 +218,18 @@ pub enum PlanError {
     Window { workload: String, message: String },
     /// The embedded catalog could not be read (a bug).
     Catalog(String),
+}
+
+impl PlanError {
+    /// The optimisation problem behind the error, where one was built: what
+    /// `--export-model` writes even when there is no plan.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            PlanError::Solver(_, problem) => Some(problem),
+            PlanError::OverBudget { plan, .. } => Some(&plan.problem),
+            _ => None,
+        }
+    }
 }
 
 /// Inputs the plan needs besides the spec: a date to judge the catalog's age by.
@@ -254,8 +268,10 @@ pub fn plan(
     let fixed = fixed::FixedCosts::build(model, &places);
     let (problem, constants) = problem(model, graph, &ctx, &units, &fixed);
     let limits = options.limits.unwrap_or_default();
-    let solution =
-        optimize::solve(&problem, &limits).map_err(|e| PlanError::Solver(e.to_string()))?;
+    let solution = match optimize::solve(&problem, &limits) {
+        Ok(solution) => solution,
+        Err(e) => return Err(PlanError::Solver(e.to_string(), Box::new(problem))),
+    };
     let plan = assemble(
         model, &ctx, &units, problem, &solution, constants, &fixed, options,
     );
@@ -682,6 +698,7 @@ fn assemble(
     let mut findings = findings(model, &workloads, cloud, catalog_age_days);
     findings.extend(idle);
     findings.extend(spot_outliers(ctx, &workloads));
+    findings.extend(cheaper_accelerators(model, ctx, units, &solution.choice));
     findings.sort_by(|a, b| {
         a.subject
             .cmp(&b.subject)
@@ -825,13 +842,116 @@ fn packing_note(model: &Model, ctx: &Context, unit: &Unit, chosen: &Candidate) -
     let (cpu, memory) = cost::replica_request(service);
     let per_node = cost::pods_per_node(row.vcpus?.to_f64(), row.memory_gib?.to_f64(), cpu, memory);
     let nodes = cost::nodes_for(chosen.units, per_node);
+    let pool = if service.replicas_min == 0 {
+        "while it is awake; its node pool keeps none when it scales to zero"
+    } else {
+        "the node pool's minimum"
+    };
     Some(format!(
-        "{} replica(s) of {} vCPU and {:.1} GiB, {per_node} to a node: {nodes} whole node(s) of {}, the node pool's minimum",
+        "{} replica(s) of {} vCPU and {:.1} GiB, {per_node} to a node: {nodes} whole node(s) of {}, {pool}",
         render::trim(chosen.units),
         render::trim(cpu),
         memory,
         chosen.instance_type
     ))
+}
+
+/// Another accelerator is worth a finding when it costs at most this share of the chosen
+/// one's hourly price.
+const CHEAPER_ACCELERATOR_SHARE: f64 = 0.8;
+
+/// For each GPU workload, the cheapest catalog row with a larger-memory variant of its
+/// accelerator (A100-80GB for A100; the same chip on another cloud is among the plan's
+/// own options already), as many per node, at the same capacity, in a region the
+/// workload may already use,
+/// when it costs at most `CHEAPER_ACCELERATOR_SHARE` of the chosen row an hour: the
+/// spec names its accelerator, so the plan keeps it and says what switching would save.
+fn cheaper_accelerators(
+    model: &Model,
+    ctx: &Context,
+    units: &[Unit],
+    choice: &[usize],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (unit, &c) in units.iter().zip(choice) {
+        let accel = match unit.kind {
+            NodeKind::Train => model.train(&unit.name).map(|t| &t.accelerator),
+            NodeKind::Batch => model.batch(&unit.name).and_then(|b| b.accelerator.as_ref()),
+            NodeKind::Service => model
+                .service(&unit.name)
+                .and_then(|s| s.accelerator.as_ref()),
+            _ => None,
+        };
+        let Some(accel) = accel else { continue };
+        let chosen = &unit.candidates[c];
+        if !matches!(chosen.capacity, "on_demand" | "spot") {
+            continue;
+        }
+        let spot = chosen.capacity == "spot";
+        let price = |row: &crate::catalog::Offering| {
+            if spot {
+                row.spot_price_usd_per_hour.map(|p| p.to_f64())
+            } else {
+                row.price_usd_per_hour.map(|p| p.to_f64())
+            }
+        };
+        let site = &ctx.places.sites[chosen.site];
+        let wanted = crate::catalog::normalise_accelerator(&accel.name);
+        let Some((memory, now)) = ctx
+            .catalog
+            .find(&site.cloud, &site.code, &chosen.instance_type)
+            .into_iter()
+            .filter(|r| {
+                r.accelerator
+                    .as_deref()
+                    .is_some_and(|a| crate::catalog::normalise_accelerator(a) == wanted)
+            })
+            .find_map(|r| Some((r.accelerator_memory_gib?.to_f64(), price(r)?)))
+        else {
+            continue;
+        };
+        let allowed: BTreeSet<usize> = unit.candidates.iter().map(|c| c.site).collect();
+        let better = ctx
+            .catalog
+            .offerings
+            .iter()
+            .filter(|r| {
+                // A larger-memory variant of the same chip (A100-80GB for A100): the
+                // same code runs on it; another chip may not (CUDA, speed).
+                r.accelerator.as_deref().is_some_and(|a| {
+                    let name = crate::catalog::normalise_accelerator(a);
+                    name != wanted && name.starts_with(&format!("{wanted}-"))
+                }) && r.accelerator_count.as_integer() == Some(i128::from(accel.count))
+                    && r.accelerator_memory_gib
+                        .is_some_and(|m| m.to_f64() >= memory)
+            })
+            .filter_map(|r| {
+                let at = ctx.places.by_code(r.cloud, &r.region)?;
+                allowed.contains(&at).then_some((r, at, price(r)?))
+            })
+            .filter(|(_, _, p)| *p <= CHEAPER_ACCELERATOR_SHARE * now)
+            .min_by(|a, b| a.2.total_cmp(&b.2));
+        if let Some((row, at, usd)) = better {
+            let there = &ctx.places.sites[at];
+            findings.push(Finding {
+                severity: "info".into(),
+                subject: unit_label(unit),
+                message: format!(
+                    "{} x {} ({} in {} {}, {:.0} GiB each) has at least the memory of the {} asked for and costs ${usd:.4}/h {} against ${now:.4}/h here, {:.0}% less: set `accelerator` to use it",
+                    row.accelerator.as_deref().unwrap_or_default(),
+                    accel.count,
+                    row.instance_type,
+                    there.cloud,
+                    there.code,
+                    row.accelerator_memory_gib.map_or(0.0, |m| m.to_f64()),
+                    accel.name,
+                    chosen.capacity,
+                    100.0 * (1.0 - usd / now)
+                ),
+            });
+        }
+    }
+    findings
 }
 
 /// Spot prices the catalog lists below this share of on-demand are more likely stale or
@@ -900,26 +1020,39 @@ fn capacity_note(model: &Model, ctx: &Context, unit: &Unit, chosen: &Candidate) 
     }
     let site = &ctx.places.sites[chosen.site];
     let share = cost::SPOT_FALLBACK_SHARE;
+    let accelerator = match unit.kind {
+        NodeKind::Train => model.train(&unit.name).map(|t| t.accelerator.name.clone()),
+        NodeKind::Batch => model
+            .batch(&unit.name)
+            .and_then(|b| Some(b.accelerator.as_ref()?.name.clone())),
+        _ => model
+            .service(&unit.name)
+            .and_then(|s| Some(s.accelerator.as_ref()?.name.clone())),
+    };
     // The catalog row the mix was priced from (GCP lists a host once per GPU model).
-    let on_demand = ctx
+    let (on_demand, mix) = ctx
         .catalog
         .find(&site.cloud, &site.code, &chosen.instance_type)
         .into_iter()
-        .filter_map(|row| {
+        .filter(|row| match (&accelerator, &row.accelerator) {
+            (Some(wanted), Some(have)) => {
+                crate::catalog::normalise_accelerator(wanted)
+                    == crate::catalog::normalise_accelerator(have)
+            }
+            (None, None) => true,
+            _ => false,
+        })
+        .find_map(|row| {
             let od = row.price_usd_per_hour?.to_f64();
             let spot = row.spot_price_usd_per_hour?.to_f64();
-            Some((
-                od,
-                (spot * (1.0 - share) + od * share - chosen.usd_per_hour).abs(),
-            ))
-        })
-        .min_by(|a, b| a.1.total_cmp(&b.1))?
-        .0;
+            Some((od, spot * (1.0 - share) + od * share))
+        })?;
+    // Scaled from the candidate's own cost, so whole nodes and hours carry over.
     Some(format!(
-        "`spot fallback on_demand` is priced as {:.0}% of its hours on spot and {:.0}% on the on-demand fallback (an assumption, docs/plan.md); all on demand it would cost {}/month",
+        "`spot fallback on_demand` is priced as {:.0}% of its hours on spot and {:.0}% on the on-demand fallback (an assumption, docs/plan.md); all on demand, at the same hours, it would cost {}/month",
         100.0 * (1.0 - share),
         100.0 * share,
-        render::usd(on_demand * chosen.units * chosen.hours)
+        render::usd(chosen.compute_usd * on_demand / mix)
     ))
 }
 
@@ -1208,7 +1341,10 @@ fn rationale(solved: Solved, i: usize) -> (Rationale, Option<String>) {
             // What the move saves before fixed costs, where the region it leaves stays
             // paid for by other workloads.
             let saving = added - extra - freed;
-            if freed == 0.0 && added > 0.0 && extra >= 0.0 && saving > 0.005 {
+            let pays_here = !problem.workloads[i].options[solution.choice[i]]
+                .opens
+                .is_empty();
+            if pays_here && freed == 0.0 && added > 0.0 && extra >= 0.0 && saving > 0.005 {
                 if held_by_fixed.is_none_or(|(best, _, _)| saving > best) {
                     held_by_fixed = Some((saving, added, j));
                 }
@@ -1219,7 +1355,7 @@ fn rationale(solved: Solved, i: usize) -> (Rationale, Option<String>) {
         let there = &ctx.places.sites[unit.candidates[j].site];
         let here = &ctx.places.sites[chosen.site];
         format!(
-            "runs in {} {}, which the plan pays for already: {} would save {}/month but a cluster in {} {} would add {}/month of fixed costs",
+            "runs in {} {}, which the plan pays for already: {} would save {}/month but opening {} {} would add {}/month of fixed costs (its cluster, endpoints or key)",
             here.cloud,
             here.code,
             candidate_label(ctx, &unit.candidates[j]),

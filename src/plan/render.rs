@@ -222,8 +222,9 @@ fn item_detail(item: &LineItem) -> String {
     format!("{} [{}]", item.detail, item.resources.join(", "))
 }
 
-/// Where the optimum is not proven (the search over fixed costs stopped at its limit),
-/// the bound that is, and the gap: never an unlabelled heuristic.
+/// Where the optimum is not proven (a group of connected workloads or the search over
+/// fixed costs stopped at its limits), the bound that is, and the gap: never an
+/// unlabelled heuristic.
 fn gap_line(plan: &Plan) -> Option<String> {
     if plan.solver.proven_optimal {
         return None;
@@ -231,8 +232,7 @@ fn gap_line(plan: &Plan) -> Option<String> {
     let bound = plan.solver.lower_bound_monthly_usd;
     let gap = (plan.total_monthly_usd - bound) / plan.total_monthly_usd.max(f64::MIN_POSITIVE);
     Some(format!(
-        "Not proven optimal: the search stopped at its limits ({} nodes over which regions to open; docs/plan.md); no placement costs less than {} (gap {:.3}%)",
-        plan.solver.facility_nodes,
+        "Not proven optimal: the search stopped at its limits (docs/plan.md, \"The optimizer\"); no placement costs less than {} (gap {:.3}%)",
         usd(bound),
         100.0 * gap
     ))
