@@ -26,6 +26,16 @@ const BILLED_WHATEVER_THE_LOAD: &[(&str, Option<&str>)] = &[
     ("azurerm_key_vault_key", None),
 ];
 
+/// `mlc build SPEC` into a temporary folder, and `mlc plan SPEC --format json`: the
+/// folder (kept alive by the guard), the output and the plan.
+fn build_and_plan(spec: &Path) -> (tempfile::TempDir, std::path::PathBuf, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    common::build(spec, &out, &[]);
+    let plan = plan_json(spec);
+    (dir, out, plan)
+}
+
 fn plan_json(spec: &Path) -> Value {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlc"));
     cmd.env("SOURCE_DATE_EPOCH", "1796083200")
@@ -82,10 +92,7 @@ fn exists(out: &Path, address: &str, found: &BTreeSet<(String, String)>, tf_text
 fn every_fixed_cost_the_build_keeps_running_is_a_line_item_of_the_plan() {
     let mut checked = 0;
     for spec in common::examples() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out");
-        common::build(&spec, &out, &[]);
-        let plan = plan_json(&spec);
+        let (_dir, out, plan) = build_and_plan(&spec);
         let found = resources(&out.join("terraform"));
         let tf_text = terraform_text(&out.join("terraform"));
         let priced: BTreeSet<String> = plan["line_items"]
@@ -103,7 +110,36 @@ fn every_fixed_cost_the_build_keeps_running_is_a_line_item_of_the_plan() {
                 spec.display()
             );
         }
+        // Every workload pool is named by the compute line item of a workload on it.
+        let compute: BTreeSet<String> = plan["line_items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["category"] == "compute")
+            .flat_map(|i| i["resources"].as_array().cloned().unwrap_or_default())
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect();
+        for address in &compute {
+            assert!(
+                exists(&out, address, &found, &tf_text),
+                "{}: a compute line item names `{address}`, which the build does not write",
+                spec.display()
+            );
+        }
         for (kind, name) in &found {
+            let pool_kinds = [
+                "aws_eks_node_group",
+                "google_container_node_pool",
+                "azurerm_kubernetes_cluster_node_pool",
+            ];
+            if pool_kinds.contains(&kind.as_str()) && !name.ends_with("_system") {
+                assert!(
+                    compute.contains(&format!("{kind}.{name}")),
+                    "{}: no compute line item names the node pool `{kind}.{name}`",
+                    spec.display()
+                );
+                checked += 1;
+            }
             let Some((_, suffix)) = BILLED_WHATEVER_THE_LOAD.iter().find(|(k, _)| k == kind) else {
                 continue;
             };
@@ -210,18 +246,16 @@ fn pool_minimums(out: &Path) -> Vec<(String, String, String, bool, u64)> {
 }
 
 /// The nodes the build keeps running are the nodes the plan prices: per cluster and
-/// on-demand CPU instance type (GPU pools keep an instance per replica, as priced), the workload pools' minimum nodes equal the whole nodes
-/// the plan charges its always-on services for (what each pays an hour over the
-/// catalog price of one node); jobs and services that scale to zero keep none.
+/// on-demand CPU instance type (GPU pools keep an instance per replica, as priced), the
+/// workload pools' minimum nodes equal the whole nodes the plan charges its always-on
+/// services for (what each pays an hour over the catalog price of one node); jobs and
+/// services that scale to zero keep none.
 #[test]
 fn node_pools_keep_the_whole_nodes_the_plan_prices() {
     let catalog = mlc::catalog::Catalog::embedded().unwrap();
     let mut compared = 0;
     for spec in common::examples() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out");
-        common::build(&spec, &out, &[]);
-        let plan = plan_json(&spec);
+        let (_dir, out, plan) = build_and_plan(&spec);
         let mut priced: std::collections::BTreeMap<(String, String, String), f64> =
             Default::default();
         let mut always_on: BTreeSet<(String, String, String)> = BTreeSet::new();

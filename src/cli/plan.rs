@@ -57,7 +57,7 @@ pub fn run(args: &PlanArgs) -> u8 {
         spec_name: args.file.display().to_string(),
         limits: None,
     };
-    let plan = match plan::plan(model, graph, &rules, &plan_options) {
+    let mut plan = match plan::plan(model, graph, &rules, &plan_options) {
         Ok(plan) => plan,
         Err(error) => {
             print_err(&describe(&error));
@@ -75,6 +75,18 @@ pub fn run(args: &PlanArgs) -> u8 {
             return EXIT_SPEC_ERRORS;
         }
     };
+    // Compute line items name the node pools the build creates for them: the plan and
+    // the build read the same pools (`emit::pools`).
+    let pools = mlc::emit::pools::addresses_by_workload(model, &plan);
+    for item in plan
+        .line_items
+        .iter_mut()
+        .filter(|i| i.category == "compute")
+    {
+        if let Some(addresses) = pools.get(&item.name) {
+            item.resources = addresses.clone();
+        }
+    }
     if let Some(path) = &args.export_model {
         if let Err(e) = write_atomically(path, &mlc::optimize::to_mps(&plan.problem)) {
             print_err(&format!("error: cannot write {}: {e}\n", path.display()));

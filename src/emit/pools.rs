@@ -323,6 +323,35 @@ fn cpu_pods_per_node(w: &PlannedWorkload, service: &crate::check::model::Service
     (per_node > 0).then_some(per_node)
 }
 
+/// The Terraform addresses of the node pools each planned workload runs on (its own,
+/// and the on-demand twin it falls back to), keyed by the plan's line-item name
+/// (`service.api (warm standby)`): what its compute line item prices. Empty where the
+/// plan's pools cannot be made (the build reports that).
+pub fn addresses_by_workload(model: &Model, plan: &Plan) -> BTreeMap<String, Vec<String>> {
+    let mut addresses: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let Ok(clusters) = pools(model, plan, "terraform") else {
+        return addresses;
+    };
+    for ((cloud, code), cluster_pools) in &clusters {
+        let kind = match cloud.as_str() {
+            "aws" => "aws_eks_node_group",
+            "gcp" => "google_container_node_pool",
+            _ => "azurerm_kubernetes_cluster_node_pool",
+        };
+        for pool in cluster_pools {
+            let id = super::terraform::ident(&format!("{code}_{}", pool.name(cloud)));
+            for label in &pool.workloads {
+                let label = label.strip_suffix(" (fallback)").unwrap_or(label);
+                addresses
+                    .entry(label.replacen(' ', ".", 1))
+                    .or_default()
+                    .push(format!("{kind}.{id}"));
+            }
+        }
+    }
+    addresses
+}
+
 fn describe(w: &PlannedWorkload) -> String {
     match &w.copy {
         Some(copy) => format!("{} {} ({copy})", w.kind, w.name),

@@ -766,7 +766,8 @@ fn planned(
     let idle = (unit.kind == NodeKind::Service && chosen.units == 0.0)
         .then(|| idle_finding(&name, &label, chosen));
     let mut line_items = Vec::new();
-    if chosen.compute_usd > 0.0 {
+    // An idle service's node pool is on the bill too, at $0: it keeps no node.
+    if chosen.compute_usd > 0.0 || idle.is_some() {
         line_items.push(LineItem {
             category: if chosen.capacity == "serverless" {
                 "serverless"
@@ -776,7 +777,11 @@ fn planned(
             .into(),
             name: name.clone(),
             monthly_usd: chosen.compute_usd,
-            detail: compute_detail(chosen, &label),
+            detail: if idle.is_some() {
+                format!("{label}: priced idle at $0 (it scales to zero and the spec gives no `requests`); its node pool keeps no node")
+            } else {
+                compute_detail(chosen, &label)
+            },
             resources: Vec::new(),
         });
     }
