@@ -929,3 +929,30 @@ fn cheaper_accelerator_findings_name_only_variants_of_the_chip_asked_for() {
     }
     assert!(found >= 1);
 }
+
+/// Cloud Run functions bill the vCPUs `mlc build` gives them (`available_cpu`: 2 for
+/// 4 GiB) for every second a call runs, besides memory and requests; the free grant
+/// includes 180,000 vCPU-seconds, credited once.
+#[test]
+fn cloud_run_functions_pay_their_vcpu_seconds() {
+    let spec = "function f {\n  model = \"registry.example/m:1\"\n  platform = gcp_cloud_functions\n  runtime = python3.11\n  memory = 4 GiB\n  timeout = 540 s\n  avg_duration = 40 s\n  invocations = 60K / month\n  region = gcp.us_central1\n}\n";
+    let plan = plan_text(spec).unwrap();
+    let busy = 60_000.0 * 40.0;
+    let expected = busy * 4.0 * 0.0000025 + busy * 2.0 * 0.000024 + 60_000.0 * 0.40 / 1e6;
+    let item = plan
+        .line_items
+        .iter()
+        .find(|i| i.name == "function.f")
+        .unwrap();
+    assert!(
+        (item.monthly_usd - expected).abs() < 1e-6,
+        "{item:?} vs {expected}"
+    );
+    let credit = plan
+        .line_items
+        .iter()
+        .find(|i| i.name == "free grant: gcp_cloud_functions")
+        .unwrap();
+    let grant = 360_000.0 * 0.0000025 + 60_000.0 * 0.40 / 1e6 + 180_000.0 * 0.000024;
+    assert!((credit.monthly_usd + grant).abs() < 1e-6, "{credit:?}");
+}

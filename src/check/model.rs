@@ -845,6 +845,7 @@ pub struct ServerlessPrice {
     pub provisioned_memory_usd_per_gb_second: Option<Exact>,
     pub free_requests_per_month: Option<Exact>,
     pub free_gb_seconds_per_month: Option<Exact>,
+    pub free_vcpu_seconds_per_month: Option<Exact>,
     /// Instance sizes in bytes, smallest first, where the platform bills them (Flex
     /// Consumption's 512, 2048 and 4096 MiB); empty where it bills the function's memory.
     pub instance_memory_bytes: Vec<Exact>,
@@ -1634,6 +1635,7 @@ fn serverless_prices(f: &Fields) -> Vec<ServerlessPrice> {
             provisioned_memory_usd_per_gb_second: opt_exact(b.get("provisioned_memory_per_gb")),
             free_requests_per_month: per_month(b.get("free_requests")),
             free_gb_seconds_per_month: opt_exact(b.get("free_gb_seconds")),
+            free_vcpu_seconds_per_month: opt_exact(b.get("free_vcpu_seconds")),
             instance_memory_bytes: sizes(b.get("instance_memory")),
             min_billed_seconds: opt_exact(b.get("min_billed_duration")).unwrap_or(Exact::ZERO),
         })

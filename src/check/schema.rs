@@ -794,6 +794,7 @@ pub static KINDS: &[KindSchema] = &[
                     opt("provisioned_memory_per_gb", Ty::Qty(Dim::PRICE_PER_TIME), "USD per second for each GB while a provisioned instance runs"),
                     opt("free_requests", Ty::Qty(Dim::RATE), "invocations free each month"),
                     opt("free_gb_seconds", Ty::Number, "GB-seconds free each month"),
+                    opt("free_vcpu_seconds", Ty::Number, "vCPU-seconds free each month, where vCPUs are billed (`cpu_per_vcpu`)"),
                     opt("instance_memory", Ty::List(&Ty::Qty(Dim::SIZE)), "the memory sizes instances come in, where the platform bills an instance's size rather than the function's `memory`: a function runs and is billed on the smallest that holds its `memory`"),
                     def("min_billed_duration", Ty::Qty(Dim::DURATION), "0 s", "each call is billed at least this long"),
                 ],

@@ -84,10 +84,10 @@ pub struct ServerlessCost {
     pub compute_usd: f64,
     pub requests_usd: f64,
     pub warm_usd: f64,
-    /// GB-seconds and requests billed at the on-demand rates, which the platform's free
-    /// grant may cover: once per account, so the plan credits it once for all functions
-    /// (`free_grant_usd`), not per function.
-    pub grant_eligible: (f64, f64),
+    /// GB-seconds, requests and vCPU-seconds billed at the on-demand rates, which the
+    /// platform's free grant may cover: once per account, so the plan credits it once for
+    /// all functions (`free_grant_usd`), not per function.
+    pub grant_eligible: (f64, f64, f64),
 }
 
 impl ServerlessCost {
@@ -102,7 +102,22 @@ pub struct ServerlessLoad {
     pub seconds_per_call: f64,
     /// The memory each instance is billed for (`ServerlessPrice::billed_memory_bytes`), GiB.
     pub memory_gb: f64,
+    /// The vCPUs each instance runs with where the platform bills them by the second
+    /// (`cpu_per_vcpu`: Cloud Run functions, at `cloud_functions_vcpus`), else 0.
+    pub vcpus: f64,
     pub warm_instances: u64,
+}
+
+/// The vCPUs `mlc build` gives a Cloud Run function of `memory_mib` (its `available_cpu`:
+/// Cloud Functions' memory tiers, which 2nd gen still requires as minimums for large
+/// memory), and so the vCPUs the plan bills by the second.
+pub fn cloud_functions_vcpus(memory_mib: u64) -> u64 {
+    match memory_mib {
+        0..=2048 => 1,
+        2049..=8192 => 2,
+        8193..=16384 => 4,
+        _ => 8,
+    }
 }
 
 /// The platform's bill for `load`. Each call is billed at least the platform's minimum
@@ -130,26 +145,40 @@ pub fn serverless(price: &ServerlessPrice, load: &ServerlessLoad) -> ServerlessC
     let on_demand_gb_seconds = busy_seconds * on_demand * load.memory_gb;
     let warm_gb_seconds = busy_seconds * warm_share * load.memory_gb;
     let on_demand_requests = load.invocations * on_demand;
+    // Billed vCPUs run only while a call does (Cloud Run functions' request-based billing).
+    let vcpu_rate = price.usd_per_vcpu_second.map_or(0.0, |p| p.to_f64());
+    let on_demand_vcpu_seconds = if vcpu_rate > 0.0 {
+        busy_seconds * on_demand * load.vcpus
+    } else {
+        0.0
+    };
     let requests = on_demand_requests + load.invocations * warm_share;
     let idle_rate = price
         .provisioned_usd_per_gb_second
         .map_or(price.usd_per_gb_second.to_f64(), |p| p.to_f64());
     ServerlessCost {
         compute_usd: on_demand_gb_seconds * price.usd_per_gb_second.to_f64()
-            + warm_gb_seconds * warm_run_rate.unwrap_or(0.0),
+            + warm_gb_seconds * warm_run_rate.unwrap_or(0.0)
+            + on_demand_vcpu_seconds * vcpu_rate,
         requests_usd: requests * price.usd_per_request.to_f64(),
         warm_usd: load.warm_instances as f64 * load.memory_gb * month_seconds * idle_rate,
-        grant_eligible: (on_demand_gb_seconds, on_demand_requests),
+        grant_eligible: (
+            on_demand_gb_seconds,
+            on_demand_requests,
+            on_demand_vcpu_seconds,
+        ),
     }
 }
 
 /// What a platform's free grant takes off the bill of all its functions together: the
 /// grant is the account's, once a month, whatever the functions' regions.
-pub fn free_grant_usd(price: &ServerlessPrice, gb_seconds: f64, requests: f64) -> f64 {
-    let free_gb_seconds = price.free_gb_seconds_per_month.map_or(0.0, |f| f.to_f64());
-    let free_requests = price.free_requests_per_month.map_or(0.0, |f| f.to_f64());
-    gb_seconds.min(free_gb_seconds) * price.usd_per_gb_second.to_f64()
-        + requests.min(free_requests) * price.usd_per_request.to_f64()
+pub fn free_grant_usd(price: &ServerlessPrice, usage: (f64, f64, f64)) -> f64 {
+    let (gb_seconds, requests, vcpu_seconds) = usage;
+    let free = |f: Option<crate::check::units::Exact>| f.map_or(0.0, |f| f.to_f64());
+    gb_seconds.min(free(price.free_gb_seconds_per_month)) * price.usd_per_gb_second.to_f64()
+        + requests.min(free(price.free_requests_per_month)) * price.usd_per_request.to_f64()
+        + vcpu_seconds.min(free(price.free_vcpu_seconds_per_month))
+            * price.usd_per_vcpu_second.map_or(0.0, |p| p.to_f64())
 }
 
 /// The window of Prometheus' request rate that the KEDA ScaledObject of a scale-to-zero
@@ -260,6 +289,7 @@ mod tests {
             provisioned_memory_usd_per_gb_second: warm_rate.then(|| rate(1, 100_000)),
             free_requests_per_month: Some(Exact::int(1_000_000)),
             free_gb_seconds_per_month: Some(Exact::int(400_000)),
+            free_vcpu_seconds_per_month: None,
             instance_memory_bytes: Vec::new(),
             min_billed_seconds: Exact::int(min_billed_seconds),
         }
@@ -275,6 +305,7 @@ mod tests {
             invocations,
             seconds_per_call: 0.1,
             memory_gb: 1.0,
+            vcpus: 0.0,
             warm_instances,
         };
         let idle = 2_628_000.0 * 0.000004;
@@ -283,7 +314,7 @@ mod tests {
         assert!(close(fits.compute_usd, 100e3 * 0.00001));
         assert!(close(fits.requests_usd, 1e6 * 0.2e-6));
         assert!(close(fits.warm_usd, idle));
-        assert_eq!(fits.grant_eligible, (0.0, 0.0));
+        assert_eq!(fits.grant_eligible, (0.0, 0.0, 0.0));
         // 10M busy seconds: the warm instance takes 2,628,000 of them, the rest run on
         // demand, which the account's free grants may cover (credited once, by the plan).
         let spills = serverless(&platform(true, 0), &load(100e6, 1));
@@ -299,10 +330,10 @@ mod tests {
         assert!(close(on_demand_only.compute_usd, 100e3 * 0.00002));
         assert!(close(on_demand_only.warm_usd, idle));
         // The grant covers all of it: 100K of 400K GB-s, 1M of 1M calls.
-        let grant = free_grant_usd(&platform(false, 0), 100e3, 1e6);
+        let grant = free_grant_usd(&platform(false, 0), (100e3, 1e6, 0.0));
         assert!(close(grant, 100e3 * 0.00002 + 1e6 * 0.2e-6));
         assert!(close(
-            free_grant_usd(&platform(false, 0), 1e9, 1e9),
+            free_grant_usd(&platform(false, 0), (1e9, 1e9, 1e9)),
             400e3 * 0.00002 + 1e6 * 0.2e-6
         ));
     }
@@ -313,6 +344,7 @@ mod tests {
             invocations: 2e6,
             seconds_per_call: 0.2,
             memory_gb: 2.0,
+            vcpus: 0.0,
             warm_instances: 0,
         };
         let billed = serverless(&platform(true, 1), &load);

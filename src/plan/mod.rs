@@ -572,11 +572,32 @@ fn problem(
     )
 }
 
+/// "360000 GB-seconds free of 9600000 used, ...": each grant the platform gives and the
+/// on-demand use it is set against.
+fn grant_terms(price: &crate::check::model::ServerlessPrice, used: (f64, f64, f64)) -> String {
+    let terms = [
+        ("GB-seconds", price.free_gb_seconds_per_month, used.0),
+        ("requests", price.free_requests_per_month, used.1),
+        ("vCPU-seconds", price.free_vcpu_seconds_per_month, used.2),
+    ];
+    terms
+        .iter()
+        .filter_map(|(what, free, used)| {
+            Some(format!(
+                "{} {what} free of {} used",
+                render::trim(free.as_ref()?.to_f64()),
+                render::trim(used.round())
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One credit per serverless platform for its free grant, which the account gets once a
 /// month for all its functions: each function is priced without it. A function's
 /// platform is fixed by the spec, so the credit is the same for every placement.
 fn free_grants(model: &Model, units: &[Unit]) -> Vec<LineItem> {
-    let mut usage: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    let mut usage: BTreeMap<&str, (f64, f64, f64)> = BTreeMap::new();
     for unit in units.iter().filter(|u| u.kind == NodeKind::Function) {
         let Some(function) = model.functions.iter().find(|f| f.name == unit.name) else {
             continue;
@@ -585,27 +606,25 @@ fn free_grants(model: &Model, units: &[Unit]) -> Vec<LineItem> {
             continue;
         };
         let load = options::serverless_load(function, price);
-        let (gb_seconds, requests) = cost::serverless(price, &load).grant_eligible;
+        let (gb_seconds, requests, vcpu_seconds) = cost::serverless(price, &load).grant_eligible;
         let entry = usage.entry(function.platform.as_str()).or_default();
         entry.0 += gb_seconds;
         entry.1 += requests;
+        entry.2 += vcpu_seconds;
     }
     usage
         .into_iter()
-        .filter_map(|(platform, (gb_seconds, requests))| {
+        .filter_map(|(platform, (gb_seconds, requests, vcpu_seconds))| {
             let price = model.knowledge.serverless_platform(platform)?;
-            let credit = cost::free_grant_usd(price, gb_seconds, requests);
+            let credit = cost::free_grant_usd(price, (gb_seconds, requests, vcpu_seconds));
             (credit > 0.0).then(|| LineItem {
                 category: "serverless".into(),
                 name: format!("free grant: {platform}"),
                 monthly_usd: -credit,
                 detail: format!(
-                    "{}'s free grant, once a month per account for all its functions ({} GB-seconds and {} requests of {} and {} used)",
+                    "{}'s free grant, once a month per account for all its functions: {}",
                     price.title,
-                    render::trim(price.free_gb_seconds_per_month.map_or(0.0, |f| f.to_f64())),
-                    render::trim(price.free_requests_per_month.map_or(0.0, |f| f.to_f64())),
-                    render::trim(gb_seconds.round()),
-                    render::trim(requests.round())
+                    grant_terms(price, (gb_seconds, requests, vcpu_seconds))
                 ),
                 resources: Vec::new(),
             })

@@ -1471,6 +1471,12 @@ pub(super) fn serverless_load(
         invocations: function.invocations_per_month.to_f64(),
         seconds_per_call: function.avg_duration_seconds.to_f64(),
         memory_gb: billed.to_f64() / f64::from(1u32 << 30),
+        vcpus: if price.usd_per_vcpu_second.is_some() {
+            cost::cloud_functions_vcpus((billed.to_f64() / f64::from(1u32 << 20)).ceil() as u64)
+                as f64
+        } else {
+            0.0
+        },
         warm_instances: function.min_instances,
     }
 }

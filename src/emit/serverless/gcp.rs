@@ -98,7 +98,7 @@ fn function(placed: &Placed, names: &mut Names) -> CloudFunction {
         entry_point: entry_point(&f.runtime).into(),
         code_object: format!("{}.zip", placed.base),
         memory: format!("{mib}Mi"),
-        cpu: cpu(mib).into(),
+        cpu: crate::plan::cost::cloud_functions_vcpus(mib).to_string(),
         timeout_seconds: ceil(f.timeout_seconds).max(1),
         min_instances: f.min_instances,
         max_instances: max_instances(f),
@@ -134,16 +134,5 @@ fn entry_point(spec: &str) -> &'static str {
         "Handler"
     } else {
         "handler"
-    }
-}
-
-/// vCPUs Cloud Functions pairs with an amount of memory (its 1st-gen tiers, which 2nd gen
-/// still requires as minimums for large memory).
-fn cpu(mib: u64) -> &'static str {
-    match mib {
-        0..=2048 => "1",
-        2049..=8192 => "2",
-        8193..=16384 => "4",
-        _ => "8",
     }
 }
