@@ -250,14 +250,31 @@ fn relax(problem: &Problem, status: &[Status]) -> Option<Relaxation> {
             incident[flow.to].push(i);
         }
     }
+    // Dual ascent in rounds, one step per workload a round (Erlenkotter's order): a
+    // workload that took every facility's price in one go would leave nothing for the
+    // others, whose own steps would raise the bound as much. Each step merges a cost
+    // level or uses up a price, so a workload runs out of steps after this many.
     let mut shares_all = vec![Vec::new(); problem.workloads.len()];
-    for &w in &order {
-        let options: Vec<&Choice> = kept_all[w]
-            .iter()
-            .map(|&o| &problem.workloads[w].options[o])
-            .collect();
-        let mut costs = ascent_costs(problem, w, &options, &incident[w], &kept_all);
-        shares_all[w] = ascend(&options, &mut costs, &mut budget, &status);
+    let mut ascent: Vec<(Vec<&Choice>, Vec<f64>, usize)> = (0..problem.workloads.len())
+        .map(|w| {
+            let options: Vec<&Choice> = kept_all[w]
+                .iter()
+                .map(|&o| &problem.workloads[w].options[o])
+                .collect();
+            let costs = ascent_costs(problem, w, &options, &incident[w], &kept_all);
+            let steps = options.len() + budget.len();
+            (options, costs, steps)
+        })
+        .collect();
+    let mut active = order.clone();
+    while !active.is_empty() {
+        active.retain(|&w| {
+            let (options, costs, steps) = &mut ascent[w];
+            let raised =
+                *steps > 0 && ascend_step(options, costs, &mut budget, &status, &mut shares_all[w]);
+            *steps = steps.saturating_sub(1);
+            raised
+        });
     }
     let no_facilities: Arc<[FacilityId]> = Arc::from([]);
     let workloads = problem
@@ -357,67 +374,64 @@ fn ascent_costs(
         .collect()
 }
 
-/// Dual ascent for one workload: raise the cost of its cheapest options by shares of
-/// the free facilities they need, as far as the next cheaper level and the facilities'
-/// unshared prices allow. Raising the cheapest options raises the least the workload can
-/// cost, which is what tightens the bound. Returns the shares taken.
-fn ascend(
+/// One step of dual ascent for one workload: raise the cost of its cheapest options by
+/// shares of the free facilities they need, as far as the next cheaper level and the
+/// facilities' unshared prices allow, recording the shares taken. Raising the cheapest
+/// options raises the least the workload can cost, which is what tightens the bound.
+/// Returns whether it raised anything.
+fn ascend_step(
     options: &[&Choice],
     costs: &mut [f64],
     budget: &mut [f64],
     status: &[Status],
-) -> Vec<(FacilityId, f64)> {
-    let mut shares: Vec<(FacilityId, f64)> = Vec::new();
-    // Each round either merges another cost level into the cheapest or uses up a
-    // facility's price, so this many rounds always suffice.
-    for _ in 0..options.len() + budget.len() {
-        let least = costs.iter().copied().fold(f64::INFINITY, f64::min);
-        let near = tolerance(least);
-        let next = costs
+    shares: &mut Vec<(FacilityId, f64)>,
+) -> bool {
+    let least = costs.iter().copied().fold(f64::INFINITY, f64::min);
+    let near = tolerance(least);
+    let next = costs
+        .iter()
+        .copied()
+        .filter(|&c| c > least + near)
+        .fold(f64::INFINITY, f64::min);
+    let mut raise: Vec<FacilityId> = Vec::new();
+    for (option, _) in options
+        .iter()
+        .zip(&*costs)
+        .filter(|(_, &c)| c <= least + near)
+    {
+        if option.opens.iter().any(|f| raise.contains(f)) {
+            continue;
+        }
+        let free = option
+            .opens
             .iter()
             .copied()
-            .filter(|&c| c > least + near)
-            .fold(f64::INFINITY, f64::min);
-        let mut raise: Vec<FacilityId> = Vec::new();
-        for (option, _) in options
-            .iter()
-            .zip(&*costs)
-            .filter(|(_, &c)| c <= least + near)
-        {
-            if option.opens.iter().any(|f| raise.contains(f)) {
-                continue;
-            }
-            let free = option
-                .opens
-                .iter()
-                .copied()
-                .find(|&f| status[f] == Status::Free && budget[f] > near);
-            match free {
-                Some(f) => raise.push(f),
-                None => return shares,
-            }
+            .find(|&f| status[f] == Status::Free && budget[f] > near);
+        match free {
+            Some(f) => raise.push(f),
+            None => return false,
         }
-        let step = raise
-            .iter()
-            .map(|&f| budget[f])
-            .fold(next - least, f64::min);
-        if !(step > near) || raise.is_empty() {
-            return shares;
+    }
+    let step = raise
+        .iter()
+        .map(|&f| budget[f])
+        .fold(next - least, f64::min);
+    if !(step > near) || raise.is_empty() {
+        return false;
+    }
+    for &f in &raise {
+        budget[f] -= step;
+        match shares.iter_mut().find(|(g, _)| *g == f) {
+            Some((_, amount)) => *amount += step,
+            None => shares.push((f, step)),
         }
-        for &f in &raise {
-            budget[f] -= step;
-            match shares.iter_mut().find(|(g, _)| *g == f) {
-                Some((_, amount)) => *amount += step,
-                None => shares.push((f, step)),
-            }
-            for (option, cost) in options.iter().zip(costs.iter_mut()) {
-                if option.opens.contains(&f) {
-                    *cost += step;
-                }
+        for (option, cost) in options.iter().zip(costs.iter_mut()) {
+            if option.opens.contains(&f) {
+                *cost += step;
             }
         }
     }
-    shares
+    true
 }
 
 /// The free facility to branch on: among those the assignment opens, the one whose
