@@ -45,6 +45,18 @@ fn plan_json(spec: &Path) -> Value {
     serde_json::from_slice(&out.stdout).expect("plan JSON")
 }
 
+/// The resources the plan's line items of `category` name.
+fn named_by(plan: &Value, category: &str) -> BTreeSet<String> {
+    plan["line_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["category"] == category)
+        .flat_map(|i| i["resources"].as_array().cloned().unwrap_or_default())
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect()
+}
+
 /// `resource "TYPE" "NAME"` headers of every `.tf` file under `dir`.
 fn resources(dir: &Path) -> BTreeSet<(String, String)> {
     let mut found = BTreeSet::new();
@@ -95,14 +107,7 @@ fn every_fixed_cost_the_build_keeps_running_is_a_line_item_of_the_plan() {
         let (_dir, out, plan) = build_and_plan(&spec);
         let found = resources(&out.join("terraform"));
         let tf_text = terraform_text(&out.join("terraform"));
-        let priced: BTreeSet<String> = plan["line_items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| i["category"] == "fixed")
-            .flat_map(|i| i["resources"].as_array().cloned().unwrap_or_default())
-            .map(|r| r.as_str().unwrap().to_string())
-            .collect();
+        let priced = named_by(&plan, "fixed");
         for address in &priced {
             assert!(
                 exists(&out, address, &found, &tf_text),
@@ -111,14 +116,7 @@ fn every_fixed_cost_the_build_keeps_running_is_a_line_item_of_the_plan() {
             );
         }
         // Every workload pool is named by the compute line item of a workload on it.
-        let compute: BTreeSet<String> = plan["line_items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| i["category"] == "compute")
-            .flat_map(|i| i["resources"].as_array().cloned().unwrap_or_default())
-            .map(|r| r.as_str().unwrap().to_string())
-            .collect();
+        let compute = named_by(&plan, "compute");
         for address in &compute {
             assert!(
                 exists(&out, address, &found, &tf_text),

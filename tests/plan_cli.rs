@@ -66,18 +66,23 @@ fn plan_prints_text_json_and_markdown() {
         .starts_with("### mlc plan"));
 }
 
+/// `mlc plan SPEC --export-model MPS`.
+fn plan_exporting(spec: &std::path::Path, mps: &std::path::Path) -> std::process::Output {
+    mlc()
+        .arg("plan")
+        .arg(spec)
+        .arg("--export-model")
+        .arg(mps)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn export_model_writes_the_exact_problem_with_the_total_as_offset() {
     let dir = tempfile::tempdir().unwrap();
     let path = spec(&dir, SPEC);
     let mps = dir.path().join("model.mps");
-    let out = mlc()
-        .arg("plan")
-        .arg(&path)
-        .arg("--export-model")
-        .arg(&mps)
-        .output()
-        .unwrap();
+    let out = plan_exporting(&path, &mps);
     assert_eq!(out.status.code(), Some(0));
     let text = std::fs::read_to_string(&mps).unwrap();
     for section in ["NAME", "ROWS", "COLUMNS", "RHS", "BOUNDS", "ENDATA"] {
@@ -99,13 +104,7 @@ fn export_model_writes_the_problem_when_there_is_no_plan() {
     let dir = tempfile::tempdir().unwrap();
     let path = spec(&dir, &format!("budget {{\n  monthly = 1 USD\n}}\n{SPEC}"));
     let mps = dir.path().join("model.mps");
-    let out = mlc()
-        .arg("plan")
-        .arg(&path)
-        .arg("--export-model")
-        .arg(&mps)
-        .output()
-        .unwrap();
+    let out = plan_exporting(&path, &mps);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("over budget"), "{stderr}");

@@ -91,6 +91,30 @@ impl Model {
         self.index().batches.get(name).map(|&i| &self.batches[i])
     }
 
+    /// The accelerators workload `kind name` asks for on each node or replica (`kind` is
+    /// its keyword: `train`, `batch`, `service`, `function`), if any.
+    pub fn accelerator_of(&self, kind: &str, name: &str) -> Option<&AccelCount> {
+        let accelerator = match kind {
+            "train" => self.train(name).map(|t| &t.accelerator),
+            "batch" => self.batch(name).and_then(|b| b.accelerator.as_ref()),
+            "service" => self.service(name).and_then(|s| s.accelerator.as_ref()),
+            "function" => self.function(name).and_then(|f| f.accelerator.as_ref()),
+            _ => None,
+        };
+        accelerator.filter(|a| a.count > 0)
+    }
+
+    /// How workload `kind name` buys capacity (jobs and services; functions and datasets
+    /// have none).
+    pub fn capacity_of(&self, kind: &str, name: &str) -> Option<&Capacity> {
+        match kind {
+            "train" => self.train(name).map(|t| &t.capacity),
+            "batch" => self.batch(name).map(|b| &b.capacity),
+            "service" => self.service(name).map(|s| &s.capacity),
+            _ => None,
+        }
+    }
+
     /// Where `attr` of declaration `kind name` was written, if it was.
     pub fn attr_span(&self, kind: &str, name: &str, attr: &str) -> Option<Span> {
         let attrs = self.attr_spans.get(kind)?.get(name)?;

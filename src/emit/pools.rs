@@ -7,7 +7,7 @@
 use super::names::dns_label;
 use super::EmitError;
 use crate::catalog::{normalise_accelerator, Catalog};
-use crate::check::model::{AccelCount, Capacity, CapacityKind, Model};
+use crate::check::model::{AccelCount, CapacityKind, Model};
 use crate::plan::{Plan, PlannedWorkload};
 use std::collections::BTreeMap;
 
@@ -216,14 +216,7 @@ pub fn runs_on_cluster(model: &Model, w: &PlannedWorkload) -> bool {
 
 /// The accelerators a workload asks for on each node or replica, if any.
 pub fn workload_accelerator<'m>(model: &'m Model, w: &PlannedWorkload) -> Option<&'m AccelCount> {
-    let accelerator = match w.kind.as_str() {
-        "train" => model.train(&w.name).map(|t| &t.accelerator),
-        "batch" => model.batch(&w.name).and_then(|b| b.accelerator.as_ref()),
-        "service" => model.service(&w.name).and_then(|s| s.accelerator.as_ref()),
-        "function" => model.function(&w.name).and_then(|f| f.accelerator.as_ref()),
-        _ => None,
-    };
-    accelerator.filter(|a| a.count > 0)
+    model.accelerator_of(&w.kind, &w.name)
 }
 
 /// The zones of `w`'s region that offer its instance type with `accelerator`: the
@@ -260,19 +253,11 @@ fn offered_zones(w: &PlannedWorkload, accelerator: Option<&PoolAccelerator>) -> 
     zones
 }
 
-fn workload_capacity<'m>(model: &'m Model, w: &PlannedWorkload) -> Option<&'m Capacity> {
-    match w.kind.as_str() {
-        "train" => model.train(&w.name).map(|t| &t.capacity),
-        "batch" => model.batch(&w.name).map(|b| &b.capacity),
-        "service" => model.service(&w.name).map(|s| &s.capacity),
-        _ => None,
-    }
-}
-
 /// Whether a workload planned on spot may fall back to on-demand capacity.
 pub fn falls_back_to_on_demand(model: &Model, w: &PlannedWorkload) -> bool {
     w.capacity == "spot"
-        && workload_capacity(model, w)
+        && model
+            .capacity_of(&w.kind, &w.name)
             .and_then(|c| c.fallback)
             .is_some_and(|f| f == CapacityKind::OnDemand)
 }
@@ -313,14 +298,7 @@ fn cpu_pods_per_node(w: &PlannedWorkload, service: &crate::check::model::Service
         .find(&w.cloud, &w.region_code, &w.instance_type)
         .into_iter()
         .next()?;
-    let (cpu, memory) = crate::plan::cost::replica_request(service);
-    let per_node = crate::plan::cost::pods_per_node(
-        row.vcpus?.to_f64(),
-        row.memory_gib?.to_f64(),
-        cpu,
-        memory,
-    );
-    (per_node > 0).then_some(per_node)
+    crate::plan::cost::service_pods_per_node(row, service)
 }
 
 /// The Terraform addresses of the node pools each planned workload runs on (its own,

@@ -165,7 +165,7 @@ pub(crate) fn solve(
         if bound >= incumbent - tolerance(incumbent) {
             continue;
         }
-        let Some(facility) = branching_facility(problem, &relaxed.status, &choice, &relaxed) else {
+        let Some(facility) = branching_facility(problem, &choice, &relaxed) else {
             // Nothing left to branch on, but the relaxation was not solved exactly: its
             // bound stays open.
             unresolved = unresolved.min(bound);
@@ -266,7 +266,7 @@ fn relax(problem: &Problem, status: &[Status]) -> Option<Relaxation> {
             (options, costs, steps)
         })
         .collect();
-    let mut active = order.clone();
+    let mut active = order;
     while !active.is_empty() {
         active.retain(|&w| {
             let (options, costs, steps) = &mut ascent[w];
@@ -439,7 +439,6 @@ fn ascend_step(
 /// relaxation); `None` when the assignment opens no free facility with a price.
 fn branching_facility(
     problem: &Problem,
-    status: &[Status],
     choice: &[usize],
     relaxed: &Relaxation,
 ) -> Option<FacilityId> {
@@ -455,7 +454,9 @@ fn branching_facility(
     }
     (0..problem.facilities.len())
         .filter(|&f| {
-            opened[f] && status[f] == Status::Free && problem.facilities[f].monthly_usd > 0.0
+            opened[f]
+                && relaxed.status[f] == Status::Free
+                && problem.facilities[f].monthly_usd > 0.0
         })
         .max_by(|&a, &b| {
             let uncovered = |f: usize| problem.facilities[f].monthly_usd - covered[f];

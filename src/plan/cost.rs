@@ -232,6 +232,51 @@ pub fn training_hours(parameters: f64, tokens: f64, peak_tflops: f64, gpus: f64,
     6.0 * parameters * tokens / (peak_tflops * 1e12 * mfu * gpus) / 3600.0
 }
 
+/// How many replicas requesting `vcpus` and `memory_gib` fit on one node of
+/// `node_vcpus` and `node_memory_gib`: what pods may request of it (`ALLOCATABLE`),
+/// divided by a replica's request, rounded down. The plan prices a service's whole
+/// nodes by it and `emit/pools.rs` sizes the service's node pool by it, so the two agree.
+pub fn pods_per_node(node_vcpus: f64, node_memory_gib: f64, vcpus: f64, memory_gib: f64) -> u64 {
+    let allocatable = super::options::ALLOCATABLE;
+    let by_cpu = node_vcpus * allocatable / vcpus.max(f64::MIN_POSITIVE);
+    let by_memory = if memory_gib > 0.0 {
+        node_memory_gib * allocatable / memory_gib
+    } else {
+        f64::INFINITY
+    };
+    // A hair of slack: 2 vCPU on 7.2 allocatable is 3.6, never 3.5999.
+    (by_cpu.min(by_memory) + 1e-9).floor().clamp(0.0, 1e6) as u64
+}
+
+/// Replicas of a CPU `service` that a node of catalog row `node` holds; `None` where
+/// the catalog gives no size or one replica does not fit.
+pub fn service_pods_per_node(
+    node: &Offering,
+    service: &crate::check::model::Service,
+) -> Option<u64> {
+    let (cpu, memory) = replica_request(service);
+    let per_node = pods_per_node(node.vcpus?.to_f64(), node.memory_gib?.to_f64(), cpu, memory);
+    (per_node > 0).then_some(per_node)
+}
+
+/// Whole nodes for `replicas` at `per_node` a node.
+pub fn nodes_for(replicas: f64, per_node: u64) -> u64 {
+    if replicas <= 0.0 || per_node == 0 {
+        return 0;
+    }
+    (replicas / per_node as f64 - 1e-9).ceil().max(1.0) as u64
+}
+
+/// What one CPU replica of `service` requests (its `resources` limits): vCPUs and GiB;
+/// 1 vCPU and 2 GiB without `resources`.
+pub fn replica_request(service: &crate::check::model::Service) -> (f64, f64) {
+    let cpu = service.cpu.map_or(1.0, |(_, hi)| hi.to_f64());
+    let memory = service
+        .memory_bytes
+        .map_or(2.0, |(_, hi)| hi.to_f64() / f64::from(1u32 << 30));
+    (cpu, memory)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,38 +428,4 @@ mod tests {
     fn off_peak_month() {
         assert!((off_peak_hours_per_month() - 382.38).abs() < 0.01);
     }
-}
-
-/// How many replicas requesting `vcpus` and `memory_gib` fit on one node of
-/// `node_vcpus` and `node_memory_gib`: what pods may request of it (`ALLOCATABLE`),
-/// divided by a replica's request, rounded down. The plan prices a service's whole
-/// nodes by it and `emit/pools.rs` sizes the service's node pool by it, so the two agree.
-pub fn pods_per_node(node_vcpus: f64, node_memory_gib: f64, vcpus: f64, memory_gib: f64) -> u64 {
-    let allocatable = super::options::ALLOCATABLE;
-    let by_cpu = node_vcpus * allocatable / vcpus.max(f64::MIN_POSITIVE);
-    let by_memory = if memory_gib > 0.0 {
-        node_memory_gib * allocatable / memory_gib
-    } else {
-        f64::INFINITY
-    };
-    // A hair of slack: 2 vCPU on 7.2 allocatable is 3.6, never 3.5999.
-    (by_cpu.min(by_memory) + 1e-9).floor().clamp(0.0, 1e6) as u64
-}
-
-/// Whole nodes for `replicas` at `per_node` a node.
-pub fn nodes_for(replicas: f64, per_node: u64) -> u64 {
-    if replicas <= 0.0 || per_node == 0 {
-        return 0;
-    }
-    (replicas / per_node as f64 - 1e-9).ceil().max(1.0) as u64
-}
-
-/// What one CPU replica of `service` requests (its `resources` limits): vCPUs and GiB;
-/// 1 vCPU and 2 GiB without `resources`.
-pub fn replica_request(service: &crate::check::model::Service) -> (f64, f64) {
-    let cpu = service.cpu.map_or(1.0, |(_, hi)| hi.to_f64());
-    let memory = service
-        .memory_bytes
-        .map_or(2.0, |(_, hi)| hi.to_f64() / f64::from(1u32 << 30));
-    (cpu, memory)
 }

@@ -11,7 +11,7 @@ pub mod places;
 pub mod render;
 
 use crate::catalog::Catalog;
-use crate::check::model::Model;
+use crate::check::model::{AccelCount, Model};
 use crate::graph::{NodeKind, ResourceGraph};
 use crate::optimize::{self, Choice, Flow, Limits, Problem, Resource, Workload};
 use crate::policy::placement::PlacementRules;
@@ -716,7 +716,7 @@ fn assemble(
         .and_then(|today| days_from_iso(crate::catalog::CATALOG_DATE).map(|d| today - d));
     let mut findings = findings(model, &workloads, cloud, catalog_age_days);
     findings.extend(idle);
-    findings.extend(spot_outliers(ctx, &workloads));
+    findings.extend(spot_outliers(model, ctx, units, &solution.choice));
     findings.extend(cheaper_accelerators(model, ctx, units, &solution.choice));
     findings.sort_by(|a, b| {
         a.subject
@@ -857,14 +857,8 @@ fn packing_note(model: &Model, ctx: &Context, unit: &Unit, chosen: &Candidate) -
     if unit.kind != NodeKind::Service || chosen.units <= 0.0 || chosen.instance_type.is_empty() {
         return None;
     }
-    let site = &ctx.places.sites[chosen.site];
-    let row = ctx
-        .catalog
-        .find(&site.cloud, &site.code, &chosen.instance_type)
-        .into_iter()
-        .next()?;
+    let per_node = cost::service_pods_per_node(priced_row(ctx, None, chosen)?, service)?;
     let (cpu, memory) = cost::replica_request(service);
-    let per_node = cost::pods_per_node(row.vcpus?.to_f64(), row.memory_gib?.to_f64(), cpu, memory);
     let nodes = cost::nodes_for(chosen.units, per_node);
     let pool = if service.replicas_min == 0 {
         "while it is awake; its node pool keeps none when it scales to zero"
@@ -878,6 +872,29 @@ fn packing_note(model: &Model, ctx: &Context, unit: &Unit, chosen: &Candidate) -
         memory,
         chosen.instance_type
     ))
+}
+
+/// The catalog row `chosen` was priced from: its instance type in its region that
+/// matches the unit's accelerator as the planner matched it (GCP lists an N1 host once
+/// per GPU model it takes; a TPU slice is a row of its own), or the CPU type's row.
+fn priced_row<'c>(
+    ctx: &'c Context,
+    accelerator: Option<&AccelCount>,
+    chosen: &Candidate,
+) -> Option<&'c crate::catalog::Offering> {
+    let site = &ctx.places.sites[chosen.site];
+    ctx.catalog
+        .find(&site.cloud, &site.code, &chosen.instance_type)
+        .into_iter()
+        .find(|row| match accelerator {
+            Some(accel) => options::accelerator_matches(accel, row),
+            None => row.accelerator.is_none(),
+        })
+}
+
+/// The accelerators a unit asks for, if any.
+fn unit_accelerator<'m>(model: &'m Model, unit: &Unit) -> Option<&'m AccelCount> {
+    model.accelerator_of(unit.kind.keyword(), &unit.name)
 }
 
 /// Another accelerator is worth a finding when it costs at most this share of the chosen
@@ -898,15 +915,12 @@ fn cheaper_accelerators(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (unit, &c) in units.iter().zip(choice) {
-        let accel = match unit.kind {
-            NodeKind::Train => model.train(&unit.name).map(|t| &t.accelerator),
-            NodeKind::Batch => model.batch(&unit.name).and_then(|b| b.accelerator.as_ref()),
-            NodeKind::Service => model
-                .service(&unit.name)
-                .and_then(|s| s.accelerator.as_ref()),
-            _ => None,
+        if unit.kind == NodeKind::Function {
+            continue;
+        }
+        let Some(accel) = unit_accelerator(model, unit) else {
+            continue;
         };
-        let Some(accel) = accel else { continue };
         let chosen = &unit.candidates[c];
         if !matches!(chosen.capacity, "on_demand" | "spot") {
             continue;
@@ -919,18 +933,9 @@ fn cheaper_accelerators(
                 row.price_usd_per_hour.map(|p| p.to_f64())
             }
         };
-        let site = &ctx.places.sites[chosen.site];
         let wanted = crate::catalog::normalise_accelerator(&accel.name);
-        let Some((memory, now)) = ctx
-            .catalog
-            .find(&site.cloud, &site.code, &chosen.instance_type)
-            .into_iter()
-            .filter(|r| {
-                r.accelerator
-                    .as_deref()
-                    .is_some_and(|a| crate::catalog::normalise_accelerator(a) == wanted)
-            })
-            .find_map(|r| Some((r.accelerator_memory_gib?.to_f64(), price(r)?)))
+        let Some((memory, now)) = priced_row(ctx, Some(accel), chosen)
+            .and_then(|r| Some((r.accelerator_memory_gib?.to_f64(), price(r)?)))
         else {
             continue;
         };
@@ -985,34 +990,29 @@ const SPOT_OUTLIER_SHARE: f64 = 0.2;
 /// A warning for every workload planned on a spot price under `SPOT_OUTLIER_SHARE` of its
 /// row's on-demand price: the spec allows spot, so the plan uses it, but a reviewer
 /// should not count on it.
-fn spot_outliers(ctx: &Context, workloads: &[PlannedWorkload]) -> Vec<Finding> {
-    workloads
+fn spot_outliers(model: &Model, ctx: &Context, units: &[Unit], choice: &[usize]) -> Vec<Finding> {
+    units
         .iter()
-        .filter(|w| w.capacity == "spot")
-        .filter_map(|w| {
-            let row = ctx
-                .catalog
-                .find(&w.cloud, &w.region_code, &w.instance_type)
-                .into_iter()
-                .filter_map(|r| {
-                    Some((r.spot_price_usd_per_hour?.to_f64(), r.price_usd_per_hour?.to_f64()))
-                })
-                .find(|(spot, od)| *spot < SPOT_OUTLIER_SHARE * od)?;
-            let name = match &w.copy {
-                Some(copy) => format!("{}.{} ({copy})", w.kind, w.name),
-                None => format!("{}.{}", w.kind, w.name),
-            };
+        .zip(choice)
+        .map(|(unit, &c)| (unit, &unit.candidates[c]))
+        .filter(|(_, chosen)| chosen.capacity == "spot")
+        .filter_map(|(unit, chosen)| {
+            let row = priced_row(ctx, unit_accelerator(model, unit), chosen)?;
+            let spot = row.spot_price_usd_per_hour?.to_f64();
+            let on_demand = row.price_usd_per_hour?.to_f64();
+            if spot >= SPOT_OUTLIER_SHARE * on_demand {
+                return None;
+            }
+            let site = &ctx.places.sites[chosen.site];
             Some(Finding {
                 severity: "warning".into(),
-                subject: name,
+                subject: unit_label(unit),
                 message: format!(
-                    "the catalog's spot price of {} in {} {} is ${:.4}/h, under {:.0}% of its on-demand ${:.4}/h: likely stale or an outlier; the plan uses it because the spec allows spot, so check the price before relying on the total",
-                    w.instance_type,
-                    w.cloud,
-                    w.region_code,
-                    row.0,
+                    "the catalog's spot price of {} in {} {} is ${spot:.4}/h, under {:.0}% of its on-demand ${on_demand:.4}/h: likely stale or an outlier; the plan uses it because the spec allows spot, so check the price before relying on the total",
+                    chosen.instance_type,
+                    site.cloud,
+                    site.code,
                     100.0 * SPOT_OUTLIER_SHARE,
-                    row.1
                 ),
             })
         })
@@ -1030,47 +1030,17 @@ fn capacity_note(model: &Model, ctx: &Context, unit: &Unit, chosen: &Candidate) 
             render::trim(cost::HOURS_PER_MONTH)
         ));
     }
-    let capacity = match unit.kind {
-        NodeKind::Train => &model.train(&unit.name)?.capacity,
-        NodeKind::Batch => &model.batch(&unit.name)?.capacity,
-        NodeKind::Service => &model.service(&unit.name)?.capacity,
-        _ => return None,
-    };
+    let capacity = model.capacity_of(unit.kind.keyword(), &unit.name)?;
     let mixed = chosen.capacity == "spot"
         && capacity.primary == CapacityKind::Spot
         && capacity.fallback == Some(CapacityKind::OnDemand);
     if !mixed {
         return None;
     }
-    let site = &ctx.places.sites[chosen.site];
     let share = cost::SPOT_FALLBACK_SHARE;
-    let accelerator = match unit.kind {
-        NodeKind::Train => model.train(&unit.name).map(|t| t.accelerator.name.clone()),
-        NodeKind::Batch => model
-            .batch(&unit.name)
-            .and_then(|b| Some(b.accelerator.as_ref()?.name.clone())),
-        _ => model
-            .service(&unit.name)
-            .and_then(|s| Some(s.accelerator.as_ref()?.name.clone())),
-    };
-    // The catalog row the mix was priced from (GCP lists a host once per GPU model).
-    let (on_demand, mix) = ctx
-        .catalog
-        .find(&site.cloud, &site.code, &chosen.instance_type)
-        .into_iter()
-        .filter(|row| match (&accelerator, &row.accelerator) {
-            (Some(wanted), Some(have)) => {
-                crate::catalog::normalise_accelerator(wanted)
-                    == crate::catalog::normalise_accelerator(have)
-            }
-            (None, None) => true,
-            _ => false,
-        })
-        .find_map(|row| {
-            let od = row.price_usd_per_hour?.to_f64();
-            let spot = row.spot_price_usd_per_hour?.to_f64();
-            Some((od, spot * (1.0 - share) + od * share))
-        })?;
+    let row = priced_row(ctx, unit_accelerator(model, unit), chosen)?;
+    let on_demand = row.price_usd_per_hour?.to_f64();
+    let mix = row.spot_price_usd_per_hour?.to_f64() * (1.0 - share) + on_demand * share;
     // Scaled from the candidate's own cost, so whole nodes and hours carry over.
     Some(format!(
         "`spot fallback on_demand` is priced as {:.0}% of its hours on spot and {:.0}% on the on-demand fallback (an assumption, docs/plan.md); all on demand, at the same hours, it would cost {}/month",
