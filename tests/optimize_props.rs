@@ -230,7 +230,7 @@ fn varied(seed: u64) -> Problem {
 /// cost) or none (a serverless option), with prices from nothing to more than most
 /// options cost, so that opening fewer regions often wins.
 fn with_facilities(seed: u64) -> Problem {
-    let mut problem = if seed % 2 == 0 {
+    let mut problem = if seed.is_multiple_of(2) {
         instance(seed, false)
     } else {
         varied(seed)

@@ -416,7 +416,7 @@ fn ascend_step(
         .iter()
         .map(|&f| budget[f])
         .fold(next - least, f64::min);
-    if !(step > near) || raise.is_empty() {
+    if step.partial_cmp(&near) != Some(Ordering::Greater) || raise.is_empty() {
         return false;
     }
     for &f in &raise {

@@ -1338,10 +1338,14 @@ fn rationale(solved: Solved, i: usize) -> (Rationale, Option<String>) {
             let pays_here = !problem.workloads[i].options[solution.choice[i]]
                 .opens
                 .is_empty();
-            if pays_here && freed == 0.0 && added > 0.0 && extra >= 0.0 && saving > 0.005 {
-                if held_by_fixed.is_none_or(|(best, _, _)| saving > best) {
-                    held_by_fixed = Some((saving, added, j));
-                }
+            if pays_here
+                && freed == 0.0
+                && added > 0.0
+                && extra >= 0.0
+                && saving > 0.005
+                && held_by_fixed.is_none_or(|(best, _, _)| saving > best)
+            {
+                held_by_fixed = Some((saving, added, j));
             }
         }
     }
