@@ -9,7 +9,7 @@
 
 mod addons;
 
-use super::names::{dns_label, Names};
+use super::names::{self, dns_label, Names};
 use super::pools::{self, Pool};
 use super::storage::{self, Content, Place, Storage, Stored};
 use super::templates::render;
@@ -606,7 +606,13 @@ impl Cluster<'_> {
     /// A name for a Kubernetes object of this cluster, unique among all its objects of
     /// `kind` (`workload`, `pvc`, ...).
     fn name(&self, names: &mut Names, kind: &str, spec_name: &str, name: &str) -> String {
-        names.dns_label(&format!("{}/{kind}", self.scope), spec_name, name)
+        // A Service's name is an RFC 1035 label: it starts with a letter.
+        let rule = if kind == "service" {
+            &names::K8S_SERVICE
+        } else {
+            &names::K8S_LABEL
+        };
+        names.fit(rule, &format!("{}/{kind}", self.scope), spec_name, name)
     }
 
     fn labels(&self, name: &str, instance: &str, component: &str) -> Vec<Kv> {
@@ -896,7 +902,7 @@ impl Cluster<'_> {
                     kv("protocol", "fuse2"),
                     kv(
                         "resourceGroup",
-                        storage::azure_resource_group(&prefix, &self.place.region),
+                        storage::azure_resource_group(&prefix, &self.place.region_code),
                     ),
                     kv("storageAccount", &account),
                 ];
@@ -1814,7 +1820,7 @@ impl Cluster<'_> {
             &dns_label(&self.project, 63),
             &self.cloud,
             &self.region_code,
-            &pools::cluster_name(self.input.model, &self.region_code),
+            &pools::cluster_name(self.input.model, &self.cloud, &self.region_code),
             self.pools,
         )?;
         for addon in addons {

@@ -4,7 +4,7 @@
 //! instance type, capacity and accelerator; a spot pool whose workloads may fall back to
 //! on-demand (`spot fallback on_demand`) gets an on-demand twin that starts empty.
 
-use super::names::dns_label;
+use super::names::{self, dns_label};
 use super::EmitError;
 use crate::catalog::{normalise_accelerator, Catalog};
 use crate::check::model::{AccelCount, CapacityKind, Model};
@@ -171,10 +171,20 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> &'a str {
     }
 }
 
-/// The name of the Kubernetes cluster of a region: `<project>-<region code>`.
-pub fn cluster_name(model: &Model, region_code: &str) -> String {
+/// The name of the Kubernetes cluster of a region: `<project>-<region code>`, as the
+/// cloud's rule for cluster names allows (GKE keeps 40 characters).
+pub fn cluster_name(model: &Model, cloud: &str, region_code: &str) -> String {
     let project = model.project.as_ref().map_or("mlc", |p| p.name.as_str());
-    dns_label(&format!("{}-{region_code}", dns_label(project, 63)), 63)
+    let rule = match cloud {
+        "gcp" => &names::GKE_CLUSTER,
+        "azure" => &names::AKS_CLUSTER,
+        _ => &names::EKS_CLUSTER,
+    };
+    // Lowercase everywhere: the name is also a Kubernetes label value and a tag.
+    rule.fit(&dns_label(
+        &format!("{}-{region_code}", dns_label(project, 63)),
+        100,
+    ))
 }
 
 /// The machine type of a planned instance on its cloud's Kubernetes nodes. The catalog

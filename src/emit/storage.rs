@@ -13,7 +13,7 @@
 //! on-prem site the site's own storage holds what its workloads use.
 
 use super::contract;
-use super::names::dns_label;
+use super::names::{self, dns_label, NameRule};
 use crate::check::model::{Input, Location, ModelSource};
 use crate::check::Model;
 use crate::plan::{Plan, PlannedWorkload};
@@ -247,7 +247,7 @@ fn homes(model: &Model, plan: &Plan, prefix: &str) -> Vec<Stored> {
         } else {
             let (bucket, key_prefix) = named.unwrap_or_else(|| {
                 (
-                    dns_label(&format!("{prefix}-{}", d.name), 63),
+                    bucket_name(&place.cloud, &format!("{prefix}-{}", d.name)),
                     String::new(),
                 )
             });
@@ -268,7 +268,8 @@ fn homes(model: &Model, plan: &Plan, prefix: &str) -> Vec<Stored> {
             continue;
         };
         let place = Place::of(w);
-        let bucket = (!place.is_onprem()).then(|| models_bucket(prefix, &place.region_code));
+        let bucket =
+            (!place.is_onprem()).then(|| models_bucket(&place.cloud, prefix, &place.region_code));
         homes.push(Stored {
             content: Content::Model(t.name.clone()),
             bucket,
@@ -286,26 +287,26 @@ fn homes(model: &Model, plan: &Plan, prefix: &str) -> Vec<Stored> {
 /// An Azure region's storage account, which holds its containers: 3-24 lowercase letters
 /// and digits from the project and the region code.
 pub fn azure_storage_account(prefix: &str, region_code: &str) -> String {
-    alphanumeric_name(&format!("{prefix}{region_code}"))
-}
-
-/// 3-24 lowercase letters and digits (Azure storage accounts, key vaults, AKS pools).
-pub fn alphanumeric_name(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .take(24)
-        .collect();
-    while out.len() < 3 {
-        out.push('0');
-    }
-    out
+    names::STORAGE_ACCOUNT.fit(&format!("{prefix}{region_code}"))
 }
 
 /// An Azure region's resource group (terraform/azure/providers.tf).
-pub fn azure_resource_group(prefix: &str, region: &str) -> String {
-    format!("{prefix}-{}", super::terraform::ident(region))
+pub fn azure_resource_group(prefix: &str, region_code: &str) -> String {
+    names::RESOURCE_GROUP.fit(&format!("{prefix}-{region_code}"))
+}
+
+/// The rule for bucket names of a cloud's object store (Azure: blob containers).
+pub fn bucket_rule(cloud: &str) -> &'static NameRule {
+    match cloud {
+        "aws" => &names::S3_BUCKET,
+        "gcp" => &names::GCS_BUCKET,
+        _ => &names::STORAGE_CONTAINER,
+    }
+}
+
+/// A bucket name that `cloud`'s object store accepts, from `wanted`.
+pub fn bucket_name(cloud: &str, wanted: &str) -> String {
+    bucket_rule(cloud).fit(&dns_label(wanted, usize::MAX))
 }
 
 /// The Terraform output that holds the client ID of an Azure cluster's data identity,
@@ -318,8 +319,8 @@ pub fn azure_identity_output(region: &str) -> String {
 }
 
 /// The bucket of the trained models of one cloud region.
-pub fn models_bucket(prefix: &str, region_code: &str) -> String {
-    dns_label(&format!("{prefix}-models-{region_code}"), 63)
+pub fn models_bucket(cloud: &str, prefix: &str, region_code: &str) -> String {
+    bucket_name(cloud, &format!("{prefix}-models-{region_code}"))
 }
 
 /// The copy of `home` in the region of `place`: a bucket of its own there (the home
@@ -330,7 +331,7 @@ fn copy(home: &Stored, place: &Place) -> Stored {
             .bucket
             .clone()
             .unwrap_or_else(|| format!("{}-{}", home.place.region_code, home.content.claim()));
-        dns_label(&format!("{base}-{}", place.region_code), 63)
+        bucket_name(&place.cloud, &format!("{base}-{}", place.region_code))
     });
     let replicated = home.place.cloud == place.cloud && home.bucket.is_some() && bucket.is_some();
     Stored {
@@ -445,7 +446,7 @@ pub fn path_bucket(cloud: &str, path: &str) -> Option<(String, String)> {
         _ => path.strip_prefix("az://"),
     }?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    let valid = bucket.len() >= 3 && dns_label(bucket, 63) == bucket;
+    let valid = cloud != "onprem" && bucket_rule(cloud).check(bucket).is_ok();
     valid.then(|| (bucket.to_string(), prefix.to_string()))
 }
 

@@ -12,7 +12,7 @@
 //! to the serverless target; only their cloud's budget and audit trail are here, and on
 //! AWS the network of a region with private functions, which their SAM template joins.
 
-use super::names::Names;
+use super::names::{self, NameRule, Names};
 use super::pools::{self, Pool, NVIDIA_GPU};
 use super::storage::{self, Content, Storage, Stored};
 use super::{templates, BuildInput, EmitError, Output};
@@ -106,6 +106,38 @@ pub struct CloudContext {
     pub noncurrent_days: u64,
     /// The audit trail's own bucket (AWS) or storage account (Azure).
     pub audit_bucket: String,
+    /// Names of the cloud's account-wide resources, each fitted to its provider's rule.
+    pub names: CloudNames,
+}
+
+/// Names of one cloud's account-wide resources (empty where the cloud has no such thing).
+#[derive(Debug, Default, Serialize)]
+pub struct CloudNames {
+    pub network: String,
+    pub firewall: String,
+    pub trail: String,
+    pub trail_role: String,
+    pub trail_topic: String,
+    pub trail_log_group: String,
+    pub workspace: String,
+    pub activity_setting: String,
+}
+
+/// Names of one region's resources (empty where the cloud has no such thing).
+#[derive(Debug, Default, Serialize)]
+pub struct RegionNames {
+    pub subnetwork: String,
+    pub node_account: String,
+    pub endpoints_group: String,
+    pub functions_group: String,
+    pub flow_log_group: String,
+    pub flow_logs_role: String,
+    pub resource_group: String,
+    pub vnet: String,
+    pub nsg: String,
+    pub storage_identity: String,
+    pub data_identity: String,
+    pub disk_set: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,6 +150,7 @@ pub struct Tag {
 
 #[derive(Debug, Serialize)]
 pub struct RegionContext {
+    pub names: RegionNames,
     /// HCL identifier (also the AWS provider alias).
     pub id: String,
     /// The cloud's region code: `eu-west-1`, `europe-west1`, `eastus`.
@@ -162,6 +195,14 @@ pub struct RegionContext {
 #[derive(Debug, Serialize)]
 pub struct ClusterContext {
     pub name: String,
+    /// AKS's DNS prefix (54 characters).
+    pub dns_prefix: String,
+    /// EKS's IAM roles and launch template.
+    pub cluster_role: String,
+    pub node_role: String,
+    pub launch_template: String,
+    pub autoscaler_role: String,
+    pub s3_csi_role: String,
     pub pools: Vec<PoolContext>,
     /// Whether a pool is spot: the autoscaler then prefers spot pools (AKS's `priority`
     /// expander reads the priorities the Kubernetes target writes).
@@ -262,6 +303,8 @@ pub struct Transition {
 #[derive(Debug, Serialize)]
 pub struct GrantContext {
     pub id: String,
+    /// AWS: the IAM policy's name prefix.
+    pub policy_prefix: String,
     pub bucket_id: String,
     pub dataset: String,
     /// As written in the spec: a role name, role ARN, service-account email or
@@ -409,9 +452,20 @@ fn cloud_context(
         let cluster = cluster_pools
             .get(&(cloud.to_string(), code.clone()))
             .map(|pools| cluster_context(model, names, cloud, code, pools));
+        let region_names = region_names(names, cloud, &prefix, code);
         let functions_network = cloud == "aws" && private_lambdas_in(model, &in_cloud, code);
         let n = index + 1;
-        let key_name = names.dns_label(&scope("key"), code, &format!("{prefix}-{code}"));
+        let key_name = names.fit(
+            if cloud == "aws" {
+                &names::KMS_ALIAS
+            } else {
+                &names::GCP_KMS
+            },
+            &scope("key"),
+            code,
+            &format!("{prefix}-{code}"),
+        );
+        let key_name = key_name.trim_start_matches("alias/").to_string();
         // Storage accounts and key vaults exist only in Azure; their 24-character names
         // would clash for long region codes of other clouds (`northamerica-northeast1`
         // and `-2`), which use neither.
@@ -421,6 +475,7 @@ fn cloud_context(
             (String::new(), String::new())
         };
         regions.push(RegionContext {
+            names: region_names,
             vault_name,
             bucket_rules: Vec::new(),
             key_alias: format!("alias/{key_name}"),
@@ -519,11 +574,11 @@ fn cloud_context(
         security.and_then(|s| s.log_retention_seconds),
         DEFAULT_LOG_RETENTION_DAYS,
     );
-    let audit_bucket = names.bucket(
+    let audit_bucket = names.fit(
+        storage::bucket_rule(cloud),
         &scope("bucket"),
         "(audit trail)",
         &format!("{prefix}-audit-{cloud}"),
-        63,
     );
     Some(CloudContext {
         header: input.header("#"),
@@ -557,6 +612,7 @@ fn cloud_context(
             .filter(|k: &&KmsKey| k.cloud == cloud)
             .map(|k| k.id.clone()),
         audit_bucket,
+        names: cloud_names(names, cloud, &prefix),
         regions,
         buckets,
         grants,
@@ -582,9 +638,14 @@ fn azure_region_names(
     code: &str,
 ) -> (String, String) {
     let account = super::storage::azure_storage_account(prefix, code);
-    let storage_account = names.iam(&scope("storage-account"), code, &account, 24);
-    let vault = format!("{}kv", account.chars().take(22).collect::<String>());
-    let vault_name = names.iam(&scope("vault"), code, &vault, 24);
+    let storage_account = names.fit(
+        &names::STORAGE_ACCOUNT,
+        &scope("storage-account"),
+        code,
+        &account,
+    );
+    let vault = format!("{prefix}-{code}-kv");
+    let vault_name = names.fit(&names::KEY_VAULT, &scope("vault"), code, &vault);
     (storage_account, vault_name)
 }
 
@@ -692,9 +753,45 @@ fn cluster_context(
     region_code: &str,
     cluster_pools: &[Pool],
 ) -> ClusterContext {
-    let name = pools::cluster_name(model, region_code);
+    let name = names.fit(
+        &names::K8S_LABEL,
+        &format!("{cloud}/cluster"),
+        region_code,
+        &pools::cluster_name(model, cloud, region_code),
+    );
+    let mut fit = |rule: &NameRule, suffix: &str| {
+        names.fit(
+            rule,
+            &format!("{cloud}/{}", rule.what),
+            region_code,
+            &format!("{name}-{suffix}"),
+        )
+    };
+    let aws = cloud == "aws";
+    let (cluster_role, node_role, launch_template, autoscaler_role, s3_csi_role) = if aws {
+        (
+            fit(&names::IAM_ROLE, "cluster"),
+            fit(&names::IAM_ROLE, "nodes"),
+            fit(&names::LAUNCH_TEMPLATE, "nodes"),
+            fit(&names::IAM_ROLE, "autoscaler"),
+            fit(&names::IAM_ROLE, "s3-csi"),
+        )
+    } else {
+        Default::default()
+    };
+    let dns_prefix = if cloud == "azure" {
+        names::AKS_DNS_PREFIX.fit(&name)
+    } else {
+        String::new()
+    };
     ClusterContext {
-        name: names.dns_label(&format!("{cloud}/cluster"), region_code, &name),
+        dns_prefix,
+        cluster_role,
+        node_role,
+        launch_template,
+        autoscaler_role,
+        s3_csi_role,
+        name,
         pools: cluster_pools
             .iter()
             .map(|p| pool_context(names, cloud, region_code, p))
@@ -709,11 +806,17 @@ fn pool_context(names: &mut Names, cloud: &str, region_code: &str, pool: &Pool) 
     let base = pool.name(cloud);
     // Two pools whose names are one are an error (AKS keeps 12 characters).
     let spec_name = pool.describe();
-    let name = if cloud == "azure" {
-        names.iam(&format!("azure/pool/{region_code}"), &spec_name, &base, 12)
-    } else {
-        names.dns_label(&format!("{cloud}/pool/{region_code}"), &spec_name, &base)
+    let rule = match cloud {
+        "azure" => &names::AKS_NODE_POOL,
+        "gcp" => &names::GKE_NODE_POOL,
+        _ => &names::EKS_NODE_GROUP,
     };
+    let name = names.fit(
+        rule,
+        &format!("{cloud}/pool/{region_code}"),
+        &spec_name,
+        &base,
+    );
     let taints = pool.taints(cloud);
     let resource = pool.accelerator.as_ref().map(|a| a.resource);
     let ami_type = match resource {
@@ -821,7 +924,12 @@ fn buckets(model: &Model, storage: &Storage, names: &mut Names, cloud: &str) -> 
         let bucket_name = if shared {
             bucket.clone()
         } else {
-            names.bucket(&format!("{cloud}/bucket"), &spec_name, bucket, 63)
+            names.fit(
+                storage::bucket_rule(cloud),
+                &format!("{cloud}/bucket"),
+                &spec_name,
+                bucket,
+            )
         };
         let code = &stored.place.region_code;
         let entry = by_name
@@ -838,11 +946,14 @@ fn buckets(model: &Model, storage: &Storage, names: &mut Names, cloud: &str) -> 
                 notes: Vec::new(),
             });
         if &entry.region_code != code {
-            names.bucket(
+            names.fit(
+                &NameRule {
+                    max: usize::MAX,
+                    ..names::K8S_LABEL
+                },
                 &format!("{cloud}/bucket-region"),
                 &spec_name,
                 &format!("{bucket_name}-{code}"),
-                usize::MAX,
             );
             continue;
         }
@@ -971,8 +1082,10 @@ fn grants(
             }
             for (role, write) in roles {
                 let spec = format!("{}:{role}", rule.dataset);
+                let id = claim_ident(names, &format!("{cloud}/grant"), &spec);
                 out.push(GrantContext {
-                    id: claim_ident(names, &format!("{cloud}/grant"), &spec),
+                    policy_prefix: names::IAM_POLICY_PREFIX.fit(&format!("mlc-{id}-")),
+                    id,
                     bucket_id: b.id.clone(),
                     dataset: rule.dataset.clone(),
                     role: role.to_string(),
@@ -998,6 +1111,87 @@ fn grants(
         }
     }
     out
+}
+
+/// The names of a cloud's account-wide resources, fitted to their rules.
+fn cloud_names(names: &mut Names, cloud: &str, prefix: &str) -> CloudNames {
+    let mut fit = |rule: &NameRule, wanted: String| {
+        names.fit(rule, &format!("{cloud}/{}", rule.what), prefix, &wanted)
+    };
+    match cloud {
+        "gcp" => CloudNames {
+            network: fit(&names::GCP_NETWORK, format!("{prefix}-vpc")),
+            firewall: fit(&names::GCP_NETWORK, format!("{prefix}-deny-ingress")),
+            ..CloudNames::default()
+        },
+        "aws" => CloudNames {
+            trail: fit(&names::CLOUDTRAIL, format!("{prefix}-audit")),
+            trail_role: fit(&names::IAM_ROLE, format!("{prefix}-cloudtrail")),
+            trail_topic: fit(&names::SNS_TOPIC, format!("{prefix}-cloudtrail")),
+            trail_log_group: fit(&names::LOG_GROUP, format!("/mlc/{prefix}/cloudtrail")),
+            ..CloudNames::default()
+        },
+        _ => CloudNames {
+            workspace: fit(&names::LOG_ANALYTICS, format!("{prefix}-logs")),
+            activity_setting: fit(&names::DIAGNOSTIC_SETTING, format!("{prefix}-activity")),
+            ..CloudNames::default()
+        },
+    }
+}
+
+/// The names of a region's resources, fitted to their rules.
+fn region_names(names: &mut Names, cloud: &str, prefix: &str, code: &str) -> RegionNames {
+    let resource_group = if cloud == "azure" {
+        names.fit(
+            &names::RESOURCE_GROUP,
+            "azure/resource group",
+            code,
+            &storage::azure_resource_group(prefix, code),
+        )
+    } else {
+        String::new()
+    };
+    let mut fit = |rule: &NameRule, wanted: String| {
+        names.fit(rule, &format!("{cloud}/{}", rule.what), code, &wanted)
+    };
+    match cloud {
+        "gcp" => RegionNames {
+            subnetwork: fit(&names::GCP_NETWORK, format!("{prefix}-{code}")),
+            node_account: fit(&names::GCP_SERVICE_ACCOUNT, format!("{prefix}-{code}")),
+            ..RegionNames::default()
+        },
+        "aws" => RegionNames {
+            endpoints_group: fit(&names::SECURITY_GROUP, format!("{prefix}-{code}-endpoints")),
+            functions_group: fit(&names::SECURITY_GROUP, format!("{prefix}-{code}-functions")),
+            flow_log_group: fit(
+                &names::LOG_GROUP,
+                format!("/mlc/{prefix}/{code}/vpc-flow-logs"),
+            ),
+            flow_logs_role: fit(&names::IAM_ROLE, format!("{prefix}-{code}-flow-logs")),
+            ..RegionNames::default()
+        },
+        _ => RegionNames {
+            resource_group,
+            vnet: fit(&names::AZURE_NETWORK, format!("{prefix}-{code}")),
+            nsg: fit(&names::AZURE_NETWORK, format!("{prefix}-{code}-nodes")),
+            storage_identity: fit(&names::MANAGED_IDENTITY, format!("{prefix}-{code}-storage")),
+            data_identity: fit(&names::MANAGED_IDENTITY, format!("{prefix}-{code}-data")),
+            disk_set: fit(
+                &names::DISK_ENCRYPTION_SET,
+                format!("{prefix}-{code}-disks"),
+            ),
+            ..RegionNames::default()
+        },
+    }
+}
+
+/// The rule for a budget's (and cost alert's) name on `cloud`.
+fn budget_rule(cloud: &str) -> &'static NameRule {
+    match cloud {
+        "aws" => &names::AWS_BUDGET,
+        "gcp" => &names::GCP_BUDGET,
+        _ => &names::AZURE_BUDGET,
+    }
 }
 
 fn budget(
@@ -1079,8 +1273,8 @@ fn budget(
     // Spend at `anomaly_threshold` times normal is an impact of (threshold - 1) x 100 %.
     let anomaly_percent = ((budget.anomaly_threshold.to_f64() - 1.0) * 100.0).max(1.0);
     Some(BudgetContext {
-        name: format!("{prefix}-{cloud}"),
-        daily_name: format!("{prefix}-{cloud}-daily"),
+        name: budget_rule(cloud).fit(&format!("{prefix}-{cloud}")),
+        daily_name: budget_rule(cloud).fit(&format!("{prefix}-{cloud}-daily")),
         monthly_usd: format!("{monthly:.2}"),
         monthly_units: format!("{}", monthly.ceil() as u64),
         anomaly_fraction: trim_number(anomaly_fraction),
@@ -1115,7 +1309,6 @@ fn trim_number(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emit::storage::alphanumeric_name;
 
     #[test]
     fn identifiers_are_hcl_identifiers() {
@@ -1151,15 +1344,5 @@ mod tests {
         assert_eq!(trim_number(80.0), "80");
         assert_eq!(trim_number(0.8), "0.8");
         assert_eq!(trim_number(12.5), "12.5");
-    }
-
-    #[test]
-    fn storage_account_names_are_short_alphanumerics() {
-        assert_eq!(
-            alphanumeric_name("acme-ml-platform-eastus2"),
-            "acmemlplatformeastus2"
-        );
-        assert_eq!(alphanumeric_name("a-b"), "ab0");
-        assert_eq!(alphanumeric_name(&"x".repeat(40)).len(), 24);
     }
 }

@@ -6,7 +6,7 @@ use super::{
     private, EnvVar, Placed,
 };
 use crate::check::model::{Function, ModelSource};
-use crate::emit::names::Names;
+use crate::emit::names::{self, Names};
 use crate::emit::templates::render;
 use crate::emit::{BuildInput, EmitError, Output};
 use serde::Serialize;
@@ -192,11 +192,11 @@ fn lambda(placed: &Placed, region: &str, names: &mut Names) -> Lambda {
         output("dead letter queue url"),
         output("requests url"),
     );
-    let function_name = names.iam(
+    let function_name = names.fit(
+        &names::LAMBDA_FUNCTION,
         &format!("{scope} function"),
         &placed.spec_name,
         &placed.base,
-        64,
     );
     let timeout_seconds = ceil(f.timeout_seconds).max(1);
     let batch_window_seconds = f

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::check::model::Function;
 use crate::check::units::Exact;
-use crate::emit::names::Names;
+use crate::emit::names::{self, Names};
 use crate::emit::{BuildInput, EmitError, Output};
 use serde::Serialize;
 
@@ -101,11 +101,14 @@ fn function_app(input: &BuildInput, placed: &Placed, names: &mut Names) -> Funct
     let spec = &placed.spec_name;
     // App names are global host names (`NAME.azurewebsites.net`) of at most 60
     // characters; 55 leave room for the plan's `-plan`.
-    let name = names.bucket(
+    let name = names.fit(
+        &names::NameRule {
+            max: 55,
+            ..names::APP_SERVICE
+        },
         "azure_functions app",
         spec,
         &format!("{}-fn", placed.base),
-        55,
     );
     let seconds = ceil(f.timeout_seconds).max(1);
     let runtime = runtime(&f.runtime);
@@ -140,18 +143,11 @@ fn function_app(input: &BuildInput, placed: &Placed, names: &mut Names) -> Funct
         plan_name: format!("{name}-plan"),
         endpoint_name: format!("{name}-endpoint"),
         // Storage account names: 3 to 24 lowercase letters and digits, globally unique.
-        storage_account: names.bucket(
+        storage_account: names.fit(
+            &names::STORAGE_ACCOUNT,
             "azure_functions storage account",
             spec,
-            &format!(
-                "fn{}",
-                placed
-                    .base
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .collect::<String>()
-            ),
-            24,
+            &format!("fn{}", placed.base),
         ),
         name,
         container_name: "app-package".into(),

@@ -6,7 +6,7 @@ use super::{
     ceil, environment, max_instances, memory_mib, named_key, private, terraform_name, EnvVar,
     Placed,
 };
-use crate::emit::names::Names;
+use crate::emit::names::{self, Names};
 use crate::emit::{BuildInput, EmitError, Output};
 use serde::Serialize;
 
@@ -82,16 +82,17 @@ fn function(placed: &Placed, names: &mut Names) -> CloudFunction {
             64,
         ),
         spec_name: spec.clone(),
-        name: names.dns_label(
+        name: names.fit(
+            &names::GCP_FUNCTION,
             "gcp_cloud_functions function",
             spec,
             &starts_with_letter(&placed.base),
         ),
-        account_id: names.bucket(
+        account_id: names.fit(
+            &names::GCP_SERVICE_ACCOUNT,
             "gcp_cloud_functions service account",
             spec,
             &format!("mlc-fn-{}", placed.base),
-            30,
         ),
         location: placed.planned.region_code.clone(),
         runtime: runtime(&f.runtime).unwrap_or_default(),

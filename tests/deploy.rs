@@ -1,0 +1,183 @@
+//! The deploy check: rules that the clouds and a running cluster enforce and that the
+//! linters and the providers' schemas do not, held against what `mlc build` writes for
+//! every example and for specs with generated names. Nobody here can run `terraform
+//! apply` or a cluster, so the rules live in the code (with their sources) and this test.
+//!
+//! Names: every name a build gives a Terraform resource, a Kubernetes object or a SAM
+//! function passes its provider's rule in `src/emit/names.rs`, and every argument that
+//! names something has a rule (a new resource cannot slip in unchecked).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use mlc::emit::names::rule_for;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+/// Arguments that name what they create: written as a literal, each must have a rule.
+const NAMING_ARGUMENTS: &[&str] = &[
+    "name",
+    "name_prefix",
+    "account_id",
+    "bucket",
+    "node_group_name",
+    "function_name",
+    "dns_prefix",
+    "metadata.name",
+    "FunctionName",
+];
+
+/// Names that a provider defines and the build only refers to: not mlc's to choose.
+const PROVIDER_DEFINED: &[(&str, &str)] = &[("azurerm_log_analytics_workspace_table", "name")];
+
+/// `[file, type, label, argument, value]` rows of every name in the build under `out`.
+fn build_names(out: &Path) -> Vec<[String; 5]> {
+    let listed = common::run_ok(
+        Command::new(common::python())
+            .arg("tests/validators/build_names.py")
+            .arg(out),
+        "build_names.py",
+    );
+    serde_json::from_slice(&listed.stdout).expect("build_names.py prints JSON rows")
+}
+
+/// Every name under `out` that breaks its provider's rule, or that has no rule.
+fn name_problems(out: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for [file, kind, label, argument, value] in build_names(out) {
+        let what = format!("{file}: {kind}.{label} {argument} = {value}");
+        // Kubernetes objects and SAM resources are keyed by their kind.
+        let rule = match kind.as_str() {
+            "kubernetes" | "sam" => rule_for(&kind, &label),
+            _ => rule_for(&kind, &argument),
+        };
+        // A reference to another resource's name is checked where that name is written.
+        let literal = value.len() >= 2 && value.starts_with('"') && !value.contains("${");
+        if !literal {
+            continue;
+        }
+        let name = &value[1..value.len() - 1];
+        match rule {
+            Some(rule) => {
+                if let Err(why) = rule.check(name) {
+                    problems.push(format!("{what}: {why} ({}: {})", rule.what, rule.source));
+                }
+            }
+            None if NAMING_ARGUMENTS.contains(&argument.as_str())
+                && !PROVIDER_DEFINED.contains(&(kind.as_str(), argument.as_str())) =>
+            {
+                problems.push(format!("{what}: no rule in src/emit/names.rs"));
+            }
+            None => {}
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_example_names_what_it_builds_as_the_providers_allow() {
+    let mut problems = Vec::new();
+    for spec in common::examples() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        common::build(&spec, &out, &[]);
+        problems.extend(name_problems(&out));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A spec with a cluster, a bucket, a job, a service and a function in each cloud, all
+/// named from `project` and `base`. Each cloud's region has a long code
+/// (`northamerica-northeast1`) or a short one, so both ends of the rules are met.
+fn named_spec(project: &str, base: &str) -> String {
+    let mut spec = format!(
+        "project {project} {{\n  owner = \"team@example.com\"\n}}\n\n\
+         budget {{\n  monthly = 500000 USD\n}}\n\n\
+         clouds {{\n  allow = [aws, gcp, azure]\n}}\n\n\
+         security {{\n  encryption_at_rest = aes256 via kms\n  key_rotation = 365 d\n  \
+         encryption_in_transit = tls13\n  network = private\n  access = rbac {{ mfa = required }}\n  \
+         audit_logging = on\n  log_retention = 1 year\n}}\n"
+    );
+    let clouds = [
+        ("a", "aws.us_east_1", "aws_lambda", "python3.12"),
+        (
+            "g",
+            "gcp.northamerica_northeast1",
+            "gcp_cloud_functions",
+            "python3.11",
+        ),
+        ("z", "azure.eastus2", "azure_functions", "python3.11"),
+    ];
+    for (c, region, platform, runtime) in clouds {
+        spec.push_str(&format!(
+            "\ndataset {base}_d{c} {{\n  size = 10 GB\n  location = {region}\n}}\n\n\
+             train {base}_t{c} {{\n  data = dataset.{base}_d{c}\n  \
+             model = mlp {{ input = 16, hidden = [32], output = 2 }}\n  \
+             parallelism = data {{ gpus = 1 }}\n  accelerator = T4 x 1\n  batch_size = 64\n  \
+             epochs = 1\n  optimizer = adamw {{ lr = 1e-3 }}\n  max_runtime = 1 h\n  \
+             runs = 1 / month\n  region = {region}\n}}\n\n\
+             service {base}_s{c} {{\n  model = train.{base}_t{c}\n  replicas = 1..3\n  \
+             requests = 1M / month\n  region = {region}\n  \
+             resources {{ cpu = 2, memory = 4 GiB }}\n}}\n\n\
+             function {base}_f{c} {{\n  model = train.{base}_t{c}\n  platform = {platform}\n  \
+             runtime = {runtime}\n  memory = 2048 MB\n  timeout = 10 s\n  \
+             avg_duration = 50 ms\n  invocations = 1M / month\n  region = {region}\n}}\n"
+        ));
+    }
+    spec
+}
+
+/// Spec identifiers as people write them, and as the rules find hard: long, mixed case,
+/// underscores (runs of them, and first so that a digit comes first once they go), the
+/// words that some providers forbid.
+fn spec_identifier() -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        "[a-z]{1,12}",
+        "[A-Z][a-zA-Z0-9]{0,10}",
+        "[0-9]{1,4}",
+        Just("google".to_string()),
+        Just("xn".to_string()),
+        Just("sg".to_string()),
+        Just("s3alias".to_string()),
+    ];
+    (
+        prop_oneof![Just(""), Just("_"), Just("__")],
+        proptest::collection::vec(word, 1..12),
+        prop_oneof![Just("_"), Just("__"), Just("___")],
+    )
+        .prop_map(|(lead, words, joint)| {
+            let mut name = format!("{lead}{}", words.join(joint));
+            if name.starts_with(|c: char| c.is_ascii_digit()) {
+                name.insert(0, '_');
+            }
+            name
+        })
+}
+
+#[test]
+fn generated_spec_names_become_names_the_providers_allow() {
+    let mut runner = TestRunner::new(Config {
+        cases: 12,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let result = runner.run(
+        &(spec_identifier(), spec_identifier()),
+        |(project, base)| {
+            let spec = dir.path().join("spec.mlc");
+            std::fs::write(&spec, named_spec(&project, &base)).unwrap();
+            let out = dir.path().join("out");
+            let _ = std::fs::remove_dir_all(&out);
+            common::build(&spec, &out, &[]);
+            let problems = name_problems(&out);
+            prop_assert!(problems.is_empty(), "{}", problems.join("\n"));
+            Ok(())
+        },
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
