@@ -3,9 +3,11 @@
 //! every example and for specs with generated names. Nobody here can run `terraform
 //! apply` or a cluster, so the rules live in the code (with their sources) and this test.
 //!
-//! Names: every name a build gives a Terraform resource, a Kubernetes object or a SAM
-//! function passes its provider's rule in `src/emit/names.rs`, and every argument that
-//! names something has a rule (a new resource cannot slip in unchecked).
+//! - Names: every name a build gives a Terraform resource, a Kubernetes object or a SAM
+//!   function passes its provider's rule in `src/emit/names.rs`, and every argument that
+//!   names something has a rule (a new resource cannot slip in unchecked).
+//! - Versions: EKS clusters run the stdlib's Kubernetes version in standard support at
+//!   the catalog date, with the Cluster Autoscaler of that version.
 
 mod common;
 
@@ -76,14 +78,52 @@ fn name_problems(out: &Path) -> Vec<String> {
     problems
 }
 
+/// EKS clusters run a Kubernetes version in standard support at the catalog date, and
+/// their Cluster Autoscaler is the release of that version.
+fn version_problems(out: &Path) -> Vec<String> {
+    let Ok(variables) = std::fs::read_to_string(out.join("terraform/aws/variables.tf")) else {
+        return Vec::new();
+    };
+    let checked = mlc::check::check_text("empty.mlc", "");
+    let knowledge = checked.model.expect("the stdlib's model").knowledge;
+    let eks = knowledge.kubernetes("aws").expect("an EKS version");
+    let mut problems = Vec::new();
+    let block = variables
+        .split("variable \"kubernetes_version\"")
+        .nth(1)
+        .unwrap_or_default();
+    let default = block
+        .lines()
+        .find(|l| l.trim_start().starts_with("default"));
+    let wanted = format!("\"{}\"", eks.version);
+    if !default.is_some_and(|l| l.trim_end().ends_with(&wanted)) {
+        problems.push(format!(
+            "{}: kubernetes_version is not {wanted}: {default:?}",
+            out.display()
+        ));
+    }
+    let image = format!("cluster-autoscaler:v{}.", eks.version);
+    for file in common::files_under(&out.join("kubernetes"), &["yaml"]) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        if text.contains("cluster-autoscaler:") && !text.contains(&image) {
+            problems.push(format!(
+                "{}: the Cluster Autoscaler is not {image}x",
+                file.display()
+            ));
+        }
+    }
+    problems
+}
+
 #[test]
-fn every_example_names_what_it_builds_as_the_providers_allow() {
+fn every_example_builds_names_and_versions_the_providers_accept() {
     let mut problems = Vec::new();
     for spec in common::examples() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         common::build(&spec, &out, &[]);
         problems.extend(name_problems(&out));
+        problems.extend(version_problems(&out));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

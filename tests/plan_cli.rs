@@ -219,3 +219,40 @@ fn the_readme_shows_the_real_plan_of_its_example() {
         .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), shown);
 }
+
+/// The clusters' Kubernetes version comes from the stdlib's calendar: the plan says when
+/// it has left standard support by the day the plan is made, and not before.
+#[test]
+fn plan_warns_when_the_clusters_kubernetes_left_standard_support() {
+    let dir = tempfile::tempdir().unwrap();
+    let aws_only = format!(
+        "clouds {{ allow = [aws] }}\n{}",
+        SPEC.replace("gcp.us_central1", "aws.us_east_1")
+    );
+    let path = spec(&dir, &aws_only);
+    let findings_on = |epoch: &str| {
+        let out = mlc()
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .args(["plan", "--format", "json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        plan["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["subject"] == "aws kubernetes")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    // 2026-12-01: 1.35 is in standard support until 2027-03-27.
+    assert_eq!(findings_on("1796083200"), Vec::<String>::new());
+    // 2027-04-01.
+    let late = findings_on("1806537600");
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert!(
+        late[0].contains("Kubernetes 1.35, which left standard support on 2027-03-27"),
+        "{late:?}"
+    );
+}

@@ -150,3 +150,34 @@ fn docs_examples_check_cleanly_including_policy() {
         assert!(errors.is_empty(), "{errors:?}\n{block}");
     }
 }
+
+/// Each cloud's Kubernetes calendar has dates that parse, in order, and EKS (whose version
+/// the build sets) has a version in standard support at the catalog date.
+#[test]
+fn kubernetes_calendars_are_dated_and_current_at_the_catalog_date() {
+    let knowledge = knowledge();
+    for cloud in &knowledge.clouds {
+        for k in &cloud.kubernetes {
+            let extended = mlc::plan::days_from_iso(&k.extended_until);
+            assert!(
+                k.released_days > 0
+                    && k.released_days < k.standard_until_days
+                    && extended.is_some_and(|e| k.standard_until_days < e),
+                "{} {}: released {}, standard until {}, extended until {}",
+                cloud.name,
+                k.version,
+                k.released,
+                k.standard_until,
+                k.extended_until
+            );
+            assert!(k.source.starts_with("https://"), "{}", k.source);
+        }
+    }
+    let eks = knowledge
+        .kubernetes("aws")
+        .expect("an EKS version in standard support");
+    assert!(eks
+        .cluster_autoscaler
+        .as_deref()
+        .is_some_and(|t| t.starts_with(&format!("v{}.", eks.version))));
+}

@@ -768,6 +768,17 @@ pub struct Knowledge {
 }
 
 impl Knowledge {
+    /// The Kubernetes version the build creates `cloud`'s clusters on: the newest in
+    /// standard support at the catalog date. `None` where the stdlib lists none (the
+    /// cloud's release channel chooses).
+    pub fn kubernetes(&self, cloud: &str) -> Option<&KubernetesRelease> {
+        let date = crate::plan::days_from_iso(crate::catalog::CATALOG_DATE)?;
+        self.clouds
+            .iter()
+            .find(|c| c.name == cloud)?
+            .kubernetes_at(date)
+    }
+
     /// A serverless platform's prices and limits: from the first cloud (by name) whose
     /// `serverless` block describes it; `None` for a platform no cloud describes
     /// (Knative, which runs on the cluster).
@@ -812,7 +823,35 @@ pub struct CloudInfo {
     pub serverless: Vec<ServerlessPrice>,
     /// What the build creates per region that bills whatever the load, sorted by name.
     pub fixed: Vec<FixedPrice>,
+    /// Kubernetes minor versions of the cloud's managed clusters, oldest first; empty
+    /// where the build leaves the version to the cloud's release channel.
+    pub kubernetes: Vec<KubernetesRelease>,
     pub regions: Vec<RegionInfo>,
+}
+
+impl CloudInfo {
+    /// The version the build creates clusters on: the newest released by `date` (days
+    /// since 1970-01-01) and still in standard support then.
+    pub fn kubernetes_at(&self, date: i64) -> Option<&KubernetesRelease> {
+        self.kubernetes
+            .iter()
+            .rev()
+            .find(|k| k.released_days <= date && date < k.standard_until_days)
+    }
+}
+
+/// A Kubernetes minor version of a cloud (`kubernetes` in `stdlib/clouds/*.mlc`); dates
+/// are days since 1970-01-01.
+#[derive(Debug, Clone, Serialize)]
+pub struct KubernetesRelease {
+    pub version: String,
+    pub released: String,
+    pub released_days: i64,
+    pub standard_until: String,
+    pub standard_until_days: i64,
+    pub extended_until: String,
+    pub cluster_autoscaler: Option<String>,
+    pub source: String,
 }
 
 /// A cloud's fixed-cost resource (`fixed` in `stdlib/clouds/*.mlc`).
@@ -1572,8 +1611,33 @@ fn cloud(name: String, f: &Fields) -> CloudInfo {
         storage: storage_classes(f),
         serverless: serverless_prices(f),
         fixed: fixed_prices(f),
+        kubernetes: kubernetes_releases(f),
         regions,
     }
+}
+
+/// The `kubernetes` blocks, oldest version first; a date that is not `YYYY-MM-DD` makes
+/// the release unusable (day 0), which the stdlib's tests catch.
+fn kubernetes_releases(f: &Fields) -> Vec<KubernetesRelease> {
+    let days = |date: &str| crate::plan::days_from_iso(date).unwrap_or(0);
+    let mut releases: Vec<KubernetesRelease> = named_blocks(f, "kubernetes")
+        .map(|(_, b)| {
+            let released = string(b.get("released"));
+            let standard_until = string(b.get("standard_until"));
+            KubernetesRelease {
+                version: string(b.get("version")),
+                released_days: days(&released),
+                released,
+                standard_until_days: days(&standard_until),
+                standard_until,
+                extended_until: string(b.get("extended_until")),
+                cluster_autoscaler: opt_string(b.get("cluster_autoscaler")),
+                source: string(b.get("source")),
+            }
+        })
+        .collect();
+    releases.sort_by_key(|k| k.released_days);
+    releases
 }
 
 /// `price = 0.10 USD/h` is held in USD per second; a month is 730 hours.

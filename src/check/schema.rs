@@ -776,6 +776,19 @@ pub static KINDS: &[KindSchema] = &[
                 ],
             },
             BlockSchema {
+                name: "kubernetes",
+                named: true,
+                doc: "A Kubernetes minor version of the cloud's managed clusters, with its support dates: the build creates clusters on the newest one in standard support at the catalog date, and the plan warns when that version has left standard support.",
+                attrs: &[
+                    req("version", Ty::Str, "the minor version, e.g. `\"1.35\"`"),
+                    req("released", Ty::Str, "when the cloud offered it, `YYYY-MM-DD`"),
+                    req("standard_until", Ty::Str, "end of standard support, `YYYY-MM-DD`"),
+                    req("extended_until", Ty::Str, "end of extended support, `YYYY-MM-DD`: no cluster runs it after"),
+                    opt("cluster_autoscaler", Ty::Str, "the Cluster Autoscaler release for this version (image tag), where the build installs it"),
+                    req("source", Ty::Str, "the release calendar and when it was read"),
+                ],
+            },
+            BlockSchema {
                 name: "serverless",
                 named: true,
                 doc: "A serverless platform's list prices and limits; the block name is the `platform` word.",

@@ -1822,6 +1822,7 @@ impl Cluster<'_> {
             &self.region_code,
             &pools::cluster_name(self.input.model, &self.cloud, &self.region_code),
             self.pools,
+            self.input.model.knowledge.kubernetes(&self.cloud),
         )?;
         for addon in addons {
             self.images.extend(addon.image);

@@ -108,6 +108,9 @@ pub struct CloudContext {
     pub audit_bucket: String,
     /// Names of the cloud's account-wide resources, each fitted to its provider's rule.
     pub names: CloudNames,
+    /// EKS: the Kubernetes version of the clusters and its end of standard support.
+    pub kubernetes_version: String,
+    pub kubernetes_standard_until: String,
 }
 
 /// Names of one cloud's account-wide resources (empty where the cloud has no such thing).
@@ -367,7 +370,17 @@ pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<Em
             contexts.push(ctx);
         }
     }
-    let errors = names.take_errors();
+    let mut errors = names.take_errors();
+    errors.extend(
+        contexts
+            .iter()
+            .filter(|c| c.cloud == "aws" && c.has_clusters && c.kubernetes_version.is_empty())
+            .map(|_| EmitError::Unsupported {
+                target: "terraform",
+                subject: "EKS clusters".into(),
+                why: "the standard library lists no EKS Kubernetes version in standard support at the catalog date".into(),
+            }),
+    );
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -574,6 +587,7 @@ fn cloud_context(
         security.and_then(|s| s.log_retention_seconds),
         DEFAULT_LOG_RETENTION_DAYS,
     );
+    let kubernetes = model.knowledge.kubernetes(cloud);
     let audit_bucket = names.fit(
         storage::bucket_rule(cloud),
         &scope("bucket"),
@@ -613,6 +627,10 @@ fn cloud_context(
             .map(|k| k.id.clone()),
         audit_bucket,
         names: cloud_names(names, cloud, &prefix),
+        kubernetes_version: kubernetes.map(|k| k.version.clone()).unwrap_or_default(),
+        kubernetes_standard_until: kubernetes
+            .map(|k| k.standard_until.clone())
+            .unwrap_or_default(),
         regions,
         buckets,
         grants,

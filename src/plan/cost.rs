@@ -298,6 +298,7 @@ mod tests {
             storage: Vec::new(),
             serverless: Vec::new(),
             fixed: Vec::new(),
+            kubernetes: Vec::new(),
             regions: Vec::new(),
         }
     }

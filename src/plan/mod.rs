@@ -1454,6 +1454,10 @@ fn findings(
             out.push(finding);
         }
     }
+    if let Some(age) = catalog_age {
+        let today = days_from_iso(crate::catalog::CATALOG_DATE).map_or(age, |d| d + age);
+        out.extend(kubernetes_findings(model, workloads, today));
+    }
     for w in workloads.iter().filter(|w| w.capacity == "spot") {
         out.push(Finding {
             severity: "info".into(),
@@ -1462,6 +1466,34 @@ fn findings(
         });
     }
     out
+}
+
+/// A cloud whose clusters the build creates on a Kubernetes version that has left
+/// standard support by `today` (days since 1970-01-01): the stdlib is older than the
+/// cloud's calendar, and extended support bills more per cluster-hour.
+fn kubernetes_findings(model: &Model, workloads: &[PlannedWorkload], today: i64) -> Vec<Finding> {
+    let mut clouds: Vec<&str> = workloads
+        .iter()
+        .filter(|w| !matches!(w.capacity.as_str(), "onprem" | "stored" | "serverless"))
+        .filter(|w| w.kind != "dataset")
+        .map(|w| w.cloud.as_str())
+        .collect();
+    clouds.sort_unstable();
+    clouds.dedup();
+    clouds
+        .into_iter()
+        .filter_map(|cloud| {
+            let k = model.knowledge.kubernetes(cloud)?;
+            (today >= k.standard_until_days).then(|| Finding {
+                severity: "warning".into(),
+                subject: format!("{cloud} kubernetes"),
+                message: format!(
+                    "the clusters are built on Kubernetes {}, which left standard support on {} (extended support ends {} and bills more per cluster-hour); update mlc for a newer standard library, or set Terraform's `kubernetes_version` to a version in standard support; calendar: {}",
+                    k.version, k.standard_until, k.extended_until, k.source
+                ),
+            })
+        })
+        .collect()
 }
 
 /// A training job whose `max_runtime` is far from what its compute needs.

@@ -6,6 +6,7 @@
 //! as Terraform's do.
 
 use super::{kv, Image, Kv, Meta};
+use crate::check::model::KubernetesRelease;
 use crate::emit::pools::{
     Pool, ADDON_NAMESPACE, AUTOSCALER_SERVICE_ACCOUNT, NVIDIA_GPU, SPOT_GROUP_PATTERN,
 };
@@ -13,10 +14,9 @@ use crate::emit::templates::render;
 use crate::emit::EmitError;
 use serde::Serialize;
 
-/// The Cluster Autoscaler, whose minor version follows the clusters' Kubernetes version
-/// (terraform/aws's `kubernetes_version`, 1.31 unless set): change both together.
-pub const CLUSTER_AUTOSCALER: (&str, &str) =
-    ("registry.k8s.io/autoscaling/cluster-autoscaler", "v1.31.4");
+/// The Cluster Autoscaler's image; its tag follows the clusters' Kubernetes version
+/// (`kubernetes` in stdlib/clouds/aws.mlc, Terraform's `kubernetes_version`).
+pub const CLUSTER_AUTOSCALER: &str = "registry.k8s.io/autoscaling/cluster-autoscaler";
 /// NVIDIA's device plugin (its static manifest's image).
 pub const NVIDIA_DEVICE_PLUGIN: (&str, &str) = ("nvcr.io/nvidia/k8s-device-plugin", "v0.17.1");
 
@@ -101,15 +101,24 @@ pub fn addons(
     region_code: &str,
     cluster: &str,
     pools: &[Pool],
+    kubernetes: Option<&KubernetesRelease>,
 ) -> Result<Vec<Addon>, EmitError> {
     let mut out = Vec::new();
     if cloud == "aws" {
+        let tag = kubernetes
+            .and_then(|k| k.cluster_autoscaler.as_deref())
+            .ok_or_else(|| EmitError::Unsupported {
+                target: "kubernetes",
+                subject: "the Cluster Autoscaler".into(),
+                why: "the standard library lists no EKS Kubernetes version in standard support at the catalog date, with its Cluster Autoscaler release".into(),
+            })?;
         out.push(cluster_autoscaler(
             header,
             project,
             region_code,
             cluster,
             pools,
+            tag,
         )?);
     }
     if matches!(cloud, "aws" | "azure") && pools.iter().any(|p| p.spot) {
@@ -168,9 +177,10 @@ fn cluster_autoscaler(
     region_code: &str,
     cluster: &str,
     pools: &[Pool],
+    tag: &str,
 ) -> Result<Addon, EmitError> {
     let name = AUTOSCALER_SERVICE_ACCOUNT;
-    let (image, tag) = CLUSTER_AUTOSCALER;
+    let image = CLUSTER_AUTOSCALER;
     // The priority expander first where spot pools are, then the least waste (also the
     // tie-break among equal priorities).
     let expander = if pools.iter().any(|p| p.spot) {
