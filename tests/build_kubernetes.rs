@@ -424,14 +424,15 @@ placement {
         };
         (value("cpu"), value("memory"))
     };
-    // 8 of 16 GPUs: half the site's 448 CPUs and 4 TiB, 90% of it.
+    // 8 of 16 GPUs: half the site's 448 CPUs and 4 TiB, 90% of it, in whole MiB rounded
+    // down (1887436.8 MiB: rounding up would ask for more than the node has room for).
     assert_eq!(
         requests("batch-score.yaml"),
-        ("201600m".into(), "1887437Mi".into())
+        ("201600m".into(), "1887436Mi".into())
     );
     // Its 8 CPUs, and one GPU's share of the memory: 90% of 4 TiB / 16.
     assert_eq!(
         requests("batch-stats.yaml"),
-        ("8".into(), "235930Mi".into())
+        ("8".into(), "235929Mi".into())
     );
 }

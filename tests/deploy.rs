@@ -8,6 +8,8 @@
 //!   names something has a rule (a new resource cannot slip in unchecked).
 //! - Versions: EKS clusters run the stdlib's Kubernetes version in standard support at
 //!   the catalog date, with the Cluster Autoscaler of that version.
+//! - Pods that fit: every pod that selects an instance type requests (with GKE's FUSE
+//!   sidecar) no more than that type's allocatable less the system DaemonSets.
 
 mod common;
 
@@ -115,8 +117,111 @@ fn version_problems(out: &Path) -> Vec<String> {
     problems
 }
 
+/// A Kubernetes quantity (`2`, `500m`, `4Gi`, `512Mi`) in cores or GiB.
+fn quantity(value: &serde_json::Value, gib: bool) -> f64 {
+    let text = match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let (number, scale) = match text.strip_suffix("Gi") {
+        Some(n) => (n, 1.0),
+        None => match text.strip_suffix("Mi") {
+            Some(n) => (n, 1.0 / 1024.0),
+            None => match text.strip_suffix('m') {
+                Some(n) => (n, 0.001),
+                None => (
+                    text.as_str(),
+                    if gib { 1.0 / (1u64 << 30) as f64 } else { 1.0 },
+                ),
+            },
+        },
+    };
+    number.parse::<f64>().expect("a quantity") * scale
+}
+
+/// Every pod under `out/kubernetes/<cloud>-<region>/` that selects an instance type:
+/// its requests (with GKE's sidecar) fit what pods may request of that type's node.
+fn fit_problems(out: &Path) -> Vec<String> {
+    let files = common::files_under(&out.join("kubernetes"), &["yaml"]);
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let listed = common::run_ok(
+        Command::new(common::python())
+            .arg("tests/validators/yaml2json.py")
+            .args(&files),
+        "yaml2json.py",
+    );
+    let docs: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let catalog = mlc::catalog::Catalog::embedded().unwrap();
+    let mut problems = Vec::new();
+    for entry in docs {
+        let (file, doc) = (entry["file"].as_str().unwrap(), &entry["doc"]);
+        let pod = match doc["kind"].as_str() {
+            Some("Deployment" | "Job" | "StatefulSet") => &doc["spec"]["template"]["spec"],
+            Some("CronJob") => &doc["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+            _ => continue,
+        };
+        let Some(instance) = pod["nodeSelector"]["node.kubernetes.io/instance-type"].as_str()
+        else {
+            continue;
+        };
+        let folder = Path::new(file)
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let (cloud, region) = folder.split_once('-').unwrap();
+        let Some(row) = catalog
+            .offerings
+            .iter()
+            .find(|o| o.cloud == cloud && o.region == region && &*o.instance_type == instance)
+        else {
+            problems.push(format!(
+                "{file}: {instance} is not in the catalog for {cloud} {region}"
+            ));
+            continue;
+        };
+        let (Some(vcpus), Some(memory)) = (row.vcpus, row.memory_gib) else {
+            continue;
+        };
+        let room = mlc::plan::allocatable::room(cloud, vcpus.to_f64(), memory.to_f64());
+        let sidecar = mlc::plan::allocatable::per_pod(cloud);
+        let containers = pod["containers"].as_array().cloned().unwrap_or_default();
+        let sum = |key: &str, gib: bool| -> f64 {
+            containers
+                .iter()
+                .map(|c| {
+                    let v = &c["resources"]["requests"][key];
+                    if v.is_null() {
+                        0.0
+                    } else {
+                        quantity(v, gib)
+                    }
+                })
+                .sum()
+        };
+        let (cpu, mem) = (
+            sum("cpu", false) + sidecar.vcpus,
+            sum("memory", true) + sidecar.memory_gib,
+        );
+        if cpu > room.vcpus + 1e-6 || mem > room.memory_gib + 1e-6 {
+            problems.push(format!(
+                "{file}: {} {} requests {cpu:.2} vCPUs and {mem:.2} GiB with its sidecars; a {instance} node has room for {:.2} and {:.2}",
+                doc["kind"].as_str().unwrap(),
+                doc["metadata"]["name"].as_str().unwrap_or("?"),
+                room.vcpus,
+                room.memory_gib
+            ));
+        }
+    }
+    problems
+}
+
 #[test]
-fn every_example_builds_names_and_versions_the_providers_accept() {
+fn every_example_builds_what_the_providers_and_the_scheduler_accept() {
     let mut problems = Vec::new();
     for spec in common::examples() {
         let dir = tempfile::tempdir().unwrap();
@@ -124,6 +229,7 @@ fn every_example_builds_names_and_versions_the_providers_accept() {
         common::build(&spec, &out, &[]);
         problems.extend(name_problems(&out));
         problems.extend(version_problems(&out));
+        problems.extend(fit_problems(&out));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -256,3 +256,30 @@ fn plan_warns_when_the_clusters_kubernetes_left_standard_support() {
         "{late:?}"
     );
 }
+
+/// A replica no node can hold: the error names the allocatable rule and the most any
+/// allowed instance type leaves for pods.
+#[test]
+fn no_placement_for_a_request_names_what_pods_may_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = spec(
+        &dir,
+        r#"
+clouds { allow = [aws] }
+service huge {
+  model    = "registry.example/a:1"
+  replicas = 1..2
+  resources { cpu = 500, memory = 4 GiB }
+}
+"#,
+    );
+    let out = mlc().arg("plan").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("it needs 500 vCPUs")
+            && stderr.contains("a pod may request a node's allocatable less its system DaemonSets")
+            && stderr.contains("on aws "),
+        "{stderr}"
+    );
+}

@@ -19,6 +19,7 @@ use crate::check::model::{
     AccelCount, Function, Input, ModelSource, Optimizer, Service, Train, Window,
 };
 use crate::graph::NodeKind;
+use crate::plan::allocatable;
 use crate::plan::PlannedWorkload;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -1558,8 +1559,9 @@ impl Cluster<'_> {
     }
 
     /// Requests and limits of a job's pod, which has a node to itself: what the job
-    /// asks for, else 90% of the planned instance (the rest is the node's own), else 4
-    /// CPUs and 16 GiB per accelerator.
+    /// asks for, else what a pod may request of the planned instance
+    /// (`plan::allocatable::whole_node`: the rest is the node's own), else 4 CPUs and
+    /// 16 GiB per accelerator.
     fn node_resources(
         &self,
         w: &PlannedWorkload,
@@ -1567,13 +1569,14 @@ impl Cluster<'_> {
         cpus: Option<f64>,
         memory: Option<f64>,
     ) -> (Vec<Kv>, Vec<Kv>) {
-        let instance = self.instance_size(w);
+        let room = self
+            .instance_size(w)
+            .map(|(c, m)| allocatable::whole_node(&w.cloud, c, m / GIB));
         let per_accel = accelerator.map_or(1, |a| a.count.max(1)) as f64;
-        let cpus = cpus
-            .or(instance.map(|(c, _)| c * 0.9))
-            .unwrap_or(4.0 * per_accel);
+        let cpus = cpus.or(room.map(|r| r.vcpus)).unwrap_or(4.0 * per_accel);
+        // Whole MiB of the room, rounded down: `mebibytes` rounds a spec's ask up.
         let memory = memory
-            .or(instance.map(|(_, m)| m * 0.9))
+            .or(room.map(|r| (r.memory_gib * GIB / MIB).floor() * MIB))
             .unwrap_or(16.0 * GIB * per_accel);
         let mut resources = vec![
             kv("cpu", cpu((cpus * 1000.0).floor().max(100.0) as u64)),

@@ -273,7 +273,7 @@ pub fn falls_back_to_on_demand(model: &Model, w: &PlannedWorkload) -> bool {
 }
 
 /// `(min, max)` nodes a workload adds to its pool: a service keeps the nodes its planned
-/// replicas need (CPU replicas packed, `plan::cost::pods_per_node`) and may grow to
+/// replicas need (CPU replicas packed, `plan::allocatable::pods_per_node`) and may grow to
 /// those of its maximum (a standby too: it takes the traffic when the primary fails);
 /// a service that scales to zero and a job need nodes only while they run.
 fn node_range(model: &Model, w: &PlannedWorkload) -> (u64, u64) {

@@ -232,30 +232,20 @@ pub fn training_hours(parameters: f64, tokens: f64, peak_tflops: f64, gpus: f64,
     6.0 * parameters * tokens / (peak_tflops * 1e12 * mfu * gpus) / 3600.0
 }
 
-/// How many replicas requesting `vcpus` and `memory_gib` fit on one node of
-/// `node_vcpus` and `node_memory_gib`: what pods may request of it (`ALLOCATABLE`),
-/// divided by a replica's request, rounded down. The plan prices a service's whole
-/// nodes by it and `emit/pools.rs` sizes the service's node pool by it, so the two agree.
-pub fn pods_per_node(node_vcpus: f64, node_memory_gib: f64, vcpus: f64, memory_gib: f64) -> u64 {
-    let allocatable = super::options::ALLOCATABLE;
-    let by_cpu = node_vcpus * allocatable / vcpus.max(f64::MIN_POSITIVE);
-    let by_memory = if memory_gib > 0.0 {
-        node_memory_gib * allocatable / memory_gib
-    } else {
-        f64::INFINITY
-    };
-    // A hair of slack: 2 vCPU on 7.2 allocatable is 3.6, never 3.5999.
-    (by_cpu.min(by_memory) + 1e-9).floor().clamp(0.0, 1e6) as u64
-}
-
 /// Replicas of a CPU `service` that a node of catalog row `node` holds; `None` where
 /// the catalog gives no size or one replica does not fit.
 pub fn service_pods_per_node(
     node: &Offering,
     service: &crate::check::model::Service,
 ) -> Option<u64> {
-    let (cpu, memory) = replica_request(service);
-    let per_node = pods_per_node(node.vcpus?.to_f64(), node.memory_gib?.to_f64(), cpu, memory);
+    let (vcpus, memory_gib) = replica_request(service);
+    let request = super::allocatable::Resources { vcpus, memory_gib };
+    let per_node = super::allocatable::pods_per_node(
+        node.cloud,
+        node.vcpus?.to_f64(),
+        node.memory_gib?.to_f64(),
+        request,
+    );
     (per_node > 0).then_some(per_node)
 }
 

@@ -3,6 +3,7 @@
 //! excludes the rest), `cost` prices it, the exact solver in `crate::optimize` chooses,
 //! and this module assembles the [`Plan`] that `render` prints and `mlc build` emits.
 
+pub mod allocatable;
 pub mod compare;
 pub mod cost;
 mod fixed;

@@ -4,6 +4,7 @@
 //! candidates the solver chooses among — and, for the plan's rationale, the cheapest fit
 //! of each site that a rule excludes, with the rule.
 
+use super::allocatable;
 use super::cost::{self, HOURS_PER_MONTH};
 use super::places::{Places, Site};
 use crate::catalog::{normalise_accelerator, Catalog, Offering};
@@ -461,10 +462,9 @@ fn billed_hours(kind: CapacityKind, hours: f64) -> f64 {
     }
 }
 
-/// The share of a node's vCPUs and memory that pods can request: Kubernetes keeps the
-/// rest for the kubelet, the container runtime and the node's daemons. A node must fit
-/// what a job or replica asks for within it, or its pod would never be scheduled.
-pub const ALLOCATABLE: f64 = 0.9;
+/// The share of an on-prem site's vCPUs and memory that pods can request: its own
+/// Kubernetes's reservations are not known (cloud nodes: `allocatable`).
+pub const SITE_ALLOCATABLE: f64 = 0.9;
 
 /// What one GPU node needs: its accelerators, and at least this many vCPUs and GiB of
 /// memory on the host (a service's `resources` limits, a batch job's `cpu` and `memory`).
@@ -479,8 +479,8 @@ impl GpuNode<'_> {
     fn fits(&self, offering: &Offering) -> bool {
         let host_ok = match (offering.vcpus, offering.memory_gib) {
             (Some(cpu), Some(mem)) => {
-                cpu.to_f64() * ALLOCATABLE >= self.vcpus
-                    && mem.to_f64() * ALLOCATABLE >= self.memory_gib
+                let room = allocatable::whole_node(offering.cloud, cpu.to_f64(), mem.to_f64());
+                room.vcpus >= self.vcpus && room.memory_gib >= self.memory_gib
             }
             _ => true,
         };
@@ -604,11 +604,13 @@ fn site_cpu_fits(
     let Some(site) = ctx.model.onprem.iter().find(|s| s.name == base) else {
         return Vec::new();
     };
-    let cpus_fit = site.cpus.is_some_and(|c| c as f64 * ALLOCATABLE >= vcpus);
+    let cpus_fit = site
+        .cpus
+        .is_some_and(|c| c as f64 * SITE_ALLOCATABLE >= vcpus);
     let gib = site
         .memory_bytes
         .map(|m| m.to_f64() / f64::from(1u32 << 30));
-    let memory_fits = memory_gib <= 0.0 || gib.is_some_and(|g| g * ALLOCATABLE >= memory_gib);
+    let memory_fits = memory_gib <= 0.0 || gib.is_some_and(|g| g * SITE_ALLOCATABLE >= memory_gib);
     let Some(index) = ctx
         .places
         .find("onprem", base)
@@ -639,7 +641,7 @@ pub enum Share {
     /// The larger of its CPU and memory fraction of a node (a Knative function's pods
     /// on the cluster's nodes).
     Fraction,
-    /// Whole nodes with this many replicas packed onto them: `cost::pods_per_node`
+    /// Whole nodes with this many replicas packed onto them: `allocatable::pods_per_node`
     /// replicas a node, the pool keeping the nodes that need (`emit/pools.rs`), so
     /// each replica pays nodes x price / replicas. With no replicas (a service priced
     /// idle) its fraction of a node, for the rationale's hourly figure.
@@ -655,15 +657,17 @@ impl Share {
         }
     }
 
-    /// The part of a node's price one replica pays, or `None` when it does not fit.
-    fn fraction(self, node: (f64, f64), vcpus: f64, memory_gib: f64) -> Option<f64> {
-        let (alloc_cpu, alloc_mem) = (node.0 * ALLOCATABLE, node.1 * ALLOCATABLE);
-        let share = (vcpus / alloc_cpu).max(memory_gib / alloc_mem);
+    /// The part of a node of `cloud` one replica pays, or `None` when it does not fit.
+    fn fraction(self, cloud: &str, node: (f64, f64), vcpus: f64, memory_gib: f64) -> Option<f64> {
+        let whole = allocatable::whole_node(cloud, node.0, node.1);
+        let share = (vcpus / whole.vcpus.max(f64::MIN_POSITIVE))
+            .max(memory_gib / whole.memory_gib.max(f64::MIN_POSITIVE));
+        let request = allocatable::Resources { vcpus, memory_gib };
         match self {
-            Share::Whole => (alloc_cpu >= vcpus && alloc_mem >= memory_gib).then_some(1.0),
+            Share::Whole => (whole.vcpus >= vcpus && whole.memory_gib >= memory_gib).then_some(1.0),
             Share::Fraction => (share <= 1.0).then_some(share),
             Share::Packed(replicas) => {
-                let per_node = super::cost::pods_per_node(node.0, node.1, vcpus, memory_gib);
+                let per_node = allocatable::pods_per_node(cloud, node.0, node.1, request);
                 if per_node == 0 {
                     None
                 } else if replicas <= 0.0 {
@@ -798,7 +802,9 @@ fn cheapest_cpu_types(
         if have_cpu <= 0.0 {
             continue;
         }
-        let Some(fraction) = share.fraction((have_cpu, have_mem), vcpus, memory_gib) else {
+        let Some(fraction) =
+            share.fraction(offering.cloud, (have_cpu, have_mem), vcpus, memory_gib)
+        else {
             continue;
         };
         let (Some(site), Some(cloud)) = (
@@ -944,6 +950,11 @@ fn finish(
     notes: Vec<String>,
 ) -> Result<Unit, NoPlacement> {
     let (candidates, excluded, reasons) = ctx.collect(needs, fits);
+    let what = if fits.is_empty() && what.contains("vCPUs") {
+        format!("{what}{}", largest_room(ctx))
+    } else {
+        what
+    };
     if candidates.is_empty() {
         let offered_on: BTreeSet<&str> = fits
             .iter()
@@ -967,6 +978,34 @@ fn finish(
         excluded,
         notes,
     })
+}
+
+/// What pods may request of the largest CPU instance in the regions the spec allows, for
+/// an error about a request no node holds.
+fn largest_room(ctx: &Context) -> String {
+    let largest = ctx
+        .catalog
+        .offerings
+        .iter()
+        .filter(|o| o.accelerator.is_none())
+        .filter(|o| {
+            ctx.model
+                .clouds
+                .as_ref()
+                .is_none_or(|c| c.allow.iter().any(|a| a == o.cloud))
+        })
+        .filter_map(|o| {
+            let room = allocatable::whole_node(o.cloud, o.vcpus?.to_f64(), o.memory_gib?.to_f64());
+            Some((room.vcpus, room.memory_gib, o))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    match largest {
+        Some((vcpus, memory, o)) => format!(
+            " (a pod may request a node's allocatable less its system DaemonSets, docs/plan.md \"Pods that fit\": at most {vcpus:.2} vCPUs and {memory:.1} GiB, on {} {})",
+            o.cloud, o.instance_type
+        ),
+        None => String::new(),
+    }
 }
 
 fn fixed_dataset(ctx: &Context, dataset: &Dataset) -> Result<Unit, NoPlacement> {
