@@ -124,9 +124,17 @@ fn check_training_job(project: &Path, kubernetes_files: &[(String, String)]) {
         writable,
         "{what}: the harness writes its model to {output}, which the Job does not mount writable"
     );
-    // Checkpoints: the harness's dir is the Job's checkpoint volume and its flag.
+    // Checkpoints: the harness's dir is inside the writable model folder (object storage,
+    // which binds: no claim of a class the cluster may not have) and is the Job's flag.
     let ckpt = config["checkpoint"]["dir"].as_str().unwrap();
-    assert!(mounts.contains(&ckpt), "{what}: {ckpt} is not mounted");
+    assert!(
+        ckpt.starts_with(&format!("{output}/")),
+        "{what}: checkpoints in {ckpt}, outside the writable model folder {output}"
+    );
+    assert!(
+        config["checkpoint"]["every_steps"].is_null(),
+        "{what}: checkpoints by an estimated step count"
+    );
     let args = args(job);
     let flag = |name: &str| {
         args.iter()
@@ -1277,4 +1285,25 @@ fn every_bucket_volume_names_a_bucket_terraform_creates_and_grants_its_pods() {
         }
     }
     assert!(volumes >= 10, "only {volumes} bucket volumes checked");
+}
+
+/// `checkpoint = every 15 min` reaches the harness as 900 seconds on the clock (not a
+/// step count estimated from a FLOP rule), with the `keep` the spec gives.
+#[test]
+fn checkpoints_reach_the_harness_as_the_specs_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    common::build(
+        Path::new("examples/multicloud_failover.mlc"),
+        &out,
+        &["harness"],
+    );
+    let config: Value =
+        serde_json::from_str(&read(&out.join("harness/eu-recommender/config.json"))).unwrap();
+    assert_eq!(config["checkpoint"]["every_seconds"], 900, "{config}");
+    assert_eq!(config["checkpoint"]["keep"], 2, "{config}");
+    assert_eq!(
+        config["checkpoint"]["dir"], "/models/eu-recommender/checkpoints",
+        "{config}"
+    );
 }

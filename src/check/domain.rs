@@ -267,14 +267,8 @@ fn memory_fit(decl: &CheckedDecl, train: &Train, model: &Model, diagnostics: &mu
     );
 }
 
-/// Bytes one checkpoint takes: fp32 weights plus the optimizer's state per parameter.
 fn checkpoint_bytes(train: &Train) -> f64 {
-    let optimizer_bytes = match &train.optimizer {
-        Optimizer::Adamw { .. } => 8.0,
-        Optimizer::Sgd { momentum, .. } if momentum.is_positive() => 4.0,
-        Optimizer::Sgd { .. } => 0.0,
-    };
-    train.model.parameters() as f64 * (4.0 + optimizer_bytes)
+    train.checkpoint_bytes()
 }
 
 /// A checkpoint volume needs checkpoints to hold, and room for the ones it keeps.

@@ -735,6 +735,12 @@ impl<'m> Pin<'m> {
 }
 
 impl Train {
+    /// Bytes of one checkpoint as the harness writes it: fp32 weights and the optimizer's
+    /// two fp32 moment tensors per parameter (both kept whatever the optimizer).
+    pub fn checkpoint_bytes(&self) -> f64 {
+        self.model.parameters() as f64 * 12.0
+    }
+
     pub fn pin(&self) -> Pin<'_> {
         Pin::of(&self.cloud, &self.region)
     }

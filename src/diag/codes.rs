@@ -349,9 +349,9 @@ codes! {
         Some("train t {\n  model = mlp { input = 8, hidden = [16], output = 2 }\n  parallelism = data { gpus = 1 }\n  accelerator = T4 x 1\n  batch_size = 8\n  optimizer = sgd { lr = 0.1 }\n  capacity = reserved_1y\n  max_runtime = 24 h\n  runs = 4 / month\n}\n");
     CHECKPOINT_VOLUME_TOO_SMALL = "W0121", "checkpoint volume too small",
         "A training job's `checkpoint_storage` must hold `keep` checkpoints. mlc estimates \
-         one checkpoint as the model's parameters times 4 bytes of fp32 weights plus the \
-         optimizer state (8 bytes for AdamW, 4 for SGD with momentum); writes fail once \
-         the volume is full, and the job loses the progress since its last checkpoint.",
+         one checkpoint as the model's parameters times 12 bytes: fp32 weights and the two \
+         fp32 moment tensors the harness keeps for either optimizer. The plan prices the \
+         size given, so a smaller one understates the bill of the checkpoints kept.",
         Some("train t {\n  model = transformer { layers = 24, hidden = 2048, heads = 16, vocab = 32000, seq_len = 2048 }\n  parallelism = data { gpus = 8 }\n  accelerator = A100_80GB x 8\n  batch_size = 64\n  optimizer = adamw { lr = 1e-4 }\n  checkpoint = every 30 min\n  checkpoint_storage { size = 10 GiB, keep = 3 }\n}\n");
     COMPLIANCE_RULE_VIOLATED = "E0501", "compliance rule violated",
         "A framework listed in `compliance { frameworks = [...] }` has a `require` rule that \

@@ -12,8 +12,6 @@ use crate::check::model::{Parallelism, Train};
 pub const CONFIG_PATH: &str = "/app/config.json";
 /// Where datasets are mounted in the container, one folder per dataset.
 pub const DATA_ROOT: &str = "/data";
-/// The persistent, writable volume of a job's checkpoints.
-pub const CHECKPOINT_DIR: &str = "/checkpoints";
 /// Where trained models are mounted, one folder per training job: the job writes its
 /// model there (the harness's `output.dir`) and services, batch jobs and functions that
 /// use `train.<job>` read it there.
@@ -34,6 +32,14 @@ pub fn dataset_mount(dataset: &str) -> String {
 /// The folder of a training job's trained model: `/models/<train as a DNS label>`.
 pub fn model_dir(train: &str) -> String {
     format!("{MODEL_ROOT}/{}", dns_label(train, 63))
+}
+
+/// The folder of a training job's checkpoints: `checkpoints/` in its model folder, so on
+/// the bucket-backed volume its model is written to (object storage, priced by the plan;
+/// the harness writes each file once and never renames, which the buckets' FUSE drivers
+/// need).
+pub fn checkpoint_dir(train: &str) -> String {
+    format!("{}/checkpoints", model_dir(train))
 }
 
 /// The trained weights of a training job, where its readers find them (`MODEL_URI`).

@@ -14,7 +14,7 @@
 //! - data path: the first dataset's folder, `/data/<dataset>`, where the Kubernetes Job
 //!   mounts it (`contract::dataset_mount`).
 
-use super::contract::{self, CHECKPOINT_DIR, CONFIG_PATH};
+use super::contract::{self, CONFIG_PATH};
 use super::names::Names;
 use super::{templates, BuildInput, EmitError, Output};
 use crate::check::model::{Architecture, Optimizer, Parallelism, Precision, Train};
@@ -203,7 +203,8 @@ fn job_files(input: &BuildInput, train: &Train, folder: &str) -> Result<Vec<Outp
             gpu: gpu.clone(),
             compute_cap: compute_capability(gpu).unwrap_or(DEFAULT_COMPUTE_CAP),
             config_path: CONFIG_PATH,
-            checkpoint_dir: CHECKPOINT_DIR,
+            checkpoint_dir: contract::checkpoint_dir(&train.name),
+            model_root: contract::MODEL_ROOT,
             image: {
                 let (image, tag) = contract::harness_image(train);
                 format!("{image}:{tag}")
@@ -242,14 +243,16 @@ fn image_readme(input: &BuildInput, train: &Train, folder: &str) -> String {
          docker push registry.example.com/{repository}:{tag}\n\
          kustomize edit set image {image}=registry.example.com/{repository}:{tag}\n\
          ```\n\n\
-         The Job mounts the datasets at `{data}/<dataset>`, the checkpoints at `{ckpt}` and\n\
-         runs `mlc-harness --config {config} --checkpoint-dir {ckpt} --resume`\n\
+         The Job mounts the datasets at `{data}/<dataset>` and the job's model folder (a\n\
+         bucket) at `{model}`, which holds the checkpoints in `{ckpt}`, and runs\n\
+         `mlc-harness --config {config} --checkpoint-dir {ckpt} --resume`\n\
          (`harness/{folder}/config.json` is baked in at `{config}`).\n",
         header = input.header("").trim_start(),
         name = train.name,
         registry = contract::PLACEHOLDER_REGISTRY,
         data = contract::DATA_ROOT,
-        ckpt = CHECKPOINT_DIR,
+        model = contract::model_dir(&train.name),
+        ckpt = contract::checkpoint_dir(&train.name),
         config = CONFIG_PATH,
     )
 }
@@ -268,7 +271,8 @@ struct DockerContext {
     gpu: String,
     compute_cap: u32,
     config_path: &'static str,
-    checkpoint_dir: &'static str,
+    checkpoint_dir: String,
+    model_root: &'static str,
     image: String,
     features: &'static str,
 }
@@ -393,10 +397,13 @@ pub enum ParallelismConfig {
     },
 }
 
+/// Checkpoints by the clock (the spec's interval, in seconds), in the job's model folder,
+/// keeping the newest `keep`.
 #[derive(Serialize, Debug)]
 pub struct CheckpointConfig {
-    pub dir: &'static str,
-    pub every_steps: u64,
+    pub dir: String,
+    pub every_seconds: u64,
+    pub keep: u64,
     pub at_end: bool,
 }
 
@@ -443,15 +450,6 @@ pub fn harness_config(input: &BuildInput, train: &Train) -> Result<HarnessConfig
             None,
         ),
     };
-    // The slower of two estimates, so checkpoints come at least as often as asked if either
-    // holds: the FLOP rule, and the plan's booking of `max_runtime` for `max_steps` steps.
-    let booked = train.max_steps.map_or(0.0, |steps| {
-        train.max_runtime_seconds.to_f64() / steps as f64
-    });
-    let checkpoint_step_seconds = step_seconds.max(booked);
-    let every_steps = train
-        .checkpoint_every_seconds
-        .map_or(0, |every| steps_in(every.to_f64(), checkpoint_step_seconds));
     Ok(HarnessConfig {
         schema_version: 1,
         name: train.name.clone(),
@@ -482,8 +480,11 @@ pub fn harness_config(input: &BuildInput, train: &Train) -> Result<HarnessConfig
         device: "auto",
         parallelism: parallelism_config(train)?,
         checkpoint: CheckpointConfig {
-            dir: CHECKPOINT_DIR,
-            every_steps,
+            dir: contract::checkpoint_dir(&train.name),
+            every_seconds: train
+                .checkpoint_every_seconds
+                .map_or(0, |every| every.to_f64().ceil().max(1.0) as u64),
+            keep: train.checkpoint_storage.as_ref().map_or(2, |c| c.keep),
             at_end: true,
         },
         output: OutputConfig {

@@ -15,9 +15,7 @@ use super::storage::{self, Content, Place, Storage, Stored};
 use super::templates::render;
 use super::{BuildInput, EmitError, Output};
 use crate::catalog::Catalog;
-use crate::check::model::{
-    AccelCount, Function, Input, ModelSource, Optimizer, Service, Train, Window,
-};
+use crate::check::model::{AccelCount, Function, Input, ModelSource, Service, Train, Window};
 use crate::graph::NodeKind;
 use crate::plan::allocatable;
 use crate::plan::PlannedWorkload;
@@ -79,7 +77,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
-use super::contract::{self, CHECKPOINT_DIR, CONFIG_PATH};
+use super::contract::{self, CONFIG_PATH};
 pub use super::contract::{harness_image, PLACEHOLDER_REGISTRY};
 /// The rank 0 rendezvous port of training jobs.
 pub const MASTER_PORT: u64 = 29500;
@@ -947,41 +945,10 @@ impl Cluster<'_> {
         });
 
         let ckpt_bytes = checkpoint_bytes(t);
-        let ckpt_claim = self.name(
-            names,
-            "pvc",
-            &format!("train.{}", t.name),
-            &format!("ckpt-{name}"),
-        );
-        let size = match &t.checkpoint_storage {
-            Some(s) => s.size_bytes.to_f64(),
-            None => ckpt_bytes * 3.0,
-        };
-        self.claims.insert(
-            ckpt_claim.clone(),
-            Claim {
-                meta: self.meta(
-                    &ckpt_claim,
-                    self.labels(&name, &name, "checkpoints"),
-                    Vec::new(),
-                ),
-                access_mode: "ReadWriteMany".into(),
-                size: gib(size),
-                volume: Vec::new(),
-                notes: Vec::new(),
-            },
-        );
-        let mut mounts = vec![Mount {
-            volume: "checkpoints".into(),
-            path: CHECKPOINT_DIR.into(),
-            read_only: false,
-            sub_path: Vec::new(),
-        }];
-        let mut claims = vec![ClaimVolume {
-            volume: "checkpoints".into(),
-            claim: ckpt_claim,
-            read_only: false,
-        }];
+        // Checkpoints go to the job's model folder (`contract::checkpoint_dir`): the
+        // bucket-backed claim below, which binds to its PersistentVolume.
+        let mut mounts = Vec::new();
+        let mut claims = Vec::new();
         let reads = t.data.iter().map(|d| (Content::Dataset(d.clone()), false));
         // The harness writes the trained model to its `output.dir`, the job's model folder.
         let writes = std::iter::once((Content::Model(t.name.clone()), true));
@@ -1023,7 +990,7 @@ impl Cluster<'_> {
                 "--config".into(),
                 CONFIG_PATH.into(),
                 "--checkpoint-dir".into(),
-                CHECKPOINT_DIR.into(),
+                contract::checkpoint_dir(&t.name),
                 "--resume".into(),
             ],
             port: vec![],
@@ -1872,13 +1839,9 @@ struct PodParts<'w> {
     scratch: Vec<Scratch>,
 }
 
-/// A checkpoint: fp32 weights plus the optimizer's moments (AdamW two, SGD one).
+/// A checkpoint as the harness writes it (`Train::checkpoint_bytes`).
 pub fn checkpoint_bytes(t: &Train) -> f64 {
-    let moments = match t.optimizer {
-        Optimizer::Adamw { .. } => 2.0,
-        Optimizer::Sgd { .. } => 1.0,
-    };
-    t.model.parameters() as f64 * 4.0 * (1.0 + moments)
+    t.checkpoint_bytes()
 }
 
 /// Time to write a checkpoint at 200 MB/s plus a minute, at least two minutes.

@@ -976,15 +976,17 @@ fn buckets(model: &Model, storage: &Storage, names: &mut Names, cloud: &str) -> 
             continue;
         }
         entry.notes.extend(copy_note(stored, &bucket_name));
-        let rule = match &stored.content {
+        let rules = match &stored.content {
             Content::Dataset(d) => model
                 .datasets
                 .iter()
                 .find(|x| &x.name == d)
-                .map(|d| lifecycle(cloud, d, &stored.prefix)),
-            Content::Model(t) => Some(model_lifecycle(t, &stored.prefix)),
+                .map(|d| lifecycle(cloud, d, &stored.prefix))
+                .into_iter()
+                .collect(),
+            Content::Model(t) => model_lifecycles(model, cloud, t, &stored.prefix),
         };
-        entry.rules.extend(rule);
+        entry.rules.extend(rules);
     }
     by_name
         .into_values()
@@ -1022,32 +1024,58 @@ fn copy_note(stored: &Stored, bucket: &str) -> Option<String> {
 }
 
 /// A trained model's folder: no tiering (it is read whenever a replica starts), old
-/// versions kept as long as other objects' are.
-fn model_lifecycle(train: &str, prefix: &str) -> LifecycleRule {
-    LifecycleRule {
-        id: ident(&format!("model_{train}")),
-        dataset: format!("model of train.{train}"),
-        prefix: prefix.to_string(),
-        has_prefix: !prefix.is_empty(),
-        has_retention: false,
-        retention_days: 0,
-        transitions: Vec::new(),
-        noncurrent_days: NONCURRENT_DAYS,
-        azure_prefix: prefix.to_string(),
-        has_base_actions: false,
-        by_access: false,
+/// versions kept as long as other objects' are. Its `checkpoints/` get a rule of their own
+/// where `checkpoint_storage` asks for a tier other than standard.
+fn model_lifecycles(model: &Model, cloud: &str, train: &str, prefix: &str) -> Vec<LifecycleRule> {
+    let rule =
+        |id: &str, what: String, prefix: String, transitions: Vec<Transition>| LifecycleRule {
+            id: ident(id),
+            dataset: what,
+            has_prefix: !prefix.is_empty(),
+            has_retention: false,
+            retention_days: 0,
+            has_base_actions: !transitions.is_empty(),
+            by_access: cloud == "azure" && !transitions.is_empty(),
+            transitions,
+            noncurrent_days: NONCURRENT_DAYS,
+            azure_prefix: prefix.clone(),
+            prefix,
+        };
+    let mut rules = vec![rule(
+        &format!("model_{train}"),
+        format!("model of train.{train}"),
+        prefix.to_string(),
+        Vec::new(),
+    )];
+    let tier = model
+        .trains
+        .iter()
+        .find(|t| t.name == train)
+        .and_then(|t| t.checkpoint_storage.as_ref())
+        .map(|c| c.tier.as_str());
+    let transitions = tier
+        .map(|tier| transitions(cloud, tier))
+        .unwrap_or_default();
+    if !transitions.is_empty() {
+        rules.push(rule(
+            &format!("checkpoints_{train}"),
+            format!("checkpoints of train.{train}"),
+            format!("{prefix}checkpoints/"),
+            transitions,
+        ));
     }
+    rules
 }
 
-fn lifecycle(cloud: &str, d: &Dataset, prefix: &str) -> LifecycleRule {
+/// Each cloud's storage classes for a spec's tier; infrequent access classes have a
+/// 30-day minimum on S3, intelligent tiering is S3's own class, GCS and Azure tier by
+/// age (GCS) or by last access (Azure).
+fn transitions(cloud: &str, tier: &str) -> Vec<Transition> {
     let to = |days: u64, class: &str| Transition {
         days,
         class: class.to_string(),
     };
-    // Each cloud's classes for the spec's tiers; infrequent access classes have a
-    // 30-day minimum on S3, intelligent tiering is S3's own class, GCS and Azure tier
-    // by age (GCS) or by last access (Azure).
-    let transitions = match (cloud, d.tier.as_str()) {
+    match (cloud, tier) {
         ("aws", "infrequent") => vec![to(30, "STANDARD_IA")],
         ("aws", "intelligent") => vec![to(0, "INTELLIGENT_TIERING")],
         ("aws", "archive") => vec![to(0, "GLACIER")],
@@ -1058,7 +1086,11 @@ fn lifecycle(cloud: &str, d: &Dataset, prefix: &str) -> LifecycleRule {
         ("azure", "intelligent") => vec![to(30, "cool")],
         ("azure", "archive") => vec![to(0, "archive")],
         _ => Vec::new(),
-    };
+    }
+}
+
+fn lifecycle(cloud: &str, d: &Dataset, prefix: &str) -> LifecycleRule {
+    let transitions = transitions(cloud, &d.tier);
     let retention_days = d
         .retention_seconds
         .map(|s| (s.to_f64() / 86_400.0).ceil() as u64);

@@ -810,7 +810,14 @@ fn planned(
             category: "storage".into(),
             name: name.clone(),
             monthly_usd: chosen.storage_usd,
-            detail: format!("stored in {}", site.reference()),
+            detail: if unit.kind == NodeKind::Train {
+                format!(
+                    "its checkpoints, in its model folder, stored in {}",
+                    site.reference()
+                )
+            } else {
+                format!("stored in {}", site.reference())
+            },
             resources: Vec::new(),
         });
     }

@@ -1085,12 +1085,19 @@ fn train_unit(ctx: &Context, train: &crate::check::model::Train) -> Result<Unit,
         checkpoint,
         None,
     );
-    if let Some(volume) = &train.checkpoint_storage {
+    // Checkpoints live in the job's model folder, in object storage: the volume the spec
+    // sizes, else the `keep` (2) newest checkpoints, in the standard class.
+    let checkpoints = match &train.checkpoint_storage {
+        Some(volume) => Some((volume.size_bytes.to_f64(), volume.tier.as_str())),
+        None => train
+            .checkpoint_every_seconds
+            .map(|_| (2.0 * train.checkpoint_bytes(), "standard")),
+    };
+    if let Some((bytes, tier)) = checkpoints {
         for (_, candidate, _) in &mut fits {
             let site = &ctx.places.sites[candidate.site];
             if let Some(cloud) = ctx.cloud(&site.cloud) {
-                candidate.storage_usd += volume.size_bytes.to_f64() / 1e9
-                    * cost::storage_usd_per_gb_month(cloud, &volume.tier);
+                candidate.storage_usd += bytes / 1e9 * cost::storage_usd_per_gb_month(cloud, tier);
             }
         }
     }

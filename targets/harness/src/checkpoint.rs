@@ -1,9 +1,12 @@
 //! Checkpoints: model and optimizer state in safetensors, progress in JSON.
 //!
-//! Layout: `<dir>/step-00000042/{model.safetensors, optimizer.safetensors, state.json}` plus
-//! `<dir>/latest` naming the newest complete checkpoint. A checkpoint is written into a temp
-//! folder and renamed, and `latest` is replaced by rename, so a preempted write never leaves a
-//! half checkpoint that resume would pick up.
+//! Layout: `<dir>/step-00000042-<n>/{model.safetensors, optimizer.safetensors, state.json}`,
+//! where `<n>` tells apart two writes of one step (a rerun after a crash mid-write). The
+//! folder is usually an object store mounted by a CSI driver (Mountpoint for S3 cannot
+//! rename, and an object appears only when it is closed), so each file is written once,
+//! front to back, under its final name, and `state.json` last: a checkpoint is complete
+//! when its `state.json` reads back, and resume takes the newest complete one. A preempted
+//! write leaves a folder without it, which resume skips and the next save removes.
 
 use crate::optim::Optimizer;
 use crate::params::{tensor_to_host_f32, ParamStore};
@@ -12,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Version of the checkpoint layout.
+/// Version of the checkpoint files.
 pub const CHECKPOINT_VERSION: u32 = 1;
 
 /// Progress saved next to the tensors.
@@ -34,28 +37,81 @@ fn io_error(path: &Path, e: std::io::Error) -> candle_core::Error {
     candle_core::Error::Msg(format!("{}: {e}", path.display()))
 }
 
-/// Writes a checkpoint for `state.step`; returns its folder.
+/// A checkpoint folder's `(step, write)` from its name `step-00000042-3`; the older
+/// layout's `step-00000042` is write 0.
+fn folder_key(name: &str) -> Option<(u64, u64)> {
+    let rest = name.strip_prefix("step-")?;
+    let (step, write) = rest.split_once('-').unwrap_or((rest, "0"));
+    Some((step.parse().ok()?, write.parse().ok()?))
+}
+
+/// A checkpoint folder: its `(step, write)`, path, and whether its `state.json` reads back.
+struct Folder {
+    key: (u64, u64),
+    path: PathBuf,
+    complete: bool,
+}
+
+/// The checkpoint folders under `dir`, newest first.
+fn folders(dir: &Path) -> Result<Vec<Folder>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_error(dir, e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error(dir, e))?;
+        let name = entry.file_name();
+        let Some(key) = name.to_str().and_then(folder_key) else {
+            continue;
+        };
+        let path = entry.path();
+        let complete = read_state(&path).is_ok();
+        found.push(Folder {
+            key,
+            path,
+            complete,
+        });
+    }
+    found.sort_by_key(|f| std::cmp::Reverse(f.key));
+    Ok(found)
+}
+
+fn read_state(folder: &Path) -> Result<TrainState> {
+    let state_path = folder.join("state.json");
+    let text = std::fs::read_to_string(&state_path).map_err(|e| io_error(&state_path, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| candle_core::Error::Msg(format!("{}: {e}", state_path.display())))
+}
+
+/// Writes a checkpoint for `state.step`, then removes all but the newest `keep` complete
+/// checkpoints and every interrupted write (one job writes, and it resumed before them);
+/// returns its folder.
 pub fn save(
     dir: &Path,
     params: &ParamStore,
     optimizer: &Optimizer,
     state: &TrainState,
+    keep: usize,
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let name = format!("step-{:08}", state.step);
-    let final_dir = dir.join(&name);
-    let temp_dir = dir.join(format!(".tmp-{name}"));
-    if temp_dir.exists() {
-        std::fs::remove_dir_all(&temp_dir).map_err(|e| io_error(&temp_dir, e))?;
-    }
-    std::fs::create_dir_all(&temp_dir).map_err(|e| io_error(&temp_dir, e))?;
+    let existing = folders(dir)?;
+    let write = existing
+        .iter()
+        .filter(|f| f.key.0 == state.step)
+        .map(|f| f.key.1 + 1)
+        .max()
+        .unwrap_or(0);
+    let folder = dir.join(format!("step-{:08}-{write}", state.step));
+    std::fs::create_dir_all(&folder).map_err(|e| io_error(&folder, e))?;
 
     let model: HashMap<String, Tensor> = params
         .params
         .iter()
         .map(|p| Ok((p.name.clone(), host_copy(p.var.as_tensor())?)))
         .collect::<Result<_>>()?;
-    candle_core::safetensors::save(&model, temp_dir.join("model.safetensors"))?;
+    candle_core::safetensors::save(&model, folder.join("model.safetensors"))?;
     let mut moments = HashMap::new();
     for (p, (m, v)) in params.params.iter().zip(optimizer.moments(params)?) {
         moments.insert(
@@ -67,20 +123,33 @@ pub fn save(
             Tensor::from_vec(v, p.var.shape(), &Device::Cpu)?,
         );
     }
-    candle_core::safetensors::save(&moments, temp_dir.join("optimizer.safetensors"))?;
+    candle_core::safetensors::save(&moments, folder.join("optimizer.safetensors"))?;
     let json =
         serde_json::to_string_pretty(state).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    let state_path = temp_dir.join("state.json");
+    let state_path = folder.join("state.json");
     std::fs::write(&state_path, json).map_err(|e| io_error(&state_path, e))?;
+    prune(dir, &folder, keep.max(1));
+    Ok(folder)
+}
 
-    if final_dir.exists() {
-        std::fs::remove_dir_all(&final_dir).map_err(|e| io_error(&final_dir, e))?;
+/// Removes complete checkpoints beyond the newest `keep` and incomplete ones other than
+/// `newest`. A failure only warns: the checkpoint just written is what matters.
+fn prune(dir: &Path, newest: &Path, keep: usize) {
+    let Ok(found) = folders(dir) else { return };
+    let mut complete = 0;
+    for folder in found {
+        let remove = if folder.complete {
+            complete += 1;
+            complete > keep
+        } else {
+            folder.path != newest
+        };
+        if remove {
+            if let Err(e) = std::fs::remove_dir_all(&folder.path) {
+                eprintln!("checkpoint: cannot remove {}: {e}", folder.path.display());
+            }
+        }
     }
-    std::fs::rename(&temp_dir, &final_dir).map_err(|e| io_error(&final_dir, e))?;
-    let latest_temp = dir.join(".latest.tmp");
-    std::fs::write(&latest_temp, &name).map_err(|e| io_error(&latest_temp, e))?;
-    std::fs::rename(&latest_temp, dir.join("latest")).map_err(|e| io_error(dir, e))?;
-    Ok(final_dir)
 }
 
 /// The trained model's weights file and its description in an output folder.
@@ -117,20 +186,10 @@ fn host_copy(t: &Tensor) -> Result<Tensor> {
 
 /// The newest complete checkpoint under `dir`, if any.
 pub fn latest(dir: &Path) -> Result<Option<PathBuf>> {
-    let pointer = dir.join("latest");
-    if !pointer.exists() {
-        return Ok(None);
-    }
-    let name = std::fs::read_to_string(&pointer).map_err(|e| io_error(&pointer, e))?;
-    let folder = dir.join(name.trim());
-    if !folder.join("state.json").exists() {
-        candle_core::bail!(
-            "{} names {}, which is incomplete",
-            pointer.display(),
-            folder.display()
-        );
-    }
-    Ok(Some(folder))
+    Ok(folders(dir)?
+        .into_iter()
+        .find(|f| f.complete)
+        .map(|f| f.path))
 }
 
 /// Loads a checkpoint into `params` and `optimizer`; returns the saved progress.
@@ -140,10 +199,7 @@ pub fn load(
     optimizer: &mut Optimizer,
     model_config: &serde_json::Value,
 ) -> Result<TrainState> {
-    let state_path = folder.join("state.json");
-    let text = std::fs::read_to_string(&state_path).map_err(|e| io_error(&state_path, e))?;
-    let state: TrainState = serde_json::from_str(&text)
-        .map_err(|e| candle_core::Error::Msg(format!("{}: {e}", state_path.display())))?;
+    let state = read_state(folder)?;
     if state.checkpoint_version != CHECKPOINT_VERSION {
         candle_core::bail!(
             "checkpoint version {} is not supported",
@@ -219,7 +275,7 @@ mod tests {
             model: serde_json::json!({"kind": "x"}),
             param_names: params.names(),
         };
-        save(&dir, &params, &opt, &state).unwrap();
+        save(&dir, &params, &opt, &state, 2).unwrap();
 
         let other = build(2);
         let mut other_opt = Optimizer::new(&config, &other).unwrap();
@@ -241,6 +297,57 @@ mod tests {
             &serde_json::json!({"kind": "y"}),
         );
         assert!(wrong.is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// No rename and no file written twice: a write cut short is skipped by resume and
+    /// removed by the next save, and only the newest `keep` complete checkpoints stay.
+    #[test]
+    fn an_incomplete_write_is_skipped_and_old_checkpoints_are_pruned() {
+        let dir = std::env::temp_dir().join(format!("mlc-harness-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut b = ParamBuilder::new(1, Device::Cpu);
+        b.param("w", &[2], Init::Normal(1.0)).unwrap();
+        let params = b.finish();
+        let config = OptimizerConfig::Sgd {
+            lr: 0.1,
+            momentum: 0.0,
+            weight_decay: 0.0,
+        };
+        let opt = Optimizer::new(&config, &params).unwrap();
+        let state = |step| TrainState {
+            checkpoint_version: CHECKPOINT_VERSION,
+            step,
+            samples_seen: step,
+            optimizer_steps: step,
+            model: serde_json::json!({}),
+            param_names: params.names(),
+        };
+        for step in [10, 20, 30] {
+            save(&dir, &params, &opt, &state(step), 2).unwrap();
+        }
+        // A write of step 40 preempted before its state.json, and one of step 30 again.
+        std::fs::create_dir_all(dir.join("step-00000040-0")).unwrap();
+        std::fs::write(dir.join("step-00000040-0/model.safetensors"), b"half").unwrap();
+        assert_eq!(latest(&dir).unwrap().unwrap(), dir.join("step-00000030-0"));
+        let again = save(&dir, &params, &opt, &state(30), 2).unwrap();
+        assert_eq!(again, dir.join("step-00000030-1"));
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        // Step 40's interrupted write is gone: one job writes, and it resumed before it.
+        assert_eq!(names, ["step-00000030-0", "step-00000030-1"]);
+        save(&dir, &params, &opt, &state(50), 2).unwrap();
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["step-00000030-1", "step-00000050-0"]);
+        // The older layout's folder names still resume.
+        assert_eq!(folder_key("step-00000042"), Some((42, 0)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -276,8 +276,19 @@ pub struct CheckpointConfig {
     /// 0 = only on SIGTERM and at the end.
     #[serde(default)]
     pub every_steps: u64,
+    /// Seconds of training between checkpoints, on the clock; 0 = off. With `every_steps`,
+    /// whichever comes first.
+    #[serde(default)]
+    pub every_seconds: u64,
+    /// Newest complete checkpoints kept; older ones are removed after each save.
+    #[serde(default = "default_keep")]
+    pub keep: usize,
     #[serde(default = "default_true")]
     pub at_end: bool,
+}
+
+fn default_keep() -> usize {
+    2
 }
 
 fn default_checkpoint_dir() -> PathBuf {
@@ -289,6 +300,8 @@ impl Default for CheckpointConfig {
         Self {
             dir: default_checkpoint_dir(),
             every_steps: 0,
+            every_seconds: 0,
+            keep: default_keep(),
             at_end: true,
         }
     }

@@ -355,6 +355,7 @@ fn run_loop(ctx: &mut RankContext) -> Result<TrainReport> {
         total,
     );
     let mut report = TrainReport::default();
+    let mut last_saved = Instant::now();
     while step < total {
         let started = Instant::now();
         let lr = learning_rate(
@@ -375,11 +376,12 @@ fn run_loop(ctx: &mut RankContext) -> Result<TrainReport> {
             sink.log(&metrics);
         }
         report.metrics.push(metrics);
-        let periodic =
-            ctx.config.checkpoint.every_steps > 0 && step % ctx.config.checkpoint.every_steps == 0;
+        // Only rank 0 writes, so its clock alone decides.
+        let periodic = checkpoint_due(&ctx.config.checkpoint, step, last_saved.elapsed());
         if stop || periodic || (step == total && ctx.config.checkpoint.at_end) {
             report.last_checkpoint =
                 write_checkpoint(ctx, &optimizer, step)?.or(report.last_checkpoint);
+            last_saved = Instant::now();
         }
         if stop {
             report.stopped_by_signal = true;
@@ -393,6 +395,17 @@ fn run_loop(ctx: &mut RankContext) -> Result<TrainReport> {
     report.steps_done = step;
     report.final_params = ctx.model.params.to_flat_host()?;
     Ok(report)
+}
+
+/// Whether a periodic checkpoint is due after `step`, `since_last` after the last one (or
+/// the start): every `every_steps` steps, or once `every_seconds` have passed.
+fn checkpoint_due(
+    config: &crate::config::CheckpointConfig,
+    step: u64,
+    since_last: std::time::Duration,
+) -> bool {
+    (config.every_steps > 0 && step.is_multiple_of(config.every_steps))
+        || (config.every_seconds > 0 && since_last.as_secs() >= config.every_seconds)
 }
 
 /// Loads the latest checkpoint when `--resume` is given; returns the step to start at.
@@ -612,6 +625,33 @@ fn write_checkpoint(
         model: serde_json::to_value(&ctx.config.model)?,
         param_names: ctx.model.params.names(),
     };
-    let folder = checkpoint::save(&ctx.checkpoint_dir, &ctx.model.params, optimizer, &state)?;
+    let folder = checkpoint::save(
+        &ctx.checkpoint_dir,
+        &ctx.model.params,
+        optimizer,
+        &state,
+        ctx.config.checkpoint.keep,
+    )?;
     Ok(Some(folder))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_come_by_the_clock_or_by_steps() {
+        use std::time::Duration;
+        let mut config = crate::config::CheckpointConfig {
+            every_seconds: 900,
+            ..Default::default()
+        };
+        assert!(!checkpoint_due(&config, 7, Duration::from_secs(899)));
+        assert!(checkpoint_due(&config, 7, Duration::from_secs(900)));
+        config.every_seconds = 0;
+        assert!(!checkpoint_due(&config, 7, Duration::from_secs(100_000)));
+        config.every_steps = 7;
+        assert!(checkpoint_due(&config, 7, Duration::ZERO));
+        assert!(!checkpoint_due(&config, 8, Duration::ZERO));
+    }
 }

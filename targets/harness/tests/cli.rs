@@ -109,8 +109,10 @@ fn sigterm_checkpoints_exits_zero_and_resume_matches() {
     let first = parse_curve(&lines);
     let stopped_at = first.last().unwrap().0;
     assert!(stopped_at < 300, "the run finished before SIGTERM arrived");
-    let latest = std::fs::read_to_string(checkpoints.join("latest")).unwrap();
-    assert_eq!(latest.trim(), format!("step-{stopped_at:08}"));
+    let latest = mlc_harness::checkpoint::latest(&checkpoints)
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest, checkpoints.join(format!("step-{stopped_at:08}-0")));
 
     let resumed = run_to_end(&config, &checkpoints, &["--resume"]);
     assert_eq!(resumed.first().unwrap().0, stopped_at + 1);

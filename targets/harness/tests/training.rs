@@ -68,7 +68,7 @@ fn every_example_config_trains_with_falling_loss() {
             path.display()
         );
         assert!(
-            dir.join("latest").exists(),
+            mlc_harness::checkpoint::latest(&dir).unwrap().is_some(),
             "{}: no final checkpoint",
             path.display()
         );
