@@ -10,6 +10,8 @@
 //!   the catalog date, with the Cluster Autoscaler of that version.
 //! - Pods that fit: every pod that selects an instance type requests (with GKE's FUSE
 //!   sidecar) no more than that type's allocatable less the system DaemonSets.
+//! - Claims that bind: every claim in a cloud cluster names a PersistentVolume of the
+//!   build (a bucket's CSI volume), never a storage class the cluster may lack.
 
 mod common;
 
@@ -220,6 +222,59 @@ fn fit_problems(out: &Path) -> Vec<String> {
     problems
 }
 
+/// Every PersistentVolumeClaim in a cloud cluster's folder binds: it names a
+/// PersistentVolume of the same folder (a bucket's CSI volume), never a storage class the
+/// cluster may not have. On an on-prem site, claims of the site's default class are the
+/// operator's to provide (docs/build.md).
+fn claim_problems(out: &Path) -> Vec<String> {
+    let files = common::files_under(&out.join("kubernetes"), &["yaml"]);
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let listed = common::run_ok(
+        Command::new(common::python())
+            .arg("tests/validators/yaml2json.py")
+            .args(&files),
+        "yaml2json.py",
+    );
+    let docs: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let folder = |file: &str| Path::new(file).parent().unwrap().to_path_buf();
+    let volumes: Vec<(std::path::PathBuf, String)> = docs
+        .iter()
+        .filter(|d| d["doc"]["kind"] == "PersistentVolume")
+        .map(|d| {
+            let name = d["doc"]["metadata"]["name"].as_str().unwrap().to_string();
+            (folder(d["file"].as_str().unwrap()), name)
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for d in docs
+        .iter()
+        .filter(|d| d["doc"]["kind"] == "PersistentVolumeClaim")
+    {
+        let file = d["file"].as_str().unwrap();
+        if folder(file)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("onprem-")
+        {
+            continue;
+        }
+        let name = d["doc"]["metadata"]["name"].as_str().unwrap_or("?");
+        let volume = d["doc"]["spec"]["volumeName"].as_str();
+        let binds = volume.is_some_and(|v| volumes.contains(&(folder(file), v.to_string())))
+            && d["doc"]["spec"]["storageClassName"] == "";
+        if !binds {
+            problems.push(format!(
+                "{file}: claim {name} names no PersistentVolume of its cluster's folder (volumeName {volume:?}); a class the cluster may lack would leave it Pending"
+            ));
+        }
+    }
+    problems
+}
+
 #[test]
 fn every_example_builds_what_the_providers_and_the_scheduler_accept() {
     let mut problems = Vec::new();
@@ -230,6 +285,7 @@ fn every_example_builds_what_the_providers_and_the_scheduler_accept() {
         problems.extend(name_problems(&out));
         problems.extend(version_problems(&out));
         problems.extend(fit_problems(&out));
+        problems.extend(claim_problems(&out));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
