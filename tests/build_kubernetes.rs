@@ -436,3 +436,71 @@ placement {
         ("8".into(), "235929Mi".into())
     );
 }
+
+/// `runs` makes a CronJob in UTC whatever the window (a one-shot Job ran once a month it
+/// was priced for), a job without `runs` runs once, and a job that reads what another job
+/// produces starts that job's `max_runtime` after it.
+#[test]
+fn runs_are_schedules_and_readers_start_after_their_producers() {
+    let spec = r#"
+clouds { allow = [aws] }
+dataset raw {
+  size     = 10 GB
+  location = aws.us_east_1
+}
+dataset features {
+  size = 1 GB
+}
+batch featurize {
+  inputs      = [dataset.raw]
+  output      = dataset.features
+  image       = "registry.example/featurize:1"
+  cpu         = 2
+  max_runtime = 3 h
+  runs        = 1 / day
+  region      = aws.us_east_1
+}
+train ranker {
+  data        = dataset.features
+  model       = mlp { input = 16, hidden = [32], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = T4 x 1
+  batch_size  = 64
+  optimizer   = adamw { lr = 1e-3 }
+  max_runtime = 2 h
+  runs        = 4 / month
+  region      = aws.us_east_1
+}
+train once {
+  data        = dataset.raw
+  model       = mlp { input = 16, hidden = [32], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = T4 x 1
+  batch_size  = 64
+  optimizer   = adamw { lr = 1e-3 }
+  max_runtime = 2 h
+  region      = aws.us_east_1
+}
+"#;
+    let (dir, out) = build_spec(spec);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cluster = dir.path().join("out/kubernetes/aws-us-east-1");
+    let read = |file: &str| std::fs::read_to_string(cluster.join(file)).unwrap();
+    let featurize = read("batch-featurize.yaml");
+    assert!(featurize.contains("kind: CronJob"), "{featurize}");
+    assert!(featurize.contains("schedule: \"0 2 * * *\""), "{featurize}");
+    assert!(featurize.contains("timeZone: \"Etc/UTC\""), "{featurize}");
+    // featurize starts at 02:00 and may run 3 h: the ranker starts at 05:00, Fridays.
+    let ranker = read("train-ranker.yaml");
+    assert!(ranker.contains("schedule: \"0 5 * * 5\""), "{ranker}");
+    assert!(ranker.contains("# Fridays at 05:00 UTC"), "{ranker}");
+    let once = read("train-once.yaml");
+    assert!(
+        once.contains("kind: Job") && !once.contains("CronJob"),
+        "{once}"
+    );
+}

@@ -180,6 +180,7 @@ fn missing_and_defaults(
             );
         } else if let Some(val) = default_value(attr) {
             fields.values.insert(attr.name, (val, header));
+            fields.defaulted.push(attr.name);
         }
     }
 }

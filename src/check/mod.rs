@@ -62,6 +62,8 @@ impl Val {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Fields {
     pub values: BTreeMap<&'static str, (Val, Span)>,
+    /// The attributes whose value is the schema's default, not written in the spec.
+    pub defaulted: Vec<&'static str>,
     pub blocks: Vec<NamedBlock>,
     pub alerts: Vec<AlertRule>,
     pub rules: Vec<RequireRule>,
@@ -71,6 +73,11 @@ pub struct Fields {
 impl Fields {
     pub fn get(&self, name: &str) -> Option<&Val> {
         self.values.get(name).map(|(v, _)| v)
+    }
+
+    /// Whether the spec writes `name` (rather than taking its default).
+    pub fn written(&self, name: &str) -> bool {
+        self.values.contains_key(name) && !self.defaulted.contains(&name)
     }
 
     pub fn span_of(&self, name: &str) -> Span {

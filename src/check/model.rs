@@ -514,6 +514,9 @@ pub struct Train {
     pub checkpoint_storage: Option<CheckpointStorage>,
     pub max_runtime_seconds: Exact,
     pub runs_per_month: Exact,
+    /// Whether the spec writes `runs` (the job is scheduled) or takes its default (it
+    /// runs once).
+    pub runs_given: bool,
     pub window: Window,
     pub cloud: Option<String>,
     pub region: Option<(String, String)>,
@@ -541,6 +544,9 @@ pub struct Batch {
     pub nodes: u64,
     pub max_runtime_seconds: Exact,
     pub runs_per_month: Exact,
+    /// Whether the spec writes `runs` (the job is scheduled) or takes its default (it
+    /// runs once).
+    pub runs_given: bool,
     pub capacity: Capacity,
     pub window: Window,
     pub cloud: Option<String>,
@@ -1387,6 +1393,7 @@ fn batch(name: String, f: &Fields, span: Span) -> Batch {
         nodes: opt_count(f.get("nodes")).unwrap_or(1),
         max_runtime_seconds: exact(f.get("max_runtime")),
         runs_per_month: per_month(f.get("runs")).unwrap_or(Exact::ONE),
+        runs_given: f.written("runs"),
         capacity: capacity(f.get("capacity")),
         window: Window::from_word(&word(f.get("window"))),
         cloud: ref_name(f.get("cloud")),
@@ -1514,6 +1521,7 @@ fn train(name: String, f: &Fields, span: Span) -> Train {
         }),
         max_runtime_seconds: exact(f.get("max_runtime")),
         runs_per_month: per_month(f.get("runs")).unwrap_or(Exact::ONE),
+        runs_given: f.written("runs"),
         window: Window::from_word(&word(f.get("window"))),
         cloud: ref_name(f.get("cloud")),
         region: ref_pair(f.get("region")),

@@ -11,11 +11,12 @@ mod addons;
 
 use super::names::{self, dns_label, Names};
 use super::pools::{self, Pool};
+use super::schedule;
 use super::storage::{self, Content, Place, Storage, Stored};
 use super::templates::render;
 use super::{BuildInput, EmitError, Output};
 use crate::catalog::Catalog;
-use crate::check::model::{AccelCount, Function, Input, ModelSource, Service, Train, Window};
+use crate::check::model::{AccelCount, Function, Input, ModelSource, Service, Train};
 use crate::graph::NodeKind;
 use crate::plan::allocatable;
 use crate::plan::PlannedWorkload;
@@ -305,6 +306,7 @@ struct ScheduledJob {
     meta: Meta,
     schedule: String,
     schedule_note: String,
+    time_zone: &'static str,
     job: JobSpec,
 }
 
@@ -1070,13 +1072,7 @@ impl Cluster<'_> {
             &labels,
             &[model_edge],
         );
-        let file = self.job_file(
-            meta,
-            job,
-            t.window,
-            t.runs_per_month.to_f64(),
-            vec![rendezvous],
-        )?;
+        let file = self.job_file(meta, job, ("train", &t.name), vec![rendezvous])?;
         self.files.push(Output {
             path: self.path(&format!("train-{name}.yaml")),
             contents: file,
@@ -1088,8 +1084,7 @@ impl Cluster<'_> {
         &mut self,
         meta: Meta,
         job: JobSpec,
-        window: Window,
-        runs_per_month: f64,
+        of: schedule::JobRef,
         rendezvous: Vec<Rendezvous>,
     ) -> Result<String, EmitError> {
         let mut file = JobFile {
@@ -1098,18 +1093,18 @@ impl Cluster<'_> {
             once: Vec::new(),
             scheduled: Vec::new(),
         };
-        match window {
-            Window::OffPeak => {
-                let (schedule, schedule_note) = off_peak_schedule(runs_per_month);
+        match schedule::of(self.input.model, of) {
+            Some(when) => {
                 file.scheduled.push(ScheduledJob {
                     meta,
-                    schedule,
-                    schedule_note,
+                    schedule: when.cron,
+                    schedule_note: when.note,
+                    time_zone: schedule::TIME_ZONE,
                     job,
                 });
                 self.kinds.insert(("batch", "cronjobs"));
             }
-            Window::Any => {
+            None => {
                 file.once.push(OnceJob { meta, job });
                 self.kinds.insert(("batch", "jobs"));
             }
@@ -1223,7 +1218,7 @@ impl Cluster<'_> {
         job_labels.sort();
         let meta = self.meta(&name, job_labels, self.image_skips(generated));
         self.data_policy(names, NodeKind::Batch, &b.name, &name, &labels, &[]);
-        let file = self.job_file(meta, job, b.window, b.runs_per_month.to_f64(), Vec::new())?;
+        let file = self.job_file(meta, job, ("batch", &b.name), Vec::new())?;
         self.files.push(Output {
             path: self.path(&format!("batch-{name}.yaml")),
             contents: file,
@@ -1849,44 +1844,6 @@ pub fn grace_seconds(checkpoint_bytes: f64) -> u64 {
     ((checkpoint_bytes / CHECKPOINT_BYTES_PER_SECOND).ceil() as u64 + 60).max(120)
 }
 
-/// The CronJob schedule of an off-peak job with `runs` a month: starts at 22:00, the
-/// beginning of the off-peak window (docs/plan.md), Fridays first (the longest stretch,
-/// to Monday 06:00). Returns the schedule and a comment that says what it means.
-pub fn off_peak_schedule(runs_per_month: f64) -> (String, String) {
-    let per_week = (runs_per_month * 12.0 / 52.0).round() as u64;
-    if per_week >= 7 {
-        return ("0 22 * * *".into(), "every night at 22:00".into());
-    }
-    if per_week >= 1 {
-        let days: &[(&str, &str)] = &[
-            ("5", "Fridays"),
-            ("2,5", "Tuesdays and Fridays"),
-            ("1,3,5", "Mondays, Wednesdays and Fridays"),
-            ("1,2,4,5", "Mondays, Tuesdays, Thursdays and Fridays"),
-            ("1-5", "weekdays"),
-            ("0-5", "Sunday to Friday"),
-        ];
-        let (dow, said) = days[(per_week - 1) as usize];
-        return (format!("0 22 * * {dow}"), format!("{said} at 22:00"));
-    }
-    if runs_per_month >= 1.5 {
-        return (
-            "0 22 1,15 * *".into(),
-            "the 1st and 15th of each month at 22:00".into(),
-        );
-    }
-    if runs_per_month >= 0.75 {
-        return ("0 22 1 * *".into(), "the 1st of each month at 22:00".into());
-    }
-    let months = (1.0 / runs_per_month.max(1.0 / 12.0))
-        .round()
-        .clamp(2.0, 12.0) as u64;
-    (
-        format!("0 22 1 */{months} *"),
-        format!("the 1st of every {months}th month at 22:00"),
-    )
-}
-
 fn scratch_mount(volume: &str, path: &str) -> Mount {
     Mount {
         volume: volume.to_string(),
@@ -1975,18 +1932,6 @@ fn gib(bytes: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn off_peak_schedules_start_at_22_and_prefer_fridays() {
-        assert_eq!(off_peak_schedule(30.0).0, "0 22 * * *");
-        assert_eq!(off_peak_schedule(4.0).0, "0 22 * * 5");
-        assert_eq!(off_peak_schedule(8.7).0, "0 22 * * 2,5");
-        assert_eq!(off_peak_schedule(2.0).0, "0 22 1,15 * *");
-        assert_eq!(off_peak_schedule(1.0).0, "0 22 1 * *");
-        // Quarterly: 4 a year.
-        assert_eq!(off_peak_schedule(4.0 / 12.0).0, "0 22 1 */3 *");
-        assert_eq!(off_peak_schedule(0.0).0, "0 22 1 */12 *");
-    }
 
     #[test]
     fn quantities_are_kubernetes_quantities() {

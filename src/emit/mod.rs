@@ -10,6 +10,7 @@ pub mod harness;
 pub mod kubernetes;
 pub mod names;
 pub mod pools;
+pub mod schedule;
 pub mod serverless;
 pub mod storage;
 pub mod templates;
