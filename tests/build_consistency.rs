@@ -107,12 +107,19 @@ fn check_training_job(project: &Path, kubernetes_files: &[(String, String)]) {
     let mounts = yaml_scalars(job, "mountPath");
 
     // Data: the harness reads a folder the Job mounts.
+    // Every dataset: the first at `path`, the others in `also`.
     if config["data"]["source"] == "files" {
-        let path = config["data"]["path"].as_str().unwrap();
-        assert!(
-            mounts.contains(&path),
-            "{what}: the harness reads {path}, the Job mounts {mounts:?}"
-        );
+        let also = config["data"]["also"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let paths = std::iter::once(&config["data"]).chain(also.iter());
+        for path in paths.map(|d| d["path"].as_str().unwrap()) {
+            assert!(
+                mounts.contains(&path),
+                "{what}: the harness reads {path}, the Job mounts {mounts:?}"
+            );
+        }
     }
     // The trained model: the harness's output folder is mounted writable.
     let output = config["output"]["dir"].as_str().unwrap();
@@ -1305,5 +1312,56 @@ fn checkpoints_reach_the_harness_as_the_specs_interval() {
     assert_eq!(
         config["checkpoint"]["dir"], "/models/eu-recommender/checkpoints",
         "{config}"
+    );
+}
+
+/// A job that reads two datasets gets both: the harness reads the second after the first
+/// (`data.also`), and the Job mounts both (before, the second was silently ignored).
+#[test]
+fn every_dataset_of_a_job_reaches_its_harness() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.mlc");
+    std::fs::write(
+        &spec,
+        r#"
+clouds { allow = [aws] }
+dataset clicks {
+  size     = 10 GB
+  location = aws.us_east_1
+  path     = "s3://acme-clicks/rows.csv"
+}
+dataset labels {
+  size     = 1 GB
+  location = aws.us_east_1
+}
+train ranker {
+  data        = [dataset.clicks, dataset.labels]
+  model       = mlp { input = 16, hidden = [32], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = T4 x 1
+  batch_size  = 64
+  optimizer   = adamw { lr = 1e-3 }
+  max_runtime = 2 h
+  region      = aws.us_east_1
+}
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    common::build(&spec, &out, &[]);
+    let config: Value =
+        serde_json::from_str(&read(&out.join("harness/ranker/config.json"))).unwrap();
+    assert_eq!(config["data"]["path"], "/data/clicks", "{config}");
+    assert_eq!(config["data"]["format"], "csv", "{config}");
+    assert_eq!(
+        config["data"]["also"],
+        serde_json::json!([{"format": "npy", "path": "/data/labels"}]),
+        "{config}"
+    );
+    let job = read(&out.join("kubernetes/aws-us-east-1/train-ranker.yaml"));
+    let mounts = yaml_scalars(&job, "mountPath");
+    assert!(
+        mounts.contains(&"/data/clicks") && mounts.contains(&"/data/labels"),
+        "{mounts:?}"
     );
 }

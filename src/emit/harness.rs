@@ -348,7 +348,20 @@ pub enum ModelConfig {
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum DataConfig {
     Synthetic,
-    Files { format: &'static str, path: String },
+    /// The first dataset of `train.data`; `also` the others, whose samples the harness
+    /// concatenates with its.
+    Files {
+        format: &'static str,
+        path: String,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        also: Vec<DataSource>,
+    },
+}
+
+#[derive(Serialize, Debug)]
+pub struct DataSource {
+    pub format: &'static str,
+    pub path: String,
 }
 
 #[derive(Serialize, Debug)]
@@ -603,26 +616,35 @@ fn parallelism_config(train: &Train) -> Result<ParallelismConfig, EmitError> {
 /// (`contract::dataset_mount`), in a format named by the extension of the dataset's
 /// `path`, else `.npy` shards.
 fn data_config(model: &Model, train: &Train) -> DataConfig {
-    let Some(first) = train.data.first() else {
+    let mut sources = train.data.iter().map(|dataset| DataSource {
+        format: data_format(model, dataset),
+        path: contract::dataset_mount(dataset),
+    });
+    let Some(first) = sources.next() else {
         return DataConfig::Synthetic;
     };
+    DataConfig::Files {
+        format: first.format,
+        path: first.path,
+        also: sources.collect(),
+    }
+}
+
+/// A dataset's file format, from its `path`'s extension (`.npy` shards otherwise).
+fn data_format(model: &Model, dataset: &str) -> &'static str {
     let written = model
         .datasets
         .iter()
-        .find(|d| &d.name == first)
+        .find(|d| d.name == dataset)
         .and_then(|d| d.path.as_deref())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let format = if written.ends_with(".csv") {
+    if written.ends_with(".csv") {
         "csv"
     } else if written.ends_with(".safetensors") {
         "safetensors"
     } else {
         "npy"
-    };
-    DataConfig::Files {
-        format,
-        path: contract::dataset_mount(first),
     }
 }
 

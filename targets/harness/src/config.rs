@@ -100,7 +100,19 @@ pub enum DataConfig {
         /// CSV only: whether the first line is a header.
         #[serde(default = "default_true")]
         csv_header: bool,
+        /// More datasets, read after `path`: their samples are concatenated with its
+        /// into one epoch (a job that reads several datasets reads every one).
+        #[serde(default)]
+        also: Vec<DataSource>,
     },
+}
+
+/// One more dataset of `data.source = files`: a shard file or folder and its format.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataSource {
+    pub format: DataFormat,
+    pub path: PathBuf,
 }
 
 fn default_label_column() -> i64 {
@@ -402,9 +414,12 @@ impl Config {
         if self.metrics.log_every_steps == 0 {
             return Err(invalid("metrics.log_every_steps", "must be at least 1"));
         }
-        if let DataConfig::Files { path, .. } = &self.data {
+        if let DataConfig::Files { path, also, .. } = &self.data {
             if path.as_os_str().is_empty() {
                 return Err(invalid("data.path", "must not be empty"));
+            }
+            if also.iter().any(|s| s.path.as_os_str().is_empty()) {
+                return Err(invalid("data.also", "every path must be non-empty"));
             }
         }
         Ok(())

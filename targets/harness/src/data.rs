@@ -167,8 +167,16 @@ impl DataStream {
                 sharding,
                 label_column,
                 csv_header,
+                also,
             } => {
-                let mut shards = list_shards(path, *format, &shape)?;
+                // Every dataset's shards, in the order the datasets are listed.
+                let mut shards = Vec::new();
+                let sources = std::iter::once((path, *format))
+                    .chain(also.iter().map(|s| (&s.path, s.format)));
+                for (path, format) in sources {
+                    let listed = list_shards(path, format, &shape)?;
+                    shards.extend(listed.into_iter().map(|shard| (shard, format)));
+                }
                 if *sharding == Sharding::Files && world > 1 {
                     shards = shards.into_iter().skip(rank).step_by(world).collect();
                     if shards.is_empty() {
@@ -182,7 +190,7 @@ impl DataStream {
                     label_column: *label_column,
                     header: *csv_header,
                 };
-                Some(load_shards(&shards, *format, &shape, &csv)?)
+                Some(load_shards(&shards, &shape, &csv)?)
             }
         };
         let stream = Self {
@@ -308,8 +316,7 @@ fn shard_suffix(format: DataFormat, shape: &SampleShape) -> &'static str {
 }
 
 fn load_shards(
-    shards: &[PathBuf],
-    format: DataFormat,
+    shards: &[(PathBuf, DataFormat)],
     shape: &SampleShape,
     csv: &CsvOptions,
 ) -> Result<Loaded> {
@@ -320,9 +327,9 @@ fn load_shards(
         },
         SampleShape::Tokens { .. } => Loaded::Tokens { tokens: Vec::new() },
     };
-    for shard in shards {
+    for (shard, format) in shards {
         let context = |e: Error| msg(format!("data shard {}: {e}", shard.display()));
-        let part = load_shard(shard, format, shape, csv).map_err(context)?;
+        let part = load_shard(shard, *format, shape, csv).map_err(context)?;
         match (&mut all, part) {
             (
                 Loaded::Classify { features, labels },
@@ -532,6 +539,7 @@ mod tests {
                 sharding: Sharding::Batch,
                 label_column: -1,
                 csv_header: true,
+                also: Vec::new(),
             };
             let mut stream = DataStream::open(&data, &mlp(), 0, false, 0, 1).unwrap();
             assert_eq!(stream.samples_per_epoch(), Some(expected), "{format:?}");
@@ -540,6 +548,34 @@ mod tests {
             assert_eq!(y.dims(), &[3]);
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A job reading two datasets gets the samples of both (before, only the first).
+    #[test]
+    fn every_dataset_listed_is_read() {
+        let root = std::env::temp_dir().join(format!("mlc-harness-two-{}", std::process::id()));
+        let (a, b) = (root.join("a"), root.join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(a.join("x.csv"), "f1,f2,f3,label\n1,2,3,0\n4,5,6,1\n").unwrap();
+        std::fs::write(b.join("y.csv"), "f1,f2,f3,label\n7,8,9,1\n").unwrap();
+        let data = DataConfig::Files {
+            format: DataFormat::Csv,
+            path: a.clone(),
+            sharding: Sharding::Batch,
+            label_column: -1,
+            csv_header: true,
+            also: vec![crate::config::DataSource {
+                format: DataFormat::Csv,
+                path: b.clone(),
+            }],
+        };
+        let stream = DataStream::open(&data, &mlp(), 0, false, 0, 1).unwrap();
+        assert_eq!(stream.samples_per_epoch(), Some(3));
+        // A dataset whose samples do not fit the model is an error, not ignored.
+        std::fs::write(b.join("y.csv"), "label\n1\n").unwrap();
+        assert!(DataStream::open(&data, &mlp(), 0, false, 0, 1).is_err());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
@@ -553,6 +589,7 @@ mod tests {
             sharding: Sharding::Batch,
             label_column: -1,
             csv_header: false,
+            also: Vec::new(),
         };
         let err = DataStream::open(&data, &mlp(), 0, false, 0, 1)
             .err()
