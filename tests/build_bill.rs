@@ -19,12 +19,23 @@ const BILLED_WHATEVER_THE_LOAD: &[(&str, Option<&str>)] = &[
     ("aws_eks_cluster", None),
     ("aws_eks_node_group", Some("_system")),
     ("aws_kms_key", None),
+    ("aws_nat_gateway", None),
+    ("aws_eip", None),
+    ("google_compute_router_nat", None),
     ("google_container_cluster", None),
     ("google_container_node_pool", Some("_system")),
     ("google_kms_crypto_key", None),
     ("azurerm_kubernetes_cluster", None),
     ("azurerm_key_vault_key", None),
 ];
+
+/// USD per hour the stdlib charges per cluster node of `cloud` besides its VM.
+fn node_fee(cloud: &str) -> f64 {
+    let checked = mlc::check::check_text("empty.mlc", "");
+    let knowledge = checked.model.expect("the stdlib's model").knowledge;
+    let info = knowledge.clouds.iter().find(|c| c.name == cloud).unwrap();
+    info.node_fee_usd_per_second.to_f64() * 3600.0
+}
 
 /// `mlc build SPEC` into a temporary folder, and `mlc plan SPEC --format json`: the
 /// folder (kept alive by the guard), the output and the plan.
@@ -277,7 +288,8 @@ fn node_pools_keep_the_whole_nodes_the_plan_prices() {
             if row.accelerator.is_some() || w["hours_per_month"].as_f64().unwrap() < 729.9 {
                 continue;
             }
-            let node_price = row.price_usd_per_hour.unwrap().to_f64();
+            // The VM's price plus what the cluster charges per node (Cloud NAT on GCP).
+            let node_price = row.price_usd_per_hour.unwrap().to_f64() + node_fee(cloud);
             *priced.entry(key.clone()).or_default() +=
                 w["usd_per_hour"].as_f64().unwrap() / node_price;
             always_on.insert(key);

@@ -174,14 +174,16 @@ fn capacity_types_are_priced_as_documented() {
         row.price_usd_per_hour.unwrap().to_f64(),
         row.spot_price_usd_per_hour.unwrap().to_f64(),
     );
+    // Plus GCP's Cloud NAT fee per node (`node_fee` in stdlib/clouds/gcp.mlc).
+    let fee = if m.cloud == "gcp" { 0.0014 } else { 0.0 };
     assert!(
-        ((m.usd_per_hour) - (0.9 * sp + 0.1 * od)).abs() < 1e-9,
+        ((m.usd_per_hour) - (0.9 * sp + 0.1 * od + fee)).abs() < 1e-9,
         "{m:?}"
     );
-    // All on demand: the same node-hours at the on-demand price.
+    // All on demand: the same node-hours at the on-demand price (and the node fee).
     let all_on_demand = format!(
         "it would cost {}/month",
-        plan::render::usd(od * m.nodes * m.hours_per_month)
+        plan::render::usd((od + fee) * m.nodes * m.hours_per_month)
     );
     assert!(
         m.notes.iter().any(|n| n.contains(&all_on_demand)),
@@ -639,10 +641,10 @@ fn the_worked_example_in_docs_plan_md_is_right() {
         .filter(|i| i.category == "fixed")
         .map(|i| i.monthly_usd)
         .sum();
-    assert_eq!(plan::render::usd(fixed), "$377.56");
-    assert_eq!(plan::render::usd(plan.total_monthly_usd), "$722.72");
+    assert_eq!(plan::render::usd(fixed), "$414.06");
+    assert_eq!(plan::render::usd(plan.total_monthly_usd), "$759.22");
     for figure in [
-        "$18.40", "$46.44", "$96.78", "$280.32", "$377.56", "$722.72", "$437.44",
+        "$18.40", "$46.44", "$96.78", "$280.32", "$414.06", "$759.22", "$473.94",
     ] {
         assert!(block.contains(figure), "docs/plan.md lost {figure}");
     }
@@ -652,7 +654,7 @@ fn the_worked_example_in_docs_plan_md_is_right() {
         .find(|w| w.name == "classifier")
         .unwrap();
     let runner_up = classifier.rationale.runner_up.as_ref().unwrap();
-    assert_eq!(plan::render::usd(runner_up.extra_monthly_usd), "$437.44");
+    assert_eq!(plan::render::usd(runner_up.extra_monthly_usd), "$473.94");
 }
 
 #[test]

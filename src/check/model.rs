@@ -829,6 +829,8 @@ pub struct CloudInfo {
     /// Assumed interruptions per second of one spot VM, and the time to resume after one.
     pub spot_interruptions_per_second: Option<Exact>,
     pub spot_restart_seconds: Option<Exact>,
+    /// USD per second charged for each cluster node besides its VM (`node_fee`).
+    pub node_fee_usd_per_second: Exact,
     /// Object-storage classes, sorted by name.
     pub storage: Vec<StorageClass>,
     /// Serverless platforms' prices, sorted by platform.
@@ -1622,6 +1624,7 @@ fn cloud(name: String, f: &Fields) -> CloudInfo {
         reserved_3y: opt_exact(f.get("reserved_3y")),
         spot_interruptions_per_second: opt_exact(f.get("spot_interruptions")),
         spot_restart_seconds: opt_exact(f.get("spot_restart")),
+        node_fee_usd_per_second: opt_exact(f.get("node_fee")).unwrap_or(Exact::int(0)),
         storage: storage_classes(f),
         serverless: serverless_prices(f),
         fixed: fixed_prices(f),

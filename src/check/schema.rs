@@ -727,6 +727,7 @@ pub static KINDS: &[KindSchema] = &[
             opt("reserved_3y", Ty::Qty(Dim::Multiplier), "price of 3-year reserved or committed capacity as a multiple of on-demand"),
             opt("spot_interruptions", Ty::Qty(Dim::RATE), "assumed interruptions of one spot VM, e.g. `0.01 / h`; the plan prices the work each one loses"),
             opt("spot_restart", Ty::Qty(Dim::DURATION), "assumed time to get a new spot VM and resume after an interruption"),
+            def("node_fee", Ty::Qty(Dim::PRICE_PER_TIME), "0 USD/h", "charged for every cluster node while it runs by what the build creates with each cluster (GCP: Cloud NAT's per-VM fee); the plan adds it to the node's price"),
         ],
         blocks: &[
             BlockSchema {

@@ -130,6 +130,8 @@ pub struct CloudNames {
 #[derive(Debug, Default, Serialize)]
 pub struct RegionNames {
     pub subnetwork: String,
+    pub router: String,
+    pub nat: String,
     pub node_account: String,
     pub endpoints_group: String,
     pub functions_group: String,
@@ -1207,6 +1209,8 @@ fn region_names(names: &mut Names, cloud: &str, prefix: &str, code: &str) -> Reg
     match cloud {
         "gcp" => RegionNames {
             subnetwork: fit(&names::GCP_NETWORK, format!("{prefix}-{code}")),
+            router: fit(&names::GCP_NETWORK, format!("{prefix}-{code}-router")),
+            nat: fit(&names::GCP_NETWORK, format!("{prefix}-{code}-nat")),
             node_account: fit(&names::GCP_SERVICE_ACCOUNT, format!("{prefix}-{code}")),
             ..RegionNames::default()
         },

@@ -289,6 +289,7 @@ mod tests {
             serverless: Vec::new(),
             fixed: Vec::new(),
             kubernetes: Vec::new(),
+            node_fee_usd_per_second: Exact::int(0),
             regions: Vec::new(),
         }
     }

@@ -1047,8 +1047,16 @@ fn capacity_note(model: &Model, ctx: &Context, unit: &Unit, chosen: &Candidate) 
     }
     let share = cost::SPOT_FALLBACK_SHARE;
     let row = priced_row(ctx, unit_accelerator(model, unit), chosen)?;
-    let on_demand = row.price_usd_per_hour?.to_f64();
-    let mix = row.spot_price_usd_per_hour?.to_f64() * (1.0 - share) + on_demand * share;
+    // Both with what the cluster charges per node besides the VM (`node_fee`).
+    let fee = model
+        .knowledge
+        .clouds
+        .iter()
+        .find(|c| c.name == row.cloud)
+        .map_or(0.0, |c| c.node_fee_usd_per_second.to_f64() * 3600.0);
+    let on_demand = row.price_usd_per_hour?.to_f64() + fee;
+    let mix =
+        row.spot_price_usd_per_hour?.to_f64() * (1.0 - share) + (on_demand - fee) * share + fee;
     // Scaled from the candidate's own cost, so whole nodes and hours carry over.
     Some(format!(
         "`spot fallback on_demand` is priced as {:.0}% of its hours on spot and {:.0}% on the on-demand fallback (an assumption, docs/plan.md); all on demand, at the same hours, it would cost {}/month",

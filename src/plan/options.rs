@@ -443,14 +443,17 @@ fn priced(
     let fallback = capacity
         .fallback
         .and_then(|f| cost::hourly_price(offering, f, cloud).map(|p| (p, f)));
-    match (primary, fallback) {
-        (Some((spot, CapacityKind::Spot)), Some((on_demand, CapacityKind::OnDemand))) => Some((
+    let fee = cloud.node_fee_usd_per_second.to_f64() * 3600.0;
+    let (price, kind) = match (primary, fallback) {
+        (Some((spot, CapacityKind::Spot)), Some((on_demand, CapacityKind::OnDemand))) => (
             spot * (1.0 - cost::SPOT_FALLBACK_SHARE) + on_demand * cost::SPOT_FALLBACK_SHARE,
             CapacityKind::Spot,
-        )),
-        (Some(p), _) => Some(p),
-        (None, f) => f,
-    }
+        ),
+        (Some(p), _) => p,
+        (None, f) => f?,
+    };
+    // What the cluster charges per node besides the VM (GCP's Cloud NAT per-VM fee).
+    Some((price + fee, kind))
 }
 
 /// Hours billed a month for `hours` of use at `kind`: a reservation bills every hour of
