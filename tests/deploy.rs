@@ -119,6 +119,21 @@ fn version_problems(out: &Path) -> Vec<String> {
     problems
 }
 
+/// Every Kubernetes document under `out/kubernetes/`, as `{"file", "doc"}` (yaml2json.py).
+fn manifests(out: &Path) -> Vec<serde_json::Value> {
+    let files = common::files_under(&out.join("kubernetes"), &["yaml"]);
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let listed = common::run_ok(
+        Command::new(common::python())
+            .arg("tests/validators/yaml2json.py")
+            .args(&files),
+        "yaml2json.py",
+    );
+    serde_json::from_slice(&listed.stdout).unwrap()
+}
+
 /// A Kubernetes quantity (`2`, `500m`, `4Gi`, `512Mi`) in cores or GiB.
 fn quantity(value: &serde_json::Value, gib: bool) -> f64 {
     let text = match value {
@@ -144,17 +159,7 @@ fn quantity(value: &serde_json::Value, gib: bool) -> f64 {
 /// Every pod under `out/kubernetes/<cloud>-<region>/` that selects an instance type:
 /// its requests (with GKE's sidecar) fit what pods may request of that type's node.
 fn fit_problems(out: &Path) -> Vec<String> {
-    let files = common::files_under(&out.join("kubernetes"), &["yaml"]);
-    if files.is_empty() {
-        return Vec::new();
-    }
-    let listed = common::run_ok(
-        Command::new(common::python())
-            .arg("tests/validators/yaml2json.py")
-            .args(&files),
-        "yaml2json.py",
-    );
-    let docs: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let docs = manifests(out);
     let catalog = mlc::catalog::Catalog::embedded().unwrap();
     let mut problems = Vec::new();
     for entry in docs {
@@ -227,17 +232,7 @@ fn fit_problems(out: &Path) -> Vec<String> {
 /// cluster may not have. On an on-prem site, claims of the site's default class are the
 /// operator's to provide (docs/build.md).
 fn claim_problems(out: &Path) -> Vec<String> {
-    let files = common::files_under(&out.join("kubernetes"), &["yaml"]);
-    if files.is_empty() {
-        return Vec::new();
-    }
-    let listed = common::run_ok(
-        Command::new(common::python())
-            .arg("tests/validators/yaml2json.py")
-            .args(&files),
-        "yaml2json.py",
-    );
-    let docs: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let docs = manifests(out);
     let folder = |file: &str| Path::new(file).parent().unwrap().to_path_buf();
     let volumes: Vec<(std::path::PathBuf, String)> = docs
         .iter()

@@ -75,15 +75,18 @@ pub fn run(args: &PlanArgs) -> u8 {
             return EXIT_SPEC_ERRORS;
         }
     };
-    // Compute line items name the node pools the build creates for them: the plan and
-    // the build read the same pools (`emit::pools`).
+    // Compute line items name the node pools the build creates for them, storage line
+    // items the buckets: the plan and the build read the same pools (`emit::pools`) and
+    // storage plan (`emit::storage`).
     let pools = mlc::emit::pools::addresses_by_workload(model, &plan);
-    for item in plan
-        .line_items
-        .iter_mut()
-        .filter(|i| i.category == "compute")
-    {
-        if let Some(addresses) = pools.get(&item.name) {
+    let buckets = mlc::emit::storage::addresses_by_line_item(model, &plan);
+    for item in plan.line_items.iter_mut() {
+        let addresses = match item.category.as_str() {
+            "compute" => pools.get(&item.name),
+            "storage" => buckets.get(&item.name),
+            _ => None,
+        };
+        if let Some(addresses) = addresses {
             item.resources = addresses.clone();
         }
     }

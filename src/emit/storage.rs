@@ -437,6 +437,48 @@ fn uses(model: &Model, plan: &Plan) -> Vec<Use> {
     uses
 }
 
+/// The Terraform addresses of the buckets (Azure: containers) that hold what storage
+/// line items price, by line item: a dataset's home bucket (`dataset.<name>`, or the
+/// batch job that produces it, `batch.<name>`) and a training job's model folder, which
+/// holds its checkpoints (`train.<name>`). The plan and the build name buckets alike
+/// (`storage::plan`); copies in other regions are not priced yet, so not named.
+pub fn addresses_by_line_item(model: &Model, plan: &Plan) -> BTreeMap<String, Vec<String>> {
+    let mut addresses: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for stored in self::plan(model, plan)
+        .stored
+        .iter()
+        .filter(|s| s.copy_of.is_none())
+    {
+        let Some(bucket) = &stored.bucket else {
+            continue;
+        };
+        let kind = match stored.place.cloud.as_str() {
+            "aws" => "aws_s3_bucket",
+            "gcp" => "google_storage_bucket",
+            _ => "azurerm_storage_container",
+        };
+        let item = match &stored.content {
+            Content::Dataset(d) => match model
+                .batches
+                .iter()
+                .find(|b| b.output.as_deref() == Some(d))
+            {
+                Some(b) if model.dataset(d).is_some_and(|x| x.location.is_none()) => {
+                    format!("batch.{}", b.name)
+                }
+                _ => format!("dataset.{d}"),
+            },
+            Content::Model(t) => format!("train.{t}"),
+        };
+        let address = format!("{kind}.{}", super::terraform::ident(bucket));
+        let list = addresses.entry(item).or_default();
+        if !list.contains(&address) {
+            list.push(address);
+        }
+    }
+    addresses
+}
+
 /// The bucket and key prefix that a dataset's `path` names on `cloud`'s object store,
 /// when the bucket name is valid as written (rewriting it would name another bucket).
 pub fn path_bucket(cloud: &str, path: &str) -> Option<(String, String)> {

@@ -186,30 +186,10 @@ mod tests {
         let room = whole_node("gcp", 8.0, 30.0);
         assert!(room.memory_gib < 27.0, "{room:?}");
         assert!(room.memory_gib > 25.0, "{room:?}");
-        assert_eq!(
-            pods_per_node(
-                "gcp",
-                8.0,
-                30.0,
-                Resources {
-                    vcpus: 2.0,
-                    memory_gib: 4.0
-                }
-            ),
-            3
-        );
-        assert_eq!(
-            pods_per_node(
-                "gcp",
-                8.0,
-                30.0,
-                Resources {
-                    vcpus: 8.0,
-                    memory_gib: 1.0
-                }
-            ),
-            0
-        );
+        let fit =
+            |vcpus, memory_gib| pods_per_node("gcp", 8.0, 30.0, Resources { vcpus, memory_gib });
+        assert_eq!(fit(2.0, 4.0), 3);
+        assert_eq!(fit(8.0, 1.0), 0);
     }
 
     #[test]

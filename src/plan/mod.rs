@@ -812,7 +812,7 @@ fn planned(
             monthly_usd: chosen.storage_usd,
             detail: if unit.kind == NodeKind::Train {
                 format!(
-                    "its checkpoints, in its model folder, stored in {}",
+                    "its trained model and checkpoints, in its model folder, stored in {}",
                     site.reference()
                 )
             } else {

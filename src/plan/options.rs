@@ -1088,15 +1088,17 @@ fn train_unit(ctx: &Context, train: &crate::check::model::Train) -> Result<Unit,
         checkpoint,
         None,
     );
-    // Checkpoints live in the job's model folder, in object storage: the volume the spec
-    // sizes, else the `keep` (2) newest checkpoints, in the standard class.
+    // The job's model folder, in object storage: the trained weights (fp32) in the
+    // standard class, and its checkpoints: the volume the spec sizes, else the `keep` (2)
+    // newest, in the standard class.
+    let weights = (train.model.parameters() as f64 * 4.0, "standard");
     let checkpoints = match &train.checkpoint_storage {
         Some(volume) => Some((volume.size_bytes.to_f64(), volume.tier.as_str())),
         None => train
             .checkpoint_every_seconds
             .map(|_| (2.0 * train.checkpoint_bytes(), "standard")),
     };
-    if let Some((bytes, tier)) = checkpoints {
+    for (bytes, tier) in std::iter::once(weights).chain(checkpoints) {
         for (_, candidate, _) in &mut fits {
             let site = &ctx.places.sites[candidate.site];
             if let Some(cloud) = ctx.cloud(&site.cloud) {
