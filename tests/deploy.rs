@@ -422,3 +422,57 @@ fn generated_spec_names_become_names_the_providers_allow() {
         panic!("{e}");
     }
 }
+
+/// Names used by two targets agree even where a rule cuts or the spec writes an unusual
+/// but valid name: a long project's EKS cluster (Terraform's tags and the Cluster
+/// Autoscaler's discovery), and a bucket the spec's `path` names with `--` (Terraform's
+/// bucket and the volume that mounts it).
+#[test]
+fn names_two_targets_share_agree() {
+    let project = format!("p{}", "x".repeat(70));
+    let spec = format!(
+        r#"
+project {project} {{
+  owner = "team@example.com"
+}}
+clouds {{ allow = [aws] }}
+dataset events {{
+  size     = 10 GB
+  location = aws.us_east_1
+  path     = "s3://acme--events/raw/"
+}}
+batch scan {{
+  inputs      = [dataset.events]
+  image       = "registry.example/scan:1"
+  cpu         = 2
+  max_runtime = 1 h
+  region      = aws.us_east_1
+}}
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.mlc");
+    std::fs::write(&path, spec).unwrap();
+    let out = dir.path().join("out");
+    common::build(&path, &out, &[]);
+    let cluster_tf = std::fs::read_to_string(out.join("terraform/aws/cluster.tf")).unwrap();
+    let name_line = cluster_tf
+        .lines()
+        .skip_while(|l| !l.starts_with("resource \"aws_eks_cluster\""))
+        .find(|l| l.trim_start().starts_with("name "))
+        .unwrap();
+    let cluster = name_line.split('"').nth(1).unwrap();
+    assert!(cluster.len() <= 63, "{cluster}");
+    let autoscaler =
+        std::fs::read_to_string(out.join("kubernetes/aws-us-east-1/cluster-autoscaler.yaml"))
+            .unwrap();
+    assert!(
+        autoscaler.contains(&format!("k8s.io/cluster-autoscaler/{cluster}")),
+        "the autoscaler does not discover {cluster}"
+    );
+    let storage = std::fs::read_to_string(out.join("terraform/aws/storage.tf")).unwrap();
+    assert!(storage.contains("bucket   = \"acme--events\""), "{storage}");
+    let volumes =
+        std::fs::read_to_string(out.join("kubernetes/aws-us-east-1/volumes.yaml")).unwrap();
+    assert!(volumes.contains("\"acme--events\""), "{volumes}");
+}

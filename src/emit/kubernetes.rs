@@ -1093,7 +1093,12 @@ impl Cluster<'_> {
             once: Vec::new(),
             scheduled: Vec::new(),
         };
-        match schedule::of(self.input.model, of) {
+        let when = schedule::of(self.input.model, of).map_err(|why| EmitError::Unsupported {
+            target: "kubernetes",
+            subject: format!("{}.{}", of.0, of.1),
+            why,
+        })?;
+        match when {
             Some(when) => {
                 file.scheduled.push(ScheduledJob {
                     meta,

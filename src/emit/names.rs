@@ -466,6 +466,7 @@ pub const K8S_SERVICE: NameRule = NameRule {
 /// A CronJob's Jobs are named with an 11-character suffix.
 pub const K8S_CRONJOB: NameRule = NameRule {
     used_by: &[("kubernetes", "CronJob")],
+    lowercase: true,
     ..alnum_and(
         "Kubernetes CronJob",
         1,
@@ -774,6 +775,12 @@ impl Names {
     pub fn fit(&mut self, rule: &NameRule, scope: &str, spec_name: &str, wanted: &str) -> String {
         let name = rule.fit(wanted);
         self.claim(scope, spec_name, name)
+    }
+
+    /// `name` as it is (made by a rule already, or given by the spec and checked), claimed
+    /// in `scope` so that a second spec name that gives the same name is an error.
+    pub fn take(&mut self, scope: &str, spec_name: &str, name: &str) -> String {
+        self.claim(scope, spec_name, name.to_string())
     }
 
     /// A DNS-1123 label (Kubernetes object names, label values): lowercase letters,

@@ -180,7 +180,12 @@ pub fn cluster_name(model: &Model, cloud: &str, region_code: &str) -> String {
         "azure" => &names::AKS_CLUSTER,
         _ => &names::EKS_CLUSTER,
     };
-    // Lowercase everywhere: the name is also a Kubernetes label value and a tag.
+    // Lowercase and at most 63 characters everywhere: the name is also a Kubernetes
+    // label value and part of the Cluster Autoscaler's tag.
+    let rule = names::NameRule {
+        max: rule.max.min(63),
+        ..*rule
+    };
     rule.fit(&dns_label(
         &format!("{}-{region_code}", dns_label(project, 63)),
         100,

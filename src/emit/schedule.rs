@@ -30,14 +30,23 @@ const MAX_CHAIN: usize = 64;
 /// Which job: `("train" | "batch", name)`.
 pub type JobRef<'a> = (&'a str, &'a str);
 
-/// The schedule of a job, or `None` when it runs once.
-pub fn of<'m>(model: &'m Model, job: JobRef<'m>) -> Option<Schedule> {
-    let (window, runs, scheduled) = facts(model, job)?;
+/// The schedule of a job, `None` when it runs once, or why its start cannot follow its
+/// producers within its schedule's period (a producer's `max_runtime` pushes it past the
+/// week or the month of its runs).
+pub fn of<'m>(model: &'m Model, job: JobRef<'m>) -> Result<Option<Schedule>, String> {
+    let Some((window, runs, scheduled)) = facts(model, job) else {
+        return Ok(None);
+    };
     if !scheduled && window == Window::Any {
-        return None;
+        return Ok(None);
     }
     let hour = start_hour(model, job, 0, &mut BTreeMap::new());
-    Some(cron(days(runs), hour))
+    cron(days(runs), hour).map(Some).ok_or_else(|| {
+        format!(
+            "its producers' `max_runtime` put its start {} days after theirs, past the period of its `runs`: shorten their `max_runtime` or run it less often",
+            hour / 24
+        )
+    })
 }
 
 /// `(window, runs a month, whether `runs` was written)` of a job.
@@ -193,17 +202,22 @@ const WEEKDAYS: [&str; 7] = [
     "Saturdays",
 ];
 
-/// The cron line of `days` at `hour` (past 24: that many days later).
-fn cron(days: Days, hour: u64) -> Schedule {
+/// The cron line of `days` at `hour` (past 24: that many days later), or `None` when the
+/// days moved would leave their week or month (a run would start before the one before
+/// it ended).
+fn cron(days: Days, hour: u64) -> Option<Schedule> {
     let (shift, hour) = (hour / 24, hour % 24);
     let join = |xs: &[u64]| xs.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
     let at = format!("at {hour:02}:00 UTC");
-    match days {
+    Some(match days {
         Days::Daily => Schedule {
             cron: format!("0 {hour} * * *"),
             note: format!("every day {at}"),
         },
         Days::Week(days) => {
+            if shift >= 7 {
+                return None;
+            }
             let mut days: Vec<u64> = days.iter().map(|d| (d + shift) % 7).collect();
             days.sort_unstable();
             let names: Vec<&str> = days.iter().map(|&d| WEEKDAYS[d as usize]).collect();
@@ -214,7 +228,10 @@ fn cron(days: Days, hour: u64) -> Schedule {
         }
         Days::Month { days, every } => {
             // The 28th is in every month.
-            let days: Vec<u64> = days.iter().map(|d| (d + shift).min(28)).collect();
+            let days: Vec<u64> = days.iter().map(|d| d + shift).collect();
+            if days.iter().any(|&d| d > 28) {
+                return None;
+            }
             let listed: Vec<String> = days.iter().map(|d| ordinal(*d)).collect();
             let (months, which) = if every > 1 {
                 (format!("*/{every}"), format!("of every {}th month", every))
@@ -226,7 +243,7 @@ fn cron(days: Days, hour: u64) -> Schedule {
                 note: format!("the {} {which} {at}", listed.join(" and ")),
             }
         }
-    }
+    })
 }
 
 fn ordinal(day: u64) -> String {
@@ -244,18 +261,22 @@ fn ordinal(day: u64) -> String {
 mod tests {
     use super::*;
 
+    fn cron_(days: Days, hour: u64) -> Schedule {
+        cron(days, hour).expect("a schedule")
+    }
+
     #[test]
     fn runs_spread_over_the_month_fridays_first() {
-        assert_eq!(cron(days(30.0), 22).cron, "0 22 * * *");
-        assert_eq!(cron(days(4.0), 22).cron, "0 22 * * 5");
-        assert_eq!(cron(days(8.7), 2).cron, "0 2 * * 2,5");
-        assert_eq!(cron(days(2.0), 22).cron, "0 22 1,15 * *");
-        assert_eq!(cron(days(1.0), 22).cron, "0 22 1 * *");
-        assert_eq!(cron(days(4.0 / 12.0), 22).cron, "0 22 1 */3 *");
-        assert_eq!(cron(days(0.0), 22).cron, "0 22 1 */12 *");
-        assert_eq!(cron(days(4.0), 2).note, "Fridays at 02:00 UTC");
+        assert_eq!(cron_(days(30.0), 22).cron, "0 22 * * *");
+        assert_eq!(cron_(days(4.0), 22).cron, "0 22 * * 5");
+        assert_eq!(cron_(days(8.7), 2).cron, "0 2 * * 2,5");
+        assert_eq!(cron_(days(2.0), 22).cron, "0 22 1,15 * *");
+        assert_eq!(cron_(days(1.0), 22).cron, "0 22 1 * *");
+        assert_eq!(cron_(days(4.0 / 12.0), 22).cron, "0 22 1 */3 *");
+        assert_eq!(cron_(days(0.0), 22).cron, "0 22 1 */12 *");
+        assert_eq!(cron_(days(4.0), 2).note, "Fridays at 02:00 UTC");
         assert_eq!(
-            cron(days(2.0), 2).note,
+            cron_(days(2.0), 2).note,
             "the 1st and 15th of each month at 02:00 UTC"
         );
     }
@@ -263,9 +284,12 @@ mod tests {
     #[test]
     fn a_start_past_midnight_moves_to_the_next_day() {
         // A reader of a 4 h off-peak producer: 02:00 the next day.
-        assert_eq!(cron(days(4.0), 26).cron, "0 2 * * 6");
-        assert_eq!(cron(days(26.0), 26).cron, "0 2 * * 1,2,3,4,5,6");
-        assert_eq!(cron(days(2.0), 22 + 48).cron, "0 22 3,17 * *");
-        assert_eq!(cron(days(30.0), 30).cron, "0 6 * * *");
+        assert_eq!(cron_(days(4.0), 26).cron, "0 2 * * 6");
+        assert_eq!(cron_(days(26.0), 26).cron, "0 2 * * 1,2,3,4,5,6");
+        assert_eq!(cron_(days(2.0), 22 + 48).cron, "0 22 3,17 * *");
+        assert_eq!(cron_(days(30.0), 30).cron, "0 6 * * *");
+        // A week's worth of producer, or a month's past the 28th: no order within the period.
+        assert!(cron(days(4.0), 2 + 7 * 24).is_none());
+        assert!(cron(days(2.0), 2 + 14 * 24).is_none());
     }
 }

@@ -773,8 +773,8 @@ fn cluster_context(
     region_code: &str,
     cluster_pools: &[Pool],
 ) -> ClusterContext {
-    let name = names.fit(
-        &names::K8S_LABEL,
+    // The name the Kubernetes target's add-ons use too (`pools::cluster_name`).
+    let name = names.take(
         &format!("{cloud}/cluster"),
         region_code,
         &pools::cluster_name(model, cloud, region_code),
@@ -941,16 +941,21 @@ fn buckets(model: &Model, storage: &Storage, names: &mut Names, cloud: &str) -> 
         // region's; a bucket mlc names for one dataset is its own, and two spec names that
         // give one bucket name are an error.
         let shared = stored.shared_bucket && by_name.contains_key(bucket);
+        // Bucket names are the storage plan's, valid already (made by the cloud's rule or
+        // checked as the spec's `path` gives them): the volumes mount them as they are.
         let bucket_name = if shared {
             bucket.clone()
         } else {
-            names.fit(
-                storage::bucket_rule(cloud),
-                &format!("{cloud}/bucket"),
-                &spec_name,
-                bucket,
-            )
+            names.take(&format!("{cloud}/bucket"), &spec_name, bucket)
         };
+        if !by_name.contains_key(&bucket_name) {
+            // Two bucket names whose Terraform identifiers agree (`acme.data`, `acme-data`).
+            names.take(
+                &format!("{cloud}/bucket-id"),
+                &bucket_name,
+                &ident(&bucket_name),
+            );
+        }
         let code = &stored.place.region_code;
         let entry = by_name
             .entry(bucket_name.clone())

@@ -29,8 +29,8 @@ pub fn room(cloud: &str, vcpus: f64, memory_gib: f64) -> Resources {
             gke_memory_reservation(memory_gib) + EVICTION_GIB,
         ),
         "azure" => (
-            cpu_reservation(vcpus),
-            aks_memory_reservation() + EVICTION_GIB,
+            aks_cpu_reservation(vcpus),
+            aks_memory_reservation(memory_gib) + EVICTION_GIB,
         ),
         // A site's own Kubernetes: its reservations are not known; a tenth is kept.
         _ => (vcpus * 0.1, memory_gib * 0.1),
@@ -87,8 +87,8 @@ pub fn pods_per_node(cloud: &str, vcpus: f64, memory_gib: f64, request: Resource
     (by_cpu.min(by_memory) + 1e-9).floor().clamp(0.0, 1e6) as u64
 }
 
-/// The kubelet's and system's CPU reservation, the same on GKE, EKS (AL2023) and AKS:
-/// 6% of the first core, 1% of the second, 0.5% of the third and fourth, 0.25% above.
+/// The kubelet's and system's CPU reservation on GKE and EKS (AL2023): 6% of the first
+/// core, 1% of the second, 0.5% of the third and fourth, 0.25% above.
 /// GKE: https://cloud.google.com/kubernetes-engine/docs/concepts/plan-node-sizes#cpu_reservations
 fn cpu_reservation(vcpus: f64) -> f64 {
     let band = |from: f64, to: f64| (vcpus.min(to) - from).max(0.0);
@@ -96,6 +96,20 @@ fn cpu_reservation(vcpus: f64) -> f64 {
         + 0.01 * band(1.0, 2.0)
         + 0.005 * band(2.0, 4.0)
         + 0.0025 * band(4.0, f64::INFINITY)
+}
+
+/// AKS's CPU reservation, by its documented table: 60m for 1 core, 100m for 2, 140m for
+/// 4, then 10m a core (180m for 8, 260m for 16, 420m for 32, 740m for 64); between the
+/// table's sizes, linear.
+/// https://learn.microsoft.com/azure/aks/node-resource-reservations
+fn aks_cpu_reservation(vcpus: f64) -> f64 {
+    let millis = match vcpus {
+        v if v <= 1.0 => 60.0 * v,
+        v if v <= 2.0 => 60.0 + 40.0 * (v - 1.0),
+        v if v <= 4.0 => 100.0 + 20.0 * (v - 2.0),
+        v => 140.0 + 10.0 * (v - 4.0),
+    };
+    millis / 1000.0
 }
 
 /// GKE's memory reservation: 25% of the first 4 GiB, 20% of the next 4, 10% of the next
@@ -125,11 +139,12 @@ fn eks_memory_reservation(vcpus: f64) -> f64 {
     (255.0 + 11.0 * max_pods) * MIB
 }
 
-/// AKS (1.29 and later): 20 MiB per pod the node may run plus 50 MiB; the build sets max
-/// pods to [`AKS_MAX_PODS`] on every pool.
+/// AKS (1.29 and later): 20 MiB per pod the node may run plus 50 MiB, or a quarter of
+/// the node's memory if that is less; the build sets max pods to [`AKS_MAX_PODS`] on
+/// every pool.
 /// https://learn.microsoft.com/azure/aks/node-resource-reservations
-fn aks_memory_reservation() -> f64 {
-    (20.0 * AKS_MAX_PODS + 50.0) * MIB
+fn aks_memory_reservation(memory_gib: f64) -> f64 {
+    ((20.0 * AKS_MAX_PODS + 50.0) * MIB).min(memory_gib / 4.0)
 }
 
 /// `max_pods` of every AKS pool (targets/terraform/azure/cluster.tf).
@@ -177,7 +192,22 @@ mod tests {
         assert!((gke_memory_reservation(30.0) - 3.44).abs() < 1e-9);
         assert!((gke_memory_reservation(256.0) - (1.0 + 0.8 + 0.8 + 6.72 + 2.56)).abs() < 1e-9);
         assert!((eks_memory_reservation(4.0) - (255.0 + 638.0) / 1024.0).abs() < 1e-9);
-        assert!((aks_memory_reservation() - 1050.0 / 1024.0).abs() < 1e-9);
+        // AKS's own table.
+        let aks = [
+            (1.0, 60.0),
+            (2.0, 100.0),
+            (4.0, 140.0),
+            (8.0, 180.0),
+            (64.0, 740.0),
+        ];
+        for (cores, millis) in aks {
+            assert!(
+                (aks_cpu_reservation(cores) * 1000.0 - millis).abs() < 1e-9,
+                "{cores}"
+            );
+        }
+        assert!((aks_memory_reservation(64.0) - 1050.0 / 1024.0).abs() < 1e-9);
+        assert!((aks_memory_reservation(2.0) - 0.5).abs() < 1e-9);
     }
 
     #[test]

@@ -45,11 +45,14 @@ fn folder_key(name: &str) -> Option<(u64, u64)> {
     Some((step.parse().ok()?, write.parse().ok()?))
 }
 
-/// A checkpoint folder: its `(step, write)`, path, and whether its `state.json` reads back.
+/// A checkpoint folder: its `(step, write)`, path, whether its `state.json` reads back,
+/// and whether it has one at all (a write cut short before it has none; one that does
+/// not read back may be a passing read error, and is left alone).
 struct Folder {
     key: (u64, u64),
     path: PathBuf,
     complete: bool,
+    interrupted: bool,
 }
 
 /// The checkpoint folders under `dir`, newest first.
@@ -68,10 +71,12 @@ fn folders(dir: &Path) -> Result<Vec<Folder>> {
         };
         let path = entry.path();
         let complete = read_state(&path).is_ok();
+        let interrupted = !path.join("state.json").exists();
         found.push(Folder {
             key,
             path,
             complete,
+            interrupted,
         });
     }
     found.sort_by_key(|f| std::cmp::Reverse(f.key));
@@ -85,9 +90,9 @@ fn read_state(folder: &Path) -> Result<TrainState> {
         .map_err(|e| candle_core::Error::Msg(format!("{}: {e}", state_path.display())))
 }
 
-/// Writes a checkpoint for `state.step`, then removes all but the newest `keep` complete
-/// checkpoints and every interrupted write (one job writes, and it resumed before them);
-/// returns its folder.
+/// Writes a checkpoint for `state.step`, then keeps it and the `keep - 1` newest other
+/// complete checkpoints and removes the rest and every interrupted write (one job writes,
+/// and it resumed before them); returns its folder.
 pub fn save(
     dir: &Path,
     params: &ParamStore,
@@ -132,23 +137,37 @@ pub fn save(
     Ok(folder)
 }
 
-/// Removes complete checkpoints beyond the newest `keep` and incomplete ones other than
-/// `newest`. A failure only warns: the checkpoint just written is what matters.
+/// Removes complete checkpoints beyond the newest `keep` (the one just written, `newest`,
+/// first, whatever its step) and interrupted writes. A failure only warns: the
+/// checkpoint just written is what matters.
 fn prune(dir: &Path, newest: &Path, keep: usize) {
     let Ok(found) = folders(dir) else { return };
-    let mut complete = 0;
-    for folder in found {
+    let mut kept = 1;
+    for folder in found.iter().filter(|f| f.path != newest) {
         let remove = if folder.complete {
-            complete += 1;
-            complete > keep
+            kept += 1;
+            kept > keep
         } else {
-            folder.path != newest
+            folder.interrupted
         };
         if remove {
-            if let Err(e) = std::fs::remove_dir_all(&folder.path) {
-                eprintln!("checkpoint: cannot remove {}: {e}", folder.path.display());
-            }
+            remove_folder(&folder.path);
         }
+    }
+}
+
+/// Removes every checkpoint under `dir`: the run they belong to has finished.
+pub fn clear(dir: &Path) {
+    if let Ok(found) = folders(dir) {
+        for folder in found {
+            remove_folder(&folder.path);
+        }
+    }
+}
+
+fn remove_folder(path: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(path) {
+        eprintln!("checkpoint: cannot remove {}: {e}", path.display());
     }
 }
 
@@ -346,6 +365,11 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["step-00000030-1", "step-00000050-0"]);
+        // A save at a lower step than those kept (a run started afresh) keeps itself.
+        let fresh = save(&dir, &params, &opt, &state(5), 2).unwrap();
+        assert!(fresh.join("state.json").exists());
+        clear(&dir);
+        assert!(latest(&dir).unwrap().is_none());
         // The older layout's folder names still resume.
         assert_eq!(folder_key("step-00000042"), Some((42, 0)));
         std::fs::remove_dir_all(&dir).unwrap();

@@ -391,6 +391,11 @@ fn run_loop(ctx: &mut RankContext) -> Result<TrainReport> {
     sink.finish();
     if !report.stopped_by_signal && step == total {
         report.model_output = export_model(ctx)?;
+        // A finished run that delivered its model leaves no checkpoints: the next run (a
+        // scheduled retraining) starts anew instead of resuming at the last step.
+        if report.model_output.is_some() {
+            checkpoint::clear(&ctx.checkpoint_dir);
+        }
     }
     report.steps_done = step;
     report.final_params = ctx.model.params.to_flat_host()?;

@@ -224,7 +224,13 @@ fn a_completed_run_writes_its_model_to_the_output_folder() {
     let description: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
     assert_eq!(description["model"]["kind"], "mlp");
-    std::fs::remove_dir_all(&dir).unwrap();
+    // The finished run left no checkpoints, so the next scheduled run trains anew from
+    // step 1 (resuming would find the last step done and train nothing).
+    assert!(mlc_harness::checkpoint::latest(&dir).unwrap().is_none());
+    let rerun = train(&config, &second).unwrap();
+    assert_eq!(rerun.metrics.first().map(|m| m.step), Some(1));
+    assert_eq!(rerun.metrics.len(), 20);
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::remove_dir_all(&out).unwrap();
 }
 
