@@ -426,3 +426,63 @@ fn a_custom_runtime_on_cloud_functions_is_an_error() {
     );
     assert!(!out.exists(), "nothing is written");
 }
+
+/// A Lambda serving a model the spec trains gets the trained weights' location (not the
+/// spec's `train.x`), a read grant on that folder and the right to decrypt it with the
+/// models bucket's key, which Terraform outputs for the template's parameter.
+#[test]
+fn a_function_serving_a_trained_model_finds_and_may_read_it() {
+    let spec = r#"
+clouds { allow = [aws] }
+dataset rows {
+  size     = 1 GB
+  location = aws.us_east_1
+}
+train scorer {
+  data        = dataset.rows
+  model       = mlp { input = 16, hidden = [32], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = T4 x 1
+  batch_size  = 64
+  optimizer   = adamw { lr = 1e-3 }
+  max_runtime = 1 h
+  region      = aws.us_east_1
+}
+function score {
+  model        = train.scorer
+  platform     = aws_lambda
+  runtime      = python3.12
+  memory       = 1024 MB
+  timeout      = 10 s
+  avg_duration = 50 ms
+  invocations  = 1M / month
+  region       = aws.us_east_1
+}
+"#;
+    let (out, output) = build_text("trained-model", spec);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sam =
+        std::fs::read_to_string(out.join("serverless/aws_lambda/us-east-1/template.yaml")).unwrap();
+    let weights = "s3://mlc-models-us-east-1/scorer/model.safetensors";
+    assert!(sam.contains(&format!("MLC_MODEL: \"{weights}\"")), "{sam}");
+    assert!(
+        sam.contains("arn:aws:s3:::mlc-models-us-east-1/scorer/*"),
+        "{sam}"
+    );
+    assert!(
+        sam.contains("Sid: DecryptModel") && sam.contains("ModelKeyArn:"),
+        "{sam}"
+    );
+    // The whole build: Terraform gives the key the template asks for.
+    let all = out.parent().unwrap().join("all");
+    build(&out.parent().unwrap().join("spec.mlc"), &all, &[]);
+    let outputs = std::fs::read_to_string(all.join("terraform/aws/outputs.tf")).unwrap();
+    assert!(
+        outputs.contains("output \"data_key_us_east_1\""),
+        "{outputs}"
+    );
+}

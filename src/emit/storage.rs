@@ -30,7 +30,7 @@ pub struct Place {
 }
 
 impl Place {
-    fn of(w: &PlannedWorkload) -> Place {
+    pub(crate) fn of(w: &PlannedWorkload) -> Place {
         Place {
             cloud: w.cloud.clone(),
             region: w.region.clone(),

@@ -3,7 +3,7 @@
 
 use super::{
     ceil, environment, key_rotation_days, log_retention_days, max_instances, memory_mib, named_key,
-    private, EnvVar, Placed,
+    private, trained_model, EnvVar, Placed,
 };
 use crate::check::model::{Function, ModelSource};
 use crate::emit::names::{self, Names};
@@ -35,6 +35,10 @@ struct Template {
     /// The spec names an AWS key: the `KmsKeyArn` parameter's description and default.
     key_parameter_description: String,
     key_default: Option<String>,
+    /// A function serves a model trained by the spec: the key of its bucket (Terraform's
+    /// output `data_key_<region>`) is a parameter, which the function may decrypt with.
+    reads_trained_model: bool,
+    model_key_description: String,
     log_retention_days: u64,
     functions: Vec<Lambda>,
 }
@@ -65,8 +69,11 @@ struct Lambda {
     provisioned: bool,
     provisioned_concurrency: u64,
     env: Vec<EnvVar>,
-    /// An `s3://` model artifact the function may read, as an object ARN prefix.
+    /// An `s3://` model artifact or the trained model's folder the function may read, as
+    /// an object ARN prefix.
     model_object_arn: Option<String>,
+    /// The model is the spec's trained one, in a bucket encrypted by the region's key.
+    trained_model: bool,
     batching: bool,
     batch_size: u64,
     batch_window_seconds: u64,
@@ -147,14 +154,22 @@ fn template(input: &BuildInput, region: &str, placed: &[&Placed], names: &mut Na
             .copied()
             .find(|d| *d >= log_retention_days(security))
             .unwrap_or(3653),
+        reads_trained_model: placed
+            .iter()
+            .any(|p| trained_model(input, p).is_some_and(|s| s.place.cloud == "aws")),
+        model_key_description: format!(
+            "the ARN of the KMS key that encrypts the trained models' bucket: the output data_key_{} of terraform/aws",
+            crate::emit::terraform::ident(region_name)
+        ),
         functions: placed
             .iter()
-            .map(|p| lambda(p, region, names))
+            .map(|p| lambda(input, p, region, names))
             .collect(),
     }
 }
 
-fn lambda(placed: &Placed, region: &str, names: &mut Names) -> Lambda {
+fn lambda(input: &BuildInput, placed: &Placed, region: &str, names: &mut Names) -> Lambda {
+    let trained = trained_model(input, placed);
     let f = placed.function;
     let scope = format!("aws_lambda {region}");
     // The function's own ID first: when two functions clash, that is the error reported.
@@ -235,8 +250,12 @@ fn lambda(placed: &Placed, region: &str, names: &mut Names) -> Lambda {
         reserved_concurrency: max_instances(f),
         provisioned: f.min_instances > 0,
         provisioned_concurrency: f.min_instances,
-        env: environment(f),
-        model_object_arn: model_object_arn(f),
+        env: environment(f, trained.as_ref()),
+        model_object_arn: trained
+            .as_ref()
+            .and_then(trained_object_arn)
+            .or_else(|| model_object_arn(f)),
+        trained_model: trained.as_ref().is_some_and(|s| s.place.cloud == "aws"),
         batching: f.batching.is_some(),
         batch_size: f
             .batching
@@ -268,6 +287,16 @@ fn handler(spec: &str) -> &'static str {
     } else {
         "app.handler"
     }
+}
+
+/// The trained model's folder as an S3 object ARN prefix (its weights and description),
+/// where it is in S3.
+fn trained_object_arn(stored: &crate::emit::storage::Stored) -> Option<String> {
+    let bucket = stored
+        .bucket
+        .as_deref()
+        .filter(|_| stored.place.cloud == "aws")?;
+    Some(format!("arn:aws:s3:::{bucket}/{}*", stored.prefix))
 }
 
 /// `s3://bucket/key` of an artifact model as an S3 object ARN (a prefix: the key and what

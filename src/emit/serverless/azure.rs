@@ -6,7 +6,8 @@
 //! managed identity, never by a shared key.
 
 use super::{
-    ceil, environment, max_instances, memory_mib, private, terraform_name, EnvVar, Placed,
+    ceil, environment, max_instances, memory_mib, private, terraform_name, trained_model, EnvVar,
+    Placed,
 };
 use crate::check::model::Function;
 use crate::check::units::Exact;
@@ -163,7 +164,7 @@ fn function_app(input: &BuildInput, placed: &Placed, names: &mut Names) -> Funct
         ),
         always_ready: f.min_instances,
         max_instances: max_instances(f).clamp(*MAX_INSTANCES.start(), *MAX_INSTANCES.end()),
-        env: environment(f),
+        env: environment(f, trained_model(input, placed).as_ref()),
     }
 }
 

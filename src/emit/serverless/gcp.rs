@@ -3,8 +3,8 @@
 //! account (no roles: the function reaches nothing the spec does not grant).
 
 use super::{
-    ceil, environment, max_instances, memory_mib, named_key, private, terraform_name, EnvVar,
-    Placed,
+    ceil, environment, max_instances, memory_mib, named_key, private, terraform_name,
+    trained_model, EnvVar, Placed,
 };
 use crate::emit::names::{self, Names};
 use crate::emit::{BuildInput, EmitError, Output};
@@ -53,7 +53,7 @@ pub(super) fn emit(
         header: input.header("#"),
         private: private(security),
         kms_key: named_key(security, "gcp").map(str::to_string),
-        functions: placed.iter().map(|p| function(p, names)).collect(),
+        functions: placed.iter().map(|p| function(input, p, names)).collect(),
     };
     let errors: Vec<EmitError> = placed
         .iter()
@@ -70,7 +70,7 @@ pub(super) fn emit(
     super::terraform_files("gcp", DIR, &context)
 }
 
-fn function(placed: &Placed, names: &mut Names) -> CloudFunction {
+fn function(input: &BuildInput, placed: &Placed, names: &mut Names) -> CloudFunction {
     let f = placed.function;
     let spec = &placed.spec_name;
     let mib = memory_mib(f);
@@ -103,7 +103,7 @@ fn function(placed: &Placed, names: &mut Names) -> CloudFunction {
         timeout_seconds: ceil(f.timeout_seconds).max(1),
         min_instances: f.min_instances,
         max_instances: max_instances(f),
-        env: environment(f),
+        env: environment(f, trained_model(input, placed).as_ref()),
     }
 }
 

@@ -12,6 +12,7 @@ mod azure;
 mod gcp;
 
 use super::names::Names;
+use super::storage::{Content, Stored};
 use super::{BuildInput, EmitError, Output};
 use crate::check::model::{Function, ModelSource, Security};
 use crate::check::units::Exact;
@@ -135,18 +136,44 @@ fn placed<'a>(input: &BuildInput<'a>) -> Vec<Placed<'a>> {
     placed
 }
 
-/// What every platform passes to the function's code: its name, its model, and the
+/// Where a function that serves `train.x` finds the trained model: the folder the
+/// storage plan keeps in the function's region (a copy there), else the model's home
+/// (which a function on another cloud reads with credentials of that cloud); `None` for
+/// other model sources.
+pub(crate) fn trained_model(input: &BuildInput, placed: &Placed) -> Option<Stored> {
+    let Some(ModelSource::Train(train)) = &placed.function.model else {
+        return None;
+    };
+    let storage = super::storage::plan(input.model, input.plan);
+    let place = super::storage::Place::of(placed.planned);
+    let content = Content::Model(train.clone());
+    storage
+        .at(&content, &place)
+        .or_else(|| {
+            storage
+                .stored
+                .iter()
+                .find(|s| s.content == content && s.copy_of.is_none())
+        })
+        .cloned()
+}
+
+/// What every platform passes to the function's code: its name, its model (the trained
+/// weights' URI, `s3://...`, `gs://...` or `az://...`, or the spec's artifact), and the
 /// spec's batching and caching (which the code applies in-process), sorted by name.
-pub(crate) fn environment(function: &Function) -> Vec<EnvVar> {
+pub(crate) fn environment(function: &Function, trained: Option<&Stored>) -> Vec<EnvVar> {
     let mut env = vec![EnvVar {
         name: "MLC_FUNCTION".into(),
         pad: String::new(),
         value: function.name.clone(),
     }];
     if let Some(model) = &function.model {
-        let value = match model {
-            ModelSource::Train(name) => format!("train.{name}"),
-            ModelSource::Image(uri) => uri.clone(),
+        let value = match (model, trained) {
+            (ModelSource::Train(_), Some(stored)) => {
+                format!("{}{}", stored.uri(), super::contract::MODEL_WEIGHTS)
+            }
+            (ModelSource::Train(name), None) => format!("train.{name}"),
+            (ModelSource::Image(uri), _) => uri.clone(),
         };
         env.push(EnvVar {
             pad: String::new(),
