@@ -150,7 +150,10 @@ pub const GKE_NODE_POOL: NameRule = NameRule {
     )
 };
 pub const GCS_BUCKET: NameRule = NameRule {
-    used_by: &[("google_storage_bucket", "name")],
+    used_by: &[
+        ("google_storage_bucket", "name"),
+        ("google_storage_bucket_iam_member", "bucket"),
+    ],
     lowercase: true,
     forbidden_prefixes: &["goog"],
     forbidden_words: &["google", "g00gle"],

@@ -38,6 +38,10 @@ struct CloudFunction {
     min_instances: u64,
     max_instances: u64,
     env: Vec<EnvVar>,
+    /// The trained model it serves, where it is in Cloud Storage: the bucket, and the
+    /// condition that limits the read grant to the model's folder (a CEL string).
+    model_bucket: Option<String>,
+    model_condition: String,
 }
 
 pub(super) fn emit(
@@ -71,6 +75,18 @@ pub(super) fn emit(
 }
 
 fn function(input: &BuildInput, placed: &Placed, names: &mut Names) -> CloudFunction {
+    let trained = trained_model(input, placed).filter(|s| s.place.cloud == "gcp");
+    let model_bucket = trained.as_ref().and_then(|s| s.bucket.clone());
+    let model_condition = match (&model_bucket, &trained) {
+        (Some(bucket), Some(stored)) => format!(
+            "resource.name.startsWith({})",
+            crate::emit::templates::yaml_quote(&format!(
+                "projects/_/buckets/{bucket}/objects/{}",
+                stored.prefix
+            ))
+        ),
+        _ => String::new(),
+    };
     let f = placed.function;
     let spec = &placed.spec_name;
     let mib = memory_mib(f);
@@ -104,6 +120,8 @@ fn function(input: &BuildInput, placed: &Placed, names: &mut Names) -> CloudFunc
         min_instances: f.min_instances,
         max_instances: max_instances(f),
         env: environment(f, trained_model(input, placed).as_ref()),
+        model_bucket,
+        model_condition,
     }
 }
 
