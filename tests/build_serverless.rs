@@ -486,3 +486,63 @@ function score {
         "{outputs}"
     );
 }
+
+/// An Azure function serving a model trained in Azure may read its container: a Storage
+/// Blob Data Reader assignment whose scope names the resource group, storage account and
+/// container that terraform/azure creates.
+#[test]
+fn an_azure_function_may_read_the_container_of_its_trained_model() {
+    let text = r#"
+clouds { allow = [azure] }
+dataset rows {
+  size     = 1 GB
+  location = azure.eastus
+}
+train scorer {
+  data        = dataset.rows
+  model       = mlp { input = 16, hidden = [32], output = 2 }
+  parallelism = data { gpus = 1 }
+  accelerator = T4 x 1
+  batch_size  = 64
+  optimizer   = adamw { lr = 1e-3 }
+  max_runtime = 1 h
+  region      = azure.eastus
+}
+function score {
+  model        = train.scorer
+  platform     = azure_functions
+  runtime      = python3.11
+  memory       = 2048 MB
+  timeout      = 10 s
+  avg_duration = 50 ms
+  invocations  = 1M / month
+  region       = azure.eastus
+}
+"#;
+    let (out, output) = build_text("azure-trained-model", text);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let main = std::fs::read_to_string(out.join("serverless/azure_functions/main.tf")).unwrap();
+    assert!(
+        main.contains("MLC_MODEL    = \"az://mlc-models-eastus/scorer/model.safetensors\""),
+        "{main}"
+    );
+    let all = out.parent().unwrap().join("all");
+    build(&out.parent().unwrap().join("spec.mlc"), &all, &[]);
+    let storage = std::fs::read_to_string(all.join("terraform/azure/storage.tf")).unwrap();
+    let providers = std::fs::read_to_string(all.join("terraform/azure/providers.tf")).unwrap();
+    for (name, file) in [
+        ("\"mlc-models-eastus\"", &storage),
+        ("\"mlceastus\"", &storage),
+        ("\"mlc-eastus\"", &providers),
+    ] {
+        assert!(file.contains(name), "terraform/azure lacks {name}");
+    }
+    assert!(
+        main.contains("/resourceGroups/mlc-eastus/providers/Microsoft.Storage/storageAccounts/mlceastus/blobServices/default/containers/mlc-models-eastus"),
+        "{main}"
+    );
+}

@@ -49,6 +49,9 @@ struct FunctionApp {
     always_ready: u64,
     max_instances: u64,
     env: Vec<EnvVar>,
+    /// The blob container of the trained model it serves, where it is in Azure (the
+    /// region's storage account of terraform/azure), as a role assignment scope.
+    model_scope: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -165,6 +168,7 @@ fn function_app(input: &BuildInput, placed: &Placed, names: &mut Names) -> Funct
         always_ready: f.min_instances,
         max_instances: max_instances(f).clamp(*MAX_INSTANCES.start(), *MAX_INSTANCES.end()),
         env: environment(f, trained_model(input, placed).as_ref()),
+        model_scope: model_scope(input, placed),
     }
 }
 
@@ -230,4 +234,20 @@ mod tests {
             );
         }
     }
+}
+
+/// The resource ID of the container that holds the trained model a function serves,
+/// where it is in Azure: terraform/azure names the region's resource group and storage
+/// account from the project and the region (`emit::storage`).
+fn model_scope(input: &BuildInput, placed: &Placed) -> Option<String> {
+    let stored = trained_model(input, placed).filter(|s| s.place.cloud == "azure")?;
+    let container = stored.bucket.as_deref()?;
+    let prefix = crate::emit::storage::project_label(input.model);
+    let code = &stored.place.region_code;
+    // After `/subscriptions/<id>`, which the template takes from `var.subscription_id`.
+    Some(format!(
+        "/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}/blobServices/default/containers/{container}",
+        crate::emit::storage::azure_resource_group(&prefix, code),
+        crate::emit::storage::azure_storage_account(&prefix, code),
+    ))
 }
