@@ -210,6 +210,22 @@ fn runtime(spec_runtime: &str) -> Runtime {
     }
 }
 
+/// The resource ID of the container that holds the trained model a function serves,
+/// where it is in Azure: terraform/azure names the region's resource group and storage
+/// account from the project and the region (`emit::storage`).
+fn model_scope(input: &BuildInput, placed: &Placed) -> Option<String> {
+    let stored = trained_model(input, placed).filter(|s| s.place.cloud == "azure")?;
+    let container = stored.bucket.as_deref()?;
+    let prefix = crate::emit::storage::project_label(input.model);
+    let code = &stored.place.region_code;
+    // After `/subscriptions/<id>`, which the template takes from `var.subscription_id`.
+    Some(format!(
+        "/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}/blobServices/default/containers/{container}",
+        crate::emit::storage::azure_resource_group(&prefix, code),
+        crate::emit::storage::azure_storage_account(&prefix, code),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,20 +250,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The resource ID of the container that holds the trained model a function serves,
-/// where it is in Azure: terraform/azure names the region's resource group and storage
-/// account from the project and the region (`emit::storage`).
-fn model_scope(input: &BuildInput, placed: &Placed) -> Option<String> {
-    let stored = trained_model(input, placed).filter(|s| s.place.cloud == "azure")?;
-    let container = stored.bucket.as_deref()?;
-    let prefix = crate::emit::storage::project_label(input.model);
-    let code = &stored.place.region_code;
-    // After `/subscriptions/<id>`, which the template takes from `var.subscription_id`.
-    Some(format!(
-        "/resourceGroups/{}/providers/Microsoft.Storage/storageAccounts/{}/blobServices/default/containers/{container}",
-        crate::emit::storage::azure_resource_group(&prefix, code),
-        crate::emit::storage::azure_storage_account(&prefix, code),
-    ))
 }
