@@ -130,6 +130,15 @@ pub const GCP_NETWORK: NameRule = NameRule {
         ("google_compute_router_nat", "name"),
         ("google_compute_global_address", "name"),
         ("google_compute_managed_ssl_certificate", "name"),
+        ("google_compute_subnetwork", "secondary_ip_range.range_name"),
+        (
+            "google_container_cluster",
+            "ip_allocation_policy.cluster_secondary_range_name",
+        ),
+        (
+            "google_container_cluster",
+            "ip_allocation_policy.services_secondary_range_name",
+        ),
     ],
     ..rfc1035("GCP network resource", 63, GCP_NAMING)
 };
@@ -360,7 +369,10 @@ pub const AKS_DNS_PREFIX: NameRule = NameRule {
     )
 };
 pub const AKS_NODE_POOL: NameRule = NameRule {
-    used_by: &[("azurerm_kubernetes_cluster_node_pool", "name")],
+    used_by: &[
+        ("azurerm_kubernetes_cluster_node_pool", "name"),
+        ("azurerm_kubernetes_cluster", "default_node_pool.name"),
+    ],
     lowercase: true,
     first: Edge::Letter,
     source: "https://learn.microsoft.com/azure/aks/create-node-pools (Linux: 1-12 lowercase letters and digits, starting with a letter)",
@@ -391,6 +403,22 @@ pub const AZURE_NETWORK: NameRule = NameRule {
     last: Edge::AlnumOrUnderscore,
     min: 2,
     ..alnum_and("Azure network resource", 1, 64, "-_.", AZURE_NAMING)
+};
+pub const AZURE_POLICY_RULE: NameRule = NameRule {
+    used_by: &[("azurerm_storage_management_policy", "rule.name")],
+    source: "terraform-provider-azurerm storage_management_policy (`^[a-zA-Z0-9]*$`; the REST API: \"any combination of alpha numeric characters\")",
+    ..rule("Azure lifecycle management rule", 1, 256)
+};
+pub const AZURE_SUB_RESOURCE: NameRule = NameRule {
+    used_by: &[
+        ("azurerm_network_security_group", "security_rule.name"),
+        (
+            "azurerm_private_endpoint",
+            "private_service_connection.name",
+        ),
+    ],
+    last: Edge::AlnumOrUnderscore,
+    ..alnum_and("Azure rule or connection", 1, 80, "-_.", AZURE_NAMING)
 };
 pub const DISK_ENCRYPTION_SET: NameRule = NameRule {
     used_by: &[("azurerm_disk_encryption_set", "name")],
@@ -535,6 +563,8 @@ pub const RULES: &[&NameRule] = &[
     &STORAGE_CONTAINER,
     &RESOURCE_GROUP,
     &AZURE_NETWORK,
+    &AZURE_POLICY_RULE,
+    &AZURE_SUB_RESOURCE,
     &DISK_ENCRYPTION_SET,
     &LOG_ANALYTICS,
     &MANAGED_IDENTITY,

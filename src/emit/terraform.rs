@@ -281,6 +281,8 @@ pub struct BucketContext {
 #[derive(Debug, Clone, Serialize)]
 pub struct LifecycleRule {
     pub id: String,
+    /// Azure: the management policy rule's name (letters and digits only).
+    pub azure_name: String,
     pub dataset: String,
     /// Key prefix of the dataset inside its bucket ("" for the whole bucket).
     pub prefix: String,
@@ -525,15 +527,23 @@ fn cloud_context(
         })
         .collect();
     for region in &mut regions {
-        region.bucket_rules = buckets
-            .iter()
-            .filter(|b| b.region_code == region.code)
-            .flat_map(|b| b.rules.iter().map(move |r| (b, r)))
-            .map(|(b, r)| LifecycleRule {
-                azure_prefix: format!("{}/{}", b.name, r.prefix),
-                ..r.clone()
-            })
-            .collect();
+        let mut rules = Vec::new();
+        for b in buckets.iter().filter(|b| b.region_code == region.code) {
+            for r in &b.rules {
+                let azure_name = names.fit(
+                    &names::AZURE_POLICY_RULE,
+                    &format!("{cloud}/policy-rule/{}", region.code),
+                    &r.dataset,
+                    &r.id,
+                );
+                rules.push(LifecycleRule {
+                    azure_prefix: format!("{}/{}", b.name, r.prefix),
+                    azure_name,
+                    ..r.clone()
+                });
+            }
+        }
+        region.bucket_rules = rules;
     }
     for region in regions.iter_mut().filter(|r| r.cluster.is_some()) {
         let place = storage::Place {
@@ -1037,6 +1047,7 @@ fn model_lifecycles(model: &Model, cloud: &str, train: &str, prefix: &str) -> Ve
     let rule =
         |id: &str, what: String, prefix: String, transitions: Vec<Transition>| LifecycleRule {
             id: ident(id),
+            azure_name: String::new(),
             dataset: what,
             has_prefix: !prefix.is_empty(),
             has_retention: false,
@@ -1103,6 +1114,7 @@ fn lifecycle(cloud: &str, d: &Dataset, prefix: &str) -> LifecycleRule {
         .map(|s| (s.to_f64() / 86_400.0).ceil() as u64);
     LifecycleRule {
         id: ident(&d.name),
+        azure_name: String::new(),
         dataset: d.name.clone(),
         prefix: prefix.to_string(),
         has_prefix: !prefix.is_empty(),

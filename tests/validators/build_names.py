@@ -1,8 +1,9 @@
 """Lists the names a build gives its resources, for the deploy check (tests/deploy.rs) to
 hold against the providers' rules in src/emit/names.rs. Prints one JSON array of
 [file, type, label, argument, value] rows:
-- every top-level string argument of every Terraform resource (python-hcl2 parses the
-  `.tf` files; a literal keeps its quotes, an expression is `${...}`);
+- every string argument of every Terraform resource, a nested block's as
+  `block.argument` (python-hcl2 parses the `.tf` files; a literal keeps its quotes, an
+  expression is `${...}`);
 - `metadata.name` of every Kubernetes object, as ["kubernetes", Kind, ...];
 - the name properties of SAM templates' resources, as ["sam", Type, ...].
 
@@ -33,15 +34,26 @@ CfnLoader.add_multi_constructor("!", _any_tag)
 SAM_NAMES = {"AWS::Serverless::Function": "FunctionName"}
 
 
+def arguments(body, prefix=""):
+    """(argument, value) of every string argument of a block, nested blocks' as
+    `block.argument`."""
+    for key, value in body.items():
+        if isinstance(value, str):
+            yield prefix + key, value
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict) and item.get("__is_block__"):
+                    yield from arguments(item, prefix + key + ".")
+
+
 def terraform(path, rows):
     with open(path) as f:
         body = hcl2.load(f)
     for block in body.get("resource", []):
         for kind, labelled in block.items():
-            for label, arguments in labelled.items():
-                for argument, value in arguments.items():
-                    if isinstance(value, str):
-                        rows.append([str(path), kind.strip('"'), label.strip('"'), argument, value])
+            for label, body in labelled.items():
+                for argument, value in arguments(body):
+                    rows.append([str(path), kind.strip('"'), label.strip('"'), argument, value])
 
 
 def manifests(path, rows):
