@@ -427,39 +427,47 @@ fn a_custom_runtime_on_cloud_functions_is_an_error() {
     assert!(!out.exists(), "nothing is written");
 }
 
+/// A spec that trains `scorer` in `region` of `cloud` and serves it from a function on
+/// `platform` there.
+fn trained_model_spec(cloud: &str, region: &str, platform: &str, runtime: &str) -> String {
+    format!(
+        r#"
+clouds {{ allow = [{cloud}] }}
+dataset rows {{
+  size     = 1 GB
+  location = {cloud}.{region}
+}}
+train scorer {{
+  data        = dataset.rows
+  model       = mlp {{ input = 16, hidden = [32], output = 2 }}
+  parallelism = data {{ gpus = 1 }}
+  accelerator = T4 x 1
+  batch_size  = 64
+  optimizer   = adamw {{ lr = 1e-3 }}
+  max_runtime = 1 h
+  region      = {cloud}.{region}
+}}
+function score {{
+  model        = train.scorer
+  platform     = {platform}
+  runtime      = {runtime}
+  memory       = 2048 MB
+  timeout      = 10 s
+  avg_duration = 50 ms
+  invocations  = 1M / month
+  region       = {cloud}.{region}
+}}
+"#
+    )
+}
+
 /// A Lambda serving a model the spec trains gets the trained weights' location (not the
 /// spec's `train.x`), a read grant on that folder and the right to decrypt it with the
 /// models bucket's key, which Terraform outputs for the template's parameter.
 #[test]
 fn a_function_serving_a_trained_model_finds_and_may_read_it() {
-    let spec = r#"
-clouds { allow = [aws] }
-dataset rows {
-  size     = 1 GB
-  location = aws.us_east_1
-}
-train scorer {
-  data        = dataset.rows
-  model       = mlp { input = 16, hidden = [32], output = 2 }
-  parallelism = data { gpus = 1 }
-  accelerator = T4 x 1
-  batch_size  = 64
-  optimizer   = adamw { lr = 1e-3 }
-  max_runtime = 1 h
-  region      = aws.us_east_1
-}
-function score {
-  model        = train.scorer
-  platform     = aws_lambda
-  runtime      = python3.12
-  memory       = 1024 MB
-  timeout      = 10 s
-  avg_duration = 50 ms
-  invocations  = 1M / month
-  region       = aws.us_east_1
-}
-"#;
-    let (out, output) = build_text("trained-model", spec);
+    let spec = trained_model_spec("aws", "us_east_1", "aws_lambda", "python3.12");
+    let (out, output) = build_text("trained-model", &spec);
     assert!(
         output.status.success(),
         "{}",
@@ -492,34 +500,8 @@ function score {
 /// container that terraform/azure creates.
 #[test]
 fn an_azure_function_may_read_the_container_of_its_trained_model() {
-    let text = r#"
-clouds { allow = [azure] }
-dataset rows {
-  size     = 1 GB
-  location = azure.eastus
-}
-train scorer {
-  data        = dataset.rows
-  model       = mlp { input = 16, hidden = [32], output = 2 }
-  parallelism = data { gpus = 1 }
-  accelerator = T4 x 1
-  batch_size  = 64
-  optimizer   = adamw { lr = 1e-3 }
-  max_runtime = 1 h
-  region      = azure.eastus
-}
-function score {
-  model        = train.scorer
-  platform     = azure_functions
-  runtime      = python3.11
-  memory       = 2048 MB
-  timeout      = 10 s
-  avg_duration = 50 ms
-  invocations  = 1M / month
-  region       = azure.eastus
-}
-"#;
-    let (out, output) = build_text("azure-trained-model", text);
+    let spec = trained_model_spec("azure", "eastus", "azure_functions", "python3.11");
+    let (out, output) = build_text("azure-trained-model", &spec);
     assert!(
         output.status.success(),
         "{}",
