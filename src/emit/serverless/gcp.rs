@@ -26,6 +26,8 @@ struct CloudFunction {
     /// The Terraform resource name.
     label: String,
     spec_name: String,
+    /// The service account's display name: the spec name, within 100 characters.
+    display_name: String,
     name: String,
     account_id: String,
     location: String,
@@ -98,6 +100,7 @@ fn function(input: &BuildInput, placed: &Placed, names: &mut Names) -> CloudFunc
             64,
         ),
         spec_name: spec.clone(),
+        display_name: names::GCP_DISPLAY_NAME.fit(spec),
         name: names.fit(
             &names::GCP_FUNCTION,
             "gcp_cloud_functions function",
