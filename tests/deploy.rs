@@ -413,7 +413,8 @@ fn generated_spec_names_become_names_the_providers_allow() {
     // Cases found before, kept: a 104-character function name (a GCP service account's
     // display name holds 100).
     let long = "sg___nxeu___google___s3alias___Qxw2k8j___sg___vidrkyhyzxw___s3alias___Bj4LGhR7KW1___google___TxkTzor4";
-    for (project, base) in [("a", long)] {
+    let found_before: &[(&str, &str)] = &[("a", long)];
+    for &(project, base) in found_before {
         let spec = dir.path().join("spec.mlc");
         std::fs::write(&spec, named_spec(project, base)).unwrap();
         let out = dir.path().join("out");
