@@ -528,3 +528,55 @@ fn an_azure_function_may_read_the_container_of_its_trained_model() {
         "{main}"
     );
 }
+
+/// Under `network = public` a request/response Lambda gets a way in: a function URL that
+/// only IAM-signed requests pass (with provisioned concurrency, on its alias), as an
+/// output; the template still validates, translated and not, and checkov finds nothing
+/// but the network the spec chose.
+#[test]
+fn a_public_lambda_gets_an_iam_authenticated_function_url() {
+    let spec = r#"
+clouds { allow = [aws] }
+security {
+  encryption_at_rest    = aes256 via kms
+  key_rotation          = 365 d
+  encryption_in_transit = tls13
+  network               = public
+  access                = rbac { mfa = required }
+  audit_logging         = on
+  log_retention         = 1 year
+}
+function score {
+  model                   = "s3://acme-models/score/model.safetensors"
+  platform                = aws_lambda
+  runtime                 = python3.12
+  memory                  = 1024 MB
+  timeout                 = 10 s
+  avg_duration            = 50 ms
+  invocations             = 1M / month
+  provisioned_concurrency = 2
+  region                  = aws.us_east_1
+}
+"#;
+    let (out, output) = build_text("function-url", spec);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sam =
+        std::fs::read_to_string(out.join("serverless/aws_lambda/us-east-1/template.yaml")).unwrap();
+    assert!(
+        sam.contains("FunctionUrlConfig:\n        AuthType: AWS_IAM"),
+        "{sam}"
+    );
+    assert!(sam.contains("!GetAtt ScoreUrl.FunctionUrl"), "{sam}");
+    validate(&out);
+    // Outside a VPC is the spec's `network = public` (CKV_AWS_117); nothing else fails,
+    // the URL's authentication (CKV_AWS_258) included.
+    let failures: Vec<(String, String)> = checkov_failures(&out)
+        .into_iter()
+        .filter(|(_, check)| check != "CKV_AWS_117")
+        .collect();
+    assert_eq!(failures, Vec::<(String, String)>::new());
+}

@@ -54,6 +54,10 @@ struct Lambda {
     arn_output_id: String,
     dead_letter_output_id: String,
     requests_output_id: String,
+    /// A function URL, IAM-authenticated: request/response functions under
+    /// `network = public` (a private one is called through the Lambda API, with IAM).
+    url: bool,
+    url_output_id: String,
     dead_letter_description: String,
     requests_description: String,
     spec_name: String,
@@ -195,6 +199,8 @@ fn lambda(input: &BuildInput, placed: &Placed, region: &str, names: &mut Names) 
     // `Batches` event and the `live` alias.
     derived("batches");
     derived("alias live");
+    // SAM names a function's URL `<id>Url`.
+    derived("url");
     let mut output = |suffix: &str| {
         names.logical_id(
             &format!("{scope} output"),
@@ -202,10 +208,11 @@ fn lambda(input: &BuildInput, placed: &Placed, region: &str, names: &mut Names) 
             &format!("{} {suffix}", placed.base),
         )
     };
-    let (arn_output_id, dead_letter_output_id, requests_output_id) = (
+    let (arn_output_id, dead_letter_output_id, requests_output_id, url_output_id) = (
         output("arn"),
         output("dead letter queue url"),
         output("requests url"),
+        output("function url"),
     );
     let function_name = names.fit(
         &names::LAMBDA_FUNCTION,
@@ -226,6 +233,8 @@ fn lambda(input: &BuildInput, placed: &Placed, region: &str, names: &mut Names) 
         arn_output_id,
         dead_letter_output_id,
         requests_output_id,
+        url: !private(input.model.security.as_ref()) && f.batching.is_none(),
+        url_output_id,
         dead_letter_description: format!(
             "Dead letters of {}: failed asynchronous calls and requests",
             placed.spec_name
