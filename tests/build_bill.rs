@@ -29,12 +29,21 @@ const BILLED_WHATEVER_THE_LOAD: &[(&str, Option<&str>)] = &[
     ("azurerm_key_vault_key", None),
 ];
 
-/// USD per hour the stdlib charges per cluster node of `cloud` besides its VM.
+/// USD per hour the stdlib charges per cluster node of `cloud` besides its VM (the
+/// stdlib is checked once).
 fn node_fee(cloud: &str) -> f64 {
-    let checked = mlc::check::check_text("empty.mlc", "");
-    let knowledge = checked.model.expect("the stdlib's model").knowledge;
-    let info = knowledge.clouds.iter().find(|c| c.name == cloud).unwrap();
-    info.node_fee_usd_per_second.to_f64() * 3600.0
+    static FEES: std::sync::OnceLock<std::collections::BTreeMap<String, f64>> =
+        std::sync::OnceLock::new();
+    let fees = FEES.get_or_init(|| {
+        let checked = mlc::check::check_text("empty.mlc", "");
+        let knowledge = checked.model.expect("the stdlib's model").knowledge;
+        knowledge
+            .clouds
+            .iter()
+            .map(|c| (c.name.clone(), c.node_fee_usd_per_hour()))
+            .collect()
+    });
+    fees[cloud]
 }
 
 /// `mlc build SPEC` into a temporary folder, and `mlc plan SPEC --format json`: the

@@ -91,6 +91,14 @@ impl Model {
         self.index().batches.get(name).map(|&i| &self.batches[i])
     }
 
+    /// The batch job that writes `dataset` (`output`), if any: one at most, which the
+    /// check stage enforces (E0211).
+    pub fn producer(&self, dataset: &str) -> Option<&Batch> {
+        self.batches
+            .iter()
+            .find(|b| b.output.as_deref() == Some(dataset))
+    }
+
     /// The accelerators workload `kind name` asks for on each node or replica (`kind` is
     /// its keyword: `train`, `batch`, `service`, `function`), if any.
     pub fn accelerator_of(&self, kind: &str, name: &str) -> Option<&AccelCount> {
@@ -844,6 +852,11 @@ pub struct CloudInfo {
 }
 
 impl CloudInfo {
+    /// What each cluster node bills besides its VM (`node_fee`), USD per hour.
+    pub fn node_fee_usd_per_hour(&self) -> f64 {
+        self.node_fee_usd_per_second.to_f64() * 3600.0
+    }
+
     /// The version the build creates clusters on: the newest released by `date` (days
     /// since 1970-01-01) and still in standard support then.
     pub fn kubernetes_at(&self, date: i64) -> Option<&KubernetesRelease> {

@@ -53,14 +53,10 @@ pub fn of<'m>(model: &'m Model, job: JobRef<'m>) -> Result<Option<Schedule>, Str
 fn facts(model: &Model, (kind, name): JobRef) -> Option<(Window, f64, bool)> {
     match kind {
         "train" => model
-            .trains
-            .iter()
-            .find(|t| t.name == name)
+            .train(name)
             .map(|t| (t.window, t.runs_per_month.to_f64(), t.runs_given)),
         _ => model
-            .batches
-            .iter()
-            .find(|b| b.name == name)
+            .batch(name)
             .map(|b| (b.window, b.runs_per_month.to_f64(), b.runs_given)),
     }
 }
@@ -94,51 +90,32 @@ fn start_hour<'m>(
 
 /// The jobs whose output `job` reads, each with its `max_runtime` in whole hours.
 fn producers<'m>(model: &'m Model, (kind, name): JobRef) -> Vec<(JobRef<'m>, u64)> {
-    let hours = |seconds: f64| (seconds / 3600.0).ceil() as u64;
-    let writers_of = |dataset: &str| -> Vec<(JobRef<'m>, u64)> {
+    let hours = |seconds: crate::check::units::Exact| (seconds.to_f64() / 3600.0).ceil() as u64;
+    let writer_of = |dataset: &str| {
         model
-            .batches
-            .iter()
-            .filter(|b| b.output.as_deref() == Some(dataset))
-            .map(|b| {
-                (
-                    ("batch", b.name.as_str()),
-                    hours(b.max_runtime_seconds.to_f64()),
-                )
-            })
-            .collect()
+            .producer(dataset)
+            .map(|b| (("batch", b.name.as_str()), hours(b.max_runtime_seconds)))
     };
-    let trainer = |train: &str| -> Vec<(JobRef<'m>, u64)> {
-        model
-            .trains
-            .iter()
-            .filter(|t| t.name == train)
-            .map(|t| {
-                (
-                    ("train", t.name.as_str()),
-                    hours(t.max_runtime_seconds.to_f64()),
-                )
-            })
-            .collect()
-    };
-    let mut found = Vec::new();
     if kind == "train" {
-        for t in model.trains.iter().filter(|t| t.name == name) {
-            for d in &t.data {
-                found.extend(writers_of(d));
-            }
-        }
-    } else {
-        for b in model.batches.iter().filter(|b| b.name == name) {
-            for input in &b.inputs {
-                found.extend(match input {
-                    Input::Dataset(d) => writers_of(d),
-                    Input::Train(t) => trainer(t),
-                });
-            }
-        }
+        let data = model
+            .train(name)
+            .map(|t| t.data.as_slice())
+            .unwrap_or_default();
+        return data.iter().filter_map(|d| writer_of(d)).collect();
     }
-    found
+    let inputs = model
+        .batch(name)
+        .map(|b| b.inputs.as_slice())
+        .unwrap_or_default();
+    inputs
+        .iter()
+        .filter_map(|input| match input {
+            Input::Dataset(d) => writer_of(d),
+            Input::Train(t) => model
+                .train(t)
+                .map(|t| (("train", t.name.as_str()), hours(t.max_runtime_seconds))),
+        })
+        .collect()
 }
 
 /// The days a job with `runs` a month starts on.

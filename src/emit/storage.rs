@@ -226,9 +226,7 @@ fn homes(model: &Model, plan: &Plan, prefix: &str) -> Vec<Stored> {
         let home = match &d.location {
             Some(_) => planned("dataset", &d.name),
             None => model
-                .batches
-                .iter()
-                .find(|b| b.output.as_deref() == Some(d.name.as_str()))
+                .producer(&d.name)
                 .and_then(|b| planned("batch", &b.name)),
         };
         let Some(w) = home else { continue };
@@ -458,11 +456,7 @@ pub fn addresses_by_line_item(model: &Model, plan: &Plan) -> BTreeMap<String, Ve
             _ => "azurerm_storage_container",
         };
         let item = match &stored.content {
-            Content::Dataset(d) => match model
-                .batches
-                .iter()
-                .find(|b| b.output.as_deref() == Some(d))
-            {
+            Content::Dataset(d) => match model.producer(d) {
                 Some(b) if model.dataset(d).is_some_and(|x| x.location.is_none()) => {
                     format!("batch.{}", b.name)
                 }

@@ -667,13 +667,9 @@ fn azure_region_names(
     prefix: &str,
     code: &str,
 ) -> (String, String) {
+    // The name the Kubernetes target's volumes use too (`storage::azure_storage_account`).
     let account = super::storage::azure_storage_account(prefix, code);
-    let storage_account = names.fit(
-        &names::STORAGE_ACCOUNT,
-        &scope("storage-account"),
-        code,
-        &account,
-    );
+    let storage_account = names.take(&scope("storage-account"), code, &account);
     let vault = format!("{prefix}-{code}-kv");
     let vault_name = names.fit(&names::KEY_VAULT, &scope("vault"), code, &vault);
     (storage_account, vault_name)
@@ -1210,9 +1206,9 @@ fn cloud_names(names: &mut Names, cloud: &str, prefix: &str) -> CloudNames {
 
 /// The names of a region's resources, fitted to their rules.
 fn region_names(names: &mut Names, cloud: &str, prefix: &str, code: &str) -> RegionNames {
+    // The name the Kubernetes target's volumes use too (`storage::azure_resource_group`).
     let resource_group = if cloud == "azure" {
-        names.fit(
-            &names::RESOURCE_GROUP,
+        names.take(
             "azure/resource group",
             code,
             &storage::azure_resource_group(prefix, code),

@@ -12,7 +12,7 @@ pub mod places;
 pub mod render;
 
 use crate::catalog::Catalog;
-use crate::check::model::{AccelCount, Model};
+use crate::check::model::{AccelCount, CloudInfo, Model};
 use crate::graph::{NodeKind, ResourceGraph};
 use crate::optimize::{self, Choice, Flow, Limits, Problem, Resource, Workload};
 use crate::policy::placement::PlacementRules;
@@ -1048,15 +1048,13 @@ fn capacity_note(model: &Model, ctx: &Context, unit: &Unit, chosen: &Candidate) 
     let share = cost::SPOT_FALLBACK_SHARE;
     let row = priced_row(ctx, unit_accelerator(model, unit), chosen)?;
     // Both with what the cluster charges per node besides the VM (`node_fee`).
-    let fee = model
-        .knowledge
-        .clouds
-        .iter()
-        .find(|c| c.name == row.cloud)
-        .map_or(0.0, |c| c.node_fee_usd_per_second.to_f64() * 3600.0);
-    let on_demand = row.price_usd_per_hour?.to_f64() + fee;
+    let fee = ctx
+        .cloud(row.cloud)
+        .map_or(0.0, CloudInfo::node_fee_usd_per_hour);
+    let catalog_on_demand = row.price_usd_per_hour?.to_f64();
+    let on_demand = catalog_on_demand + fee;
     let mix =
-        row.spot_price_usd_per_hour?.to_f64() * (1.0 - share) + (on_demand - fee) * share + fee;
+        row.spot_price_usd_per_hour?.to_f64() * (1.0 - share) + catalog_on_demand * share + fee;
     // Scaled from the candidate's own cost, so whole nodes and hours carry over.
     Some(format!(
         "`spot fallback on_demand` is priced as {:.0}% of its hours on spot and {:.0}% on the on-demand fallback (an assumption, docs/plan.md); all on demand, at the same hours, it would cost {}/month",

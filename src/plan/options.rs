@@ -161,7 +161,7 @@ struct Needs<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn cloud(&self, name: &str) -> Option<&'a CloudInfo> {
+    pub(crate) fn cloud(&self, name: &str) -> Option<&'a CloudInfo> {
         self.model.knowledge.clouds.iter().find(|c| c.name == name)
     }
 
@@ -443,7 +443,7 @@ fn priced(
     let fallback = capacity
         .fallback
         .and_then(|f| cost::hourly_price(offering, f, cloud).map(|p| (p, f)));
-    let fee = cloud.node_fee_usd_per_second.to_f64() * 3600.0;
+    let fee = cloud.node_fee_usd_per_hour();
     let (price, kind) = match (primary, fallback) {
         (Some((spot, CapacityKind::Spot)), Some((on_demand, CapacityKind::OnDemand))) => (
             spot * (1.0 - cost::SPOT_FALLBACK_SHARE) + on_demand * cost::SPOT_FALLBACK_SHARE,

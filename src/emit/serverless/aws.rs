@@ -3,7 +3,7 @@
 
 use super::{
     ceil, environment, key_rotation_days, log_retention_days, max_instances, memory_mib, named_key,
-    private, trained_model, EnvVar, Placed,
+    private, EnvVar, Placed,
 };
 use crate::check::model::{Function, ModelSource};
 use crate::emit::names::{self, Names};
@@ -160,7 +160,7 @@ fn template(input: &BuildInput, region: &str, placed: &[&Placed], names: &mut Na
             .unwrap_or(3653),
         reads_trained_model: placed
             .iter()
-            .any(|p| trained_model(input, p).is_some_and(|s| s.place.cloud == "aws")),
+            .any(|p| p.trained.as_ref().is_some_and(|s| s.place.cloud == "aws")),
         model_key_description: format!(
             "the ARN of the KMS key that encrypts the trained models' bucket: the output data_key_{} of terraform/aws",
             crate::emit::terraform::ident(region_name)
@@ -173,7 +173,7 @@ fn template(input: &BuildInput, region: &str, placed: &[&Placed], names: &mut Na
 }
 
 fn lambda(input: &BuildInput, placed: &Placed, region: &str, names: &mut Names) -> Lambda {
-    let trained = trained_model(input, placed);
+    let trained = placed.trained.as_ref();
     let f = placed.function;
     let scope = format!("aws_lambda {region}");
     // The function's own ID first: when two functions clash, that is the error reported.
@@ -259,12 +259,11 @@ fn lambda(input: &BuildInput, placed: &Placed, region: &str, names: &mut Names) 
         reserved_concurrency: max_instances(f),
         provisioned: f.min_instances > 0,
         provisioned_concurrency: f.min_instances,
-        env: environment(f, trained.as_ref()),
+        env: environment(f, trained),
         model_object_arn: trained
-            .as_ref()
             .and_then(trained_object_arn)
             .or_else(|| model_object_arn(f)),
-        trained_model: trained.as_ref().is_some_and(|s| s.place.cloud == "aws"),
+        trained_model: trained.is_some_and(|s| s.place.cloud == "aws"),
         batching: f.batching.is_some(),
         batch_size: f
             .batching

@@ -6,8 +6,7 @@
 //! managed identity, never by a shared key.
 
 use super::{
-    ceil, environment, max_instances, memory_mib, private, terraform_name, trained_model, EnvVar,
-    Placed,
+    ceil, environment, max_instances, memory_mib, private, terraform_name, EnvVar, Placed,
 };
 use crate::check::model::Function;
 use crate::check::units::Exact;
@@ -167,7 +166,7 @@ fn function_app(input: &BuildInput, placed: &Placed, names: &mut Names) -> Funct
         ),
         always_ready: f.min_instances,
         max_instances: max_instances(f).clamp(*MAX_INSTANCES.start(), *MAX_INSTANCES.end()),
-        env: environment(f, trained_model(input, placed).as_ref()),
+        env: environment(f, placed.trained.as_ref()),
         model_scope: model_scope(input, placed),
     }
 }
@@ -214,7 +213,10 @@ fn runtime(spec_runtime: &str) -> Runtime {
 /// where it is in Azure: terraform/azure names the region's resource group and storage
 /// account from the project and the region (`emit::storage`).
 fn model_scope(input: &BuildInput, placed: &Placed) -> Option<String> {
-    let stored = trained_model(input, placed).filter(|s| s.place.cloud == "azure")?;
+    let stored = placed
+        .trained
+        .as_ref()
+        .filter(|s| s.place.cloud == "azure")?;
     let container = stored.bucket.as_deref()?;
     let prefix = crate::emit::storage::project_label(input.model);
     let code = &stored.place.region_code;

@@ -3,8 +3,8 @@
 //! account (no roles: the function reaches nothing the spec does not grant).
 
 use super::{
-    ceil, environment, max_instances, memory_mib, named_key, private, terraform_name,
-    trained_model, EnvVar, Placed,
+    ceil, environment, max_instances, memory_mib, named_key, private, terraform_name, EnvVar,
+    Placed,
 };
 use crate::emit::names::{self, Names};
 use crate::emit::{BuildInput, EmitError, Output};
@@ -59,7 +59,7 @@ pub(super) fn emit(
         header: input.header("#"),
         private: private(security),
         kms_key: named_key(security, "gcp").map(str::to_string),
-        functions: placed.iter().map(|p| function(input, p, names)).collect(),
+        functions: placed.iter().map(|p| function(p, names)).collect(),
     };
     let errors: Vec<EmitError> = placed
         .iter()
@@ -76,8 +76,8 @@ pub(super) fn emit(
     super::terraform_files("gcp", DIR, &context)
 }
 
-fn function(input: &BuildInput, placed: &Placed, names: &mut Names) -> CloudFunction {
-    let trained = trained_model(input, placed).filter(|s| s.place.cloud == "gcp");
+fn function(placed: &Placed, names: &mut Names) -> CloudFunction {
+    let trained = placed.trained.as_ref().filter(|s| s.place.cloud == "gcp");
     let model_bucket = trained.as_ref().and_then(|s| s.bucket.clone());
     let model_condition = match (&model_bucket, &trained) {
         (Some(bucket), Some(stored)) => format!(
@@ -122,7 +122,7 @@ fn function(input: &BuildInput, placed: &Placed, names: &mut Names) -> CloudFunc
         timeout_seconds: ceil(f.timeout_seconds).max(1),
         min_instances: f.min_instances,
         max_instances: max_instances(f),
-        env: environment(f, trained_model(input, placed).as_ref()),
+        env: environment(f, placed.trained.as_ref()),
         model_bucket,
         model_condition,
     }

@@ -60,6 +60,8 @@ pub(crate) struct Placed<'a> {
     pub spec_name: String,
     /// The spec name with the copy as a suffix, from which generated names are made.
     pub base: String,
+    /// Where the trained model it serves is (`trained_model`), for `model = train.x`.
+    pub trained: Option<Stored>,
 }
 
 /// A name and value of a function's environment.
@@ -109,6 +111,8 @@ pub fn emit(input: &BuildInput, names: &mut Names) -> Result<Vec<Output>, Vec<Em
 /// The plan's function placements on managed platforms, in plan order (sorted by name,
 /// then copy), each with its function.
 fn placed<'a>(input: &BuildInput<'a>) -> Vec<Placed<'a>> {
+    // One storage plan for every function's model.
+    let storage = super::storage::plan(input.model, input.plan);
     let mut placed: Vec<Placed> = input
         .plan
         .workloads
@@ -124,6 +128,7 @@ fn placed<'a>(input: &BuildInput<'a>) -> Vec<Placed<'a>> {
                 None => (function.name.clone(), function.name.clone()),
             };
             Some(Placed {
+                trained: trained_model(&storage, function, planned),
                 function,
                 planned,
                 spec_name,
@@ -140,12 +145,15 @@ fn placed<'a>(input: &BuildInput<'a>) -> Vec<Placed<'a>> {
 /// storage plan keeps in the function's region (a copy there), else the model's home
 /// (which a function on another cloud reads with credentials of that cloud); `None` for
 /// other model sources.
-pub(crate) fn trained_model(input: &BuildInput, placed: &Placed) -> Option<Stored> {
-    let Some(ModelSource::Train(train)) = &placed.function.model else {
+fn trained_model(
+    storage: &super::storage::Storage,
+    function: &Function,
+    planned: &PlannedWorkload,
+) -> Option<Stored> {
+    let Some(ModelSource::Train(train)) = &function.model else {
         return None;
     };
-    let storage = super::storage::plan(input.model, input.plan);
-    let place = super::storage::Place::of(placed.planned);
+    let place = super::storage::Place::of(planned);
     let content = Content::Model(train.clone());
     storage
         .at(&content, &place)
